@@ -1,0 +1,17 @@
+//! Huddle's domain: the model, the membership and permission rules, and the services (use cases)
+//! that REST, realtime and the CLI all call. Knows nothing of HTTP or SQL.
+
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod model;
+pub mod permissions;
+pub mod services;
+pub mod settings;
+pub mod store;
+pub mod time;
+
+pub use error::{Error, Failure, Result};
+pub use model::*;
+pub use services::{Actor, Huddle, RoomKind, RoomLookup, UserLookup};
+pub use time::Timestamp;

@@ -1,0 +1,56 @@
+use crate::{Timestamp, UserRef};
+
+/// A message: user text (`t == None`) or a system event (`au`, `ru`, `uj`, `ul`, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub id: String,
+    pub rid: String,
+    pub msg: String,
+    pub ts: Timestamp,
+    pub u: UserRef,
+    pub t: Option<String>,
+    pub updated_at: Timestamp,
+    pub edited_at: Option<Timestamp>,
+    pub edited_by: Option<UserRef>,
+    /// Extra fields some system messages carry (`role` for role changes), and client extras
+    /// (`alias`, `emoji`, `attachments`, ...), kept as a JSON object.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Message {
+    pub fn new(rid: &str, u: UserRef, msg: String, t: Option<&str>) -> Self {
+        let now = Timestamp::now();
+        Message {
+            id: crate::ids::new_id(),
+            rid: rid.to_string(),
+            msg,
+            ts: now,
+            u,
+            t: t.map(str::to_string),
+            updated_at: now,
+            edited_at: None,
+            edited_by: None,
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    /// A membership system message: `msg` is the affected username, `u` the actor.
+    pub fn system(rid: &str, kind: &str, actor: UserRef, subject_username: &str) -> Self {
+        Message::new(rid, actor, subject_username.to_string(), Some(kind))
+    }
+
+    pub fn is_system(&self) -> bool {
+        self.t.is_some()
+    }
+}
+
+/// Filters for room history.
+#[derive(Debug, Clone, Default)]
+pub struct MessageQuery {
+    pub latest: Option<Timestamp>,
+    pub oldest: Option<Timestamp>,
+    pub inclusive: bool,
+    pub paging: super::Paging,
+    /// Newest first (the default for history) or oldest first.
+    pub ascending: bool,
+}

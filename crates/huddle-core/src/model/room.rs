@@ -1,0 +1,185 @@
+use std::collections::BTreeMap;
+
+use crate::{Timestamp, UserRef};
+
+/// Rocket.Chat's room types. TalkJS conversations are private rooms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RoomType {
+    Channel,
+    Group,
+    Direct,
+}
+
+impl RoomType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoomType::Channel => "c",
+            RoomType::Group => "p",
+            RoomType::Direct => "d",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "c" => Some(RoomType::Channel),
+            "p" => Some(RoomType::Group),
+            "d" => Some(RoomType::Direct),
+            _ => None,
+        }
+    }
+}
+
+/// A conversation: public channel, private group or direct message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Room {
+    pub id: String,
+    pub t: RoomType,
+    /// Unique among channels and groups; absent for direct messages.
+    pub name: Option<String>,
+    pub fname: Option<String>,
+    pub topic: Option<String>,
+    pub description: Option<String>,
+    pub announcement: Option<String>,
+    pub read_only: bool,
+    pub archived: bool,
+    pub default: bool,
+    pub join_code: Option<String>,
+    pub creator: Option<UserRef>,
+    pub msgs: i64,
+    pub users_count: i64,
+    pub last_message_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Member usernames and ids of a direct message (sorted), as Rocket.Chat embeds them.
+    pub dm_usernames: Vec<String>,
+    pub dm_uids: Vec<String>,
+    /// TalkJS-style fields.
+    pub subject: Option<String>,
+    pub photo_url: Option<String>,
+    pub welcome_messages: Vec<String>,
+    pub custom: BTreeMap<String, String>,
+    /// Whether non-members may read and write as guests (also needs the app settings to allow it).
+    pub guest_access: bool,
+}
+
+impl Room {
+    pub fn new(id: String, t: RoomType, name: Option<String>, creator: Option<UserRef>) -> Self {
+        let now = Timestamp::now();
+        Room {
+            id,
+            t,
+            fname: name.clone(),
+            name,
+            topic: None,
+            description: None,
+            announcement: None,
+            read_only: false,
+            archived: false,
+            default: false,
+            join_code: None,
+            creator,
+            msgs: 0,
+            users_count: 0,
+            last_message_at: None,
+            created_at: now,
+            updated_at: now,
+            dm_usernames: vec![],
+            dm_uids: vec![],
+            subject: None,
+            photo_url: None,
+            welcome_messages: vec![],
+            custom: BTreeMap::new(),
+            guest_access: false,
+        }
+    }
+
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().or(self.fname.as_deref()).unwrap_or(&self.id)
+    }
+}
+
+/// TalkJS participant access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Access {
+    #[default]
+    ReadWrite,
+    Read,
+    None,
+}
+
+impl Access {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::ReadWrite => "ReadWrite",
+            Access::Read => "Read",
+            Access::None => "None",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ReadWrite" => Some(Access::ReadWrite),
+            "Read" => Some(Access::Read),
+            "None" => Some(Access::None),
+            _ => None,
+        }
+    }
+}
+
+/// A membership: one user in one room, with room-scoped roles and read state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subscription {
+    pub id: String,
+    pub rid: String,
+    pub u: UserRef,
+    pub t: RoomType,
+    /// The room's name (the other user's username for direct messages).
+    pub name: String,
+    pub fname: Option<String>,
+    pub ts: Timestamp,
+    pub ls: Option<Timestamp>,
+    pub open: bool,
+    pub alert: bool,
+    pub unread: i64,
+    pub user_mentions: i64,
+    pub group_mentions: i64,
+    pub roles: Vec<String>,
+    pub access: Access,
+    /// TalkJS notify: `true`, `false` or `MentionsOnly`.
+    pub notify: String,
+    pub updated_at: Timestamp,
+}
+
+impl Subscription {
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+}
+
+/// Filters for listing rooms.
+#[derive(Debug, Clone, Default)]
+pub struct RoomQuery {
+    pub types: Vec<RoomType>,
+    /// Only rooms this user is subscribed to.
+    pub member: Option<String>,
+    /// Case-insensitive substring of the name.
+    pub text: Option<String>,
+    pub ids: Option<Vec<String>>,
+    pub paging: super::Paging,
+    pub sort_desc: bool,
+}
+
+/// Filters for listing the members of a room.
+#[derive(Debug, Clone, Default)]
+pub struct MemberQuery {
+    /// Case-insensitive substring of username or name.
+    pub text: Option<String>,
+    pub statuses: Vec<String>,
+    pub paging: super::Paging,
+    pub sort_desc: bool,
+}
+
+/// A member as listed: the membership and the user behind it.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub subscription: Subscription,
+    pub user: crate::User,
+}

@@ -1,0 +1,123 @@
+use std::collections::BTreeMap;
+
+use crate::Timestamp;
+
+/// A person, bot or app account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: String,
+    /// Unique (case-insensitively) where set; TalkJS-style users may have none.
+    pub username: Option<String>,
+    pub name: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    /// Argon2 PHC string of the password (or of its sha-256 hex digest, see `auth`).
+    pub password_hash: Option<String>,
+    pub roles: Vec<String>,
+    pub active: bool,
+    /// `user`, `bot` or `app`.
+    pub kind: String,
+    /// `online`, `away`, `busy` or `offline`.
+    pub status: String,
+    pub status_text: String,
+    pub custom: BTreeMap<String, String>,
+    pub photo_url: Option<String>,
+    pub locale: Option<String>,
+    pub require_password_change: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub last_login: Option<Timestamp>,
+}
+
+impl User {
+    pub fn new(id: String, username: Option<String>, name: String) -> Self {
+        let now = Timestamp::now();
+        User {
+            id,
+            username,
+            name,
+            email: None,
+            email_verified: false,
+            password_hash: None,
+            roles: vec!["user".into()],
+            active: true,
+            kind: "user".into(),
+            status: "offline".into(),
+            status_text: String::new(),
+            custom: BTreeMap::new(),
+            photo_url: None,
+            locale: None,
+            require_password_change: false,
+            created_at: now,
+            updated_at: now,
+            last_login: None,
+        }
+    }
+
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    pub fn to_ref(&self) -> UserRef {
+        UserRef { id: self.id.clone(), username: self.username.clone().unwrap_or_default(), name: Some(self.name.clone()) }
+    }
+
+    pub fn username_or_id(&self) -> &str {
+        self.username.as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// The short form of a user embedded in rooms, memberships and messages (`u`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRef {
+    pub id: String,
+    pub username: String,
+    pub name: Option<String>,
+}
+
+/// What kind of login token a row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Session,
+    PersonalAccess,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Session => "session",
+            TokenKind::PersonalAccess => "personalAccessToken",
+        }
+    }
+    pub fn parse(s: &str) -> Self {
+        if s == "personalAccessToken" {
+            TokenKind::PersonalAccess
+        } else {
+            TokenKind::Session
+        }
+    }
+}
+
+/// A stored login token. Only the hash is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginToken {
+    pub user_id: String,
+    pub hashed: String,
+    pub kind: TokenKind,
+    /// Personal access tokens have a name unique per user.
+    pub name: Option<String>,
+    /// The last characters of the token, shown in token lists.
+    pub last_part: String,
+    pub bypass_two_factor: bool,
+    pub created_at: Timestamp,
+}
+
+/// Filters for listing users.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// Case-insensitive substring of username, name or email.
+    pub text: Option<String>,
+    pub role: Option<String>,
+    pub active: Option<bool>,
+    pub paging: super::Paging,
+}

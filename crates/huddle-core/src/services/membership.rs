@@ -1,0 +1,305 @@
+//! Room membership, the heart of Huddle: invite, kick, join, leave, add-all and room roles, with
+//! Rocket.Chat's permission rules and refusals. Every change writes one system message in the
+//! same transaction and publishes its events after commit.
+
+use super::{Actor, Huddle, RoomKind, UserLookup};
+use crate::events::Event;
+use crate::model::{Access, Member, MemberQuery, Page, Room, RoomType, Subscription, User};
+use crate::store::NewMember;
+use crate::{ids, Error, Message, Result, Timestamp};
+
+/// A fresh membership of `user` in `room`, with Rocket.Chat's defaults for an invite or join.
+pub fn new_subscription(room: &Room, user: &User) -> Subscription {
+    let now = Timestamp::now();
+    Subscription {
+        id: ids::new_id(),
+        rid: room.id.clone(),
+        u: user.to_ref(),
+        t: room.t,
+        name: room.name.clone().unwrap_or_default(),
+        fname: room.fname.clone(),
+        ts: now,
+        ls: None,
+        open: true,
+        alert: true,
+        unread: 1,
+        user_mentions: 1,
+        group_mentions: 0,
+        roles: vec![],
+        access: Access::ReadWrite,
+        notify: "true".into(),
+        updated_at: now,
+    }
+}
+
+/// What an invite did.
+#[derive(Debug, Clone)]
+pub struct InviteOutcome {
+    /// The room as it is after the change (counters included).
+    pub room: Room,
+    /// Users who became members by this request.
+    pub added: Vec<String>,
+    /// Users who were members already (nothing changed for them).
+    pub already: Vec<String>,
+}
+
+/// A room-scoped role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomRole {
+    Owner,
+    Moderator,
+    Leader,
+}
+
+impl RoomRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoomRole::Owner => "owner",
+            RoomRole::Moderator => "moderator",
+            RoomRole::Leader => "leader",
+        }
+    }
+    fn permission(self) -> &'static str {
+        match self {
+            RoomRole::Owner => "set-owner",
+            RoomRole::Moderator => "set-moderator",
+            RoomRole::Leader => "set-leader",
+        }
+    }
+    fn article(self) -> &'static str {
+        match self {
+            RoomRole::Owner => "an owner",
+            RoomRole::Moderator => "a moderator",
+            RoomRole::Leader => "a leader",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleChange {
+    Add,
+    Remove,
+}
+
+const LAST_OWNER_LEAVE: &str = "You are the last owner. Please set new owner before leaving the room.";
+
+impl Huddle {
+    /// `channels.invite` / `groups.invite` / `addUsersToRoom`. Members already present are a
+    /// success that changes nothing; unknown users are skipped; a list naming no known user is
+    /// refused with `error-empty-invite-list`.
+    pub async fn invite(&self, actor: &Actor, room: Room, users: Vec<User>) -> Result<InviteOutcome> {
+        if users.is_empty() {
+            return Err(Error::invalid("error-empty-invite-list", "Cannot invite if no valid users are provided"));
+        }
+        if room.t == RoomType::Direct {
+            return Err(Error::invalid("error-cant-invite-for-direct-room", "Can't invite user to direct rooms").in_method("addUsersToRoom"));
+        }
+        let sub = self.store.subscription(&room.id, &actor.user.id).await?;
+        let allowed = (sub.is_some() && self.has_permission_in(&actor.user, "add-user-to-joined-room", sub.as_ref()))
+            || (room.t == RoomType::Channel && self.has_permission(&actor.user, "add-user-to-any-c-room"))
+            || (room.t == RoomType::Group && self.has_permission(&actor.user, "add-user-to-any-p-room"));
+        if !allowed {
+            return Err(Error::not_allowed("addUsersToRoom"));
+        }
+        let inviter = actor.user.to_ref();
+        let members: Vec<NewMember> = users
+            .iter()
+            .filter(|u| u.username.is_some())
+            .map(|u| NewMember {
+                subscription: new_subscription(&room, u),
+                message: Some(Message::system(&room.id, "au", inviter.clone(), u.username_or_id())),
+            })
+            .collect();
+        self.add_and_publish(room, members).await
+    }
+
+    /// Stores new memberships and publishes what actually changed.
+    async fn add_and_publish(&self, room: Room, members: Vec<NewMember>) -> Result<InviteOutcome> {
+        let added = self.store.add_members(&room.id, &members).await?;
+        let mut already = vec![];
+        for m in members {
+            if added.contains(&m.subscription.u.id) {
+                self.publish(Event::MemberAdded(m.subscription));
+                if let Some(msg) = m.message {
+                    self.publish(Event::MessageCreated(msg));
+                }
+            } else {
+                already.push(m.subscription.u.id);
+            }
+        }
+        let room = self.store.room_by_id(&room.id).await?.unwrap_or(room);
+        if !added.is_empty() {
+            self.publish(Event::RoomChanged(room.clone()));
+        }
+        Ok(InviteOutcome { room, added, already })
+    }
+
+    /// `channels.kick` / `groups.kick` / `removeUserFromRoom`.
+    pub async fn kick(&self, actor: &Actor, room: Room, target: &UserLookup) -> Result<Room> {
+        let target = self.find_user(Some(target)).await?;
+        let method = "removeUserFromRoom";
+        let actor_sub = self.store.subscription(&room.id, &actor.user.id).await?;
+        if !self.has_permission_in(&actor.user, "remove-user", actor_sub.as_ref()) || room.t == RoomType::Direct {
+            return Err(Error::not_allowed(method));
+        }
+        let kick_any = match room.t {
+            RoomType::Channel => self.has_permission(&actor.user, "kick-user-from-any-c-room"),
+            RoomType::Group => self.has_permission(&actor.user, "kick-user-from-any-p-room"),
+            RoomType::Direct => false,
+        };
+        if !kick_any && !self.can_access(&actor.user, &room, actor_sub.as_ref()) {
+            return Err(RoomKind::Group.not_found());
+        }
+        let target_sub = self.store.subscription(&room.id, &target.id).await?;
+        let Some(target_sub) = target_sub else {
+            if kick_any {
+                // Rocket.Chat lets kick-any holders "kick" a non-member; nothing changes, so no
+                // system message is written either.
+                return Ok(room);
+            }
+            return Err(Error::invalid("error-user-not-in-room", "User is not in this room").in_method(method));
+        };
+        if target_sub.has_role("owner") && self.store.count_role_in_room(&room.id, "owner").await? <= 1 {
+            return Err(Error::conflict("error-you-are-last-owner", LAST_OWNER_LEAVE).in_method(method));
+        }
+        let msg = Message::system(&room.id, "ru", actor.user.to_ref(), target.username_or_id());
+        self.remove_and_publish(room, &target.id, msg).await
+    }
+
+    async fn remove_and_publish(&self, room: Room, uid: &str, msg: Message) -> Result<Room> {
+        if self.store.remove_member(&room.id, uid, Some(&msg)).await? {
+            self.publish(Event::MemberRemoved { rid: room.id.clone(), uid: uid.to_string() });
+            self.publish(Event::MessageCreated(msg));
+        }
+        let room = self.store.room_by_id(&room.id).await?.unwrap_or(room);
+        self.publish(Event::RoomChanged(room.clone()));
+        Ok(room)
+    }
+
+    /// `channels.join` / `joinRoom`: public rooms the caller may see, with the join code when one
+    /// is set (unless the caller holds `join-without-join-code`).
+    pub async fn join(&self, actor: &Actor, room: Room, join_code: Option<&str>) -> Result<Room> {
+        let method = "joinRoom";
+        if room.t != RoomType::Channel || !self.can_access(&actor.user, &room, None) {
+            return Err(Error::not_allowed(method));
+        }
+        if self.store.subscription(&room.id, &actor.user.id).await?.is_some() {
+            return Ok(room);
+        }
+        if let Some(code) = room.join_code.as_deref().filter(|c| !c.is_empty()) {
+            if !self.has_permission(&actor.user, "join-without-join-code") {
+                match join_code {
+                    None | Some("") => return Err(Error::invalid("error-code-required", "Code required").in_method(method)),
+                    Some(given) if given != code => {
+                        return Err(Error::invalid("error-code-invalid", "Invalid code").in_method(method))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let member = NewMember {
+            subscription: new_subscription(&room, &actor.user),
+            message: Some(Message::system(&room.id, "uj", actor.user.to_ref(), actor.user.username_or_id())),
+        };
+        Ok(self.add_and_publish(room, vec![member]).await?.room)
+    }
+
+    /// `channels.leave` / `groups.leave` / `rooms.leave` / `leaveRoom`.
+    pub async fn leave(&self, actor: &Actor, room: Room) -> Result<Room> {
+        let method = "leaveRoom";
+        let perm = match room.t {
+            RoomType::Channel => "leave-c",
+            RoomType::Group => "leave-p",
+            RoomType::Direct => return Err(Error::not_allowed(method)),
+        };
+        if !self.has_permission(&actor.user, perm) {
+            return Err(Error::not_allowed(method));
+        }
+        let Some(sub) = self.store.subscription(&room.id, &actor.user.id).await? else {
+            return Err(Error::invalid("error-user-not-in-room", "You are not in this room").in_method(method));
+        };
+        if sub.has_role("owner") && self.store.count_role_in_room(&room.id, "owner").await? <= 1 {
+            return Err(Error::conflict("error-you-are-last-owner", LAST_OWNER_LEAVE).in_method(method));
+        }
+        let msg = Message::system(&room.id, "ul", actor.user.to_ref(), actor.user.username_or_id());
+        self.remove_and_publish(room, &actor.user.id, msg).await
+    }
+
+    /// `channels.addAll` / `groups.addAll`: every (active) user joins, up to `API_User_Limit`.
+    pub async fn add_all(&self, actor: &Actor, room: Room, active_only: bool) -> Result<Room> {
+        if !self.has_permission(&actor.user, "add-all-to-room") {
+            return Err(Error::invalid("403", "Access to Method Forbidden").in_method("addAllUserToRoom"));
+        }
+        let limit = self.setting_i64("API_User_Limit", 500);
+        let ids = self.store.all_user_ids(active_only, limit + 1).await?;
+        if ids.len() as i64 > limit {
+            return Err(Error::invalid("error-user-limit-exceeded", "User Limit Exceeded").in_method("addAllToRoom"));
+        }
+        let users = self.store.users_by_ids(&ids).await?;
+        let members = users
+            .iter()
+            .filter(|u| u.username.is_some())
+            .map(|u| NewMember {
+                subscription: new_subscription(&room, u),
+                message: Some(Message::system(&room.id, "uj", u.to_ref(), u.username_or_id())),
+            })
+            .collect();
+        Ok(self.add_and_publish(room, members).await?.room)
+    }
+
+    /// `channels.addOwner` and friends: grant or revoke a room role. Needs `set-<role>` in the room.
+    pub async fn change_room_role(&self, actor: &Actor, room: Room, target: &UserLookup, role: RoomRole, change: RoleChange) -> Result<()> {
+        let method = match (role, change) {
+            (RoomRole::Owner, RoleChange::Add) => "addRoomOwner",
+            (RoomRole::Owner, RoleChange::Remove) => "removeRoomOwner",
+            (RoomRole::Moderator, RoleChange::Add) => "addRoomModerator",
+            (RoomRole::Moderator, RoleChange::Remove) => "removeRoomModerator",
+            (RoomRole::Leader, RoleChange::Add) => "addRoomLeader",
+            (RoomRole::Leader, RoleChange::Remove) => "removeRoomLeader",
+        };
+        let target = self.find_user(Some(target)).await?;
+        if !self.has_permission_in_room(&actor.user, role.permission(), &room.id).await? {
+            return Err(Error::not_allowed(method));
+        }
+        let Some(mut sub) = self.store.subscription(&room.id, &target.id).await? else {
+            return Err(Error::invalid("error-user-not-in-room", "User is not in this room").in_method(method));
+        };
+        let name = role.as_str();
+        match change {
+            RoleChange::Add => {
+                if sub.has_role(name) {
+                    return Err(Error::conflict(format!("error-user-already-{name}"), format!("User is already {}", role.article())).in_method(method));
+                }
+                sub.roles.push(name.to_string());
+            }
+            RoleChange::Remove => {
+                if !sub.has_role(name) {
+                    return Err(Error::invalid(format!("error-user-not-{name}"), format!("User is not {}", role.article())).in_method(method));
+                }
+                if role == RoomRole::Owner && self.store.count_role_in_room(&room.id, "owner").await? <= 1 {
+                    return Err(Error::conflict("error-remove-last-owner", "This is the last owner. Please set a new owner before removing this one.").in_method(method));
+                }
+                sub.roles.retain(|r| r != name);
+            }
+        }
+        sub.updated_at = Timestamp::now();
+        let kind = if change == RoleChange::Add { "subscription-role-added" } else { "subscription-role-removed" };
+        let mut msg = Message::system(&room.id, kind, actor.user.to_ref(), target.username_or_id());
+        msg.extra.insert("role".into(), serde_json::Value::String(name.into()));
+        self.store.update_subscription(&sub, Some(&msg)).await?;
+        self.publish(Event::SubscriptionChanged(sub));
+        self.publish(Event::MessageCreated(msg));
+        Ok(())
+    }
+
+    /// `channels.members` / `groups.members`: active members, paginated.
+    pub async fn members(&self, room: &Room, query: &MemberQuery) -> Result<Page<Member>> {
+        self.store.list_members(&room.id, query).await
+    }
+
+    /// Memberships that hold a room role (`channels.roles`, `channels.moderators`).
+    pub async fn room_roles(&self, room: &Room) -> Result<Vec<Subscription>> {
+        self.store.members_with_roles(&room.id).await
+    }
+}
+

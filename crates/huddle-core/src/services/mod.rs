@@ -1,0 +1,140 @@
+//! The services: one method per use case. Each takes the acting user (`Actor`) where a rule
+//! depends on who asks, checks the rule, calls the store once per atomic change, and publishes
+//! the resulting event after commit.
+
+mod auth;
+mod bootstrap;
+mod directory;
+mod dm;
+mod lookup;
+mod membership;
+mod messages;
+mod roles;
+mod rooms;
+mod users;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use crate::events::{Event, EventHub};
+use crate::model::{Room, RoomType, Subscription, User};
+use crate::permissions::PermissionTable;
+use crate::store::Store;
+use crate::{Error, Result};
+
+pub use auth::{Actor, LoginRequest, PasswordInput};
+pub use bootstrap::{AdminBootstrap, GENERAL_ID};
+pub use lookup::{RoomKind, RoomLookup, UserLookup};
+pub use membership::{InviteOutcome, RoleChange, RoomRole};
+pub use rooms::{CreateRoom, RoomUpdate};
+pub use users::{NewUserInput, UserPatch};
+
+/// The application: the store, the in-memory permission and settings caches, and the event hub.
+pub struct Huddle {
+    store: Arc<dyn Store>,
+    hub: Arc<dyn EventHub>,
+    permissions: RwLock<PermissionTable>,
+    settings: RwLock<HashMap<String, serde_json::Value>>,
+    limits: Limits,
+}
+
+/// Caps on what one request may ask for.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Most users one invite request may name.
+    pub max_invite: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_invite: 10_000 }
+    }
+}
+
+impl Huddle {
+    /// Loads permissions and settings (creating the defaults on first start) and the default
+    /// workspace (the `general` channel).
+    pub async fn start(store: Arc<dyn Store>, hub: Arc<dyn EventHub>, limits: Limits) -> Result<Self> {
+        let app = Huddle {
+            store,
+            hub,
+            permissions: RwLock::new(PermissionTable::default()),
+            settings: RwLock::new(HashMap::new()),
+            limits,
+        };
+        app.bootstrap().await?;
+        Ok(app)
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn hub(&self) -> &Arc<dyn EventHub> {
+        &self.hub
+    }
+
+    pub(crate) fn publish(&self, event: Event) {
+        self.hub.publish(event);
+    }
+
+    /// A setting's current value.
+    pub fn setting(&self, id: &str) -> Option<serde_json::Value> {
+        self.settings.read().ok().and_then(|s| s.get(id).cloned())
+    }
+
+    fn setting_i64(&self, id: &str, default: i64) -> i64 {
+        self.setting(id).and_then(|v| v.as_i64()).unwrap_or(default)
+    }
+
+    fn setting_bool(&self, id: &str) -> bool {
+        self.setting(id).and_then(|v| v.as_bool()).unwrap_or(false)
+    }
+
+    /// Global permission check (the user's own roles only).
+    pub fn has_permission(&self, user: &User, permission: &str) -> bool {
+        self.permissions.read().map(|t| t.allows(permission, &user.roles)).unwrap_or(false)
+    }
+
+    /// Room-scoped check: the user's roles plus their roles in that room.
+    pub fn has_permission_in(&self, user: &User, permission: &str, sub: Option<&Subscription>) -> bool {
+        let Ok(table) = self.permissions.read() else { return false };
+        table.allows(permission, user.roles.iter().chain(sub.iter().flat_map(|s| s.roles.iter())))
+    }
+
+    /// Room-scoped check, loading the membership.
+    pub async fn has_permission_in_room(&self, user: &User, permission: &str, rid: &str) -> Result<bool> {
+        let sub = self.store.subscription(rid, &user.id).await?;
+        Ok(self.has_permission_in(user, permission, sub.as_ref()))
+    }
+
+    /// Rocket.Chat's `canAccessRoom`: public rooms for holders of `view-c-room`, otherwise members
+    /// holding `view-joined-room` or `view-<t>-room`.
+    pub fn can_access(&self, user: &User, room: &Room, sub: Option<&Subscription>) -> bool {
+        if room.t == RoomType::Channel && self.has_permission(user, "view-c-room") {
+            return true;
+        }
+        sub.is_some()
+            && (self.has_permission(user, "view-joined-room")
+                || self.has_permission(user, &format!("view-{}-room", room.t.as_str())))
+    }
+
+    /// Pagination as Rocket.Chat computes it: default `API_Default_Count`, capped at
+    /// `API_Upper_Count_Limit`, `count=0` meaning all when infinite counts are allowed.
+    pub fn paging(&self, offset: Option<i64>, count: Option<i64>) -> crate::Paging {
+        let default = self.setting_i64("API_Default_Count", 50).max(1);
+        let upper = self.setting_i64("API_Upper_Count_Limit", 100).max(1);
+        let count = match count {
+            None => Some(default),
+            Some(0) if self.setting_bool("API_Allow_Infinite_Count") => None,
+            Some(c) if c <= 0 => Some(default),
+            Some(c) => Some(c.min(upper)),
+        };
+        crate::Paging { offset: offset.unwrap_or(0).max(0), count }
+    }
+}
+
+/// Shorthand for the store's "this must exist" lookups.
+fn must<T>(value: Option<T>, err: impl FnOnce() -> Error) -> Result<T> {
+    value.ok_or_else(err)
+}

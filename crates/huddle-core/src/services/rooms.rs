@@ -1,0 +1,266 @@
+//! Rooms: creation, settings, archiving, deletion, listing and the per-user open/read state.
+
+use super::users::valid_name;
+use super::{Actor, Huddle};
+use crate::events::Event;
+use crate::model::{Page, Room, RoomQuery, RoomType, Subscription, User};
+use crate::{ids, Error, Failure, Message, Result, Timestamp};
+
+/// A room to create (`channels.create`, `groups.create`).
+#[derive(Debug, Clone, Default)]
+pub struct CreateRoom {
+    pub name: String,
+    /// Usernames; unknown ones are ignored, as Rocket.Chat does.
+    pub members: Vec<String>,
+    pub read_only: bool,
+    pub exclude_self: bool,
+    pub topic: Option<String>,
+    pub description: Option<String>,
+}
+
+/// One setting change on a room, each with its permission and system message.
+#[derive(Debug, Clone)]
+pub enum RoomUpdate {
+    Name(String),
+    Topic(String),
+    Description(String),
+    Announcement(String),
+    JoinCode(String),
+    ReadOnly(bool),
+    Type(RoomType),
+    Archived(bool),
+    Default(bool),
+}
+
+impl Huddle {
+    /// Creates a channel or group with the caller as owner. Refusals follow Rocket.Chat:
+    /// `channels.create` without `create-c` is a bare 403, `groups.create` without `create-p`
+    /// is `error-not-allowed`.
+    pub async fn create_room(&self, actor: &Actor, t: RoomType, input: CreateRoom) -> Result<Room> {
+        match t {
+            RoomType::Channel if !self.has_permission(&actor.user, "create-c") => return Err(Error::unauthorized()),
+            RoomType::Group if !self.has_permission(&actor.user, "create-p") => {
+                return Err(Error::not_allowed("createPrivateGroup"))
+            }
+            RoomType::Direct => return Err(Error::invalid("error-invalid-room-type", "Invalid room type")),
+            _ => {}
+        }
+        let name = input.name.trim().to_string();
+        if name.is_empty() {
+            return Err(Error::invalid("error-invalid-name", "Invalid name"));
+        }
+        self.check_room_name(&name, None).await?;
+        let mut room = Room::new(ids::new_id(), t, Some(name), Some(actor.user.to_ref()));
+        room.read_only = input.read_only;
+        room.topic = input.topic;
+        room.description = input.description;
+        let mut users = self.store.users_by_usernames(&input.members).await?;
+        users.retain(|u| u.id != actor.user.id);
+        if !input.exclude_self {
+            users.insert(0, actor.user.clone());
+        }
+        let subs = users.iter().map(|u| creation_subscription(&room, u, u.id == actor.user.id)).collect::<Vec<_>>();
+        room.users_count = subs.len() as i64;
+        self.store.create_room(&room, &subs).await?;
+        for s in subs {
+            self.publish(Event::MemberAdded(s));
+        }
+        self.publish(Event::RoomChanged(room.clone()));
+        Ok(room)
+    }
+
+    /// Name rules: Rocket.Chat's default pattern `[0-9a-zA-Z-_.]+`, unique among rooms.
+    async fn check_room_name(&self, name: &str, except: Option<&str>) -> Result<()> {
+        if !valid_name(name) {
+            return Err(Error::invalid("error-invalid-room-name", format!("{name} is not a valid room name.")));
+        }
+        if let Some(existing) = self.store.room_by_name(name).await? {
+            if Some(existing.id.as_str()) != except {
+                if existing.archived {
+                    return Err(Error::conflict("error-archived-duplicate-name", format!("There's an archived channel with name {name}")));
+                }
+                return Err(Error::conflict("error-duplicate-channel-name", format!("A channel with name '{name}' exists")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Changes one room setting. Each needs its permission in the room; most write a system
+    /// message (Rocket.Chat's `r`, `room_changed_topic`, ...).
+    pub async fn update_room(&self, actor: &Actor, mut room: Room, update: RoomUpdate) -> Result<Room> {
+        let (perm, method) = match &update {
+            RoomUpdate::ReadOnly(_) => ("set-readonly", "saveRoomSettings"),
+            RoomUpdate::Archived(true) => ("archive-room", "archiveRoom"),
+            RoomUpdate::Archived(false) => ("unarchive-room", "unarchiveRoom"),
+            RoomUpdate::Type(RoomType::Channel) => ("create-c", "saveRoomSettings"),
+            RoomUpdate::Type(_) => ("create-p", "saveRoomSettings"),
+            RoomUpdate::Default(_) => ("view-room-administration", "saveRoomSettings"),
+            _ => ("edit-room", "saveRoomSettings"),
+        };
+        let sub = self.store.subscription(&room.id, &actor.user.id).await?;
+        if !self.has_permission_in(&actor.user, perm, sub.as_ref()) || room.t == RoomType::Direct {
+            return Err(Error::not_allowed(method));
+        }
+        let editor = actor.user.to_ref();
+        let msg = |kind: &str, text: String| Some(Message::new(&room.id, editor.clone(), text, Some(kind)));
+        let message = match update {
+            RoomUpdate::Name(name) => {
+                let name = name.trim().to_string();
+                self.check_room_name(&name, Some(&room.id)).await?;
+                room.name = Some(name.clone());
+                room.fname = Some(name.clone());
+                msg("r", name)
+            }
+            RoomUpdate::Topic(t) => {
+                room.topic = Some(t.clone());
+                msg("room_changed_topic", t)
+            }
+            RoomUpdate::Description(d) => {
+                room.description = Some(d.clone());
+                msg("room_changed_description", d)
+            }
+            RoomUpdate::Announcement(a) => {
+                room.announcement = Some(a.clone());
+                msg("room_changed_announcement", a)
+            }
+            RoomUpdate::JoinCode(c) => {
+                room.join_code = if c.is_empty() { None } else { Some(c) };
+                None
+            }
+            RoomUpdate::ReadOnly(ro) => {
+                room.read_only = ro;
+                msg(if ro { "room-set-read-only" } else { "room-removed-read-only" }, String::new())
+            }
+            RoomUpdate::Type(t) => {
+                room.t = t;
+                msg("room_changed_privacy", if t == RoomType::Channel { "Public" } else { "Private" }.to_string())
+            }
+            RoomUpdate::Archived(a) => {
+                if room.archived == a {
+                    let code = if a { "error-room-archived" } else { "error-room-is-not-archived" };
+                    let reason = if a { "Room is already archived" } else { "Room is not archived" };
+                    return Err(Error::invalid(code, reason).in_method(method));
+                }
+                room.archived = a;
+                msg(if a { "room-archived" } else { "room-unarchived" }, String::new())
+            }
+            RoomUpdate::Default(d) => {
+                room.default = d;
+                None
+            }
+        };
+        room.updated_at = Timestamp::now();
+        self.store.update_room(&room, message.as_ref()).await?;
+        if let Some(m) = message {
+            self.publish(Event::MessageCreated(m));
+        }
+        let room = self.store.room_by_id(&room.id).await?.unwrap_or(room);
+        self.publish(Event::RoomChanged(room.clone()));
+        Ok(room)
+    }
+
+    /// `channels.delete` / `groups.delete`: `delete-c` / `delete-p` in the room.
+    pub async fn delete_room(&self, actor: &Actor, room: Room) -> Result<()> {
+        let perm = match room.t {
+            RoomType::Channel => "delete-c",
+            RoomType::Group => "delete-p",
+            RoomType::Direct => "delete-d",
+        };
+        if !self.has_permission_in_room(&actor.user, perm, &room.id).await? {
+            return Err(Error::not_allowed("eraseRoom"));
+        }
+        self.store.delete_room(&room.id).await?;
+        self.publish(Event::RoomDeleted { rid: room.id });
+        Ok(())
+    }
+
+    /// Lists rooms; callers decide the filter according to their permissions.
+    pub async fn list_rooms(&self, query: &RoomQuery) -> Result<Page<Room>> {
+        self.store.list_rooms(query).await
+    }
+
+    /// `channels.list`: all public channels with `view-c-room`, else the joined ones with
+    /// `view-joined-room`, else 403.
+    pub async fn list_channels(&self, actor: &Actor, mut query: RoomQuery) -> Result<Page<Room>> {
+        query.types = vec![RoomType::Channel];
+        if self.has_permission(&actor.user, "view-c-room") {
+            query.member = None;
+        } else if self.has_permission(&actor.user, "view-joined-room") {
+            query.member = Some(actor.user.id.clone());
+        } else {
+            return Err(Error::Forbidden(Failure::new(
+                "error-unauthorized",
+                "User does not have the permissions required for this action",
+            )));
+        }
+        self.store.list_rooms(&query).await
+    }
+
+    /// `groups.listAll`: needs `view-room-administration`.
+    pub async fn list_all_groups(&self, actor: &Actor, mut query: RoomQuery) -> Result<Page<Room>> {
+        if !self.has_permission(&actor.user, "view-room-administration") {
+            return Err(Error::unauthorized());
+        }
+        query.types = vec![RoomType::Group];
+        query.member = None;
+        self.store.list_rooms(&query).await
+    }
+
+    /// The caller's membership of a room, or `error-user-not-in-room`.
+    pub async fn own_subscription(&self, actor: &Actor, rid: &str) -> Result<Subscription> {
+        self.store
+            .subscription(rid, &actor.user.id)
+            .await?
+            .ok_or_else(|| Error::invalid("error-user-not-in-room", "The user is not subscribed to the room"))
+    }
+
+    /// `open` / `close`: show or hide the room in the caller's sidebar.
+    pub async fn set_open(&self, actor: &Actor, rid: &str, open: bool) -> Result<Subscription> {
+        let mut sub = self.own_subscription(actor, rid).await?;
+        sub.open = open;
+        sub.updated_at = Timestamp::now();
+        self.store.update_subscription(&sub, None).await?;
+        self.publish(Event::SubscriptionChanged(sub.clone()));
+        Ok(sub)
+    }
+
+    /// `subscriptions.read`.
+    pub async fn mark_read(&self, actor: &Actor, rid: &str) -> Result<()> {
+        if !self.store.mark_read(rid, &actor.user.id).await? {
+            return Err(Error::invalid("error-invalid-subscription", "Invalid subscription"));
+        }
+        if let Some(sub) = self.store.subscription(rid, &actor.user.id).await? {
+            self.publish(Event::SubscriptionChanged(sub));
+        }
+        Ok(())
+    }
+
+    /// `subscriptions.unread`: mark the room unread again.
+    pub async fn mark_unread(&self, actor: &Actor, rid: &str) -> Result<()> {
+        let mut sub = self.own_subscription(actor, rid).await?;
+        sub.alert = true;
+        sub.unread = sub.unread.max(1);
+        sub.updated_at = Timestamp::now();
+        self.store.update_subscription(&sub, None).await?;
+        self.publish(Event::SubscriptionChanged(sub));
+        Ok(())
+    }
+
+    pub async fn subscriptions(&self, actor: &Actor, since: Option<Timestamp>) -> Result<Vec<Subscription>> {
+        self.store.subscriptions_of_user(&actor.user.id, since).await
+    }
+}
+
+/// The membership a room's creator and first members get: owner role for the creator, no
+/// unread marker (nothing has happened yet).
+pub(crate) fn creation_subscription(room: &Room, user: &User, creator: bool) -> Subscription {
+    let mut sub = super::membership::new_subscription(room, user);
+    sub.alert = false;
+    sub.unread = 0;
+    sub.user_mentions = 0;
+    if creator {
+        sub.roles = vec!["owner".into()];
+        sub.ls = Some(sub.ts);
+    }
+    sub
+}

@@ -1,0 +1,40 @@
+//! Workspace settings Huddle has, their defaults, and which are public.
+
+use serde_json::{json, Value};
+
+/// (id, default value, public)
+pub const DEFAULT_SETTINGS: &[(&str, fn() -> Value, bool)] = &[
+    ("Site_Name", || json!("Huddle"), true),
+    ("Site_Url", || json!("http://localhost:3000"), true),
+    ("Accounts_RegistrationForm", || json!("Public"), true),
+    ("Accounts_AllowAnonymousRead", || json!(false), true),
+    ("Accounts_AllowUsernameChange", || json!(true), true),
+    ("Accounts_AllowRealNameChange", || json!(true), true),
+    ("Accounts_Default_User_Preferences_sidebarShowUnread", || json!(false), true),
+    ("API_Default_Count", || json!(50), false),
+    ("API_Upper_Count_Limit", || json!(100), false),
+    ("API_Allow_Infinite_Count", || json!(true), false),
+    ("API_User_Limit", || json!(500), false),
+    ("Message_AllowDirectMessagesToYourself", || json!(true), true),
+    ("Message_AllowEditing", || json!(true), true),
+    ("Message_AllowDeleting", || json!(true), true),
+    ("Message_MaxAllowedSize", || json!(5000), true),
+    ("UTF8_Channel_Names_Validation", || json!("[0-9a-zA-Z-_.]+"), true),
+    ("UTF8_User_Names_Validation", || json!("[0-9a-zA-Z-_.]+"), true),
+    ("UI_Use_Real_Name", || json!(false), true),
+];
+
+/// `Accounts_RegistrationForm` value that disables `users.register`.
+pub const REGISTRATION_DISABLED: &str = "Disabled";
+
+pub fn default_settings() -> Vec<(String, Value)> {
+    DEFAULT_SETTINGS.iter().map(|(id, v, _)| (id.to_string(), v())).collect()
+}
+
+pub fn is_public(id: &str) -> bool {
+    DEFAULT_SETTINGS.iter().any(|(k, _, public)| *k == id && *public)
+}
+
+pub fn is_known(id: &str) -> bool {
+    DEFAULT_SETTINGS.iter().any(|(k, _, _)| *k == id)
+}

@@ -1,0 +1,113 @@
+//! The storage contract. One trait per aggregate; `huddle-store` implements them for SQLite and
+//! PostgreSQL. Every method that changes more than one row runs in one transaction inside the
+//! store, so a use case is atomic whatever the backend.
+
+use async_trait::async_trait;
+
+use crate::model::*;
+use crate::{Result, Timestamp};
+
+/// A membership to create, with the system message that records it (if any).
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    pub subscription: Subscription,
+    pub message: Option<Message>,
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Fails with `Conflict` (`error-field-unavailable`) when the username or email is taken.
+    async fn insert_user(&self, user: &User) -> Result<()>;
+    /// Writes every field of the user. Same conflicts as `insert_user`.
+    async fn update_user(&self, user: &User) -> Result<()>;
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>>;
+    /// Case-insensitive.
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>>;
+    /// Case-insensitive.
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+    async fn users_by_ids(&self, ids: &[String]) -> Result<Vec<User>>;
+    /// Case-insensitive.
+    async fn users_by_usernames(&self, usernames: &[String]) -> Result<Vec<User>>;
+    /// Deletes the user, their tokens and memberships (keeping room counters exact).
+    async fn delete_user(&self, id: &str) -> Result<bool>;
+    async fn list_users(&self, query: &UserQuery) -> Result<Page<User>>;
+    async fn count_users_with_role(&self, role: &str) -> Result<i64>;
+    /// Ids of all users, optionally only active ones, at most `limit`.
+    async fn all_user_ids(&self, active_only: bool, limit: i64) -> Result<Vec<String>>;
+
+    async fn insert_token(&self, token: &LoginToken) -> Result<()>;
+    /// The user owning this token hash, optionally checking the user id too.
+    async fn user_by_token(&self, hashed: &str) -> Result<Option<(User, LoginToken)>>;
+    async fn delete_token(&self, hashed: &str) -> Result<bool>;
+    async fn tokens_of_user(&self, user_id: &str, kind: TokenKind) -> Result<Vec<LoginToken>>;
+    async fn delete_named_token(&self, user_id: &str, name: &str) -> Result<bool>;
+    async fn delete_tokens_of_user(&self, user_id: &str) -> Result<()>;
+}
+
+#[async_trait]
+pub trait RoomStore: Send + Sync {
+    /// Creates the room and its first members (no system messages, as Rocket.Chat does).
+    /// Fails with `Conflict` (`error-duplicate-channel-name`) when the name is taken.
+    async fn create_room(&self, room: &Room, members: &[Subscription]) -> Result<()>;
+    async fn room_by_id(&self, id: &str) -> Result<Option<Room>>;
+    async fn room_by_name(&self, name: &str) -> Result<Option<Room>>;
+    /// Writes the room's settings (not its counters), with an optional system message.
+    async fn update_room(&self, room: &Room, message: Option<&Message>) -> Result<()>;
+    /// Deletes the room, its memberships and messages.
+    async fn delete_room(&self, id: &str) -> Result<bool>;
+    async fn list_rooms(&self, query: &RoomQuery) -> Result<Page<Room>>;
+    async fn default_rooms(&self) -> Result<Vec<Room>>;
+}
+
+#[async_trait]
+pub trait MembershipStore: Send + Sync {
+    /// Inserts the memberships that do not exist yet, in one transaction; a membership that
+    /// exists already is skipped with its message. Keeps `usersCount`, `msgs` and `lm` exact.
+    /// Returns the user ids actually added.
+    async fn add_members(&self, rid: &str, members: &[NewMember]) -> Result<Vec<String>>;
+    /// Removes one membership; writes `message` only if a row was removed.
+    async fn remove_member(&self, rid: &str, uid: &str, message: Option<&Message>) -> Result<bool>;
+    async fn subscription(&self, rid: &str, uid: &str) -> Result<Option<Subscription>>;
+    /// Writes read state, open flag, roles and TalkJS settings of a membership, with an optional
+    /// system message.
+    async fn update_subscription(&self, sub: &Subscription, message: Option<&Message>) -> Result<()>;
+    /// Members of a room who are active users, with the total of such members.
+    async fn list_members(&self, rid: &str, query: &MemberQuery) -> Result<Page<Member>>;
+    /// Memberships holding any room role.
+    async fn members_with_roles(&self, rid: &str) -> Result<Vec<Subscription>>;
+    async fn count_role_in_room(&self, rid: &str, role: &str) -> Result<i64>;
+    async fn subscriptions_of_user(&self, uid: &str, updated_since: Option<Timestamp>) -> Result<Vec<Subscription>>;
+    /// Marks a membership read: unread and mentions to zero, `ls` now.
+    async fn mark_read(&self, rid: &str, uid: &str) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// Stores the message, bumps the room's `msgs` and `lm` and the unread count of the other
+    /// members.
+    async fn insert_message(&self, message: &Message) -> Result<()>;
+    async fn message_by_id(&self, id: &str) -> Result<Option<Message>>;
+    async fn update_message(&self, message: &Message) -> Result<()>;
+    async fn delete_message(&self, id: &str) -> Result<bool>;
+    async fn list_messages(&self, rid: &str, query: &MessageQuery) -> Result<Page<Message>>;
+}
+
+#[async_trait]
+pub trait SettingsStore: Send + Sync {
+    async fn permissions(&self) -> Result<Vec<Permission>>;
+    /// Inserts permissions that do not exist yet (admin edits survive restarts).
+    async fn ensure_permissions(&self, defaults: &[Permission]) -> Result<()>;
+    async fn set_permission_roles(&self, id: &str, roles: &[String]) -> Result<()>;
+    async fn roles(&self) -> Result<Vec<Role>>;
+    async fn ensure_roles(&self, defaults: &[Role]) -> Result<()>;
+    async fn settings(&self) -> Result<Vec<(String, serde_json::Value)>>;
+    /// Inserts settings that do not exist yet.
+    async fn ensure_settings(&self, defaults: &[(String, serde_json::Value)]) -> Result<()>;
+    async fn set_setting(&self, id: &str, value: &serde_json::Value) -> Result<()>;
+}
+
+/// Everything the services need from storage.
+pub trait Store: UserStore + RoomStore + MembershipStore + MessageStore + SettingsStore {
+    /// Which backend this is, for logs and health output.
+    fn backend(&self) -> &'static str;
+}
