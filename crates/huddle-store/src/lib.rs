@@ -1,1 +1,60 @@
+//! Huddle's storage: one implementation of `huddle_core::store::Store` over sqlx's Any driver,
+//! for SQLite (a file, for one node) and PostgreSQL. The URL picks the backend; the few dialect
+//! differences live in `pool::Backend`. Each aggregate has its module: `users` (and tokens),
+//! `rooms`, `membership`, `messages`, `settings` (with permissions and roles); `rows` maps rows
+//! to the model, `sql` builds statements, `errors` maps failures, `pool` connects and migrates.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), huddle_core::Error> {
+//! let store = huddle_store::open("sqlite://huddle.db", huddle_store::StoreOptions::default()).await?;
+//! assert_eq!(store.backend(), "sqlite");
+//! # Ok(()) }
+//! ```
 
+mod errors;
+mod membership;
+mod messages;
+mod pool;
+mod rooms;
+mod rows;
+mod settings;
+mod sql;
+mod users;
+
+use std::sync::Arc;
+
+use huddle_core::store::Store;
+use huddle_core::Error;
+
+pub use pool::StoreOptions;
+
+/// A runtime query over the Any driver, as the modules build and bind them.
+pub(crate) type Q<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Opens the store a URL names and applies pending migrations.
+///
+/// `sqlite://PATH` or `sqlite:PATH` (the file and its directory are created if missing;
+/// `sqlite::memory:` is a private in-memory database), or `postgres://...` /
+/// `postgresql://...`. Fails with `Error::Unavailable` when the database cannot be reached
+/// within `opts.acquire_timeout`.
+pub async fn open(url: &str, opts: StoreOptions) -> Result<Arc<dyn Store>, Error> {
+    let db = pool::Db::connect(url, &opts).await?;
+    tracing::info!(backend = db.backend.name(), "store open");
+    Ok(Arc::new(SqlStore { db }))
+}
+
+/// Applies pending migrations to the database a URL names, then disconnects.
+pub async fn migrate(url: &str) -> Result<(), Error> {
+    pool::Db::migrate_only(url).await
+}
+
+/// The store; its trait implementations are spread over the aggregate modules.
+pub(crate) struct SqlStore {
+    db: pool::Db,
+}
+
+impl Store for SqlStore {
+    fn backend(&self) -> &'static str {
+        self.db.backend.name()
+    }
+}

@@ -1,0 +1,136 @@
+//! Turning sqlx errors into the domain's `Error`: outages become `Unavailable` (the client may
+//! retry), unique violations become the `Conflict` Rocket.Chat answers for that field, anything
+//! else is `Internal`. The one place that reads driver error codes.
+
+use huddle_core::{Error, Failure, Room, User};
+use sqlx::error::ErrorKind;
+
+/// The general mapping, for errors no caller expects.
+pub(crate) fn db_err(e: sqlx::Error) -> Error {
+    if is_outage(&e) {
+        tracing::warn!(error = %e, "database unavailable");
+        return Error::Unavailable(e.to_string());
+    }
+    Error::Internal(format!("database: {e}"))
+}
+
+pub(crate) fn migrate_err(e: sqlx::migrate::MigrateError) -> Error {
+    match e {
+        sqlx::migrate::MigrateError::Execute(e) => db_err(e),
+        other => Error::Internal(format!("migration: {other}")),
+    }
+}
+
+/// Errors that say "the database cannot be reached or is overloaded right now", as opposed to
+/// "this statement is wrong".
+fn is_outage(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => {
+            let code = d.code().unwrap_or_default();
+            // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes, once the
+            // busy timeout has run out.
+            if let Ok(n) = code.parse::<i64>() {
+                return matches!(n & 0xff, 5 | 6);
+            }
+            // PostgreSQL: connection exceptions (08...), too many connections (53300), shutdown
+            // (57P01..57P03), and the retryable transaction failures (serialization, deadlock).
+            code.starts_with("08")
+                || code == "53300"
+                || code.starts_with("57P")
+                || code == "40001"
+                || code == "40P01"
+        }
+        _ => false,
+    }
+}
+
+fn kind(e: &sqlx::Error) -> Option<ErrorKind> {
+    match e {
+        sqlx::Error::Database(d) => Some(d.kind()),
+        _ => None,
+    }
+}
+
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    kind(e) == Some(ErrorKind::UniqueViolation)
+}
+
+pub(crate) fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+    kind(e) == Some(ErrorKind::ForeignKeyViolation)
+}
+
+/// What a unique violation was about: SQLite names `table.column` in its message, PostgreSQL
+/// names the index or constraint.
+fn violated(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => {
+            format!("{} {}", d.message(), d.constraint().unwrap_or_default())
+        }
+        _ => String::new(),
+    }
+}
+
+/// Writing a user: a taken username or email is `error-field-unavailable`.
+pub(crate) fn user_err(e: sqlx::Error, user: &User) -> Error {
+    if is_unique_violation(&e) {
+        let what = violated(&e);
+        let value = if what.contains("email") {
+            user.email.clone()
+        } else {
+            user.username.clone()
+        };
+        let value = value.unwrap_or_else(|| user.id.clone());
+        return Error::Conflict(Failure::new(
+            "error-field-unavailable",
+            format!("{value} is already in use :("),
+        ));
+    }
+    db_err(e)
+}
+
+/// Writing a room: a taken name (or id, for direct messages created twice at once) is
+/// `error-duplicate-channel-name`.
+pub(crate) fn room_err(e: sqlx::Error, room: &Room) -> Error {
+    if is_unique_violation(&e) {
+        let name = room.name.as_deref().unwrap_or(&room.id);
+        return duplicate_room(name);
+    }
+    db_err(e)
+}
+
+pub(crate) fn duplicate_room(name: &str) -> Error {
+    Error::Conflict(Failure::new(
+        "error-duplicate-channel-name",
+        format!("A channel with name '{name}' exists"),
+    ))
+}
+
+pub(crate) fn room_not_found() -> Error {
+    Error::not_found(
+        "error-room-not-found",
+        "The required \"roomId\" or \"roomName\" param provided does not match any room",
+    )
+}
+
+pub(crate) fn user_not_found() -> Error {
+    Error::invalid(
+        "error-invalid-user",
+        "The required \"userId\" or \"username\" param provided does not match any users",
+    )
+}
+
+/// A membership or token written for a user or room that vanished meanwhile.
+pub(crate) fn reference_err(e: sqlx::Error) -> Error {
+    if is_foreign_key_violation(&e) {
+        return Error::NotFound(Failure::new(
+            "error-not-found",
+            "The user or room no longer exists",
+        ));
+    }
+    db_err(e)
+}

@@ -1,0 +1,327 @@
+//! Memberships (the `subscriptions` table): adding and removing members with their system
+//! messages and the room counters in one transaction, read state, room roles, member lists.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use huddle_core::store::{MembershipStore, NewMember};
+use huddle_core::{Error, Member, MemberQuery, Message, Page, Result, Subscription, Timestamp};
+use sqlx::{Any, Row, Transaction};
+
+use crate::errors::{db_err, reference_err, room_not_found};
+use crate::messages::insert_messages;
+use crate::rooms::{bump_room, lock_room};
+use crate::rows::{self, SUB_COLS, SUB_FIELDS, USER_COLS};
+use crate::sql::{
+    contains_pattern, escape_like, flag, now, placeholders, to_json, values_rows, CHUNK,
+};
+use crate::SqlStore;
+
+/// Inserts memberships of room `rid` (whatever their own `rid` says), skipping users who are
+/// members already, in multi-row statements of `CHUNK` rows. Returns the user ids inserted.
+pub(crate) async fn insert_subscriptions(
+    tx: &mut Transaction<'static, Any>,
+    rid: &str,
+    subs: &[&Subscription],
+) -> Result<Vec<String>> {
+    let mut added = Vec::with_capacity(subs.len());
+    for chunk in subs.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO subscriptions ({}) VALUES {} ON CONFLICT (rid, uid) DO NOTHING RETURNING uid",
+            SUB_FIELDS.join(", "),
+            values_rows(chunk.len(), SUB_FIELDS.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for s in chunk {
+            q = q
+                .bind(s.id.as_str())
+                .bind(rid)
+                .bind(s.u.id.as_str())
+                .bind(s.u.username.as_str())
+                .bind(s.u.name.as_deref())
+                .bind(s.t.as_str())
+                .bind(s.name.as_str())
+                .bind(s.fname.as_deref())
+                .bind(s.ts.0)
+                .bind(s.ls.map(|t| t.0))
+                .bind(flag(s.open))
+                .bind(flag(s.alert))
+                .bind(s.unread)
+                .bind(s.user_mentions)
+                .bind(s.group_mentions)
+                .bind(to_json(&s.roles)?)
+                .bind(s.access.as_str())
+                .bind(s.notify.as_str())
+                .bind(s.updated_at.0);
+        }
+        // Not cached: chunk sizes vary, and a cached statement per size would be waste.
+        let inserted = q
+            .persistent(false)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(reference_err)?;
+        for row in inserted {
+            added.push(row.try_get::<String, _>(0usize).map_err(db_err)?);
+        }
+    }
+    Ok(added)
+}
+
+fn invalid_subscription() -> Error {
+    Error::invalid("error-invalid-subscription", "Invalid subscription")
+}
+
+#[async_trait]
+impl MembershipStore for SqlStore {
+    async fn add_members(&self, rid: &str, members: &[NewMember]) -> Result<Vec<String>> {
+        let mut seen = HashSet::new();
+        let members: Vec<&NewMember> = members
+            .iter()
+            .filter(|m| seen.insert(m.subscription.u.id.as_str()))
+            .collect();
+        if members.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut tx = self.db.begin().await?;
+        // The room lock makes concurrent adds to one room queue here (PostgreSQL); on conflict
+        // the insert below then skips who is already in, so each user is added exactly once.
+        if lock_room(&mut tx, self.db.backend, rid).await?.is_none() {
+            return Err(room_not_found());
+        }
+        let subs: Vec<&Subscription> = members.iter().map(|m| &m.subscription).collect();
+        let added: HashSet<String> = insert_subscriptions(&mut tx, rid, &subs)
+            .await?
+            .into_iter()
+            .collect();
+        if added.is_empty() {
+            return Ok(vec![]);
+        }
+        let messages: Vec<&Message> = members
+            .iter()
+            .filter(|m| added.contains(&m.subscription.u.id))
+            .filter_map(|m| m.message.as_ref())
+            .collect();
+        insert_messages(&mut tx, &messages).await?;
+        bump_room(&mut tx, rid, added.len() as i64, &messages).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(members
+            .iter()
+            .map(|m| m.subscription.u.id.clone())
+            .filter(|uid| added.contains(uid))
+            .collect())
+    }
+
+    async fn remove_member(&self, rid: &str, uid: &str, message: Option<&Message>) -> Result<bool> {
+        let mut tx = self.db.begin().await?;
+        if lock_room(&mut tx, self.db.backend, rid).await?.is_none() {
+            return Ok(false);
+        }
+        let done = sqlx::query("DELETE FROM subscriptions WHERE rid = $1 AND uid = $2")
+            .bind(rid)
+            .bind(uid)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let messages: Vec<&Message> = message.into_iter().collect();
+        insert_messages(&mut tx, &messages).await?;
+        bump_room(&mut tx, rid, -1, &messages).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn subscription(&self, rid: &str, uid: &str) -> Result<Option<Subscription>> {
+        let sql = format!(
+            "SELECT {} FROM subscriptions s WHERE s.rid = $1 AND s.uid = $2",
+            *SUB_COLS
+        );
+        let row = sqlx::query(&sql)
+            .bind(rid)
+            .bind(uid)
+            .fetch_optional(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(rows::subscription).transpose()
+    }
+
+    async fn update_subscription(
+        &self,
+        sub: &Subscription,
+        message: Option<&Message>,
+    ) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        if message.is_some()
+            && lock_room(&mut tx, self.db.backend, &sub.rid)
+                .await?
+                .is_none()
+        {
+            return Err(room_not_found());
+        }
+        let done = sqlx::query(
+            "UPDATE subscriptions SET ls = $3, open = $4, alert = $5, unread = $6, user_mentions = $7, \
+             group_mentions = $8, roles = $9, access = $10, notify = $11, updated_at = $12 WHERE rid = $1 AND uid = $2",
+        )
+        .bind(sub.rid.as_str())
+        .bind(sub.u.id.as_str())
+        .bind(sub.ls.map(|t| t.0))
+        .bind(flag(sub.open))
+        .bind(flag(sub.alert))
+        .bind(sub.unread)
+        .bind(sub.user_mentions)
+        .bind(sub.group_mentions)
+        .bind(to_json(&sub.roles)?)
+        .bind(sub.access.as_str())
+        .bind(sub.notify.as_str())
+        .bind(sub.updated_at.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(invalid_subscription());
+        }
+        if let Some(m) = message {
+            insert_messages(&mut tx, &[m]).await?;
+            bump_room(&mut tx, &sub.rid, 0, &[m]).await?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn list_members(&self, rid: &str, query: &MemberQuery) -> Result<Page<Member>> {
+        let mut conditions = vec!["s.rid = $1".to_string(), "u.active = 1".to_string()];
+        let mut binds: Vec<String> = vec![rid.to_string()];
+        let text = query
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        if let Some(text) = text {
+            binds.push(contains_pattern(text));
+            let n = binds.len();
+            conditions.push(format!(
+                "(u.username_lower LIKE ${n} ESCAPE '\\' OR lower(u.name) LIKE ${n} ESCAPE '\\')"
+            ));
+        }
+        if !query.statuses.is_empty() {
+            let start = binds.len() + 1;
+            binds.extend(query.statuses.iter().cloned());
+            conditions.push(format!(
+                "u.status IN ({})",
+                placeholders(start, query.statuses.len())
+            ));
+        }
+        let filter = conditions.join(" AND ");
+        let dir = if query.sort_desc { "DESC" } else { "ASC" };
+        // Walks the (rid, u_username, uid) index in order and stops after one page, so the
+        // first page of a huge room costs a page, not the room.
+        let page_sql = format!(
+            "SELECT {}, {} FROM subscriptions s JOIN users u ON u.id = s.uid WHERE {filter} ORDER BY s.u_username {dir}, s.uid {dir}{}",
+            *SUB_COLS,
+            *USER_COLS,
+            self.db.backend.page(&query.paging)
+        );
+        let count_sql = if text.is_none() && query.statuses.is_empty() {
+            // Unfiltered: every membership row counts in usersCount (kept exact in the same
+            // transactions that add and remove members), so the active members are usersCount
+            // less the inactive ones, which are few and found through their own index, instead
+            // of counting a million rows for every page.
+            "SELECT r.users_count - (SELECT count(*) FROM users u WHERE u.active = 0 AND \
+             EXISTS (SELECT 1 FROM subscriptions s WHERE s.rid = r.id AND s.uid = u.id)) FROM rooms r WHERE r.id = $1"
+                .to_string()
+        } else {
+            format!(
+                "SELECT count(*) FROM subscriptions s JOIN users u ON u.id = s.uid WHERE {filter}"
+            )
+        };
+        let mut count_q = sqlx::query(&count_sql);
+        let mut page_q = sqlx::query(&page_sql);
+        for (i, b) in binds.iter().enumerate() {
+            if i == 0 || text.is_some() || !query.statuses.is_empty() {
+                count_q = count_q.bind(b.as_str());
+            }
+            page_q = page_q.bind(b.as_str());
+        }
+        let total = match count_q
+            .fetch_optional(self.db.reader())
+            .await
+            .map_err(db_err)?
+        {
+            Some(row) => rows::count(&row)?,
+            None => 0,
+        };
+        let found = page_q.fetch_all(self.db.reader()).await.map_err(db_err)?;
+        let items = found
+            .iter()
+            .map(|row| {
+                Ok(Member {
+                    subscription: rows::subscription(row)?,
+                    user: rows::user(row)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page { items, total })
+    }
+
+    async fn members_with_roles(&self, rid: &str) -> Result<Vec<Subscription>> {
+        let sql = format!("SELECT {} FROM subscriptions s WHERE s.rid = $1 AND s.roles <> '[]' ORDER BY s.u_username, s.uid", *SUB_COLS);
+        let found = sqlx::query(&sql)
+            .bind(rid)
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        rows::all(&found, rows::subscription)
+    }
+
+    async fn count_role_in_room(&self, rid: &str, role: &str) -> Result<i64> {
+        // Roles are a JSON array of strings: look for the role's own JSON spelling, quotes
+        // included, so "owner" does not match "co-owner".
+        let pattern = format!("%{}%", escape_like(&to_json(role)?));
+        let row = sqlx::query(
+            "SELECT count(*) FROM subscriptions WHERE rid = $1 AND roles LIKE $2 ESCAPE '\\'",
+        )
+        .bind(rid)
+        .bind(pattern)
+        .fetch_one(self.db.reader())
+        .await
+        .map_err(db_err)?;
+        rows::count(&row)
+    }
+
+    async fn subscriptions_of_user(
+        &self,
+        uid: &str,
+        updated_since: Option<Timestamp>,
+    ) -> Result<Vec<Subscription>> {
+        let since = if updated_since.is_some() {
+            " AND s.updated_at > $2"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {} FROM subscriptions s WHERE s.uid = $1{since} ORDER BY s.ts, s.rid",
+            *SUB_COLS
+        );
+        let mut q = sqlx::query(&sql).bind(uid);
+        if let Some(t) = updated_since {
+            q = q.bind(t.0);
+        }
+        let found = q.fetch_all(self.db.reader()).await.map_err(db_err)?;
+        rows::all(&found, rows::subscription)
+    }
+
+    async fn mark_read(&self, rid: &str, uid: &str) -> Result<bool> {
+        let ts = now();
+        let done = sqlx::query(
+            "UPDATE subscriptions SET unread = 0, alert = 0, user_mentions = 0, group_mentions = 0, ls = $3, updated_at = $3 \
+             WHERE rid = $1 AND uid = $2",
+        )
+        .bind(rid)
+        .bind(uid)
+        .bind(ts)
+        .execute(self.db.writer())
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+}

@@ -1,0 +1,182 @@
+//! Messages: the `messages` table, posting (with the room counters and the other members'
+//! unread state in the same transaction), editing, deleting and history pages.
+
+use async_trait::async_trait;
+use huddle_core::store::MessageStore;
+use huddle_core::{Error, Message, MessageQuery, Page, Result};
+use sqlx::{Any, Row, Transaction};
+
+use crate::errors::{db_err, room_not_found};
+use crate::rooms::{bump_room, lock_room};
+use crate::rows::{self, MESSAGE_COLS, MESSAGE_FIELDS};
+use crate::sql::{now, to_json, values_rows, CHUNK};
+use crate::SqlStore;
+
+/// Inserts messages in multi-row statements. Room counters are the caller's business
+/// (`bump_room`), since callers batch them with other changes.
+pub(crate) async fn insert_messages(
+    tx: &mut Transaction<'static, Any>,
+    messages: &[&Message],
+) -> Result<()> {
+    for chunk in messages.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO messages ({}) VALUES {}",
+            MESSAGE_FIELDS.join(", "),
+            values_rows(chunk.len(), MESSAGE_FIELDS.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for m in chunk {
+            let editor = m.edited_by.as_ref();
+            q = q
+                .bind(m.id.as_str())
+                .bind(m.rid.as_str())
+                .bind(m.msg.as_str())
+                .bind(m.ts.0)
+                .bind(m.u.id.as_str())
+                .bind(m.u.username.as_str())
+                .bind(m.u.name.as_deref())
+                .bind(m.t.as_deref())
+                .bind(m.updated_at.0)
+                .bind(m.edited_at.map(|t| t.0))
+                .bind(editor.map(|e| e.id.as_str()))
+                .bind(editor.map(|e| e.username.as_str()))
+                .bind(editor.and_then(|e| e.name.as_deref()))
+                .bind(to_json(&m.extra)?);
+        }
+        q.persistent(chunk.len() == 1)
+            .execute(&mut **tx)
+            .await
+            .map_err(crate::errors::reference_err)?;
+    }
+    Ok(())
+}
+
+fn message_not_found() -> Error {
+    Error::invalid("error-message-not-found", "Message not found")
+}
+
+#[async_trait]
+impl MessageStore for SqlStore {
+    async fn insert_message(&self, message: &Message) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        if lock_room(&mut tx, self.db.backend, &message.rid)
+            .await?
+            .is_none()
+        {
+            return Err(room_not_found());
+        }
+        insert_messages(&mut tx, &[message]).await?;
+        bump_room(&mut tx, &message.rid, 0, &[message]).await?;
+        if !message.is_system() {
+            // Everyone else in the room now has something unread.
+            sqlx::query("UPDATE subscriptions SET unread = unread + 1, alert = 1, updated_at = $3 WHERE rid = $1 AND uid <> $2")
+                .bind(message.rid.as_str())
+                .bind(message.u.id.as_str())
+                .bind(now())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn message_by_id(&self, id: &str) -> Result<Option<Message>> {
+        let sql = format!("SELECT {} FROM messages m WHERE m.id = $1", *MESSAGE_COLS);
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(rows::message).transpose()
+    }
+
+    async fn update_message(&self, message: &Message) -> Result<()> {
+        let editor = message.edited_by.as_ref();
+        let done = sqlx::query(
+            "UPDATE messages SET msg = $2, updated_at = $3, edited_at = $4, edited_by_id = $5, edited_by_username = $6, \
+             edited_by_name = $7, extra = $8 WHERE id = $1",
+        )
+        .bind(message.id.as_str())
+        .bind(message.msg.as_str())
+        .bind(message.updated_at.0)
+        .bind(message.edited_at.map(|t| t.0))
+        .bind(editor.map(|e| e.id.as_str()))
+        .bind(editor.map(|e| e.username.as_str()))
+        .bind(editor.and_then(|e| e.name.as_deref()))
+        .bind(to_json(&message.extra)?)
+        .execute(self.db.writer())
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(message_not_found());
+        }
+        Ok(())
+    }
+
+    async fn delete_message(&self, id: &str) -> Result<bool> {
+        let mut tx = self.db.begin().await?;
+        let row = sqlx::query("SELECT rid FROM messages WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(false) };
+        let rid: String = row.try_get(0usize).map_err(db_err)?;
+        // Room first, as every counter-changing transaction does.
+        lock_room(&mut tx, self.db.backend, &rid).await?;
+        let done = sqlx::query("DELETE FROM messages WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        // msgs counts the messages the room holds; lm falls back to the newest one left.
+        sqlx::query("UPDATE rooms SET msgs = msgs - 1, lm = (SELECT max(ts) FROM messages WHERE rid = $1), updated_at = $2 WHERE id = $1")
+            .bind(rid.as_str())
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn list_messages(&self, rid: &str, query: &MessageQuery) -> Result<Page<Message>> {
+        let mut filter = "m.rid = $1".to_string();
+        let mut bounds: Vec<i64> = vec![];
+        let (lt, gt) = if query.inclusive {
+            ("<=", ">=")
+        } else {
+            ("<", ">")
+        };
+        if let Some(latest) = query.latest {
+            bounds.push(latest.0);
+            filter.push_str(&format!(" AND m.ts {lt} ${}", bounds.len() + 1));
+        }
+        if let Some(oldest) = query.oldest {
+            bounds.push(oldest.0);
+            filter.push_str(&format!(" AND m.ts {gt} ${}", bounds.len() + 1));
+        }
+        let dir = if query.ascending { "ASC" } else { "DESC" };
+        let page_sql = format!(
+            "SELECT {} FROM messages m WHERE {filter} ORDER BY m.ts {dir}, m.id {dir}{}",
+            *MESSAGE_COLS,
+            self.db.backend.page(&query.paging)
+        );
+        let count_sql = format!("SELECT count(*) FROM messages m WHERE {filter}");
+        let mut count_q = sqlx::query(&count_sql).bind(rid);
+        let mut page_q = sqlx::query(&page_sql).bind(rid);
+        for b in &bounds {
+            count_q = count_q.bind(*b);
+            page_q = page_q.bind(*b);
+        }
+        let total = rows::count(&count_q.fetch_one(self.db.reader()).await.map_err(db_err)?)?;
+        let items = rows::all(
+            &page_q.fetch_all(self.db.reader()).await.map_err(db_err)?,
+            rows::message,
+        )?;
+        Ok(Page { items, total })
+    }
+}

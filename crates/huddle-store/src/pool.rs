@@ -1,0 +1,353 @@
+//! Connecting: which backend a URL names, the pools, the per-connection SQLite pragmas, the
+//! migrations, and how a write transaction begins. Everything backend-specific about connections
+//! lives here; the aggregate modules only ask for "the reader", "the writer" or "a transaction".
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::time::Duration;
+
+use huddle_core::{Error, Result};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+use crate::errors::{db_err, migrate_err};
+
+/// How to size and bound the connection pools.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Most connections to PostgreSQL, or most SQLite reader connections (SQLite always has
+    /// exactly one writer connection besides).
+    pub max_connections: u32,
+    /// How long a request waits for a connection before failing with `Error::Unavailable`. Short
+    /// on purpose: a database outage should answer fast instead of piling up requests.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The SQL dialect behind the pools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    /// Row lock taken by `SELECT ... FROM rooms` at the start of a write transaction. PostgreSQL
+    /// needs it so that every transaction touching a room's counters queues on the room row
+    /// first (one lock order, no deadlocks); SQLite serialises writers anyway (one writer
+    /// connection, `BEGIN IMMEDIATE`) and has no `FOR UPDATE`.
+    pub(crate) fn lock_rows(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR NO KEY UPDATE",
+        }
+    }
+
+    /// Stronger lock for a row about to be deleted (blocks inserts referencing it).
+    pub(crate) fn lock_for_delete(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// `LIMIT/OFFSET` for a page; `count == None` means no limit, which SQLite spells `LIMIT -1`
+    /// (it has no `OFFSET` without `LIMIT`).
+    pub(crate) fn page(self, paging: &huddle_core::Paging) -> String {
+        let offset = paging.offset.max(0);
+        match (paging.count, self) {
+            (Some(c), _) => format!(" LIMIT {} OFFSET {offset}", c.max(0)),
+            (None, Backend::Sqlite) => format!(" LIMIT -1 OFFSET {offset}"),
+            (None, Backend::Postgres) => format!(" OFFSET {offset}"),
+        }
+    }
+}
+
+/// Every connection to a SQLite file that may write. WAL lets readers run beside the writer;
+/// `synchronous=FULL` makes an acknowledged commit survive a crash or kill -9; the busy timeout
+/// covers another process (the CLI) holding the write lock for a moment.
+const SQLITE_WRITER_PRAGMAS: &str =
+    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
+/// Reader connections refuse writes, so a write sent to the wrong pool fails loudly in tests
+/// instead of racing the writer.
+const SQLITE_READER_PRAGMAS: &str =
+    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA query_only = ON;";
+
+/// Where a URL points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    /// A normalised `sqlite:` URL, and whether it is an in-memory database.
+    Sqlite {
+        url: String,
+        path: Option<String>,
+        memory: bool,
+    },
+    Postgres {
+        url: String,
+    },
+}
+
+fn parse_url(url: &str) -> Result<Target> {
+    let url = url.trim();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Target::Postgres {
+            url: url.to_string(),
+        });
+    }
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| {
+            Error::Internal(format!(
+                "unsupported database URL (want sqlite:// or postgres://): {url}"
+            ))
+        })?;
+    let (path, params) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    let mut params: Vec<String> = params
+        .map(|q| {
+            q.split('&')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let memory = path == ":memory:" || params.iter().any(|p| p == "mode=memory");
+    if !memory && !params.iter().any(|p| p.starts_with("mode=")) {
+        params.push("mode=rwc".into());
+    }
+    // Rebuilt as `sqlite:<path>` rather than `sqlite://<path>`: in the latter a relative path's
+    // first segment is parsed as a host name and lower-cased by the URL parser.
+    let mut out = format!("sqlite:{}", encode_path(path));
+    if !params.is_empty() {
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    let path = (!memory && !path.is_empty()).then(|| path.to_string());
+    Ok(Target::Sqlite {
+        url: out,
+        path,
+        memory,
+    })
+}
+
+/// Percent-encodes the few characters that would end a path inside a URL; sqlx decodes them.
+fn encode_path(path: &str) -> Cow<'_, str> {
+    if !path.contains(['%', '?', '#', ' ']) {
+        return Cow::Borrowed(path);
+    }
+    Cow::Owned(
+        path.replace('%', "%25")
+            .replace('?', "%3F")
+            .replace('#', "%23")
+            .replace(' ', "%20"),
+    )
+}
+
+/// The pools of one store. For SQLite, `writer` has exactly one connection and every write goes
+/// through it (SQLite allows one writer; a second writer would wait or fail with SQLITE_BUSY on
+/// a read-to-write upgrade), while `reader` serves plain reads concurrently. For PostgreSQL both
+/// are the same pool.
+pub(crate) struct Db {
+    pub(crate) backend: Backend,
+    writer: AnyPool,
+    reader: AnyPool,
+}
+
+impl Db {
+    /// Opens the pools and applies pending migrations.
+    pub(crate) async fn connect(url: &str, opts: &StoreOptions) -> Result<Db> {
+        sqlx::any::install_default_drivers();
+        match parse_url(url)? {
+            Target::Postgres { url } => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(opts.max_connections.max(1))
+                    .acquire_timeout(opts.acquire_timeout)
+                    .connect(&url)
+                    .await
+                    .map_err(db_err)?;
+                run_migrations(Backend::Postgres, &pool).await?;
+                Ok(Db {
+                    backend: Backend::Postgres,
+                    writer: pool.clone(),
+                    reader: pool,
+                })
+            }
+            Target::Sqlite { url, path, memory } => {
+                if let Some(path) = &path {
+                    create_parent_dir(path)?;
+                }
+                let writer = sqlite_pool(SQLITE_WRITER_PRAGMAS, opts.acquire_timeout, 1, memory)
+                    .connect(&url)
+                    .await
+                    .map_err(db_err)?;
+                run_migrations(Backend::Sqlite, &writer).await?;
+                // An in-memory database lives and dies with its one connection, and a second
+                // connection would open a different, empty database: reads share the writer.
+                let reader = if memory {
+                    writer.clone()
+                } else {
+                    sqlite_pool(
+                        SQLITE_READER_PRAGMAS,
+                        opts.acquire_timeout,
+                        opts.max_connections.max(1),
+                        false,
+                    )
+                    .connect(&url)
+                    .await
+                    .map_err(db_err)?
+                };
+                Ok(Db {
+                    backend: Backend::Sqlite,
+                    writer,
+                    reader,
+                })
+            }
+        }
+    }
+
+    /// Opens one connection, applies pending migrations and closes it.
+    pub(crate) async fn migrate_only(url: &str) -> Result<()> {
+        let opts = StoreOptions {
+            max_connections: 1,
+            ..StoreOptions::default()
+        };
+        let db = Db::connect(url, &opts).await?;
+        db.close().await;
+        Ok(())
+    }
+
+    pub(crate) async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    /// The pool for plain reads.
+    pub(crate) fn reader(&self) -> &AnyPool {
+        &self.reader
+    }
+
+    /// The pool for single-statement writes.
+    pub(crate) fn writer(&self) -> &AnyPool {
+        &self.writer
+    }
+
+    /// A write transaction. On SQLite it starts `IMMEDIATE`, taking the write lock up front, so
+    /// it can never fail half-way on a read-to-write upgrade.
+    pub(crate) async fn begin(&self) -> Result<Transaction<'static, Any>> {
+        match self.backend {
+            Backend::Sqlite => self
+                .writer
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map_err(db_err),
+            Backend::Postgres => self.writer.begin().await.map_err(db_err),
+        }
+    }
+}
+
+fn sqlite_pool(
+    pragmas: &'static str,
+    acquire_timeout: Duration,
+    max: u32,
+    memory: bool,
+) -> AnyPoolOptions {
+    let mut options = AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(acquire_timeout)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                conn.execute(pragmas).await?;
+                Ok(())
+            })
+        });
+    if memory {
+        // Never let the only connection go: the database would vanish with it.
+        options = options
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None);
+    }
+    options
+}
+
+fn create_parent_dir(path: &str) -> Result<()> {
+    match Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.exists() => std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Internal(format!("cannot create {}: {e}", dir.display()))),
+        _ => Ok(()),
+    }
+}
+
+async fn run_migrations(backend: Backend, pool: &AnyPool) -> Result<()> {
+    let migrator = match backend {
+        Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+        Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+    };
+    migrator.run(pool).await.map_err(migrate_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(url: &str) -> (String, bool) {
+        match parse_url(url) {
+            Ok(Target::Sqlite { url, memory, .. }) => (url, memory),
+            other => panic!("not sqlite: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sqlite_urls_are_normalised_and_created_if_missing() {
+        assert_eq!(
+            sqlite("sqlite://huddle.db"),
+            ("sqlite:huddle.db?mode=rwc".into(), false)
+        );
+        assert_eq!(
+            sqlite("sqlite:Data/Huddle.db"),
+            ("sqlite:Data/Huddle.db?mode=rwc".into(), false)
+        );
+        assert_eq!(
+            sqlite("sqlite:///var/lib/h.db"),
+            ("sqlite:/var/lib/h.db?mode=rwc".into(), false)
+        );
+        assert_eq!(
+            sqlite("sqlite:/tmp/a b.db?mode=ro"),
+            ("sqlite:/tmp/a%20b.db?mode=ro".into(), false)
+        );
+        assert_eq!(sqlite("sqlite::memory:"), ("sqlite::memory:".into(), true));
+    }
+
+    #[test]
+    fn postgres_and_unknown_urls() {
+        assert!(
+            matches!(parse_url("postgresql://u@h/db"), Ok(Target::Postgres { url }) if url == "postgresql://u@h/db")
+        );
+        assert!(matches!(
+            parse_url("postgres://u@h/db"),
+            Ok(Target::Postgres { .. })
+        ));
+        assert!(matches!(
+            parse_url("mysql://u@h/db"),
+            Err(Error::Internal(_))
+        ));
+    }
+}

@@ -1,0 +1,316 @@
+//! Rooms: the `rooms` table, its settings and counters, and the helpers every write transaction
+//! touching a room uses (`lock_room` first, `bump_room` last) so counters stay exact and
+//! PostgreSQL transactions always take the room row lock before any membership row.
+
+use async_trait::async_trait;
+use huddle_core::store::RoomStore;
+use huddle_core::{Message, Page, Result, Room, RoomQuery, RoomType, Subscription};
+use sqlx::{Any, Row, Transaction};
+
+use crate::errors::{db_err, room_err, room_not_found};
+use crate::membership::insert_subscriptions;
+use crate::messages::insert_messages;
+use crate::pool::Backend;
+use crate::rows::{self, ROOM_COLS, ROOM_FIELDS};
+use crate::sql::{contains_pattern, flag, now, placeholders, to_json};
+use crate::{SqlStore, Q};
+
+/// What a transaction learns when it locks a room: the fields memberships copy.
+pub(crate) struct LockedRoom {
+    pub(crate) t: String,
+    pub(crate) name: Option<String>,
+    pub(crate) fname: Option<String>,
+}
+
+/// Locks the room row until the transaction ends (PostgreSQL; SQLite's single writer already
+/// serialises) and reads it; `None` if the room does not exist. Every write that changes a
+/// room's counters calls this first, so such writes queue on the room in one lock order.
+pub(crate) async fn lock_room(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    rid: &str,
+) -> Result<Option<LockedRoom>> {
+    let sql = format!(
+        "SELECT t, name, fname FROM rooms WHERE id = $1{}",
+        backend.lock_rows()
+    );
+    let row = sqlx::query(&sql)
+        .bind(rid)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(LockedRoom {
+        t: row.try_get("t").map_err(db_err)?,
+        name: row.try_get("name").map_err(db_err)?,
+        fname: row.try_get("fname").map_err(db_err)?,
+    }))
+}
+
+/// Adjusts a room's counters after memberships or messages were written: `users_delta`
+/// members, `messages` more messages, `lm` moved forward to the newest of them.
+pub(crate) async fn bump_room(
+    tx: &mut Transaction<'static, Any>,
+    rid: &str,
+    users_delta: i64,
+    messages: &[&Message],
+) -> Result<()> {
+    let latest = messages.iter().map(|m| m.ts.0).max();
+    let q = match latest {
+        Some(lm) => sqlx::query(
+            "UPDATE rooms SET users_count = users_count + $2, msgs = msgs + $3, \
+             lm = CASE WHEN lm IS NULL OR lm < $4 THEN $4 ELSE lm END, updated_at = $5 WHERE id = $1",
+        )
+        .bind(rid)
+        .bind(users_delta)
+        .bind(messages.len() as i64)
+        .bind(lm),
+        None => sqlx::query("UPDATE rooms SET users_count = users_count + $2, updated_at = $3 WHERE id = $1").bind(rid).bind(users_delta),
+    };
+    q.bind(now()).execute(&mut **tx).await.map_err(db_err)?;
+    Ok(())
+}
+
+/// Binds every column of `rooms` in `ROOM_FIELDS` order.
+fn bind_room<'q>(q: Q<'q>, r: &'q Room, users_count: i64) -> Result<Q<'q>> {
+    let creator = r.creator.as_ref();
+    Ok(q.bind(r.id.as_str())
+        .bind(r.t.as_str())
+        .bind(r.name.as_deref())
+        .bind(r.fname.as_deref())
+        .bind(r.topic.as_deref())
+        .bind(r.description.as_deref())
+        .bind(r.announcement.as_deref())
+        .bind(flag(r.read_only))
+        .bind(flag(r.archived))
+        .bind(flag(r.default))
+        .bind(r.join_code.as_deref())
+        .bind(creator.map(|c| c.id.as_str()))
+        .bind(creator.map(|c| c.username.as_str()))
+        .bind(creator.and_then(|c| c.name.as_deref()))
+        .bind(r.msgs)
+        .bind(users_count)
+        .bind(r.last_message_at.map(|t| t.0))
+        .bind(r.created_at.0)
+        .bind(r.updated_at.0)
+        .bind(to_json(&r.dm_usernames)?)
+        .bind(to_json(&r.dm_uids)?)
+        .bind(r.subject.as_deref())
+        .bind(r.photo_url.as_deref())
+        .bind(to_json(&r.welcome_messages)?)
+        .bind(to_json(&r.custom)?)
+        .bind(flag(r.guest_access)))
+}
+
+impl SqlStore {
+    async fn room_where(&self, condition: &str, key: &str) -> Result<Option<Room>> {
+        let sql = format!("SELECT {} FROM rooms r WHERE {condition}", *ROOM_COLS);
+        let row = sqlx::query(&sql)
+            .bind(key)
+            .fetch_optional(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(rows::room).transpose()
+    }
+}
+
+#[async_trait]
+impl RoomStore for SqlStore {
+    async fn create_room(&self, room: &Room, members: &[Subscription]) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        let members: Vec<&Subscription> = members
+            .iter()
+            .filter(|s| seen.insert(s.u.id.as_str()))
+            .collect();
+        let sql = format!(
+            "INSERT INTO rooms ({}) VALUES ({})",
+            ROOM_FIELDS.join(", "),
+            placeholders(1, ROOM_FIELDS.len())
+        );
+        let mut tx = self.db.begin().await?;
+        // usersCount is what this transaction writes, whatever the caller's copy says.
+        bind_room(sqlx::query(&sql), room, members.len() as i64)?
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| room_err(e, room))?;
+        insert_subscriptions(&mut tx, &room.id, &members).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn room_by_id(&self, id: &str) -> Result<Option<Room>> {
+        self.room_where("r.id = $1", id).await
+    }
+
+    async fn room_by_name(&self, name: &str) -> Result<Option<Room>> {
+        self.room_where("r.name = $1", name).await
+    }
+
+    async fn update_room(&self, room: &Room, message: Option<&Message>) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        let Some(old) = lock_room(&mut tx, self.db.backend, &room.id).await? else {
+            return Err(room_not_found());
+        };
+        sqlx::query(
+            "UPDATE rooms SET name = $2, fname = $3, topic = $4, description = $5, announcement = $6, read_only = $7, \
+             archived = $8, is_default = $9, join_code = $10, t = $11, subject = $12, photo_url = $13, \
+             welcome_messages = $14, custom = $15, guest_access = $16, updated_at = $17 WHERE id = $1",
+        )
+        .bind(room.id.as_str())
+        .bind(room.name.as_deref())
+        .bind(room.fname.as_deref())
+        .bind(room.topic.as_deref())
+        .bind(room.description.as_deref())
+        .bind(room.announcement.as_deref())
+        .bind(flag(room.read_only))
+        .bind(flag(room.archived))
+        .bind(flag(room.default))
+        .bind(room.join_code.as_deref())
+        .bind(room.t.as_str())
+        .bind(room.subject.as_deref())
+        .bind(room.photo_url.as_deref())
+        .bind(to_json(&room.welcome_messages)?)
+        .bind(to_json(&room.custom)?)
+        .bind(flag(room.guest_access))
+        .bind(room.updated_at.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| room_err(e, room))?;
+        // Memberships copy the room's type and (except in direct messages, where each member
+        // sees the others' names) its name: keep them in step.
+        let ts = now();
+        if room.t == RoomType::Direct {
+            if old.t != room.t.as_str() {
+                sqlx::query("UPDATE subscriptions SET t = $2, updated_at = $3 WHERE rid = $1")
+                    .bind(room.id.as_str())
+                    .bind(room.t.as_str())
+                    .bind(ts)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+        } else if old.t != room.t.as_str() || old.name != room.name || old.fname != room.fname {
+            sqlx::query("UPDATE subscriptions SET t = $2, name = $3, fname = $4, updated_at = $5 WHERE rid = $1")
+                .bind(room.id.as_str())
+                .bind(room.t.as_str())
+                .bind(room.name.clone().unwrap_or_default())
+                .bind(room.fname.as_deref())
+                .bind(ts)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        if let Some(m) = message {
+            insert_messages(&mut tx, &[m]).await?;
+            bump_room(&mut tx, &room.id, 0, &[m]).await?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn delete_room(&self, id: &str) -> Result<bool> {
+        let mut tx = self.db.begin().await?;
+        if lock_room(&mut tx, self.db.backend, id).await?.is_none() {
+            return Ok(false);
+        }
+        // Explicit rather than by cascade, so the outcome does not hang on a pragma.
+        for sql in [
+            "DELETE FROM messages WHERE rid = $1",
+            "DELETE FROM subscriptions WHERE rid = $1",
+            "DELETE FROM rooms WHERE id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn list_rooms(&self, query: &RoomQuery) -> Result<Page<Room>> {
+        let mut conditions: Vec<String> = vec![];
+        let mut binds: Vec<String> = vec![];
+        if !query.types.is_empty() {
+            let start = binds.len() + 1;
+            binds.extend(query.types.iter().map(|t| t.as_str().to_string()));
+            conditions.push(format!(
+                "r.t IN ({})",
+                placeholders(start, query.types.len())
+            ));
+        }
+        if let Some(uid) = &query.member {
+            binds.push(uid.clone());
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM subscriptions s WHERE s.rid = r.id AND s.uid = ${})",
+                binds.len()
+            ));
+        }
+        if let Some(text) = query
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            binds.push(contains_pattern(text));
+            conditions.push(format!("lower(r.name) LIKE ${} ESCAPE '\\'", binds.len()));
+        }
+        if let Some(ids) = &query.ids {
+            if ids.is_empty() {
+                return Ok(Page {
+                    items: vec![],
+                    total: 0,
+                });
+            }
+            let start = binds.len() + 1;
+            binds.extend(ids.iter().cloned());
+            conditions.push(format!("r.id IN ({})", placeholders(start, ids.len())));
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
+        let dir = if query.sort_desc { "DESC" } else { "ASC" };
+        let count_sql = format!("SELECT count(*) FROM rooms r{filter}");
+        let page_sql = format!(
+            "SELECT {} FROM rooms r{filter} ORDER BY r.name {dir} NULLS LAST, r.id {dir}{}",
+            *ROOM_COLS,
+            self.db.backend.page(&query.paging)
+        );
+        let mut count_q = sqlx::query(&count_sql);
+        let mut page_q = sqlx::query(&page_sql);
+        for b in &binds {
+            count_q = count_q.bind(b.as_str());
+            page_q = page_q.bind(b.as_str());
+        }
+        let persistent = query.ids.is_none();
+        let total = rows::count(
+            &count_q
+                .persistent(persistent)
+                .fetch_one(self.db.reader())
+                .await
+                .map_err(db_err)?,
+        )?;
+        let items = rows::all(
+            &page_q
+                .persistent(persistent)
+                .fetch_all(self.db.reader())
+                .await
+                .map_err(db_err)?,
+            rows::room,
+        )?;
+        Ok(Page { items, total })
+    }
+
+    async fn default_rooms(&self) -> Result<Vec<Room>> {
+        let sql = format!(
+            "SELECT {} FROM rooms r WHERE r.is_default = 1 ORDER BY r.name, r.id",
+            *ROOM_COLS
+        );
+        let found = sqlx::query(&sql)
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        rows::all(&found, rows::room)
+    }
+}

@@ -1,0 +1,317 @@
+//! The column lists of each table and the hand-written mapping from rows to the domain model.
+//! Selects always alias columns with a table prefix (`u_name`, `s_name`, ...) so that joins of
+//! two tables read back unambiguously. Only the types the Any driver decodes alike on both
+//! backends are read: `i64` (times, counters, 0/1 flags), `String`, `Option` of either.
+
+use std::sync::LazyLock;
+
+use huddle_core::{
+    Access, Error, LoginToken, Message, Result, Room, RoomType, Subscription, Timestamp, TokenKind,
+    User, UserRef,
+};
+use serde::de::DeserializeOwned;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Decode, Row, Type};
+
+use crate::sql::from_json;
+
+/// Columns of `users`, in the order inserts bind them.
+pub(crate) const USER_FIELDS: &[&str] = &[
+    "id",
+    "username",
+    "username_lower",
+    "name",
+    "email",
+    "email_lower",
+    "email_verified",
+    "password_hash",
+    "roles",
+    "active",
+    "kind",
+    "status",
+    "status_text",
+    "custom",
+    "photo_url",
+    "locale",
+    "require_password_change",
+    "created_at",
+    "updated_at",
+    "last_login",
+];
+pub(crate) const TOKEN_FIELDS: &[&str] = &[
+    "hashed",
+    "user_id",
+    "kind",
+    "name",
+    "last_part",
+    "bypass_two_factor",
+    "created_at",
+];
+pub(crate) const ROOM_FIELDS: &[&str] = &[
+    "id",
+    "t",
+    "name",
+    "fname",
+    "topic",
+    "description",
+    "announcement",
+    "read_only",
+    "archived",
+    "is_default",
+    "join_code",
+    "creator_id",
+    "creator_username",
+    "creator_name",
+    "msgs",
+    "users_count",
+    "lm",
+    "created_at",
+    "updated_at",
+    "dm_usernames",
+    "dm_uids",
+    "subject",
+    "photo_url",
+    "welcome_messages",
+    "custom",
+    "guest_access",
+];
+pub(crate) const SUB_FIELDS: &[&str] = &[
+    "id",
+    "rid",
+    "uid",
+    "u_username",
+    "u_name",
+    "t",
+    "name",
+    "fname",
+    "ts",
+    "ls",
+    "open",
+    "alert",
+    "unread",
+    "user_mentions",
+    "group_mentions",
+    "roles",
+    "access",
+    "notify",
+    "updated_at",
+];
+pub(crate) const MESSAGE_FIELDS: &[&str] = &[
+    "id",
+    "rid",
+    "msg",
+    "ts",
+    "u_id",
+    "u_username",
+    "u_name",
+    "t",
+    "updated_at",
+    "edited_at",
+    "edited_by_id",
+    "edited_by_username",
+    "edited_by_name",
+    "extra",
+];
+
+/// `u.id AS u_id, u.username AS u_username, ...` for table alias `u`.
+fn select_list(alias: &str, fields: &[&str]) -> String {
+    fields
+        .iter()
+        .map(|f| format!("{alias}.{f} AS {alias}_{f}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) static USER_COLS: LazyLock<String> = LazyLock::new(|| select_list("u", USER_FIELDS));
+pub(crate) static TOKEN_COLS: LazyLock<String> = LazyLock::new(|| select_list("k", TOKEN_FIELDS));
+pub(crate) static ROOM_COLS: LazyLock<String> = LazyLock::new(|| select_list("r", ROOM_FIELDS));
+pub(crate) static SUB_COLS: LazyLock<String> = LazyLock::new(|| select_list("s", SUB_FIELDS));
+pub(crate) static MESSAGE_COLS: LazyLock<String> =
+    LazyLock::new(|| select_list("m", MESSAGE_FIELDS));
+
+/// Reads the columns of one table alias out of a row.
+pub(crate) struct Cols<'r> {
+    row: &'r AnyRow,
+    alias: &'static str,
+}
+
+impl<'r> Cols<'r> {
+    pub(crate) fn new(row: &'r AnyRow, alias: &'static str) -> Self {
+        Cols { row, alias }
+    }
+
+    fn get<T: Decode<'r, Any> + Type<Any>>(&self, field: &str) -> Result<T> {
+        let name = format!("{}_{field}", self.alias);
+        self.row
+            .try_get::<T, _>(name.as_str())
+            .map_err(|e| Error::Internal(format!("reading column {name}: {e}")))
+    }
+    fn text(&self, field: &str) -> Result<String> {
+        self.get(field)
+    }
+    fn opt_text(&self, field: &str) -> Result<Option<String>> {
+        self.get(field)
+    }
+    fn int(&self, field: &str) -> Result<i64> {
+        self.get(field)
+    }
+    fn flag(&self, field: &str) -> Result<bool> {
+        Ok(self.int(field)? != 0)
+    }
+    fn time(&self, field: &str) -> Result<Timestamp> {
+        Ok(Timestamp(self.int(field)?))
+    }
+    fn opt_time(&self, field: &str) -> Result<Option<Timestamp>> {
+        Ok(self.get::<Option<i64>>(field)?.map(Timestamp))
+    }
+    fn json<T: DeserializeOwned>(&self, field: &str) -> Result<T> {
+        from_json(&self.text(field)?, field)
+    }
+    fn room_type(&self, field: &str) -> Result<RoomType> {
+        let t = self.text(field)?;
+        RoomType::parse(&t).ok_or_else(|| {
+            Error::Internal(format!("unknown room type {t:?} in {}_{field}", self.alias))
+        })
+    }
+}
+
+pub(crate) fn user(row: &AnyRow) -> Result<User> {
+    let c = Cols::new(row, "u");
+    Ok(User {
+        id: c.text("id")?,
+        username: c.opt_text("username")?,
+        name: c.text("name")?,
+        email: c.opt_text("email")?,
+        email_verified: c.flag("email_verified")?,
+        password_hash: c.opt_text("password_hash")?,
+        roles: c.json("roles")?,
+        active: c.flag("active")?,
+        kind: c.text("kind")?,
+        status: c.text("status")?,
+        status_text: c.text("status_text")?,
+        custom: c.json("custom")?,
+        photo_url: c.opt_text("photo_url")?,
+        locale: c.opt_text("locale")?,
+        require_password_change: c.flag("require_password_change")?,
+        created_at: c.time("created_at")?,
+        updated_at: c.time("updated_at")?,
+        last_login: c.opt_time("last_login")?,
+    })
+}
+
+pub(crate) fn token(row: &AnyRow) -> Result<LoginToken> {
+    let c = Cols::new(row, "k");
+    Ok(LoginToken {
+        user_id: c.text("user_id")?,
+        hashed: c.text("hashed")?,
+        kind: TokenKind::parse(&c.text("kind")?),
+        name: c.opt_text("name")?,
+        last_part: c.text("last_part")?,
+        bypass_two_factor: c.flag("bypass_two_factor")?,
+        created_at: c.time("created_at")?,
+    })
+}
+
+pub(crate) fn room(row: &AnyRow) -> Result<Room> {
+    let c = Cols::new(row, "r");
+    let creator = match c.opt_text("creator_id")? {
+        Some(id) => Some(UserRef {
+            id,
+            username: c.opt_text("creator_username")?.unwrap_or_default(),
+            name: c.opt_text("creator_name")?,
+        }),
+        None => None,
+    };
+    Ok(Room {
+        id: c.text("id")?,
+        t: c.room_type("t")?,
+        name: c.opt_text("name")?,
+        fname: c.opt_text("fname")?,
+        topic: c.opt_text("topic")?,
+        description: c.opt_text("description")?,
+        announcement: c.opt_text("announcement")?,
+        read_only: c.flag("read_only")?,
+        archived: c.flag("archived")?,
+        default: c.flag("is_default")?,
+        join_code: c.opt_text("join_code")?,
+        creator,
+        msgs: c.int("msgs")?,
+        users_count: c.int("users_count")?,
+        last_message_at: c.opt_time("lm")?,
+        created_at: c.time("created_at")?,
+        updated_at: c.time("updated_at")?,
+        dm_usernames: c.json("dm_usernames")?,
+        dm_uids: c.json("dm_uids")?,
+        subject: c.opt_text("subject")?,
+        photo_url: c.opt_text("photo_url")?,
+        welcome_messages: c.json("welcome_messages")?,
+        custom: c.json("custom")?,
+        guest_access: c.flag("guest_access")?,
+    })
+}
+
+pub(crate) fn subscription(row: &AnyRow) -> Result<Subscription> {
+    let c = Cols::new(row, "s");
+    Ok(Subscription {
+        id: c.text("id")?,
+        rid: c.text("rid")?,
+        u: UserRef {
+            id: c.text("uid")?,
+            username: c.text("u_username")?,
+            name: c.opt_text("u_name")?,
+        },
+        t: c.room_type("t")?,
+        name: c.text("name")?,
+        fname: c.opt_text("fname")?,
+        ts: c.time("ts")?,
+        ls: c.opt_time("ls")?,
+        open: c.flag("open")?,
+        alert: c.flag("alert")?,
+        unread: c.int("unread")?,
+        user_mentions: c.int("user_mentions")?,
+        group_mentions: c.int("group_mentions")?,
+        roles: c.json("roles")?,
+        access: Access::parse(&c.text("access")?).unwrap_or_default(),
+        notify: c.text("notify")?,
+        updated_at: c.time("updated_at")?,
+    })
+}
+
+pub(crate) fn message(row: &AnyRow) -> Result<Message> {
+    let c = Cols::new(row, "m");
+    let edited_by = match c.opt_text("edited_by_id")? {
+        Some(id) => Some(UserRef {
+            id,
+            username: c.opt_text("edited_by_username")?.unwrap_or_default(),
+            name: c.opt_text("edited_by_name")?,
+        }),
+        None => None,
+    };
+    Ok(Message {
+        id: c.text("id")?,
+        rid: c.text("rid")?,
+        msg: c.text("msg")?,
+        ts: c.time("ts")?,
+        u: UserRef {
+            id: c.text("u_id")?,
+            username: c.text("u_username")?,
+            name: c.opt_text("u_name")?,
+        },
+        t: c.opt_text("t")?,
+        updated_at: c.time("updated_at")?,
+        edited_at: c.opt_time("edited_at")?,
+        edited_by,
+        extra: c.json("extra")?,
+    })
+}
+
+/// Maps every row, failing on the first bad one.
+pub(crate) fn all<T>(rows: &[AnyRow], f: impl Fn(&AnyRow) -> Result<T>) -> Result<Vec<T>> {
+    rows.iter().map(f).collect()
+}
+
+/// Reads a single `count(*)`-style integer from column 0.
+pub(crate) fn count(row: &AnyRow) -> Result<i64> {
+    row.try_get::<i64, _>(0usize)
+        .map_err(|e| Error::Internal(format!("reading count: {e}")))
+}

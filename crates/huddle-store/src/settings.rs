@@ -1,0 +1,172 @@
+//! Workspace configuration: the `permissions`, `roles` and `settings` tables. Defaults are
+//! inserted only where missing, so an admin's edits survive restarts.
+
+use async_trait::async_trait;
+use huddle_core::store::SettingsStore;
+use huddle_core::{Error, Permission, Result, Role, RoleScope, Timestamp};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::errors::db_err;
+use crate::sql::{flag, from_json, now, to_json, values_rows, CHUNK};
+use crate::SqlStore;
+
+fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
+    row: &'r AnyRow,
+    column: &str,
+) -> Result<T> {
+    row.try_get::<T, _>(column).map_err(db_err)
+}
+
+fn permission(row: &AnyRow) -> Result<Permission> {
+    Ok(Permission {
+        id: get(row, "id")?,
+        roles: from_json(&get::<String>(row, "roles")?, "permissions.roles")?,
+        updated_at: Timestamp(get(row, "updated_at")?),
+    })
+}
+
+fn role(row: &AnyRow) -> Result<Role> {
+    let scope = match get::<String>(row, "scope")?.as_str() {
+        "Users" => RoleScope::Users,
+        "Subscriptions" => RoleScope::Subscriptions,
+        other => return Err(Error::Internal(format!("unknown role scope {other:?}"))),
+    };
+    Ok(Role {
+        name: get(row, "name")?,
+        scope,
+        description: get(row, "description")?,
+        protected: get::<i64>(row, "protected")? != 0,
+    })
+}
+
+impl SqlStore {
+    /// Inserts the rows that are missing, `CHUNK` at a time, in one transaction. `bind` binds
+    /// the `cols` values of one row.
+    async fn insert_missing<T>(
+        &self,
+        table_cols: &str,
+        key: &str,
+        cols: usize,
+        items: &[T],
+        bind: impl for<'q> Fn(crate::Q<'q>, &'q T) -> Result<crate::Q<'q>>,
+    ) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        for chunk in items.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO {table_cols} VALUES {} ON CONFLICT ({key}) DO NOTHING",
+                values_rows(chunk.len(), cols)
+            );
+            let mut q = sqlx::query(&sql);
+            for item in chunk {
+                q = bind(q, item)?;
+            }
+            q.persistent(false)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+}
+
+#[async_trait]
+impl SettingsStore for SqlStore {
+    async fn permissions(&self) -> Result<Vec<Permission>> {
+        let found = sqlx::query("SELECT id, roles, updated_at FROM permissions ORDER BY id")
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        found.iter().map(permission).collect()
+    }
+
+    async fn ensure_permissions(&self, defaults: &[Permission]) -> Result<()> {
+        self.insert_missing(
+            "permissions (id, roles, updated_at)",
+            "id",
+            3,
+            defaults,
+            |q, p| {
+                Ok(q.bind(p.id.as_str())
+                    .bind(to_json(&p.roles)?)
+                    .bind(p.updated_at.0))
+            },
+        )
+        .await
+    }
+
+    async fn set_permission_roles(&self, id: &str, roles: &[String]) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO permissions (id, roles, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET roles = excluded.roles, updated_at = excluded.updated_at",
+        )
+        .bind(id)
+        .bind(to_json(roles)?)
+        .bind(now())
+        .execute(self.db.writer())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn roles(&self) -> Result<Vec<Role>> {
+        let found =
+            sqlx::query("SELECT name, scope, description, protected FROM roles ORDER BY name")
+                .fetch_all(self.db.reader())
+                .await
+                .map_err(db_err)?;
+        found.iter().map(role).collect()
+    }
+
+    async fn ensure_roles(&self, defaults: &[Role]) -> Result<()> {
+        self.insert_missing(
+            "roles (name, scope, description, protected)",
+            "name",
+            4,
+            defaults,
+            |q, r| {
+                Ok(q.bind(r.name.as_str())
+                    .bind(r.scope.as_str())
+                    .bind(r.description.as_str())
+                    .bind(flag(r.protected)))
+            },
+        )
+        .await
+    }
+
+    async fn settings(&self) -> Result<Vec<(String, serde_json::Value)>> {
+        let found = sqlx::query("SELECT id, value FROM settings ORDER BY id")
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        found
+            .iter()
+            .map(|row| {
+                let id: String = get(row, "id")?;
+                let value = from_json(&get::<String>(row, "value")?, &id)?;
+                Ok((id, value))
+            })
+            .collect()
+    }
+
+    async fn ensure_settings(&self, defaults: &[(String, serde_json::Value)]) -> Result<()> {
+        self.insert_missing(
+            "settings (id, value)",
+            "id",
+            2,
+            defaults,
+            |q, (id, value)| Ok(q.bind(id.as_str()).bind(to_json(value)?)),
+        )
+        .await
+    }
+
+    async fn set_setting(&self, id: &str, value: &serde_json::Value) -> Result<()> {
+        sqlx::query("INSERT INTO settings (id, value) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET value = excluded.value")
+            .bind(id)
+            .bind(to_json(value)?)
+            .execute(self.db.writer())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}

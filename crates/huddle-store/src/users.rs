@@ -1,0 +1,407 @@
+//! Users and their login tokens: the `users`, `user_roles` and `login_tokens` tables.
+//! Case-insensitive lookups go through the `*_lower` columns; global roles are kept twice, as
+//! the ordered JSON list the model carries and as `user_roles` rows that role queries can index.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use huddle_core::store::UserStore;
+use huddle_core::{Error, LoginToken, Page, Result, TokenKind, User, UserQuery};
+use sqlx::{Any, Row, Transaction};
+
+use crate::errors::{db_err, reference_err, user_err, user_not_found};
+use crate::rows::{self, TOKEN_COLS, TOKEN_FIELDS, USER_COLS, USER_FIELDS};
+use crate::sql::{contains_pattern, flag, fold, now, placeholders, to_json, values_rows, CHUNK};
+use crate::{SqlStore, Q};
+
+/// Binds every column of `users` in `USER_FIELDS` order.
+fn bind_user<'q>(q: Q<'q>, u: &'q User) -> Result<Q<'q>> {
+    Ok(q.bind(u.id.as_str())
+        .bind(u.username.as_deref())
+        .bind(u.username.as_deref().map(fold))
+        .bind(u.name.as_str())
+        .bind(u.email.as_deref())
+        .bind(u.email.as_deref().map(fold))
+        .bind(flag(u.email_verified))
+        .bind(u.password_hash.as_deref())
+        .bind(to_json(&u.roles)?)
+        .bind(flag(u.active))
+        .bind(u.kind.as_str())
+        .bind(u.status.as_str())
+        .bind(u.status_text.as_str())
+        .bind(to_json(&u.custom)?)
+        .bind(u.photo_url.as_deref())
+        .bind(u.locale.as_deref())
+        .bind(flag(u.require_password_change))
+        .bind(u.created_at.0)
+        .bind(u.updated_at.0)
+        .bind(u.last_login.map(|t| t.0)))
+}
+
+/// Replaces the searchable copy of a user's global roles.
+async fn write_roles(
+    tx: &mut Transaction<'static, Any>,
+    user_id: &str,
+    roles: &[String],
+    replace: bool,
+) -> Result<()> {
+    if replace {
+        sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    }
+    for chunk in roles.chunks(CHUNK) {
+        let sql = format!("INSERT INTO user_roles (user_id, role) VALUES {} ON CONFLICT (user_id, role) DO NOTHING", values_rows(chunk.len(), 2));
+        let mut q = sqlx::query(&sql);
+        for role in chunk {
+            q = q.bind(user_id).bind(role.as_str());
+        }
+        q.persistent(false)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+impl SqlStore {
+    async fn user_where(&self, condition: &str, key: String) -> Result<Option<User>> {
+        let sql = format!("SELECT {} FROM users u WHERE {condition}", *USER_COLS);
+        let row = sqlx::query(&sql)
+            .bind(key)
+            .fetch_optional(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(rows::user).transpose()
+    }
+
+    /// Users whose `column` is one of `keys`, one `IN` list per chunk, in the order of `keys`.
+    async fn users_in(&self, column: &str, keys: Vec<String>) -> Result<Vec<User>> {
+        let mut found: HashMap<String, User> = HashMap::new();
+        for chunk in keys.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {} FROM users u WHERE u.{column} IN ({})",
+                *USER_COLS,
+                placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for k in chunk {
+                q = q.bind(k.as_str());
+            }
+            for row in q
+                .persistent(false)
+                .fetch_all(self.db.reader())
+                .await
+                .map_err(db_err)?
+            {
+                let user = rows::user(&row)?;
+                let key = if column == "id" {
+                    user.id.clone()
+                } else {
+                    user.username.as_deref().map(fold).unwrap_or_default()
+                };
+                found.insert(key, user);
+            }
+        }
+        Ok(keys.iter().filter_map(|k| found.remove(k)).collect())
+    }
+}
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn insert_user(&self, user: &User) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO users ({}) VALUES ({})",
+            USER_FIELDS.join(", "),
+            placeholders(1, USER_FIELDS.len())
+        );
+        let mut tx = self.db.begin().await?;
+        bind_user(sqlx::query(&sql), user)?
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| user_err(e, user))?;
+        write_roles(&mut tx, &user.id, &user.roles, false).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn update_user(&self, user: &User) -> Result<()> {
+        let sets = USER_FIELDS
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, f)| format!("{f} = ${}", i + 1))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("UPDATE users SET {sets} WHERE id = $1");
+        let mut tx = self.db.begin().await?;
+        let done = bind_user(sqlx::query(&sql), user)?
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| user_err(e, user))?;
+        if done.rows_affected() == 0 {
+            return Err(user_not_found());
+        }
+        write_roles(&mut tx, &user.id, &user.roles, true).await?;
+        // Memberships carry the username (member lists sort by it) and name: follow a rename.
+        // The condition keeps the common case (a login stamping last_login) from touching them.
+        let username = user.username.clone().unwrap_or_default();
+        sqlx::query("UPDATE subscriptions SET u_username = $2, u_name = $3 WHERE uid = $1 AND (u_username <> $2 OR u_name IS NULL OR u_name <> $3)")
+            .bind(user.id.as_str())
+            .bind(username)
+            .bind(user.name.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
+        self.user_where("u.id = $1", id.to_string()).await
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        self.user_where("u.username_lower = $1", fold(username))
+            .await
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        self.user_where("u.email_lower = $1", fold(email.trim()))
+            .await
+    }
+
+    async fn users_by_ids(&self, ids: &[String]) -> Result<Vec<User>> {
+        let mut keys = ids.to_vec();
+        dedup_keep_order(&mut keys);
+        self.users_in("id", keys).await
+    }
+
+    async fn users_by_usernames(&self, usernames: &[String]) -> Result<Vec<User>> {
+        let mut keys: Vec<String> = usernames.iter().map(|u| fold(u)).collect();
+        dedup_keep_order(&mut keys);
+        self.users_in("username_lower", keys).await
+    }
+
+    async fn delete_user(&self, id: &str) -> Result<bool> {
+        let b = self.db.backend;
+        let mut tx = self.db.begin().await?;
+        // Lock order (PostgreSQL): the user row first, which also blocks new memberships for
+        // them (their foreign-key check waits on it), then their rooms in id order.
+        let sql = format!("SELECT id FROM users WHERE id = $1{}", b.lock_for_delete());
+        if sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .is_none()
+        {
+            return Ok(false);
+        }
+        let sql = format!("SELECT id FROM rooms WHERE id IN (SELECT rid FROM subscriptions WHERE uid = $1) ORDER BY id{}", b.lock_rows());
+        sqlx::query(&sql)
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        // Decrement exactly the rooms whose membership this statement removed.
+        let removed = sqlx::query("DELETE FROM subscriptions WHERE uid = $1 RETURNING rid")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let rids = removed
+            .iter()
+            .map(|r| r.try_get::<String, _>(0usize))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db_err)?;
+        let ts = now();
+        for chunk in rids.chunks(CHUNK) {
+            let sql = format!(
+                "UPDATE rooms SET users_count = users_count - 1, updated_at = $1 WHERE id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(ts);
+            for rid in chunk {
+                q = q.bind(rid.as_str());
+            }
+            q.persistent(false)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        sqlx::query("DELETE FROM login_tokens WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn list_users(&self, query: &UserQuery) -> Result<Page<User>> {
+        let mut conditions: Vec<String> = vec![];
+        let mut binds: Vec<String> = vec![];
+        if let Some(text) = query
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            binds.push(contains_pattern(text));
+            let n = binds.len();
+            conditions.push(format!(
+                "(u.username_lower LIKE ${n} ESCAPE '\\' OR lower(u.name) LIKE ${n} ESCAPE '\\' OR u.email_lower LIKE ${n} ESCAPE '\\')"
+            ));
+        }
+        if let Some(role) = &query.role {
+            binds.push(role.clone());
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role = ${})",
+                binds.len()
+            ));
+        }
+        if let Some(active) = query.active {
+            conditions.push(format!("u.active = {}", flag(active)));
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
+        let count_sql = format!("SELECT count(*) FROM users u{filter}");
+        let page_sql = format!(
+            "SELECT {} FROM users u{filter} ORDER BY u.username_lower ASC NULLS LAST, u.id ASC{}",
+            *USER_COLS,
+            self.db.backend.page(&query.paging)
+        );
+        let mut count_q = sqlx::query(&count_sql);
+        let mut page_q = sqlx::query(&page_sql);
+        for b in &binds {
+            count_q = count_q.bind(b.as_str());
+            page_q = page_q.bind(b.as_str());
+        }
+        let total = rows::count(&count_q.fetch_one(self.db.reader()).await.map_err(db_err)?)?;
+        let items = rows::all(
+            &page_q.fetch_all(self.db.reader()).await.map_err(db_err)?,
+            rows::user,
+        )?;
+        Ok(Page { items, total })
+    }
+
+    async fn count_users_with_role(&self, role: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT count(*) FROM user_roles WHERE role = $1")
+            .bind(role)
+            .fetch_one(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        rows::count(&row)
+    }
+
+    async fn all_user_ids(&self, active_only: bool, limit: i64) -> Result<Vec<String>> {
+        let filter = if active_only { " WHERE active = 1" } else { "" };
+        let sql = format!("SELECT id FROM users{filter} ORDER BY created_at, id LIMIT $1");
+        let found = sqlx::query(&sql)
+            .bind(limit.max(0))
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        found
+            .iter()
+            .map(|r| r.try_get::<String, _>(0usize).map_err(db_err))
+            .collect()
+    }
+
+    async fn insert_token(&self, token: &LoginToken) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO login_tokens ({}) VALUES ({})",
+            TOKEN_FIELDS.join(", "),
+            placeholders(1, TOKEN_FIELDS.len())
+        );
+        let result = sqlx::query(&sql)
+            .bind(token.hashed.as_str())
+            .bind(token.user_id.as_str())
+            .bind(token.kind.as_str())
+            .bind(token.name.as_deref())
+            .bind(token.last_part.as_str())
+            .bind(flag(token.bypass_two_factor))
+            .bind(token.created_at.0)
+            .execute(self.db.writer())
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if crate::errors::is_unique_violation(&e) => Err(Error::conflict(
+                "error-token-already-exists",
+                "A token with this name already exists",
+            )),
+            Err(e) => Err(reference_err(e)),
+        }
+    }
+
+    async fn user_by_token(&self, hashed: &str) -> Result<Option<(User, LoginToken)>> {
+        let sql = format!("SELECT {}, {} FROM login_tokens k JOIN users u ON u.id = k.user_id WHERE k.hashed = $1", *USER_COLS, *TOKEN_COLS);
+        let row = sqlx::query(&sql)
+            .bind(hashed)
+            .fetch_optional(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        match row {
+            Some(row) => Ok(Some((rows::user(&row)?, rows::token(&row)?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn delete_token(&self, hashed: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM login_tokens WHERE hashed = $1")
+            .bind(hashed)
+            .execute(self.db.writer())
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn tokens_of_user(&self, user_id: &str, kind: TokenKind) -> Result<Vec<LoginToken>> {
+        let sql = format!("SELECT {} FROM login_tokens k WHERE k.user_id = $1 AND k.kind = $2 ORDER BY k.created_at, k.hashed", *TOKEN_COLS);
+        let found = sqlx::query(&sql)
+            .bind(user_id)
+            .bind(kind.as_str())
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        rows::all(&found, rows::token)
+    }
+
+    async fn delete_named_token(&self, user_id: &str, name: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM login_tokens WHERE user_id = $1 AND name = $2")
+            .bind(user_id)
+            .bind(name)
+            .execute(self.db.writer())
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_tokens_of_user(&self, user_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_tokens WHERE user_id = $1")
+            .bind(user_id)
+            .execute(self.db.writer())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
+
+fn dedup_keep_order(keys: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    keys.retain(|k| seen.insert(k.clone()));
+}

@@ -1,0 +1,1760 @@
+//! The store's contract, checked identically on SQLite and (with `HUDDLE_TEST_POSTGRES_URL`)
+//! PostgreSQL: every `async fn` listed in `conformance!` runs once per backend on a fresh database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use huddle_core::ids::new_id;
+use huddle_core::store::{NewMember, Store};
+use huddle_core::{
+    Error, LoginToken, MemberQuery, Message, MessageQuery, Paging, Permission, Role, RoleScope,
+    RoomQuery, RoomType, Timestamp, TokenKind, UserQuery,
+};
+use support::*;
+
+conformance!(
+    users_crud_and_case_insensitive_lookups,
+    user_conflicts,
+    list_users_filters_and_roles,
+    tokens,
+    rooms_round_trip_update_delete,
+    room_name_conflicts,
+    add_members_is_idempotent_and_keeps_counters,
+    concurrent_add_of_same_user_adds_once,
+    concurrent_membership_churn_keeps_counts_exact,
+    bulk_add_2000_members,
+    remove_member_counters,
+    list_members_paging_filter_total,
+    list_rooms_filters,
+    messages_post_list_edit_delete,
+    subscriptions_read_state_and_roles,
+    settings_permissions_roles,
+    delete_user_keeps_users_count_exact,
+    rename_follows_into_memberships,
+);
+
+fn all() -> Paging {
+    Paging {
+        offset: 0,
+        count: None,
+    }
+}
+
+fn page(offset: i64, count: i64) -> Paging {
+    Paging {
+        offset,
+        count: Some(count),
+    }
+}
+
+fn conflict_code(result: huddle_core::Result<()>) -> (String, String) {
+    match result {
+        Err(Error::Conflict(f)) => (f.code.to_string(), f.reason.to_string()),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+async fn users_crud_and_case_insensitive_lookups(store: Arc<dyn Store>) {
+    let mut alice = user("Alice");
+    alice.roles = vec!["user".into(), "admin".into()];
+    alice.custom = BTreeMap::from([("team".to_string(), "blue".to_string())]);
+    alice.email_verified = true;
+    alice.password_hash = Some("$argon2id$hash".into());
+    alice.photo_url = Some("https://example.com/a.png".into());
+    alice.locale = Some("fr".into());
+    alice.last_login = Some(Timestamp(1_700_000_000_123));
+    store.insert_user(&alice).await.unwrap();
+
+    assert_eq!(
+        store.user_by_id(&alice.id).await.unwrap(),
+        Some(alice.clone()),
+        "every field round-trips"
+    );
+    assert_eq!(
+        store.user_by_username("alice").await.unwrap().map(|u| u.id),
+        Some(alice.id.clone())
+    );
+    assert_eq!(
+        store.user_by_username("ALICE").await.unwrap().map(|u| u.id),
+        Some(alice.id.clone())
+    );
+    assert_eq!(
+        store
+            .user_by_email("ALICE@Example.COM")
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(alice.id.clone())
+    );
+    assert!(store.user_by_username("alic").await.unwrap().is_none());
+    assert!(store.user_by_id("nope").await.unwrap().is_none());
+
+    let bob = insert_user(&store, "bob").await;
+    let mut nameless = user("x");
+    nameless.username = None;
+    nameless.email = None;
+    store.insert_user(&nameless).await.unwrap();
+
+    let found = store
+        .users_by_ids(&[
+            bob.id.clone(),
+            "unknown".into(),
+            alice.id.clone(),
+            bob.id.clone(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        found.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        vec![bob.id.as_str(), alice.id.as_str()]
+    );
+    let found = store
+        .users_by_usernames(&["BOB".into(), "alice".into(), "Alice".into(), "carol".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        found.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        vec![bob.id.as_str(), alice.id.as_str()]
+    );
+
+    let mut renamed = alice.clone();
+    renamed.username = Some("Alicia".into());
+    renamed.email = Some("alicia@example.com".into());
+    renamed.active = false;
+    renamed.roles = vec!["user".into()];
+    renamed.updated_at = Timestamp(renamed.updated_at.0 + 5);
+    store.update_user(&renamed).await.unwrap();
+    assert_eq!(
+        store.user_by_id(&alice.id).await.unwrap(),
+        Some(renamed.clone())
+    );
+    assert!(store.user_by_username("alice").await.unwrap().is_none());
+    assert_eq!(
+        store
+            .user_by_username("ALICIA")
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(alice.id.clone())
+    );
+    assert_eq!(
+        store.count_users_with_role("admin").await.unwrap(),
+        0,
+        "roles follow updates"
+    );
+
+    let mut ghost = user("ghost");
+    ghost.id = "ghost-id".into();
+    assert!(
+        store.update_user(&ghost).await.is_err(),
+        "updating a missing user fails"
+    );
+
+    assert!(store.delete_user(&bob.id).await.unwrap());
+    assert!(!store.delete_user(&bob.id).await.unwrap());
+    assert!(store.user_by_username("bob").await.unwrap().is_none());
+}
+
+async fn user_conflicts(store: Arc<dyn Store>) {
+    let alice = insert_user(&store, "alice").await;
+    let mut dup = user("ALICE");
+    dup.email = Some("other@example.com".into());
+    let (code, reason) = conflict_code(store.insert_user(&dup).await);
+    assert_eq!(code, "error-field-unavailable");
+    assert_eq!(reason, "ALICE is already in use :(");
+
+    let mut dup_mail = user("alice2");
+    dup_mail.email = Some("Alice@Example.com".into());
+    let (code, reason) = conflict_code(store.insert_user(&dup_mail).await);
+    assert_eq!(code, "error-field-unavailable");
+    assert_eq!(reason, "Alice@Example.com is already in use :(");
+
+    let mut bob = insert_user(&store, "bob").await;
+    bob.username = Some("Alice".into());
+    let (code, _) = conflict_code(store.update_user(&bob).await);
+    assert_eq!(code, "error-field-unavailable");
+    assert_eq!(
+        store.user_by_username("bob").await.unwrap().map(|u| u.id),
+        Some(bob.id.clone()),
+        "failed update changed nothing"
+    );
+
+    // Users without username or email do not collide with each other.
+    for _ in 0..2 {
+        let mut u = user("unused");
+        u.username = None;
+        u.email = None;
+        store.insert_user(&u).await.unwrap();
+    }
+    assert_eq!(
+        store
+            .user_by_id(&alice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .username
+            .as_deref(),
+        Some("alice")
+    );
+}
+
+async fn list_users_filters_and_roles(store: Arc<dyn Store>) {
+    let mut names = vec![];
+    for i in 0..12 {
+        let mut u = user(&format!("user{i:02}"));
+        if i % 3 == 0 {
+            u.roles.push("admin".into());
+        }
+        if i == 5 {
+            u.name = "Zoë Percent_100%".into();
+        }
+        if i >= 10 {
+            u.active = false;
+        }
+        store.insert_user(&u).await.unwrap();
+        names.push(u.username.clone().unwrap());
+    }
+    let everyone = store
+        .list_users(&UserQuery {
+            paging: all(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(everyone.total, 12);
+    assert_eq!(
+        everyone
+            .items
+            .iter()
+            .map(|u| u.username.clone().unwrap())
+            .collect::<Vec<_>>(),
+        names,
+        "sorted by username"
+    );
+
+    let p = store
+        .list_users(&UserQuery {
+            paging: page(3, 4),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(p.total, 12);
+    assert_eq!(
+        p.items
+            .iter()
+            .map(|u| u.username.clone().unwrap())
+            .collect::<Vec<_>>(),
+        names[3..7].to_vec()
+    );
+
+    let admins = store
+        .list_users(&UserQuery {
+            role: Some("admin".into()),
+            paging: all(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(admins.total, 4);
+    assert!(admins.items.iter().all(|u| u.has_role("admin")));
+    assert_eq!(store.count_users_with_role("admin").await.unwrap(), 4);
+    assert_eq!(store.count_users_with_role("user").await.unwrap(), 12);
+    assert_eq!(store.count_users_with_role("nobody").await.unwrap(), 0);
+
+    let active = store
+        .list_users(&UserQuery {
+            active: Some(true),
+            paging: all(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(active.total, 10);
+    let inactive = store
+        .list_users(&UserQuery {
+            active: Some(false),
+            paging: all(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(inactive.total, 2);
+
+    let by_text = |t: &str| UserQuery {
+        text: Some(t.into()),
+        paging: all(),
+        ..Default::default()
+    };
+    assert_eq!(
+        store.list_users(&by_text("USER0")).await.unwrap().total,
+        10,
+        "username, case-insensitive"
+    );
+    assert_eq!(
+        store
+            .list_users(&by_text("name of user11"))
+            .await
+            .unwrap()
+            .total,
+        1,
+        "name"
+    );
+    assert_eq!(
+        store
+            .list_users(&by_text("user03@EXAMPLE"))
+            .await
+            .unwrap()
+            .total,
+        1,
+        "email"
+    );
+    assert_eq!(
+        store
+            .list_users(&by_text("percent_100%"))
+            .await
+            .unwrap()
+            .total,
+        1,
+        "wildcards are literal"
+    );
+    assert_eq!(
+        store.list_users(&by_text("r_1")).await.unwrap().total,
+        0,
+        "underscore is not a wildcard"
+    );
+    let combined = UserQuery {
+        text: Some("user1".into()),
+        role: Some("admin".into()),
+        active: Some(false),
+        paging: all(),
+    };
+    assert_eq!(store.list_users(&combined).await.unwrap().items.len(), 0);
+
+    let ids = store.all_user_ids(true, 100).await.unwrap();
+    assert_eq!(ids.len(), 10);
+    assert_eq!(store.all_user_ids(false, 100).await.unwrap().len(), 12);
+    assert_eq!(store.all_user_ids(false, 5).await.unwrap().len(), 5);
+}
+
+fn token(user_id: &str, kind: TokenKind, name: Option<&str>) -> LoginToken {
+    LoginToken {
+        user_id: user_id.into(),
+        hashed: new_id(),
+        kind,
+        name: name.map(str::to_string),
+        last_part: "abc123".into(),
+        bypass_two_factor: name.is_some(),
+        created_at: Timestamp::now(),
+    }
+}
+
+async fn tokens(store: Arc<dyn Store>) {
+    let alice = insert_user(&store, "alice").await;
+    let bob = insert_user(&store, "bob").await;
+    let s1 = token(&alice.id, TokenKind::Session, None);
+    let s2 = token(&alice.id, TokenKind::Session, None);
+    let pat = token(&alice.id, TokenKind::PersonalAccess, Some("ci"));
+    for t in [&s1, &s2, &pat] {
+        store.insert_token(t).await.unwrap();
+    }
+    store
+        .insert_token(&token(&bob.id, TokenKind::PersonalAccess, Some("ci")))
+        .await
+        .unwrap();
+    let (code, _) = conflict_code(
+        store
+            .insert_token(&token(&alice.id, TokenKind::PersonalAccess, Some("ci")))
+            .await,
+    );
+    assert_eq!(code, "error-token-already-exists");
+    assert!(matches!(
+        store
+            .insert_token(&token("no-such-user", TokenKind::Session, None))
+            .await,
+        Err(Error::NotFound(_))
+    ));
+
+    let (u, t) = store.user_by_token(&pat.hashed).await.unwrap().unwrap();
+    assert_eq!(u, alice);
+    assert_eq!(t, pat);
+    assert!(store.user_by_token("unknown").await.unwrap().is_none());
+    assert_eq!(
+        store
+            .tokens_of_user(&alice.id, TokenKind::Session)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        store
+            .tokens_of_user(&alice.id, TokenKind::PersonalAccess)
+            .await
+            .unwrap(),
+        vec![pat.clone()]
+    );
+
+    assert!(store.delete_named_token(&alice.id, "ci").await.unwrap());
+    assert!(!store.delete_named_token(&alice.id, "ci").await.unwrap());
+    assert_eq!(
+        store
+            .tokens_of_user(&bob.id, TokenKind::PersonalAccess)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "bob's token of the same name stays"
+    );
+    assert!(store.delete_token(&s1.hashed).await.unwrap());
+    assert!(!store.delete_token(&s1.hashed).await.unwrap());
+    store.delete_tokens_of_user(&alice.id).await.unwrap();
+    assert!(store.user_by_token(&s2.hashed).await.unwrap().is_none());
+}
+
+async fn rooms_round_trip_update_delete(store: Arc<dyn Store>) {
+    let alice = insert_user(&store, "alice").await;
+    let bob = insert_user(&store, "bob").await;
+    let mut room = room("dev", RoomType::Channel);
+    room.creator = Some(alice.to_ref());
+    room.topic = Some("topic".into());
+    room.read_only = true;
+    room.default = true;
+    room.join_code = Some("1234".into());
+    room.subject = Some("subject".into());
+    room.photo_url = Some("https://example.com/r.png".into());
+    room.welcome_messages = vec!["hi".into(), "there".into()];
+    room.custom = BTreeMap::from([("k".to_string(), "v".to_string())]);
+    room.guest_access = true;
+    room.users_count = 99; // the store counts what it writes
+    let mut owner = sub(&room, &alice);
+    owner.roles = vec!["owner".into()];
+    store
+        .create_room(&room, &[owner.clone(), sub(&room, &bob), sub(&room, &bob)])
+        .await
+        .unwrap();
+    let mut expected = room.clone();
+    expected.users_count = 2;
+    assert_eq!(
+        store.room_by_id(&room.id).await.unwrap(),
+        Some(expected.clone())
+    );
+    assert_eq!(
+        store.room_by_name("dev").await.unwrap().map(|r| r.id),
+        Some(room.id.clone())
+    );
+    assert!(
+        store.room_by_name("DEV").await.unwrap().is_none(),
+        "room names are exact"
+    );
+    assert_eq!(
+        store.subscription(&room.id, &alice.id).await.unwrap(),
+        Some(owner)
+    );
+    assert_eq!(
+        store
+            .default_rooms()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id.clone())
+            .collect::<Vec<_>>(),
+        vec![room.id.clone()]
+    );
+
+    // A direct message: no name, member lists embedded.
+    let mut dm = huddle_core::Room::new(
+        format!("{}{}", alice.id, bob.id),
+        RoomType::Direct,
+        None,
+        None,
+    );
+    dm.dm_usernames = vec!["alice".into(), "bob".into()];
+    dm.dm_uids = vec![alice.id.clone(), bob.id.clone()];
+    store
+        .create_room(&dm, &[sub(&dm, &alice), sub(&dm, &bob)])
+        .await
+        .unwrap();
+    let got = room_now(&store, &dm.id).await;
+    assert_eq!(
+        (got.name, got.dm_usernames, got.users_count),
+        (None, dm.dm_usernames.clone(), 2)
+    );
+    let (code, _) = conflict_code(store.create_room(&dm, &[]).await);
+    assert_eq!(
+        code, "error-duplicate-channel-name",
+        "the same DM created twice"
+    );
+
+    // Settings change with a system message; counters stay the store's.
+    let mut changed = expected.clone();
+    changed.name = Some("dev2".into());
+    changed.fname = Some("dev2".into());
+    changed.t = RoomType::Group;
+    changed.topic = None;
+    changed.archived = true;
+    changed.msgs = 1000;
+    changed.users_count = 1000;
+    changed.updated_at = Timestamp(changed.updated_at.0 + 10);
+    let mut msg = Message::new(&room.id, alice.to_ref(), "dev2".into(), Some("r"));
+    msg.ts = Timestamp(1_800_000_000_000);
+    store.update_room(&changed, Some(&msg)).await.unwrap();
+    let got = room_now(&store, &room.id).await;
+    assert_eq!(got.name.as_deref(), Some("dev2"));
+    assert_eq!(got.t, RoomType::Group);
+    assert!(got.archived && got.topic.is_none());
+    assert_eq!(
+        (got.msgs, got.users_count, got.last_message_at),
+        (1, 2, Some(msg.ts))
+    );
+    assert_eq!(
+        store.message_by_id(&msg.id).await.unwrap(),
+        Some(msg.clone())
+    );
+    let bob_sub = store
+        .subscription(&room.id, &bob.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (bob_sub.t, bob_sub.name.as_str(), bob_sub.fname.as_deref()),
+        (RoomType::Group, "dev2", Some("dev2"))
+    );
+    assert!(store.room_by_name("dev").await.unwrap().is_none());
+
+    // Without a message nothing but settings change.
+    let mut quiet = got.clone();
+    quiet.announcement = Some("hello".into());
+    store.update_room(&quiet, None).await.unwrap();
+    let got = room_now(&store, &room.id).await;
+    assert_eq!((got.announcement.as_deref(), got.msgs), (Some("hello"), 1));
+
+    let missing = huddle_core::Room::new(
+        "missing".into(),
+        RoomType::Channel,
+        Some("missing".into()),
+        None,
+    );
+    assert!(matches!(
+        store.update_room(&missing, None).await,
+        Err(Error::NotFound(_))
+    ));
+
+    assert!(store.delete_room(&room.id).await.unwrap());
+    assert!(!store.delete_room(&room.id).await.unwrap());
+    assert!(store.room_by_id(&room.id).await.unwrap().is_none());
+    assert!(store
+        .subscription(&room.id, &bob.id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.message_by_id(&msg.id).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .subscriptions_of_user(&bob.id, None)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "only the DM is left"
+    );
+}
+
+async fn room_name_conflicts(store: Arc<dyn Store>) {
+    create_room(&store, "general", RoomType::Channel).await;
+    let (code, reason) = conflict_code(
+        store
+            .create_room(&room("general", RoomType::Group), &[])
+            .await,
+    );
+    assert_eq!(code, "error-duplicate-channel-name");
+    assert_eq!(reason, "A channel with name 'general' exists");
+    let other = create_room(&store, "random", RoomType::Channel).await;
+    let mut renamed = other.clone();
+    renamed.name = Some("general".into());
+    let (code, _) = conflict_code(store.update_room(&renamed, None).await);
+    assert_eq!(code, "error-duplicate-channel-name");
+    assert_eq!(
+        room_now(&store, &other.id).await.name.as_deref(),
+        Some("random")
+    );
+}
+
+async fn add_members_is_idempotent_and_keeps_counters(store: Arc<dyn Store>) {
+    let admin = insert_user(&store, "admin").await;
+    let users: Vec<_> =
+        futures::future::join_all((0..4).map(|i| insert_user(&store, format!("u{i}")))).await;
+    let room = create_room(&store, "team", RoomType::Channel).await;
+    assert!(store.add_members(&room.id, &[]).await.unwrap().is_empty());
+
+    let mut first: Vec<NewMember> = users[..3]
+        .iter()
+        .map(|u| member(&room, u, &admin.to_ref()))
+        .collect();
+    for (i, m) in first.iter_mut().enumerate() {
+        m.message.as_mut().unwrap().ts = Timestamp(1_000 + i as i64 * 10);
+    }
+    first.push(member(&room, &users[0], &admin.to_ref())); // the same user twice in one request
+    let added = store.add_members(&room.id, &first).await.unwrap();
+    assert_eq!(
+        added,
+        users[..3].iter().map(|u| u.id.clone()).collect::<Vec<_>>()
+    );
+    let r = room_now(&store, &room.id).await;
+    assert_eq!(
+        (r.users_count, r.msgs, r.last_message_at),
+        (3, 3, Some(Timestamp(1_020)))
+    );
+
+    // Two already in, one new: only the new one and its message are written.
+    let again = vec![
+        member(&room, &users[1], &admin.to_ref()),
+        member(&room, &users[3], &admin.to_ref()),
+        member(&room, &users[2], &admin.to_ref()),
+    ];
+    let added = store.add_members(&room.id, &again).await.unwrap();
+    assert_eq!(added, vec![users[3].id.clone()]);
+    let r = room_now(&store, &room.id).await;
+    assert_eq!((r.users_count, r.msgs), (4, 4));
+    assert_eq!(
+        r.last_message_at,
+        Some(again[1].message.as_ref().unwrap().ts)
+    );
+    let history = store
+        .list_messages(
+            &room.id,
+            &MessageQuery {
+                paging: all(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(history.total, 4);
+    assert!(
+        store
+            .message_by_id(&again[0].message.as_ref().unwrap().id)
+            .await
+            .unwrap()
+            .is_none(),
+        "skipped member's message not written"
+    );
+
+    // Nothing new: nothing changes, not even updatedAt.
+    let before = room_now(&store, &room.id).await;
+    assert!(store
+        .add_members(&room.id, &again)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(room_now(&store, &room.id).await, before);
+
+    // A member without a message (room creation style) counts but writes nothing.
+    let quiet = insert_user(&store, "quiet").await;
+    let added = store
+        .add_members(
+            &room.id,
+            &[NewMember {
+                subscription: sub(&room, &quiet),
+                message: None,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(added.len(), 1);
+    let r = room_now(&store, &room.id).await;
+    assert_eq!((r.users_count, r.msgs), (5, 4));
+
+    assert!(matches!(
+        store
+            .add_members("no-room", &[member(&room, &admin, &admin.to_ref())])
+            .await,
+        Err(Error::NotFound(_))
+    ));
+}
+
+async fn concurrent_add_of_same_user_adds_once(store: Arc<dyn Store>) {
+    let admin = insert_user(&store, "admin").await;
+    let target = insert_user(&store, "target").await;
+    let room = create_room(&store, "race", RoomType::Channel).await;
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let store = store.clone();
+            let m = member(&room, &target, &admin.to_ref());
+            let rid = room.id.clone();
+            tokio::spawn(async move { store.add_members(&rid, &[m]).await })
+        })
+        .collect();
+    let mut added = 0;
+    for t in tasks {
+        added += t.await.unwrap().unwrap().len();
+    }
+    assert_eq!(added, 1, "exactly one request added the user");
+    let r = room_now(&store, &room.id).await;
+    assert_eq!((r.users_count, r.msgs), (1, 1));
+    let history = store
+        .list_messages(
+            &room.id,
+            &MessageQuery {
+                paging: all(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(history.total, 1);
+    let members = store
+        .list_members(
+            &room.id,
+            &MemberQuery {
+                paging: all(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(members.total, 1);
+    assert_eq!(members.items.len(), 1);
+}
+
+async fn concurrent_membership_churn_keeps_counts_exact(store: Arc<dyn Store>) {
+    let admin = insert_user(&store, "admin").await;
+    let users: Vec<_> =
+        futures::future::join_all((0..10).map(|i| insert_user(&store, format!("c{i}")))).await;
+    let rooms = vec![
+        create_room(&store, "r1", RoomType::Channel).await,
+        create_room(&store, "r2", RoomType::Group).await,
+    ];
+    let mut tasks = vec![];
+    for round in 0..6 {
+        for (i, u) in users.iter().enumerate() {
+            let store = store.clone();
+            let u = u.clone();
+            let admin = admin.to_ref();
+            let room = rooms[(i + round) % 2].clone();
+            tasks.push(tokio::spawn(async move {
+                if (i + round) % 3 == 0 {
+                    let msg = Message::system(&room.id, "ru", admin, u.username_or_id());
+                    store
+                        .remove_member(&room.id, &u.id, Some(&msg))
+                        .await
+                        .map(|_| ())
+                } else if (i + round) % 3 == 1 {
+                    store
+                        .add_members(&room.id, &[member(&room, &u, &admin)])
+                        .await
+                        .map(|_| ())
+                } else {
+                    store
+                        .insert_message(&Message::new(&room.id, u.to_ref(), "hello".into(), None))
+                        .await
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    for room in &rooms {
+        let r = room_now(&store, &room.id).await;
+        let members = store
+            .list_members(
+                &room.id,
+                &MemberQuery {
+                    paging: all(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            r.users_count,
+            members.items.len() as i64,
+            "usersCount matches the memberships"
+        );
+        assert_eq!(members.total, r.users_count);
+        let history = store
+            .list_messages(
+                &room.id,
+                &MessageQuery {
+                    paging: all(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.msgs, history.total, "msgs matches the messages");
+    }
+}
+
+async fn bulk_add_2000_members(store: Arc<dyn Store>) {
+    let admin = insert_user(&store, "admin").await;
+    let room = create_room(&store, "big", RoomType::Channel).await;
+    // Users go in through a room creation shortcut-free path: one insert each, concurrently.
+    let mut users = vec![];
+    for chunk in (0..2000).collect::<Vec<_>>().chunks(200) {
+        let batch = futures::future::join_all(
+            chunk
+                .iter()
+                .map(|i| insert_user(&store, format!("m{i:04}"))),
+        )
+        .await;
+        users.extend(batch);
+    }
+    let members: Vec<NewMember> = users
+        .iter()
+        .map(|u| member(&room, u, &admin.to_ref()))
+        .collect();
+    let started = Instant::now();
+    let added = store.add_members(&room.id, &members).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(added.len(), 2000);
+    assert!(took < Duration::from_secs(10), "bulk add took {took:?}");
+    let r = room_now(&store, &room.id).await;
+    assert_eq!((r.users_count, r.msgs), (2000, 2000));
+    let first = store
+        .list_members(
+            &room.id,
+            &MemberQuery {
+                paging: page(0, 50),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.total, 2000);
+    assert_eq!(first.items[0].user.username.as_deref(), Some("m0000"));
+    let last = store
+        .list_members(
+            &room.id,
+            &MemberQuery {
+                paging: page(1990, 50),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(last.items.len(), 10);
+    assert_eq!(last.items[9].user.username.as_deref(), Some("m1999"));
+
+    // Re-adding everyone plus one newcomer adds only the newcomer.
+    let newcomer = insert_user(&store, "newcomer").await;
+    let mut again = members.clone();
+    again.push(member(&room, &newcomer, &admin.to_ref()));
+    assert_eq!(
+        store.add_members(&room.id, &again).await.unwrap(),
+        vec![newcomer.id.clone()]
+    );
+    assert_eq!(room_now(&store, &room.id).await.users_count, 2001);
+
+    // Bulk lookups chunk their IN lists.
+    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    assert_eq!(store.users_by_ids(&ids).await.unwrap().len(), 2000);
+    let names: Vec<String> = users
+        .iter()
+        .map(|u| u.username.clone().unwrap().to_uppercase())
+        .collect();
+    assert_eq!(store.users_by_usernames(&names).await.unwrap().len(), 2000);
+}
+
+async fn remove_member_counters(store: Arc<dyn Store>) {
+    let admin = insert_user(&store, "admin").await;
+    let bob = insert_user(&store, "bob").await;
+    let room = create_room(&store, "team", RoomType::Channel).await;
+    store
+        .add_members(
+            &room.id,
+            &[
+                member(&room, &admin, &admin.to_ref()),
+                member(&room, &bob, &admin.to_ref()),
+            ],
+        )
+        .await
+        .unwrap();
+    let mut kick = Message::system(&room.id, "ru", admin.to_ref(), "bob");
+    kick.ts = Timestamp(Timestamp::now().0 + 60_000);
+    assert!(store
+        .remove_member(&room.id, &bob.id, Some(&kick))
+        .await
+        .unwrap());
+    let r = room_now(&store, &room.id).await;
+    assert_eq!(
+        (r.users_count, r.msgs, r.last_message_at),
+        (1, 3, Some(kick.ts))
+    );
+    assert!(store
+        .subscription(&room.id, &bob.id)
+        .await
+        .unwrap()
+        .is_none());
+
+    let again = Message::system(&room.id, "ru", admin.to_ref(), "bob");
+    assert!(!store
+        .remove_member(&room.id, &bob.id, Some(&again))
+        .await
+        .unwrap());
+    assert!(
+        store.message_by_id(&again.id).await.unwrap().is_none(),
+        "no message when nothing was removed"
+    );
+    let r = room_now(&store, &room.id).await;
+    assert_eq!((r.users_count, r.msgs), (1, 3));
+    assert!(!store.remove_member("no-room", &bob.id, None).await.unwrap());
+    assert!(store
+        .remove_member(&room.id, &admin.id, None)
+        .await
+        .unwrap());
+    assert_eq!(room_now(&store, &room.id).await.users_count, 0);
+}
+
+async fn list_members_paging_filter_total(store: Arc<dyn Store>) {
+    let room = create_room(&store, "team", RoomType::Channel).await;
+    let mut members = vec![];
+    let mut active_names = vec![];
+    for i in 0..30 {
+        let mut u = user(&format!("p{i:02}"));
+        u.name = if i == 7 {
+            "Special_Agent".into()
+        } else {
+            format!("Person {i}")
+        };
+        u.status = if i % 2 == 0 {
+            "online".into()
+        } else {
+            "offline".into()
+        };
+        u.active = i % 10 != 9; // p09, p19, p29 are deactivated
+        store.insert_user(&u).await.unwrap();
+        if u.active {
+            active_names.push(u.username.clone().unwrap());
+        }
+        members.push(NewMember {
+            subscription: sub(&room, &u),
+            message: None,
+        });
+    }
+    let outsider = insert_user(&store, "p99").await;
+    store.add_members(&room.id, &members).await.unwrap();
+    assert_eq!(room_now(&store, &room.id).await.users_count, 30);
+    let names = |p: &huddle_core::Page<huddle_core::Member>| {
+        p.items
+            .iter()
+            .map(|m| m.user.username.clone().unwrap())
+            .collect::<Vec<_>>()
+    };
+
+    let q = |paging, text: Option<&str>, statuses: Vec<&str>, sort_desc| MemberQuery {
+        text: text.map(str::to_string),
+        statuses: statuses.into_iter().map(str::to_string).collect(),
+        paging,
+        sort_desc,
+    };
+    let first = store
+        .list_members(&room.id, &q(page(0, 10), None, vec![], false))
+        .await
+        .unwrap();
+    assert_eq!(first.total, 27, "inactive users are not listed");
+    assert_eq!(names(&first), active_names[..10].to_vec());
+    assert_eq!(first.items[0].subscription.u.id, first.items[0].user.id);
+    let second = store
+        .list_members(&room.id, &q(page(10, 10), None, vec![], false))
+        .await
+        .unwrap();
+    assert_eq!(names(&second), active_names[10..20].to_vec());
+    let everyone = store
+        .list_members(&room.id, &q(all(), None, vec![], false))
+        .await
+        .unwrap();
+    assert_eq!(names(&everyone), active_names);
+    let desc = store
+        .list_members(&room.id, &q(page(0, 3), None, vec![], true))
+        .await
+        .unwrap();
+    let mut reversed = active_names.clone();
+    reversed.reverse();
+    assert_eq!(names(&desc), reversed[..3].to_vec());
+    let past_end = store
+        .list_members(&room.id, &q(page(100, 10), None, vec![], false))
+        .await
+        .unwrap();
+    assert_eq!((past_end.items.len(), past_end.total), (0, 27));
+
+    let p1 = store
+        .list_members(&room.id, &q(all(), Some("P1"), vec![], false))
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&p1),
+        vec!["p10", "p11", "p12", "p13", "p14", "p15", "p16", "p17", "p18"],
+        "username, case-insensitive"
+    );
+    assert_eq!(p1.total, 9);
+    let by_name = store
+        .list_members(&room.id, &q(all(), Some("person 2"), vec![], false))
+        .await
+        .unwrap();
+    assert_eq!(by_name.total, 10, "name matches (p02, p20..p28)");
+    let literal = store
+        .list_members(&room.id, &q(all(), Some("l_a"), vec![], false))
+        .await
+        .unwrap();
+    assert_eq!(names(&literal), vec!["p07"], "underscore matched literally");
+    assert_eq!(
+        store
+            .list_members(&room.id, &q(all(), Some("lxa"), vec![], false))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    let online = store
+        .list_members(&room.id, &q(page(0, 5), None, vec!["online"], false))
+        .await
+        .unwrap();
+    assert_eq!(online.total, 15);
+    assert_eq!(online.items.len(), 5);
+    let mixed = store
+        .list_members(
+            &room.id,
+            &q(all(), Some("p0"), vec!["offline", "away"], false),
+        )
+        .await
+        .unwrap();
+    assert_eq!(names(&mixed), vec!["p01", "p03", "p05", "p07"]);
+
+    // Deactivating and reactivating a member moves the total at once.
+    let mut p00 = store.user_by_username("p00").await.unwrap().unwrap();
+    p00.active = false;
+    store.update_user(&p00).await.unwrap();
+    assert_eq!(
+        store
+            .list_members(&room.id, &q(page(0, 1), None, vec![], false))
+            .await
+            .unwrap()
+            .total,
+        26
+    );
+    assert!(
+        store
+            .list_members(&room.id, &q(all(), Some("p99"), vec![], false))
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "{outsider:?} is not a member"
+    );
+    assert_eq!(
+        store
+            .list_members("no-room", &q(all(), None, vec![], false))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+}
+
+async fn list_rooms_filters(store: Arc<dyn Store>) {
+    let alice = insert_user(&store, "alice").await;
+    let bob = insert_user(&store, "bob").await;
+    let mut channels = vec![];
+    for name in ["alpha", "beta", "Gamma", "delta_x", "deltax"] {
+        channels.push(create_room(&store, name, RoomType::Channel).await);
+    }
+    let secret = create_room(&store, "secret-alpha", RoomType::Group).await;
+    let mut dm = huddle_core::Room::new(
+        format!("{}{}", alice.id, bob.id),
+        RoomType::Direct,
+        None,
+        None,
+    );
+    dm.dm_uids = vec![alice.id.clone(), bob.id.clone()];
+    store
+        .create_room(&dm, &[sub(&dm, &alice), sub(&dm, &bob)])
+        .await
+        .unwrap();
+    store
+        .add_members(
+            &channels[1].id,
+            &[member(&channels[1], &alice, &alice.to_ref())],
+        )
+        .await
+        .unwrap();
+    store
+        .add_members(&secret.id, &[member(&secret, &alice, &alice.to_ref())])
+        .await
+        .unwrap();
+
+    let names = |p: &huddle_core::Page<huddle_core::Room>| {
+        p.items
+            .iter()
+            .map(|r| r.name.clone().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    let q = |types: Vec<RoomType>| RoomQuery {
+        types,
+        paging: all(),
+        ..Default::default()
+    };
+
+    let all_rooms = store.list_rooms(&q(vec![])).await.unwrap();
+    assert_eq!(all_rooms.total, 7);
+    assert_eq!(
+        all_rooms.items.last().map(|r| r.id.clone()),
+        Some(dm.id.clone()),
+        "unnamed rooms sort last"
+    );
+    let chans = store.list_rooms(&q(vec![RoomType::Channel])).await.unwrap();
+    assert_eq!(
+        names(&chans),
+        vec!["Gamma", "alpha", "beta", "delta_x", "deltax"],
+        "byte order, as Rocket.Chat sorts"
+    );
+    let desc = store
+        .list_rooms(&RoomQuery {
+            sort_desc: true,
+            ..q(vec![RoomType::Channel])
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&desc),
+        vec!["deltax", "delta_x", "beta", "alpha", "Gamma"]
+    );
+    let paged = store
+        .list_rooms(&RoomQuery {
+            paging: page(1, 2),
+            ..q(vec![RoomType::Channel])
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (names(&paged), paged.total),
+        (vec!["alpha".to_string(), "beta".to_string()], 5)
+    );
+
+    let mine = store
+        .list_rooms(&RoomQuery {
+            member: Some(alice.id.clone()),
+            ..q(vec![])
+        })
+        .await
+        .unwrap();
+    assert_eq!(mine.total, 3);
+    let mine_groups = store
+        .list_rooms(&RoomQuery {
+            member: Some(alice.id.clone()),
+            ..q(vec![RoomType::Group, RoomType::Channel])
+        })
+        .await
+        .unwrap();
+    assert_eq!(names(&mine_groups), vec!["beta", "secret-alpha"]);
+
+    let text = |t: &str| RoomQuery {
+        text: Some(t.into()),
+        ..q(vec![])
+    };
+    assert_eq!(
+        names(&store.list_rooms(&text("ALPHA")).await.unwrap()),
+        vec!["alpha", "secret-alpha"]
+    );
+    assert_eq!(
+        names(&store.list_rooms(&text("gam")).await.unwrap()),
+        vec!["Gamma"]
+    );
+    assert_eq!(
+        names(&store.list_rooms(&text("a_x")).await.unwrap()),
+        vec!["delta_x"]
+    );
+
+    let ids = RoomQuery {
+        ids: Some(vec![
+            channels[0].id.clone(),
+            secret.id.clone(),
+            "nope".into(),
+        ]),
+        ..q(vec![])
+    };
+    assert_eq!(
+        names(&store.list_rooms(&ids).await.unwrap()),
+        vec!["alpha", "secret-alpha"]
+    );
+    let none = RoomQuery {
+        ids: Some(vec![]),
+        ..q(vec![])
+    };
+    assert_eq!(store.list_rooms(&none).await.unwrap().total, 0);
+}
+
+async fn messages_post_list_edit_delete(store: Arc<dyn Store>) {
+    let alice = insert_user(&store, "alice").await;
+    let bob = insert_user(&store, "bob").await;
+    let room = create_room(&store, "chat", RoomType::Channel).await;
+    store
+        .add_members(
+            &room.id,
+            &[
+                NewMember {
+                    subscription: sub(&room, &alice),
+                    message: None,
+                },
+                NewMember {
+                    subscription: sub(&room, &bob),
+                    message: None,
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    store.mark_read(&room.id, &bob.id).await.unwrap();
+    store.mark_read(&room.id, &alice.id).await.unwrap();
+
+    let mut posted = vec![];
+    for i in 0..10 {
+        let mut m = message_at(&room, &alice, &format!("m{i}"), 1_000 + i * 100);
+        if i == 0 {
+            m.extra.insert("alias".into(), serde_json::json!("Al"));
+            m.extra
+                .insert("attachments".into(), serde_json::json!([{"title": "t"}]));
+        }
+        store.insert_message(&m).await.unwrap();
+        posted.push(m);
+    }
+    assert_eq!(
+        store.message_by_id(&posted[0].id).await.unwrap(),
+        Some(posted[0].clone()),
+        "extra round-trips"
+    );
+    let r = room_now(&store, &room.id).await;
+    assert_eq!((r.msgs, r.last_message_at), (10, Some(Timestamp(1_900))));
+    let bob_sub = store
+        .subscription(&room.id, &bob.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (bob_sub.unread, bob_sub.alert),
+        (10, true),
+        "others get unread"
+    );
+    let alice_sub = store
+        .subscription(&room.id, &alice.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (alice_sub.unread, alice_sub.alert),
+        (0, false),
+        "the author does not"
+    );
+    let system = Message::system(&room.id, "uj", bob.to_ref(), "bob");
+    store.insert_message(&system).await.unwrap();
+    assert_eq!(
+        store
+            .subscription(&room.id, &alice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .unread,
+        0,
+        "system messages raise no unread"
+    );
+    store.delete_message(&system.id).await.unwrap();
+
+    let texts =
+        |p: &huddle_core::Page<Message>| p.items.iter().map(|m| m.msg.clone()).collect::<Vec<_>>();
+    let q = |latest: Option<i64>, oldest: Option<i64>, inclusive, ascending, paging| MessageQuery {
+        latest: latest.map(Timestamp),
+        oldest: oldest.map(Timestamp),
+        inclusive,
+        paging,
+        ascending,
+    };
+    let newest = store
+        .list_messages(&room.id, &q(None, None, false, false, page(0, 3)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (texts(&newest), newest.total),
+        (vec!["m9".into(), "m8".into(), "m7".into()], 10)
+    );
+    let older = store
+        .list_messages(&room.id, &q(None, None, false, false, page(3, 3)))
+        .await
+        .unwrap();
+    assert_eq!(texts(&older), vec!["m6", "m5", "m4"]);
+    let exclusive = store
+        .list_messages(&room.id, &q(Some(1_500), Some(1_200), false, false, all()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (texts(&exclusive), exclusive.total),
+        (vec!["m4".into(), "m3".into()], 2)
+    );
+    let inclusive = store
+        .list_messages(&room.id, &q(Some(1_500), Some(1_200), true, false, all()))
+        .await
+        .unwrap();
+    assert_eq!(texts(&inclusive), vec!["m5", "m4", "m3", "m2"]);
+    let ascending = store
+        .list_messages(&room.id, &q(None, Some(1_700), false, true, all()))
+        .await
+        .unwrap();
+    assert_eq!(texts(&ascending), vec!["m8", "m9"]);
+    let only_latest = store
+        .list_messages(&room.id, &q(Some(1_100), None, true, true, all()))
+        .await
+        .unwrap();
+    assert_eq!(texts(&only_latest), vec!["m0", "m1"]);
+    assert_eq!(
+        store
+            .list_messages("no-room", &q(None, None, false, false, all()))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+
+    let mut edited = posted[9].clone();
+    edited.msg = "m9 (edited)".into();
+    edited.edited_at = Some(Timestamp(5_000));
+    edited.edited_by = Some(bob.to_ref());
+    edited.updated_at = Timestamp(5_000);
+    store.update_message(&edited).await.unwrap();
+    assert_eq!(
+        store.message_by_id(&edited.id).await.unwrap(),
+        Some(edited.clone())
+    );
+    let mut ghost = edited.clone();
+    ghost.id = "ghost".into();
+    assert!(store.update_message(&ghost).await.is_err());
+
+    assert!(store.delete_message(&posted[9].id).await.unwrap());
+    assert!(!store.delete_message(&posted[9].id).await.unwrap());
+    let r = room_now(&store, &room.id).await;
+    assert_eq!(
+        (r.msgs, r.last_message_at),
+        (9, Some(Timestamp(1_800))),
+        "lm falls back to the newest left"
+    );
+
+    let orphan = Message::new("no-room", alice.to_ref(), "x".into(), None);
+    assert!(matches!(
+        store.insert_message(&orphan).await,
+        Err(Error::NotFound(_))
+    ));
+}
+
+async fn subscriptions_read_state_and_roles(store: Arc<dyn Store>) {
+    let alice = insert_user(&store, "alice").await;
+    let bob = insert_user(&store, "bob").await;
+    let room = create_room(&store, "team", RoomType::Group).await;
+    let other = create_room(&store, "other", RoomType::Channel).await;
+    let mut owner = sub(&room, &alice);
+    owner.roles = vec!["owner".into()];
+    store
+        .add_members(
+            &room.id,
+            &[
+                NewMember {
+                    subscription: owner,
+                    message: None,
+                },
+                member(&room, &bob, &alice.to_ref()),
+            ],
+        )
+        .await
+        .unwrap();
+    let before = Timestamp::now();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    store
+        .add_members(&other.id, &[member(&other, &bob, &bob.to_ref())])
+        .await
+        .unwrap();
+    let all_subs = store.subscriptions_of_user(&bob.id, None).await.unwrap();
+    assert_eq!(all_subs.len(), 2);
+    let recent = store
+        .subscriptions_of_user(&bob.id, Some(before))
+        .await
+        .unwrap();
+    assert_eq!(
+        recent.iter().map(|s| s.rid.clone()).collect::<Vec<_>>(),
+        vec![other.id.clone()],
+        "only memberships updated since"
+    );
+
+    assert_eq!(
+        store.count_role_in_room(&room.id, "owner").await.unwrap(),
+        1
+    );
+    let mut bob_sub = store
+        .subscription(&room.id, &bob.id)
+        .await
+        .unwrap()
+        .unwrap();
+    bob_sub.roles = vec!["co-owner".into(), "moderator".into()];
+    bob_sub.open = false;
+    bob_sub.notify = "MentionsOnly".into();
+    bob_sub.access = huddle_core::Access::Read;
+    bob_sub.updated_at = Timestamp::now();
+    let mut msg = Message::system(&room.id, "subscription-role-added", alice.to_ref(), "bob");
+    msg.extra
+        .insert("role".into(), serde_json::json!("moderator"));
+    store
+        .update_subscription(&bob_sub, Some(&msg))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.subscription(&room.id, &bob.id).await.unwrap(),
+        Some(bob_sub.clone())
+    );
+    assert_eq!(
+        store.count_role_in_room(&room.id, "owner").await.unwrap(),
+        1,
+        "co-owner is not owner"
+    );
+    assert_eq!(
+        store
+            .count_role_in_room(&room.id, "moderator")
+            .await
+            .unwrap(),
+        1
+    );
+    let r = room_now(&store, &room.id).await;
+    assert_eq!((r.msgs, r.last_message_at), (2, Some(msg.ts)));
+    assert_eq!(
+        store
+            .message_by_id(&msg.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .extra
+            .get("role"),
+        Some(&serde_json::json!("moderator"))
+    );
+    let with_roles = store.members_with_roles(&room.id).await.unwrap();
+    assert_eq!(
+        with_roles
+            .iter()
+            .map(|s| s.u.id.clone())
+            .collect::<Vec<_>>(),
+        vec![alice.id.clone(), bob.id.clone()]
+    );
+    let mut stranger = sub(&room, &insert_user(&store, "carol").await);
+    stranger.roles = vec!["owner".into()];
+    assert!(
+        store.update_subscription(&stranger, None).await.is_err(),
+        "no membership to update"
+    );
+
+    // Post so bob has unread, then mark read.
+    store
+        .insert_message(&Message::new(&room.id, alice.to_ref(), "hi".into(), None))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .subscription(&room.id, &bob.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .unread
+            > 0
+    );
+    assert!(store.mark_read(&room.id, &bob.id).await.unwrap());
+    let read = store
+        .subscription(&room.id, &bob.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            read.unread,
+            read.alert,
+            read.user_mentions,
+            read.group_mentions
+        ),
+        (0, false, 0, 0)
+    );
+    assert!(read.ls.is_some() && read.updated_at >= bob_sub.updated_at);
+    assert!(!store.mark_read(&room.id, "nobody").await.unwrap());
+}
+
+async fn settings_permissions_roles(store: Arc<dyn Store>) {
+    let defaults = vec![
+        Permission {
+            id: "create-c".into(),
+            roles: vec!["admin".into(), "user".into()],
+            updated_at: Timestamp(1),
+        },
+        Permission {
+            id: "delete-c".into(),
+            roles: vec!["admin".into()],
+            updated_at: Timestamp(1),
+        },
+    ];
+    store.ensure_permissions(&defaults).await.unwrap();
+    store
+        .set_permission_roles("create-c", &["admin".to_string()])
+        .await
+        .unwrap();
+    store.ensure_permissions(&defaults).await.unwrap(); // a restart keeps the admin's edit
+    let perms = store.permissions().await.unwrap();
+    assert_eq!(perms.len(), 2);
+    assert_eq!(perms[0].id, "create-c");
+    assert_eq!(perms[0].roles, vec!["admin"]);
+    assert!(perms[0].updated_at > Timestamp(1));
+    assert_eq!(perms[1], defaults[1]);
+    let many: Vec<Permission> = (0..1200)
+        .map(|i| Permission {
+            id: format!("p{i:04}"),
+            roles: vec![],
+            updated_at: Timestamp(2),
+        })
+        .collect();
+    store.ensure_permissions(&many).await.unwrap();
+    assert_eq!(store.permissions().await.unwrap().len(), 1202);
+
+    let roles = vec![
+        Role {
+            name: "admin".into(),
+            scope: RoleScope::Users,
+            description: "Admin".into(),
+            protected: true,
+        },
+        Role {
+            name: "owner".into(),
+            scope: RoleScope::Subscriptions,
+            description: "Owner".into(),
+            protected: true,
+        },
+        Role {
+            name: "bot".into(),
+            scope: RoleScope::Users,
+            description: String::new(),
+            protected: false,
+        },
+    ];
+    store.ensure_roles(&roles).await.unwrap();
+    store.ensure_roles(&roles[..1]).await.unwrap();
+    let got = store.roles().await.unwrap();
+    assert_eq!(
+        got,
+        vec![roles[0].clone(), roles[2].clone(), roles[1].clone()]
+    );
+
+    let settings = vec![
+        ("Site_Name".to_string(), serde_json::json!("Huddle")),
+        ("API_Default_Count".to_string(), serde_json::json!(50)),
+        (
+            "Accounts_AllowDeleteOwnAccount".to_string(),
+            serde_json::json!(false),
+        ),
+    ];
+    store.ensure_settings(&settings).await.unwrap();
+    store
+        .set_setting("Site_Name", &serde_json::json!("Renamed"))
+        .await
+        .unwrap();
+    store.ensure_settings(&settings).await.unwrap();
+    store
+        .set_setting("New_One", &serde_json::json!({"a": [1, 2]}))
+        .await
+        .unwrap();
+    let got: BTreeMap<_, _> = store.settings().await.unwrap().into_iter().collect();
+    assert_eq!(got.len(), 4);
+    assert_eq!(got["Site_Name"], serde_json::json!("Renamed"));
+    assert_eq!(got["API_Default_Count"], serde_json::json!(50));
+    assert_eq!(
+        got["Accounts_AllowDeleteOwnAccount"],
+        serde_json::json!(false)
+    );
+    assert_eq!(got["New_One"], serde_json::json!({"a": [1, 2]}));
+}
+
+async fn delete_user_keeps_users_count_exact(store: Arc<dyn Store>) {
+    let alice = insert_user(&store, "alice").await;
+    let bob = insert_user(&store, "bob").await;
+    let rooms = [
+        create_room(&store, "one", RoomType::Channel).await,
+        create_room(&store, "two", RoomType::Group).await,
+        create_room(&store, "three", RoomType::Channel).await,
+    ];
+    for r in &rooms[..2] {
+        store
+            .add_members(
+                &r.id,
+                &[
+                    member(r, &alice, &alice.to_ref()),
+                    member(r, &bob, &alice.to_ref()),
+                ],
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .add_members(&rooms[2].id, &[member(&rooms[2], &bob, &bob.to_ref())])
+        .await
+        .unwrap();
+    store
+        .insert_token(&token(&bob.id, TokenKind::Session, None))
+        .await
+        .unwrap();
+    let mut bob_admin = bob.clone();
+    bob_admin.roles.push("admin".into());
+    store.update_user(&bob_admin).await.unwrap();
+
+    assert!(store.delete_user(&bob.id).await.unwrap());
+    assert_eq!(room_now(&store, &rooms[0].id).await.users_count, 1);
+    assert_eq!(room_now(&store, &rooms[1].id).await.users_count, 1);
+    assert_eq!(room_now(&store, &rooms[2].id).await.users_count, 0);
+    assert!(store
+        .subscriptions_of_user(&bob.id, None)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .tokens_of_user(&bob.id, TokenKind::Session)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.count_users_with_role("admin").await.unwrap(), 0);
+    assert_eq!(
+        store
+            .subscriptions_of_user(&alice.id, None)
+            .await
+            .unwrap()
+            .len(),
+        2,
+        "others keep their memberships"
+    );
+    let members = store
+        .list_members(
+            &rooms[0].id,
+            &MemberQuery {
+                paging: all(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((members.total, members.items.len()), (1, 1));
+    assert!(!store.delete_user(&bob.id).await.unwrap());
+    // A membership for a deleted user cannot be created.
+    assert!(store
+        .add_members(&rooms[0].id, &[member(&rooms[0], &bob, &alice.to_ref())])
+        .await
+        .is_err());
+    assert_eq!(room_now(&store, &rooms[0].id).await.users_count, 1);
+}
+
+async fn rename_follows_into_memberships(store: Arc<dyn Store>) {
+    let room = create_room(&store, "team", RoomType::Channel).await;
+    let mut zed = insert_user(&store, "zed").await;
+    let amy = insert_user(&store, "amy").await;
+    store
+        .add_members(
+            &room.id,
+            &[
+                member(&room, &zed, &zed.to_ref()),
+                member(&room, &amy, &zed.to_ref()),
+            ],
+        )
+        .await
+        .unwrap();
+    zed.username = Some("aaron".into());
+    zed.name = "Aaron".into();
+    store.update_user(&zed).await.unwrap();
+    let members = store
+        .list_members(
+            &room.id,
+            &MemberQuery {
+                paging: all(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let listed: Vec<_> = members
+        .items
+        .iter()
+        .map(|m| {
+            (
+                m.subscription.u.username.clone(),
+                m.subscription.u.name.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            ("aaron".to_string(), Some("Aaron".to_string())),
+            ("amy".to_string(), Some("Name of amy".to_string()))
+        ]
+    );
+}
+
+// ---- backend-specific behaviour, outside the matrix
+
+#[tokio::test]
+async fn sqlite_data_survives_reopen_and_migrate_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}/nested/dir/huddle.db", dir.path().display());
+    huddle_store::migrate(&url).await.unwrap();
+    let store = huddle_store::open(&url, huddle_store::StoreOptions::default())
+        .await
+        .unwrap();
+    let u = insert_user(&store, "alice").await;
+    drop(store);
+    huddle_store::migrate(&url).await.unwrap();
+    let store = huddle_store::open(&url, huddle_store::StoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(store.user_by_id(&u.id).await.unwrap(), Some(u));
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_works() {
+    let store = huddle_store::open("sqlite::memory:", huddle_store::StoreOptions::default())
+        .await
+        .unwrap();
+    let u = insert_user(&store, "alice").await;
+    let room = create_room(&store, "x", RoomType::Channel).await;
+    store
+        .add_members(&room.id, &[member(&room, &u, &u.to_ref())])
+        .await
+        .unwrap();
+    assert_eq!(room_now(&store, &room.id).await.users_count, 1);
+}
+
+#[tokio::test]
+async fn unreachable_postgres_is_unavailable_fast() {
+    let opts = huddle_store::StoreOptions {
+        max_connections: 2,
+        acquire_timeout: Duration::from_millis(500),
+    };
+    let started = Instant::now();
+    let result = huddle_store::open("postgres://postgres@127.0.0.1:1/none", opts).await;
+    assert!(
+        matches!(result, Err(Error::Unavailable(_))),
+        "got {:?}",
+        result.err()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn unknown_scheme_is_refused() {
+    assert!(matches!(
+        huddle_store::open("mysql://x", Default::default()).await,
+        Err(Error::Internal(_))
+    ));
+}
