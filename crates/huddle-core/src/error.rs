@@ -17,7 +17,11 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(code: impl Into<Cow<'static, str>>, reason: impl Into<Cow<'static, str>>) -> Self {
-        Self { code: code.into(), reason: reason.into(), method: None }
+        Self {
+            code: code.into(),
+            reason: reason.into(),
+            method: None,
+        }
     }
 
     /// A failure with only a message and no machine code.
@@ -64,13 +68,22 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn invalid(code: impl Into<Cow<'static, str>>, reason: impl Into<Cow<'static, str>>) -> Self {
+    pub fn invalid(
+        code: impl Into<Cow<'static, str>>,
+        reason: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Error::Invalid(Failure::new(code, reason))
     }
-    pub fn not_found(code: impl Into<Cow<'static, str>>, reason: impl Into<Cow<'static, str>>) -> Self {
+    pub fn not_found(
+        code: impl Into<Cow<'static, str>>,
+        reason: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Error::NotFound(Failure::new(code, reason))
     }
-    pub fn conflict(code: impl Into<Cow<'static, str>>, reason: impl Into<Cow<'static, str>>) -> Self {
+    pub fn conflict(
+        code: impl Into<Cow<'static, str>>,
+        reason: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Error::Conflict(Failure::new(code, reason))
     }
     /// Rocket.Chat's `error-not-allowed` / `Not allowed` with the method it came from.
@@ -84,7 +97,11 @@ impl Error {
     /// The failure behind this error, when it has one.
     pub fn failure(&self) -> Option<&Failure> {
         match self {
-            Error::Forbidden(f) | Error::NotFound(f) | Error::Conflict(f) | Error::Invalid(f) | Error::LoginFailed(f) => Some(f),
+            Error::Forbidden(f)
+            | Error::NotFound(f)
+            | Error::Conflict(f)
+            | Error::Invalid(f)
+            | Error::LoginFailed(f) => Some(f),
             _ => None,
         }
     }
@@ -94,7 +111,9 @@ impl Error {
     }
     /// Attach a Rocket.Chat method name to a failure that lacks one.
     pub fn in_method(mut self, method: &'static str) -> Self {
-        if let Error::Forbidden(f) | Error::NotFound(f) | Error::Conflict(f) | Error::Invalid(f) = &mut self {
+        if let Error::Forbidden(f) | Error::NotFound(f) | Error::Conflict(f) | Error::Invalid(f) =
+            &mut self
+        {
             if f.method.is_none() {
                 f.method = Some(method);
             }

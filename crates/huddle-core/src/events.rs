@@ -12,13 +12,21 @@ use crate::model::{Message, Room, Subscription};
 pub enum Event {
     MessageCreated(Message),
     MessageUpdated(Message),
-    MessageDeleted { rid: String, id: String },
+    MessageDeleted {
+        rid: String,
+        id: String,
+    },
     /// A membership was created (invite, join, room creation).
     MemberAdded(Subscription),
-    MemberRemoved { rid: String, uid: String },
+    MemberRemoved {
+        rid: String,
+        uid: String,
+    },
     SubscriptionChanged(Subscription),
     RoomChanged(Room),
-    RoomDeleted { rid: String },
+    RoomDeleted {
+        rid: String,
+    },
     PermissionsChanged,
 }
 
@@ -34,7 +42,9 @@ pub struct LocalHub {
 
 impl LocalHub {
     pub fn new(capacity: usize) -> Self {
-        LocalHub { tx: broadcast::channel(capacity).0 }
+        LocalHub {
+            tx: broadcast::channel(capacity).0,
+        }
     }
 }
 

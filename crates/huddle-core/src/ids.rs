@@ -10,7 +10,9 @@ const UNMISTAKABLE: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstu
 /// A new 17-character id, the shape Rocket.Chat clients expect for `_id`.
 pub fn new_id() -> String {
     let mut rng = rand::thread_rng();
-    (0..17).map(|_| UNMISTAKABLE[rng.gen_range(0..UNMISTAKABLE.len())] as char).collect()
+    (0..17)
+        .map(|_| UNMISTAKABLE[rng.gen_range(0..UNMISTAKABLE.len())] as char)
+        .collect()
 }
 
 /// A new login token (43 url-safe characters, 256 bits), shown to the client once.
@@ -27,7 +29,10 @@ pub fn hash_token(token: &str) -> String {
 
 /// Lower-case hex sha-256, the digest Rocket.Chat clients send as `{digest, algorithm: "sha-256"}`.
 pub fn sha256_hex(input: &str) -> String {
-    Sha256::digest(input.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(input.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -54,7 +54,10 @@ pub const DEFAULT_PERMISSIONS: &[(&str, &[&str])] = &[
     ("set-owner", &["admin", "owner"]),
     ("set-readonly", &["admin", "owner"]),
     ("unarchive-room", &["admin"]),
-    ("view-broadcast-member-list", &["admin", "owner", "moderator"]),
+    (
+        "view-broadcast-member-list",
+        &["admin", "owner", "moderator"],
+    ),
     ("view-c-room", &["admin", "user", "bot", "app", "anonymous"]),
     ("view-d-room", &["admin", "user", "bot", "app", "guest"]),
     ("view-full-other-user-info", &["admin"]),
@@ -85,14 +88,23 @@ pub fn default_permissions() -> Vec<Permission> {
     let now = Timestamp::now();
     DEFAULT_PERMISSIONS
         .iter()
-        .map(|(id, roles)| Permission { id: id.to_string(), roles: roles.iter().map(|r| r.to_string()).collect(), updated_at: now })
+        .map(|(id, roles)| Permission {
+            id: id.to_string(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            updated_at: now,
+        })
         .collect()
 }
 
 pub fn default_roles() -> Vec<Role> {
     DEFAULT_ROLES
         .iter()
-        .map(|(name, scope, desc)| Role { name: name.to_string(), scope: *scope, description: desc.to_string(), protected: true })
+        .map(|(name, scope, desc)| Role {
+            name: name.to_string(),
+            scope: *scope,
+            description: desc.to_string(),
+            protected: true,
+        })
         .collect()
 }
 
@@ -105,12 +117,16 @@ pub struct PermissionTable {
 impl PermissionTable {
     pub fn new(perms: &[Permission]) -> Self {
         PermissionTable {
-            roles_by_permission: perms.iter().map(|p| (p.id.clone(), p.roles.iter().cloned().collect())).collect(),
+            roles_by_permission: perms
+                .iter()
+                .map(|p| (p.id.clone(), p.roles.iter().cloned().collect()))
+                .collect(),
         }
     }
 
     pub fn set(&mut self, id: &str, roles: &[String]) {
-        self.roles_by_permission.insert(id.to_string(), roles.iter().cloned().collect());
+        self.roles_by_permission
+            .insert(id.to_string(), roles.iter().cloned().collect());
     }
 
     pub fn contains(&self, id: &str) -> bool {
@@ -119,7 +135,11 @@ impl PermissionTable {
 
     /// True when any of the effective roles holds the permission. Unknown permissions are held
     /// by nobody.
-    pub fn allows<'a>(&self, permission: &str, roles: impl IntoIterator<Item = &'a String>) -> bool {
+    pub fn allows<'a>(
+        &self,
+        permission: &str,
+        roles: impl IntoIterator<Item = &'a String>,
+    ) -> bool {
         match self.roles_by_permission.get(permission) {
             Some(holders) => roles.into_iter().any(|r| holders.contains(r)),
             None => false,

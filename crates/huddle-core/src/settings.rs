@@ -10,17 +10,33 @@ pub const DEFAULT_SETTINGS: &[(&str, fn() -> Value, bool)] = &[
     ("Accounts_AllowAnonymousRead", || json!(false), true),
     ("Accounts_AllowUsernameChange", || json!(true), true),
     ("Accounts_AllowRealNameChange", || json!(true), true),
-    ("Accounts_Default_User_Preferences_sidebarShowUnread", || json!(false), true),
+    (
+        "Accounts_Default_User_Preferences_sidebarShowUnread",
+        || json!(false),
+        true,
+    ),
     ("API_Default_Count", || json!(50), false),
     ("API_Upper_Count_Limit", || json!(100), false),
     ("API_Allow_Infinite_Count", || json!(true), false),
     ("API_User_Limit", || json!(500), false),
-    ("Message_AllowDirectMessagesToYourself", || json!(true), true),
+    (
+        "Message_AllowDirectMessagesToYourself",
+        || json!(true),
+        true,
+    ),
     ("Message_AllowEditing", || json!(true), true),
     ("Message_AllowDeleting", || json!(true), true),
     ("Message_MaxAllowedSize", || json!(5000), true),
-    ("UTF8_Channel_Names_Validation", || json!("[0-9a-zA-Z-_.]+"), true),
-    ("UTF8_User_Names_Validation", || json!("[0-9a-zA-Z-_.]+"), true),
+    (
+        "UTF8_Channel_Names_Validation",
+        || json!("[0-9a-zA-Z-_.]+"),
+        true,
+    ),
+    (
+        "UTF8_User_Names_Validation",
+        || json!("[0-9a-zA-Z-_.]+"),
+        true,
+    ),
     ("UI_Use_Real_Name", || json!(false), true),
 ];
 
@@ -28,11 +44,16 @@ pub const DEFAULT_SETTINGS: &[(&str, fn() -> Value, bool)] = &[
 pub const REGISTRATION_DISABLED: &str = "Disabled";
 
 pub fn default_settings() -> Vec<(String, Value)> {
-    DEFAULT_SETTINGS.iter().map(|(id, v, _)| (id.to_string(), v())).collect()
+    DEFAULT_SETTINGS
+        .iter()
+        .map(|(id, v, _)| (id.to_string(), v()))
+        .collect()
 }
 
 pub fn is_public(id: &str) -> bool {
-    DEFAULT_SETTINGS.iter().any(|(k, _, public)| *k == id && *public)
+    DEFAULT_SETTINGS
+        .iter()
+        .any(|(k, _, public)| *k == id && *public)
 }
 
 pub fn is_known(id: &str) -> bool {

@@ -70,13 +70,21 @@ pub trait MembershipStore: Send + Sync {
     async fn subscription(&self, rid: &str, uid: &str) -> Result<Option<Subscription>>;
     /// Writes read state, open flag, roles and TalkJS settings of a membership, with an optional
     /// system message.
-    async fn update_subscription(&self, sub: &Subscription, message: Option<&Message>) -> Result<()>;
+    async fn update_subscription(
+        &self,
+        sub: &Subscription,
+        message: Option<&Message>,
+    ) -> Result<()>;
     /// Members of a room who are active users, with the total of such members.
     async fn list_members(&self, rid: &str, query: &MemberQuery) -> Result<Page<Member>>;
     /// Memberships holding any room role.
     async fn members_with_roles(&self, rid: &str) -> Result<Vec<Subscription>>;
     async fn count_role_in_room(&self, rid: &str, role: &str) -> Result<i64>;
-    async fn subscriptions_of_user(&self, uid: &str, updated_since: Option<Timestamp>) -> Result<Vec<Subscription>>;
+    async fn subscriptions_of_user(
+        &self,
+        uid: &str,
+        updated_since: Option<Timestamp>,
+    ) -> Result<Vec<Subscription>>;
     /// Marks a membership read: unread and mentions to zero, `ls` now.
     async fn mark_read(&self, rid: &str, uid: &str) -> Result<bool>;
 }

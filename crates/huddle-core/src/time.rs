@@ -23,7 +23,9 @@ impl Timestamp {
     }
     /// Parses an ISO-8601 date as clients send it (`updatedSince`, `latest`, `oldest`).
     pub fn parse_iso(s: &str) -> Option<Self> {
-        DateTime::parse_from_rfc3339(s).ok().map(|d| Timestamp(d.timestamp_millis()))
+        DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|d| Timestamp(d.timestamp_millis()))
     }
 }
 
@@ -39,7 +41,13 @@ mod tests {
 
     #[test]
     fn iso_has_millis_and_z() {
-        assert_eq!(Timestamp(1_480_540_984_737).to_iso(), "2016-11-30T21:23:04.737Z");
-        assert_eq!(Timestamp::parse_iso("2016-11-30T21:23:04.737Z"), Some(Timestamp(1_480_540_984_737)));
+        assert_eq!(
+            Timestamp(1_480_540_984_737).to_iso(),
+            "2016-11-30T21:23:04.737Z"
+        );
+        assert_eq!(
+            Timestamp::parse_iso("2016-11-30T21:23:04.737Z"),
+            Some(Timestamp(1_480_540_984_737))
+        );
     }
 }

@@ -1,1 +1,230 @@
-fn main() {}
+//! The `huddle` binary: `serve`, `migrate`, `healthcheck`, `admin ...`, `config print-default`.
+
+mod config;
+
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use huddle_core::events::LocalHub;
+use huddle_core::services::{Limits, NewUserInput};
+use huddle_core::{Huddle, UserLookup};
+use huddle_server::Application;
+
+#[derive(Parser)]
+#[command(
+    name = "huddle",
+    version,
+    about = "A self-hosted group-chat server speaking Rocket.Chat's REST API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default command).
+    Serve(config::Overrides),
+    /// Apply database migrations and exit.
+    Migrate(config::Overrides),
+    /// Exit 0 when the server at the address answers.
+    Healthcheck {
+        /// Base URL of the server.
+        #[arg(long, env = "HUDDLE_URL", default_value = "http://127.0.0.1:3000")]
+        url: String,
+    },
+    /// Manage accounts directly in the database.
+    Admin {
+        #[command(flatten)]
+        overrides: config::Overrides,
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Create a user account.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// Global roles, comma-separated (default `user`).
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+    },
+    /// Set a user's password.
+    SetPassword {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+    },
+    /// Give a user a global role (e.g. admin, bot).
+    AddRole {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Print the default configuration file.
+    PrintDefault,
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HUDDLE_LOG")
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into());
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli
+        .command
+        .unwrap_or(Command::Serve(config::Overrides::default()))
+    {
+        Command::Serve(o) => {
+            init_tracing();
+            serve(config::load(&o)?).await
+        }
+        Command::Migrate(o) => {
+            init_tracing();
+            let c = config::load(&o)?;
+            huddle_store::open(&c.database_url, huddle_store::StoreOptions::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "migrations applied to {}",
+                huddle_server::redact_url(&c.database_url)
+            );
+            Ok(())
+        }
+        Command::Healthcheck { url } => healthcheck(&url).await,
+        Command::Admin { overrides, action } => admin(config::load(&overrides)?, action).await,
+        Command::Config {
+            action: ConfigAction::PrintDefault,
+        } => {
+            print!("{}", config::default_toml());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(c: huddle_server::ServerConfig) -> anyhow::Result<()> {
+    let db = huddle_server::redact_url(&c.database_url);
+    let app = Application::build(c).await.context("starting huddle")?;
+    tracing::info!(address = %app.local_addr(), database = %db, "huddle listening on http://{} with data in {}", app.local_addr(), db);
+    app.run_until(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// SIGINT or SIGTERM: stop accepting, let requests in flight finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn healthcheck(url: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()?;
+    let res = client
+        .get(format!("{}/api/info", url.trim_end_matches('/')))
+        .send()
+        .await
+        .with_context(|| format!("no answer from {url}"))?;
+    if !res.status().is_success() {
+        bail!("{url} answered {}", res.status());
+    }
+    println!("ok");
+    Ok(())
+}
+
+async fn admin(c: huddle_server::ServerConfig, action: AdminAction) -> anyhow::Result<()> {
+    let store = huddle_store::open(&c.database_url, huddle_store::StoreOptions::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let huddle = Huddle::start(store, Arc::new(LocalHub::default()), Limits::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let err = |e: huddle_core::Error| anyhow::anyhow!("{e}");
+    match action {
+        AdminAction::CreateUser {
+            username,
+            password,
+            email,
+            name,
+            roles,
+        } => {
+            let user = huddle
+                .create_user_unchecked(NewUserInput {
+                    name: name.unwrap_or_else(|| username.clone()),
+                    username,
+                    email,
+                    password: Some(password),
+                    roles: if roles.is_empty() { None } else { Some(roles) },
+                    verified: true,
+                    join_default_channels: true,
+                    ..Default::default()
+                })
+                .await
+                .map_err(err)?;
+            println!(
+                "created user {} ({}) with roles {}",
+                user.username_or_id(),
+                user.id,
+                user.roles.join(",")
+            );
+        }
+        AdminAction::SetPassword { username, password } => {
+            let user = huddle
+                .find_user(Some(&UserLookup::Username(username)))
+                .await
+                .map_err(err)?;
+            huddle
+                .set_password_unchecked(&user.id, &password)
+                .await
+                .map_err(err)?;
+            println!("password set for {}", user.username_or_id());
+        }
+        AdminAction::AddRole { username, role } => {
+            let (role, user) = huddle
+                .add_user_to_role(None, &role, &UserLookup::Username(username))
+                .await
+                .map_err(err)?;
+            println!("{} now has role {}", user.username_or_id(), role.name);
+        }
+    }
+    Ok(())
+}

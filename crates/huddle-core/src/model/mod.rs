@@ -25,7 +25,10 @@ pub struct Paging {
 
 impl Default for Paging {
     fn default() -> Self {
-        Paging { offset: 0, count: Some(50) }
+        Paging {
+            offset: 0,
+            count: Some(50),
+        }
     }
 }
 

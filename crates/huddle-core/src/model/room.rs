@@ -93,7 +93,10 @@ impl Room {
     }
 
     pub fn display_name(&self) -> &str {
-        self.name.as_deref().or(self.fname.as_deref()).unwrap_or(&self.id)
+        self.name
+            .as_deref()
+            .or(self.fname.as_deref())
+            .unwrap_or(&self.id)
     }
 }
 

@@ -59,7 +59,11 @@ impl User {
     }
 
     pub fn to_ref(&self) -> UserRef {
-        UserRef { id: self.id.clone(), username: self.username.clone().unwrap_or_default(), name: Some(self.name.clone()) }
+        UserRef {
+            id: self.id.clone(),
+            username: self.username.clone().unwrap_or_default(),
+            name: Some(self.name.clone()),
+        }
     }
 
     pub fn username_or_id(&self) -> &str {

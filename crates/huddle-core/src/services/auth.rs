@@ -1,6 +1,8 @@
 //! Authentication: passwords (Argon2), login tokens (stored hashed), personal access tokens.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 
 use super::Huddle;
@@ -36,8 +38,13 @@ impl PasswordInput {
 #[derive(Debug, Clone)]
 pub enum LoginRequest {
     /// `user` may be a username or an email.
-    Password { user: String, password: PasswordInput },
-    Resume { token: String },
+    Password {
+        user: String,
+        password: PasswordInput,
+    },
+    Resume {
+        token: String,
+    },
 }
 
 /// Hashes a password for storage. Runs off the async threads: Argon2 is deliberately slow.
@@ -58,7 +65,13 @@ async fn verify_password(hash: &str, input: &PasswordInput) -> bool {
     let hash = hash.to_string();
     let digest = input.digest();
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).map(|h| Argon2::default().verify_password(digest.as_bytes(), &h).is_ok()).unwrap_or(false)
+        PasswordHash::new(&hash)
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(digest.as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false)
     })
     .await
     .unwrap_or(false)
@@ -76,7 +89,10 @@ impl Huddle {
         }
         let hashed = hash_token(token);
         match self.store.user_by_token(&hashed).await? {
-            Some((user, _)) if user.id == user_id && user.active => Ok(Actor { user, token_hash: hashed }),
+            Some((user, _)) if user.id == user_id && user.active => Ok(Actor {
+                user,
+                token_hash: hashed,
+            }),
             _ => Err(Error::Unauthenticated),
         }
     }
@@ -90,31 +106,52 @@ impl Huddle {
                 } else {
                     self.store.user_by_username(&user).await?
                 };
-                let Some(mut found) = found else { return Err(login_failure("Unauthorized", "Unauthorized")) };
+                let Some(mut found) = found else {
+                    return Err(login_failure("Unauthorized", "Unauthorized"));
+                };
                 let ok = match &found.password_hash {
                     Some(h) => verify_password(h, &password).await,
                     None => false,
                 };
                 if !ok {
-                    return Err(login_failure("error-invalid-credentials", "Incorrect password"));
+                    return Err(login_failure(
+                        "error-invalid-credentials",
+                        "Incorrect password",
+                    ));
                 }
                 if !found.active {
-                    return Err(login_failure("error-user-is-not-activated", "User is not activated"));
+                    return Err(login_failure(
+                        "error-user-is-not-activated",
+                        "User is not activated",
+                    ));
                 }
-                let token = self.issue_token(&found.id, TokenKind::Session, None, false).await?;
+                let token = self
+                    .issue_token(&found.id, TokenKind::Session, None, false)
+                    .await?;
                 found.last_login = Some(Timestamp::now());
                 self.store.update_user(&found).await?;
                 Ok((found, token))
             }
-            LoginRequest::Resume { token } => match self.store.user_by_token(&hash_token(&token)).await? {
-                Some((user, _)) if user.active => Ok((user, token)),
-                _ => Err(login_failure("403", "You've been logged out by the server. Please log in again.")),
-            },
+            LoginRequest::Resume { token } => {
+                match self.store.user_by_token(&hash_token(&token)).await? {
+                    Some((user, _)) if user.active => Ok((user, token)),
+                    _ => Err(login_failure(
+                        "403",
+                        "You've been logged out by the server. Please log in again.",
+                    )),
+                }
+            }
         }
     }
 
     /// Creates and stores a token; returns it in clear, the only time it is seen.
-    pub async fn issue_token(&self, user_id: &str, kind: TokenKind, name: Option<String>, bypass_2fa: bool) -> Result<String> {
+    pub async fn issue_token(
+        &self,
+        user_id: &str,
+        kind: TokenKind,
+        name: Option<String>,
+        bypass_2fa: bool,
+    ) -> Result<String> {
         let token = new_token();
         let last_part = token[token.len() - 6..].to_string();
         self.store
@@ -140,36 +177,77 @@ impl Huddle {
         if self.has_permission(&actor.user, "create-personal-access-tokens") {
             Ok(())
         } else {
-            Err(Error::Forbidden(Failure::new("not-authorized", "Not Authorized")))
+            Err(Error::Forbidden(Failure::new(
+                "not-authorized",
+                "Not Authorized",
+            )))
         }
     }
 
-    pub async fn generate_personal_access_token(&self, actor: &Actor, name: &str, bypass_2fa: bool) -> Result<String> {
+    pub async fn generate_personal_access_token(
+        &self,
+        actor: &Actor,
+        name: &str,
+        bypass_2fa: bool,
+    ) -> Result<String> {
         self.require_pat_permission(actor)?;
         let name = name.trim();
         if name.is_empty() {
-            return Err(Error::invalid("error-token-name-required", "Token name is required"));
+            return Err(Error::invalid(
+                "error-token-name-required",
+                "Token name is required",
+            ));
         }
-        let existing = self.store.tokens_of_user(&actor.user.id, TokenKind::PersonalAccess).await?;
+        let existing = self
+            .store
+            .tokens_of_user(&actor.user.id, TokenKind::PersonalAccess)
+            .await?;
         if existing.iter().any(|t| t.name.as_deref() == Some(name)) {
-            return Err(Error::conflict("error-token-already-exists", "A token with this name already exists"));
+            return Err(Error::conflict(
+                "error-token-already-exists",
+                "A token with this name already exists",
+            ));
         }
-        self.issue_token(&actor.user.id, TokenKind::PersonalAccess, Some(name.to_string()), bypass_2fa).await
+        self.issue_token(
+            &actor.user.id,
+            TokenKind::PersonalAccess,
+            Some(name.to_string()),
+            bypass_2fa,
+        )
+        .await
     }
 
-    pub async fn regenerate_personal_access_token(&self, actor: &Actor, name: &str) -> Result<String> {
+    pub async fn regenerate_personal_access_token(
+        &self,
+        actor: &Actor,
+        name: &str,
+    ) -> Result<String> {
         self.require_pat_permission(actor)?;
-        let existing = self.store.tokens_of_user(&actor.user.id, TokenKind::PersonalAccess).await?;
-        let Some(old) = existing.into_iter().find(|t| t.name.as_deref() == Some(name)) else {
+        let existing = self
+            .store
+            .tokens_of_user(&actor.user.id, TokenKind::PersonalAccess)
+            .await?;
+        let Some(old) = existing
+            .into_iter()
+            .find(|t| t.name.as_deref() == Some(name))
+        else {
             return Err(Error::invalid("not-authorized", "Invalid token"));
         };
         self.store.delete_named_token(&actor.user.id, name).await?;
-        self.issue_token(&actor.user.id, TokenKind::PersonalAccess, Some(name.to_string()), old.bypass_two_factor).await
+        self.issue_token(
+            &actor.user.id,
+            TokenKind::PersonalAccess,
+            Some(name.to_string()),
+            old.bypass_two_factor,
+        )
+        .await
     }
 
     pub async fn personal_access_tokens(&self, actor: &Actor) -> Result<Vec<LoginToken>> {
         self.require_pat_permission(actor)?;
-        self.store.tokens_of_user(&actor.user.id, TokenKind::PersonalAccess).await
+        self.store
+            .tokens_of_user(&actor.user.id, TokenKind::PersonalAccess)
+            .await
     }
 
     pub async fn remove_personal_access_token(&self, actor: &Actor, name: &str) -> Result<()> {
@@ -183,9 +261,15 @@ impl Huddle {
     /// `users.createToken`: an admin mints a session token for another user.
     pub async fn create_token_for(&self, actor: &Actor, user_id: &str) -> Result<String> {
         if !actor.user.has_role("admin") {
-            return Err(Error::Forbidden(Failure::new("error-not-authorized", "Not authorized")));
+            return Err(Error::Forbidden(Failure::new(
+                "error-not-authorized",
+                "Not authorized",
+            )));
         }
-        let user = self.find_user(Some(&super::UserLookup::Id(user_id.to_string()))).await?;
-        self.issue_token(&user.id, TokenKind::Session, None, false).await
+        let user = self
+            .find_user(Some(&super::UserLookup::Id(user_id.to_string())))
+            .await?;
+        self.issue_token(&user.id, TokenKind::Session, None, false)
+            .await
     }
 }

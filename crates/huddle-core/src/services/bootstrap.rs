@@ -21,11 +21,18 @@ pub struct AdminBootstrap {
 impl Huddle {
     pub(super) async fn bootstrap(&self) -> Result<()> {
         self.store.ensure_roles(&default_roles()).await?;
-        self.store.ensure_permissions(&default_permissions()).await?;
+        self.store
+            .ensure_permissions(&default_permissions())
+            .await?;
         self.store.ensure_settings(&default_settings()).await?;
         self.reload_caches().await?;
         if self.store.room_by_id(GENERAL_ID).await?.is_none() {
-            let mut room = Room::new(GENERAL_ID.into(), RoomType::Channel, Some("general".into()), None);
+            let mut room = Room::new(
+                GENERAL_ID.into(),
+                RoomType::Channel,
+                Some("general".into()),
+                None,
+            );
             room.default = true;
             room.created_at = Timestamp::now();
             match self.store.create_room(&room, &[]).await {
@@ -51,7 +58,12 @@ impl Huddle {
 
     /// Creates the admin if no user has that username; idempotent.
     pub async fn ensure_admin(&self, admin: &AdminBootstrap) -> Result<bool> {
-        if self.store.user_by_username(&admin.username).await?.is_some() {
+        if self
+            .store
+            .user_by_username(&admin.username)
+            .await?
+            .is_some()
+        {
             return Ok(false);
         }
         let user = self

@@ -6,8 +6,18 @@ use crate::Result;
 
 impl Huddle {
     /// Public channels (and the caller's groups) whose name contains `text`.
-    pub async fn search_rooms(&self, actor: &Actor, text: Option<String>, paging: Paging) -> Result<Page<Room>> {
-        let mut query = RoomQuery { types: vec![RoomType::Channel], text: text.clone(), paging, ..Default::default() };
+    pub async fn search_rooms(
+        &self,
+        actor: &Actor,
+        text: Option<String>,
+        paging: Paging,
+    ) -> Result<Page<Room>> {
+        let mut query = RoomQuery {
+            types: vec![RoomType::Channel],
+            text: text.clone(),
+            paging,
+            ..Default::default()
+        };
         if !self.has_permission(&actor.user, "view-c-room") {
             query.member = Some(actor.user.id.clone());
         }
@@ -16,14 +26,30 @@ impl Huddle {
 
     /// Active users whose username or name contains `text`.
     pub async fn search_users(&self, text: Option<String>, paging: Paging) -> Result<Page<User>> {
-        self.store.list_users(&UserQuery { text, active: Some(true), paging, ..Default::default() }).await
+        self.store
+            .list_users(&UserQuery {
+                text,
+                active: Some(true),
+                paging,
+                ..Default::default()
+            })
+            .await
     }
 
     /// `spotlight`: a few users and the rooms the caller can see, by name.
     pub async fn spotlight(&self, actor: &Actor, text: &str) -> Result<(Vec<User>, Vec<Room>)> {
-        let paging = Paging { offset: 0, count: Some(10) };
-        let users = self.search_users(Some(text.to_string()), paging).await?.items;
-        let mut rooms = self.search_rooms(actor, Some(text.to_string()), paging).await?.items;
+        let paging = Paging {
+            offset: 0,
+            count: Some(10),
+        };
+        let users = self
+            .search_users(Some(text.to_string()), paging)
+            .await?
+            .items;
+        let mut rooms = self
+            .search_rooms(actor, Some(text.to_string()), paging)
+            .await?
+            .items;
         let groups = self
             .store
             .list_rooms(&RoomQuery {

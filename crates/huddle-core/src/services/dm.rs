@@ -8,9 +8,18 @@ use crate::{ids, Error, Result};
 impl Huddle {
     /// `im.create`: the DM between the caller and `usernames` (one or several), created if
     /// missing. With `exclude_self` the caller is not a member (admin tooling).
-    pub async fn create_dm(&self, actor: &Actor, usernames: &[String], exclude_self: bool) -> Result<Room> {
+    pub async fn create_dm(
+        &self,
+        actor: &Actor,
+        usernames: &[String],
+        exclude_self: bool,
+    ) -> Result<Room> {
         let method = "createDirectMessage";
-        let wanted: Vec<String> = usernames.iter().map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect();
+        let wanted: Vec<String> = usernames
+            .iter()
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty())
+            .collect();
         if wanted.is_empty() {
             return Err(Error::invalid("error-invalid-user", "Invalid user").in_method(method));
         }
@@ -33,14 +42,21 @@ impl Huddle {
         members.sort_by(|a, b| a.id.cmp(&b.id));
         let uids: Vec<String> = members.iter().map(|u| u.id.clone()).collect();
         // Two people share one DM whose id is their sorted ids, so concurrent creations meet.
-        let id = if uids.len() <= 2 { uids.concat() } else { ids::new_id() };
+        let id = if uids.len() <= 2 {
+            uids.concat()
+        } else {
+            ids::new_id()
+        };
         if uids.len() <= 2 {
             if let Some(existing) = self.store.room_by_id(&id).await? {
                 return Ok(existing);
             }
         }
         let mut room = Room::new(id, RoomType::Direct, None, None);
-        let mut usernames: Vec<String> = members.iter().map(|u| u.username_or_id().to_string()).collect();
+        let mut usernames: Vec<String> = members
+            .iter()
+            .map(|u| u.username_or_id().to_string())
+            .collect();
         usernames.sort();
         room.dm_usernames = usernames;
         room.dm_uids = uids;
@@ -61,7 +77,9 @@ impl Huddle {
                 if let Some(existing) = self.store.room_by_id(&room.id).await? {
                     return Ok(existing);
                 }
-                return Err(Error::Internal("direct message vanished after conflict".into()));
+                return Err(Error::Internal(
+                    "direct message vanished after conflict".into(),
+                ));
             }
             Err(e) => return Err(e),
         }
@@ -74,16 +92,25 @@ impl Huddle {
     /// The DM between the caller and one username, if it exists (`im.*` by `username`).
     pub async fn find_dm_with(&self, actor: &Actor, username: &str) -> Result<Room> {
         let other = self.store.user_by_username(username).await?;
-        let Some(other) = other else { return Err(super::RoomKind::Direct.not_found()) };
+        let Some(other) = other else {
+            return Err(super::RoomKind::Direct.not_found());
+        };
         let mut pair = [actor.user.id.clone(), other.id.clone()];
         pair.sort();
-        self.store.room_by_id(&pair.concat()).await?.ok_or_else(|| super::RoomKind::Direct.not_found())
+        self.store
+            .room_by_id(&pair.concat())
+            .await?
+            .ok_or_else(|| super::RoomKind::Direct.not_found())
     }
 }
 
 /// How a member sees a DM in their list: the other members' usernames.
 fn dm_name(members: &[User], me: &User) -> String {
-    let others: Vec<&str> = members.iter().filter(|u| u.id != me.id).map(|u| u.username_or_id()).collect();
+    let others: Vec<&str> = members
+        .iter()
+        .filter(|u| u.id != me.id)
+        .map(|u| u.username_or_id())
+        .collect();
     if others.is_empty() {
         me.username_or_id().to_string()
     } else {

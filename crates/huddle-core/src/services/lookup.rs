@@ -66,7 +66,12 @@ pub enum UserLookup {
 impl Huddle {
     /// The room a request names, of the kind the endpoint serves. Archived rooms are refused
     /// when `allow_archived` is false.
-    pub async fn find_room(&self, lookup: &RoomLookup, kind: RoomKind, allow_archived: bool) -> Result<Room> {
+    pub async fn find_room(
+        &self,
+        lookup: &RoomLookup,
+        kind: RoomKind,
+        allow_archived: bool,
+    ) -> Result<Room> {
         let room = match lookup {
             RoomLookup::Id(id) => self.store.room_by_id(id).await?,
             RoomLookup::Name(name) => self.store.room_by_name(name).await?,
@@ -84,7 +89,13 @@ impl Huddle {
 
     /// A private group the actor can access; others get the same "not found" so that private
     /// groups do not leak their existence.
-    pub async fn find_accessible_room(&self, actor: &User, lookup: &RoomLookup, kind: RoomKind, allow_archived: bool) -> Result<Room> {
+    pub async fn find_accessible_room(
+        &self,
+        actor: &User,
+        lookup: &RoomLookup,
+        kind: RoomKind,
+        allow_archived: bool,
+    ) -> Result<Room> {
         let room = self.find_room(lookup, kind, true).await?;
         let sub = self.store.subscription(&room.id, &actor.id).await?;
         if !self.can_access(actor, &room, sub.as_ref()) {
@@ -99,21 +110,31 @@ impl Huddle {
     /// One user (`getUserFromParams`).
     pub async fn find_user(&self, lookup: Option<&UserLookup>) -> Result<User> {
         let lookup = must(lookup, || {
-            Error::invalid("error-user-param-not-provided", "The required \"userId\" or \"username\" param was not provided")
+            Error::invalid(
+                "error-user-param-not-provided",
+                "The required \"userId\" or \"username\" param was not provided",
+            )
         })?;
         let user = match lookup {
             UserLookup::Id(id) => self.store.user_by_id(id).await?,
             UserLookup::Username(name) => self.store.user_by_username(name).await?,
         };
         must(user, || {
-            Error::invalid("error-invalid-user", "The required \"userId\" or \"username\" param provided does not match any users")
+            Error::invalid(
+                "error-invalid-user",
+                "The required \"userId\" or \"username\" param provided does not match any users",
+            )
         })
     }
 
     /// Many users (`getUserListFromParams`): unknown ones are dropped, duplicates merged.
     /// `by_id` chooses whether `keys` are ids or usernames.
     pub async fn find_users(&self, keys: &[String], by_id: bool) -> Result<Vec<User>> {
-        let mut keys: Vec<String> = keys.iter().map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect();
+        let mut keys: Vec<String> = keys
+            .iter()
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .collect();
         if keys.is_empty() {
             return Err(Error::invalid(
                 "error-users-params-not-provided",
@@ -123,7 +144,10 @@ impl Huddle {
         if keys.len() > self.limits.max_invite {
             return Err(Error::invalid(
                 "error-too-many-users",
-                format!("Cannot handle more than {} users in one request", self.limits.max_invite),
+                format!(
+                    "Cannot handle more than {} users in one request",
+                    self.limits.max_invite
+                ),
             ));
         }
         let mut seen = std::collections::HashSet::new();

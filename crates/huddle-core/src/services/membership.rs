@@ -81,23 +81,39 @@ pub enum RoleChange {
     Remove,
 }
 
-const LAST_OWNER_LEAVE: &str = "You are the last owner. Please set new owner before leaving the room.";
+const LAST_OWNER_LEAVE: &str =
+    "You are the last owner. Please set new owner before leaving the room.";
 
 impl Huddle {
     /// `channels.invite` / `groups.invite` / `addUsersToRoom`. Members already present are a
     /// success that changes nothing; unknown users are skipped; a list naming no known user is
     /// refused with `error-empty-invite-list`.
-    pub async fn invite(&self, actor: &Actor, room: Room, users: Vec<User>) -> Result<InviteOutcome> {
+    pub async fn invite(
+        &self,
+        actor: &Actor,
+        room: Room,
+        users: Vec<User>,
+    ) -> Result<InviteOutcome> {
         if users.is_empty() {
-            return Err(Error::invalid("error-empty-invite-list", "Cannot invite if no valid users are provided"));
+            return Err(Error::invalid(
+                "error-empty-invite-list",
+                "Cannot invite if no valid users are provided",
+            ));
         }
         if room.t == RoomType::Direct {
-            return Err(Error::invalid("error-cant-invite-for-direct-room", "Can't invite user to direct rooms").in_method("addUsersToRoom"));
+            return Err(Error::invalid(
+                "error-cant-invite-for-direct-room",
+                "Can't invite user to direct rooms",
+            )
+            .in_method("addUsersToRoom"));
         }
         let sub = self.store.subscription(&room.id, &actor.user.id).await?;
-        let allowed = (sub.is_some() && self.has_permission_in(&actor.user, "add-user-to-joined-room", sub.as_ref()))
-            || (room.t == RoomType::Channel && self.has_permission(&actor.user, "add-user-to-any-c-room"))
-            || (room.t == RoomType::Group && self.has_permission(&actor.user, "add-user-to-any-p-room"));
+        let allowed = (sub.is_some()
+            && self.has_permission_in(&actor.user, "add-user-to-joined-room", sub.as_ref()))
+            || (room.t == RoomType::Channel
+                && self.has_permission(&actor.user, "add-user-to-any-c-room"))
+            || (room.t == RoomType::Group
+                && self.has_permission(&actor.user, "add-user-to-any-p-room"));
         if !allowed {
             return Err(Error::not_allowed("addUsersToRoom"));
         }
@@ -107,7 +123,12 @@ impl Huddle {
             .filter(|u| u.username.is_some())
             .map(|u| NewMember {
                 subscription: new_subscription(&room, u),
-                message: Some(Message::system(&room.id, "au", inviter.clone(), u.username_or_id())),
+                message: Some(Message::system(
+                    &room.id,
+                    "au",
+                    inviter.clone(),
+                    u.username_or_id(),
+                )),
             })
             .collect();
         self.add_and_publish(room, members).await
@@ -131,7 +152,11 @@ impl Huddle {
         if !added.is_empty() {
             self.publish(Event::RoomChanged(room.clone()));
         }
-        Ok(InviteOutcome { room, added, already })
+        Ok(InviteOutcome {
+            room,
+            added,
+            already,
+        })
     }
 
     /// `channels.kick` / `groups.kick` / `removeUserFromRoom`.
@@ -139,7 +164,9 @@ impl Huddle {
         let target = self.find_user(Some(target)).await?;
         let method = "removeUserFromRoom";
         let actor_sub = self.store.subscription(&room.id, &actor.user.id).await?;
-        if !self.has_permission_in(&actor.user, "remove-user", actor_sub.as_ref()) || room.t == RoomType::Direct {
+        if !self.has_permission_in(&actor.user, "remove-user", actor_sub.as_ref())
+            || room.t == RoomType::Direct
+        {
             return Err(Error::not_allowed(method));
         }
         let kick_any = match room.t {
@@ -157,10 +184,17 @@ impl Huddle {
                 // system message is written either.
                 return Ok(room);
             }
-            return Err(Error::invalid("error-user-not-in-room", "User is not in this room").in_method(method));
+            return Err(
+                Error::invalid("error-user-not-in-room", "User is not in this room")
+                    .in_method(method),
+            );
         };
-        if target_sub.has_role("owner") && self.store.count_role_in_room(&room.id, "owner").await? <= 1 {
-            return Err(Error::conflict("error-you-are-last-owner", LAST_OWNER_LEAVE).in_method(method));
+        if target_sub.has_role("owner")
+            && self.store.count_role_in_room(&room.id, "owner").await? <= 1
+        {
+            return Err(
+                Error::conflict("error-you-are-last-owner", LAST_OWNER_LEAVE).in_method(method),
+            );
         }
         let msg = Message::system(&room.id, "ru", actor.user.to_ref(), target.username_or_id());
         self.remove_and_publish(room, &target.id, msg).await
@@ -168,7 +202,10 @@ impl Huddle {
 
     async fn remove_and_publish(&self, room: Room, uid: &str, msg: Message) -> Result<Room> {
         if self.store.remove_member(&room.id, uid, Some(&msg)).await? {
-            self.publish(Event::MemberRemoved { rid: room.id.clone(), uid: uid.to_string() });
+            self.publish(Event::MemberRemoved {
+                rid: room.id.clone(),
+                uid: uid.to_string(),
+            });
             self.publish(Event::MessageCreated(msg));
         }
         let room = self.store.room_by_id(&room.id).await?.unwrap_or(room);
@@ -183,15 +220,25 @@ impl Huddle {
         if room.t != RoomType::Channel || !self.can_access(&actor.user, &room, None) {
             return Err(Error::not_allowed(method));
         }
-        if self.store.subscription(&room.id, &actor.user.id).await?.is_some() {
+        if self
+            .store
+            .subscription(&room.id, &actor.user.id)
+            .await?
+            .is_some()
+        {
             return Ok(room);
         }
         if let Some(code) = room.join_code.as_deref().filter(|c| !c.is_empty()) {
             if !self.has_permission(&actor.user, "join-without-join-code") {
                 match join_code {
-                    None | Some("") => return Err(Error::invalid("error-code-required", "Code required").in_method(method)),
+                    None | Some("") => {
+                        return Err(Error::invalid("error-code-required", "Code required")
+                            .in_method(method))
+                    }
                     Some(given) if given != code => {
-                        return Err(Error::invalid("error-code-invalid", "Invalid code").in_method(method))
+                        return Err(
+                            Error::invalid("error-code-invalid", "Invalid code").in_method(method)
+                        )
                     }
                     _ => {}
                 }
@@ -199,7 +246,12 @@ impl Huddle {
         }
         let member = NewMember {
             subscription: new_subscription(&room, &actor.user),
-            message: Some(Message::system(&room.id, "uj", actor.user.to_ref(), actor.user.username_or_id())),
+            message: Some(Message::system(
+                &room.id,
+                "uj",
+                actor.user.to_ref(),
+                actor.user.username_or_id(),
+            )),
         };
         Ok(self.add_and_publish(room, vec![member]).await?.room)
     }
@@ -216,24 +268,39 @@ impl Huddle {
             return Err(Error::not_allowed(method));
         }
         let Some(sub) = self.store.subscription(&room.id, &actor.user.id).await? else {
-            return Err(Error::invalid("error-user-not-in-room", "You are not in this room").in_method(method));
+            return Err(
+                Error::invalid("error-user-not-in-room", "You are not in this room")
+                    .in_method(method),
+            );
         };
         if sub.has_role("owner") && self.store.count_role_in_room(&room.id, "owner").await? <= 1 {
-            return Err(Error::conflict("error-you-are-last-owner", LAST_OWNER_LEAVE).in_method(method));
+            return Err(
+                Error::conflict("error-you-are-last-owner", LAST_OWNER_LEAVE).in_method(method),
+            );
         }
-        let msg = Message::system(&room.id, "ul", actor.user.to_ref(), actor.user.username_or_id());
+        let msg = Message::system(
+            &room.id,
+            "ul",
+            actor.user.to_ref(),
+            actor.user.username_or_id(),
+        );
         self.remove_and_publish(room, &actor.user.id, msg).await
     }
 
     /// `channels.addAll` / `groups.addAll`: every (active) user joins, up to `API_User_Limit`.
     pub async fn add_all(&self, actor: &Actor, room: Room, active_only: bool) -> Result<Room> {
         if !self.has_permission(&actor.user, "add-all-to-room") {
-            return Err(Error::invalid("403", "Access to Method Forbidden").in_method("addAllUserToRoom"));
+            return Err(
+                Error::invalid("403", "Access to Method Forbidden").in_method("addAllUserToRoom")
+            );
         }
         let limit = self.setting_i64("API_User_Limit", 500);
         let ids = self.store.all_user_ids(active_only, limit + 1).await?;
         if ids.len() as i64 > limit {
-            return Err(Error::invalid("error-user-limit-exceeded", "User Limit Exceeded").in_method("addAllToRoom"));
+            return Err(
+                Error::invalid("error-user-limit-exceeded", "User Limit Exceeded")
+                    .in_method("addAllToRoom"),
+            );
         }
         let users = self.store.users_by_ids(&ids).await?;
         let members = users
@@ -241,14 +308,26 @@ impl Huddle {
             .filter(|u| u.username.is_some())
             .map(|u| NewMember {
                 subscription: new_subscription(&room, u),
-                message: Some(Message::system(&room.id, "uj", u.to_ref(), u.username_or_id())),
+                message: Some(Message::system(
+                    &room.id,
+                    "uj",
+                    u.to_ref(),
+                    u.username_or_id(),
+                )),
             })
             .collect();
         Ok(self.add_and_publish(room, members).await?.room)
     }
 
     /// `channels.addOwner` and friends: grant or revoke a room role. Needs `set-<role>` in the room.
-    pub async fn change_room_role(&self, actor: &Actor, room: Room, target: &UserLookup, role: RoomRole, change: RoleChange) -> Result<()> {
+    pub async fn change_room_role(
+        &self,
+        actor: &Actor,
+        room: Room,
+        target: &UserLookup,
+        role: RoomRole,
+        change: RoleChange,
+    ) -> Result<()> {
         let method = match (role, change) {
             (RoomRole::Owner, RoleChange::Add) => "addRoomOwner",
             (RoomRole::Owner, RoleChange::Remove) => "removeRoomOwner",
@@ -258,34 +337,59 @@ impl Huddle {
             (RoomRole::Leader, RoleChange::Remove) => "removeRoomLeader",
         };
         let target = self.find_user(Some(target)).await?;
-        if !self.has_permission_in_room(&actor.user, role.permission(), &room.id).await? {
+        if !self
+            .has_permission_in_room(&actor.user, role.permission(), &room.id)
+            .await?
+        {
             return Err(Error::not_allowed(method));
         }
         let Some(mut sub) = self.store.subscription(&room.id, &target.id).await? else {
-            return Err(Error::invalid("error-user-not-in-room", "User is not in this room").in_method(method));
+            return Err(
+                Error::invalid("error-user-not-in-room", "User is not in this room")
+                    .in_method(method),
+            );
         };
         let name = role.as_str();
         match change {
             RoleChange::Add => {
                 if sub.has_role(name) {
-                    return Err(Error::conflict(format!("error-user-already-{name}"), format!("User is already {}", role.article())).in_method(method));
+                    return Err(Error::conflict(
+                        format!("error-user-already-{name}"),
+                        format!("User is already {}", role.article()),
+                    )
+                    .in_method(method));
                 }
                 sub.roles.push(name.to_string());
             }
             RoleChange::Remove => {
                 if !sub.has_role(name) {
-                    return Err(Error::invalid(format!("error-user-not-{name}"), format!("User is not {}", role.article())).in_method(method));
+                    return Err(Error::invalid(
+                        format!("error-user-not-{name}"),
+                        format!("User is not {}", role.article()),
+                    )
+                    .in_method(method));
                 }
-                if role == RoomRole::Owner && self.store.count_role_in_room(&room.id, "owner").await? <= 1 {
-                    return Err(Error::conflict("error-remove-last-owner", "This is the last owner. Please set a new owner before removing this one.").in_method(method));
+                if role == RoomRole::Owner
+                    && self.store.count_role_in_room(&room.id, "owner").await? <= 1
+                {
+                    return Err(Error::conflict(
+                        "error-remove-last-owner",
+                        "This is the last owner. Please set a new owner before removing this one.",
+                    )
+                    .in_method(method));
                 }
                 sub.roles.retain(|r| r != name);
             }
         }
         sub.updated_at = Timestamp::now();
-        let kind = if change == RoleChange::Add { "subscription-role-added" } else { "subscription-role-removed" };
+        let kind = if change == RoleChange::Add {
+            "subscription-role-added"
+        } else {
+            "subscription-role-removed"
+        };
         let mut msg = Message::system(&room.id, kind, actor.user.to_ref(), target.username_or_id());
-        msg.extra.insert("role".into(), serde_json::Value::String(name.into()));
+        msg.extra
+            .insert("role".into(), serde_json::Value::String(name.into()));
         self.store.update_subscription(&sub, Some(&msg)).await?;
         self.publish(Event::SubscriptionChanged(sub));
         self.publish(Event::MessageCreated(msg));
@@ -302,4 +406,3 @@ impl Huddle {
         self.store.members_with_roles(&room.id).await
     }
 }
-

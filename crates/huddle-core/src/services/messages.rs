@@ -10,17 +10,43 @@ use crate::{Error, Message, Result, Timestamp};
 impl Huddle {
     /// Posts a user message. Members of the room may post; in a public channel a non-member is
     /// joined first (as `chat.postMessage` does). Read-only rooms need `post-readonly`.
-    pub async fn post_message(&self, actor: &Actor, room: &Room, text: String, extra: serde_json::Map<String, serde_json::Value>) -> Result<Message> {
+    pub async fn post_message(
+        &self,
+        actor: &Actor,
+        room: &Room,
+        text: String,
+        extra: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Message> {
         let max = self.setting_i64("Message_MaxAllowedSize", 5000);
         if text.chars().count() as i64 > max {
-            return Err(Error::invalid("error-message-size-exceeded", "Message size exceeds the allowed limit"));
+            return Err(Error::invalid(
+                "error-message-size-exceeded",
+                "Message size exceeds the allowed limit",
+            ));
         }
         let mut sub = self.store.subscription(&room.id, &actor.user.id).await?;
         if sub.is_none() {
-            if room.t == RoomType::Channel && self.can_access(&actor.user, room, None) && !room.archived {
+            if room.t == RoomType::Channel
+                && self.can_access(&actor.user, room, None)
+                && !room.archived
+            {
                 let s = super::membership::new_subscription(room, &actor.user);
-                let msg = Message::system(&room.id, "uj", actor.user.to_ref(), actor.user.username_or_id());
-                let added = self.store.add_members(&room.id, &[NewMember { subscription: s.clone(), message: Some(msg.clone()) }]).await?;
+                let msg = Message::system(
+                    &room.id,
+                    "uj",
+                    actor.user.to_ref(),
+                    actor.user.username_or_id(),
+                );
+                let added = self
+                    .store
+                    .add_members(
+                        &room.id,
+                        &[NewMember {
+                            subscription: s.clone(),
+                            message: Some(msg.clone()),
+                        }],
+                    )
+                    .await?;
                 if !added.is_empty() {
                     self.publish(Event::MemberAdded(s.clone()));
                     self.publish(Event::MessageCreated(msg));
@@ -34,7 +60,9 @@ impl Huddle {
             return Err(Error::Forbidden(crate::Failure::plain("error-not-allowed")));
         }
         if room.read_only && !self.has_permission_in(&actor.user, "post-readonly", sub.as_ref()) {
-            return Err(Error::Forbidden(crate::Failure::plain("You can't send messages because the room is readonly.")));
+            return Err(Error::Forbidden(crate::Failure::plain(
+                "You can't send messages because the room is readonly.",
+            )));
         }
         let mut msg = Message::new(&room.id, actor.user.to_ref(), text, None);
         msg.extra = extra;
@@ -44,8 +72,16 @@ impl Huddle {
     }
 
     pub async fn get_message(&self, actor: &Actor, id: &str) -> Result<Message> {
-        let msg = self.store.message_by_id(id).await?.ok_or_else(|| Error::invalid("", "Message not found"))?;
-        let room = self.store.room_by_id(&msg.rid).await?.ok_or_else(|| Error::invalid("", "Message not found"))?;
+        let msg = self
+            .store
+            .message_by_id(id)
+            .await?
+            .ok_or_else(|| Error::invalid("", "Message not found"))?;
+        let room = self
+            .store
+            .room_by_id(&msg.rid)
+            .await?
+            .ok_or_else(|| Error::invalid("", "Message not found"))?;
         let sub = self.store.subscription(&room.id, &actor.user.id).await?;
         if !self.can_access(&actor.user, &room, sub.as_ref()) {
             return Err(Error::not_allowed("getSingleMessage"));
@@ -54,13 +90,32 @@ impl Huddle {
     }
 
     /// `chat.update`: the author (or `edit-message` in the room) edits a user message.
-    pub async fn update_message(&self, actor: &Actor, rid: &str, id: &str, text: String) -> Result<Message> {
-        let mut msg = self.store.message_by_id(id).await?.ok_or_else(|| Error::invalid("", "The room id provided does not match where the message is from."))?;
+    pub async fn update_message(
+        &self,
+        actor: &Actor,
+        rid: &str,
+        id: &str,
+        text: String,
+    ) -> Result<Message> {
+        let mut msg = self.store.message_by_id(id).await?.ok_or_else(|| {
+            Error::invalid(
+                "",
+                "The room id provided does not match where the message is from.",
+            )
+        })?;
         if msg.rid != rid {
-            return Err(Error::invalid("", "The room id provided does not match where the message is from."));
+            return Err(Error::invalid(
+                "",
+                "The room id provided does not match where the message is from.",
+            ));
         }
         let own = msg.u.id == actor.user.id;
-        if msg.is_system() || !(own || self.has_permission_in_room(&actor.user, "edit-message", rid).await?) {
+        if msg.is_system()
+            || !(own
+                || self
+                    .has_permission_in_room(&actor.user, "edit-message", rid)
+                    .await?)
+        {
             return Err(Error::not_allowed("updateMessage"));
         }
         msg.msg = text;
@@ -75,27 +130,47 @@ impl Huddle {
 
     /// `chat.delete`: own messages with `delete-own-message`, others' with `delete-message`.
     pub async fn delete_message(&self, actor: &Actor, rid: &str, id: &str) -> Result<Message> {
-        let msg = self.store.message_by_id(id).await?.ok_or_else(|| Error::invalid("", "The room id provided does not match where the message is from."))?;
+        let msg = self.store.message_by_id(id).await?.ok_or_else(|| {
+            Error::invalid(
+                "",
+                "The room id provided does not match where the message is from.",
+            )
+        })?;
         if msg.rid != rid {
-            return Err(Error::invalid("", "The room id provided does not match where the message is from."));
+            return Err(Error::invalid(
+                "",
+                "The room id provided does not match where the message is from.",
+            ));
         }
         let own = msg.u.id == actor.user.id;
         let allowed = if own {
-            self.has_permission_in_room(&actor.user, "delete-own-message", rid).await?
-                || self.has_permission_in_room(&actor.user, "delete-message", rid).await?
+            self.has_permission_in_room(&actor.user, "delete-own-message", rid)
+                .await?
+                || self
+                    .has_permission_in_room(&actor.user, "delete-message", rid)
+                    .await?
         } else {
-            self.has_permission_in_room(&actor.user, "delete-message", rid).await?
+            self.has_permission_in_room(&actor.user, "delete-message", rid)
+                .await?
         };
         if !allowed {
             return Err(Error::not_allowed("deleteMessage"));
         }
         self.store.delete_message(id).await?;
-        self.publish(Event::MessageDeleted { rid: rid.to_string(), id: id.to_string() });
+        self.publish(Event::MessageDeleted {
+            rid: rid.to_string(),
+            id: id.to_string(),
+        });
         Ok(msg)
     }
 
     /// Room history for someone who may read the room.
-    pub async fn history(&self, actor: &Actor, room: &Room, query: &MessageQuery) -> Result<Page<crate::Message>> {
+    pub async fn history(
+        &self,
+        actor: &Actor,
+        room: &Room,
+        query: &MessageQuery,
+    ) -> Result<Page<crate::Message>> {
         let sub = self.store.subscription(&room.id, &actor.user.id).await?;
         let can_read = if room.t == RoomType::Channel && sub.is_none() {
             self.has_permission(&actor.user, "preview-c-room")

@@ -54,7 +54,11 @@ impl Default for Limits {
 impl Huddle {
     /// Loads permissions and settings (creating the defaults on first start) and the default
     /// workspace (the `general` channel).
-    pub async fn start(store: Arc<dyn Store>, hub: Arc<dyn EventHub>, limits: Limits) -> Result<Self> {
+    pub async fn start(
+        store: Arc<dyn Store>,
+        hub: Arc<dyn EventHub>,
+        limits: Limits,
+    ) -> Result<Self> {
         let app = Huddle {
             store,
             hub,
@@ -93,17 +97,37 @@ impl Huddle {
 
     /// Global permission check (the user's own roles only).
     pub fn has_permission(&self, user: &User, permission: &str) -> bool {
-        self.permissions.read().map(|t| t.allows(permission, &user.roles)).unwrap_or(false)
+        self.permissions
+            .read()
+            .map(|t| t.allows(permission, &user.roles))
+            .unwrap_or(false)
     }
 
     /// Room-scoped check: the user's roles plus their roles in that room.
-    pub fn has_permission_in(&self, user: &User, permission: &str, sub: Option<&Subscription>) -> bool {
-        let Ok(table) = self.permissions.read() else { return false };
-        table.allows(permission, user.roles.iter().chain(sub.iter().flat_map(|s| s.roles.iter())))
+    pub fn has_permission_in(
+        &self,
+        user: &User,
+        permission: &str,
+        sub: Option<&Subscription>,
+    ) -> bool {
+        let Ok(table) = self.permissions.read() else {
+            return false;
+        };
+        table.allows(
+            permission,
+            user.roles
+                .iter()
+                .chain(sub.iter().flat_map(|s| s.roles.iter())),
+        )
     }
 
     /// Room-scoped check, loading the membership.
-    pub async fn has_permission_in_room(&self, user: &User, permission: &str, rid: &str) -> Result<bool> {
+    pub async fn has_permission_in_room(
+        &self,
+        user: &User,
+        permission: &str,
+        rid: &str,
+    ) -> Result<bool> {
         let sub = self.store.subscription(rid, &user.id).await?;
         Ok(self.has_permission_in(user, permission, sub.as_ref()))
     }
@@ -130,7 +154,10 @@ impl Huddle {
             Some(c) if c <= 0 => Some(default),
             Some(c) => Some(c.min(upper)),
         };
-        crate::Paging { offset: offset.unwrap_or(0).max(0), count }
+        crate::Paging {
+            offset: offset.unwrap_or(0).max(0),
+            count,
+        }
     }
 }
 

@@ -13,16 +13,34 @@ impl Huddle {
 
     /// `permissions.update`: sets (not merges) the roles of each named permission. All or nothing:
     /// every id and role is checked before anything is written.
-    pub async fn update_permissions(&self, actor: &Actor, changes: &[(String, Vec<String>)]) -> Result<Vec<Permission>> {
+    pub async fn update_permissions(
+        &self,
+        actor: &Actor,
+        changes: &[(String, Vec<String>)],
+    ) -> Result<Vec<Permission>> {
         if !self.has_permission(&actor.user, "access-permissions") {
-            return Err(Error::Forbidden(Failure::new("error-edit-permissions-not-allowed", "Editing permissions is not allowed")));
+            return Err(Error::Forbidden(Failure::new(
+                "error-edit-permissions-not-allowed",
+                "Editing permissions is not allowed",
+            )));
         }
         let roles = self.store.roles().await?;
-        let known = self.permissions.read().map(|t| changes.iter().all(|(id, _)| t.contains(id))).unwrap_or(false);
+        let known = self
+            .permissions
+            .read()
+            .map(|t| changes.iter().all(|(id, _)| t.contains(id)))
+            .unwrap_or(false);
         if !known {
-            return Err(Error::invalid("error-invalid-permission", "Invalid permission"));
+            return Err(Error::invalid(
+                "error-invalid-permission",
+                "Invalid permission",
+            ));
         }
-        if !changes.iter().flat_map(|(_, r)| r).all(|r| roles.iter().any(|k| &k.name == r)) {
+        if !changes
+            .iter()
+            .flat_map(|(_, r)| r)
+            .all(|r| roles.iter().any(|k| &k.name == r))
+        {
             return Err(Error::invalid("error-invalid-role", "Invalid role"));
         }
         for (id, r) in changes {
@@ -49,28 +67,56 @@ impl Huddle {
     }
 
     /// `roles.getUsersInRole` (global roles).
-    pub async fn users_in_role(&self, actor: &Actor, role: &str, paging: crate::Paging) -> Result<Page<User>> {
+    pub async fn users_in_role(
+        &self,
+        actor: &Actor,
+        role: &str,
+        paging: crate::Paging,
+    ) -> Result<Page<User>> {
         if !self.has_permission(&actor.user, "access-permissions") {
-            return Err(Error::Forbidden(Failure::new("error-not-allowed", "Not allowed")));
+            return Err(Error::Forbidden(Failure::new(
+                "error-not-allowed",
+                "Not allowed",
+            )));
         }
         self.known_role(role).await?;
-        self.store.list_users(&UserQuery { role: Some(role.to_string()), paging, ..Default::default() }).await
+        self.store
+            .list_users(&UserQuery {
+                role: Some(role.to_string()),
+                paging,
+                ..Default::default()
+            })
+            .await
     }
 
     /// `roles.addUserToRole` for global roles (room roles go through `change_room_role`).
-    pub async fn add_user_to_role(&self, actor: Option<&Actor>, role: &str, user: &UserLookup) -> Result<(Role, User)> {
+    pub async fn add_user_to_role(
+        &self,
+        actor: Option<&Actor>,
+        role: &str,
+        user: &UserLookup,
+    ) -> Result<(Role, User)> {
         if let Some(a) = actor {
             if !self.has_permission(&a.user, "access-permissions") {
-                return Err(Error::Forbidden(Failure::new("error-action-not-allowed", "Accessing permissions is not allowed")));
+                return Err(Error::Forbidden(Failure::new(
+                    "error-action-not-allowed",
+                    "Accessing permissions is not allowed",
+                )));
             }
             if role == "admin" && !self.has_permission(&a.user, "assign-admin-role") {
-                return Err(Error::Forbidden(Failure::new("error-action-not-allowed", "Assigning admin is not allowed")));
+                return Err(Error::Forbidden(Failure::new(
+                    "error-action-not-allowed",
+                    "Assigning admin is not allowed",
+                )));
             }
         }
         let role = self.known_role(role).await?;
         let mut user = self.find_user(Some(user)).await?;
         if user.has_role(&role.name) {
-            return Err(Error::conflict("error-user-already-in-role", "User already in role"));
+            return Err(Error::conflict(
+                "error-user-already-in-role",
+                "User already in role",
+            ));
         }
         user.roles.push(role.name.clone());
         user.updated_at = Timestamp::now();
@@ -79,17 +125,31 @@ impl Huddle {
     }
 
     /// `roles.removeUserFromRole`: never leaves the workspace without an admin.
-    pub async fn remove_user_from_role(&self, actor: &Actor, role: &str, user: &UserLookup) -> Result<(Role, User)> {
+    pub async fn remove_user_from_role(
+        &self,
+        actor: &Actor,
+        role: &str,
+        user: &UserLookup,
+    ) -> Result<(Role, User)> {
         if !self.has_permission(&actor.user, "access-permissions") {
-            return Err(Error::Forbidden(Failure::new("error-action-not-allowed", "Accessing permissions is not allowed")));
+            return Err(Error::Forbidden(Failure::new(
+                "error-action-not-allowed",
+                "Accessing permissions is not allowed",
+            )));
         }
         let role = self.known_role(role).await?;
         let mut user = self.find_user(Some(user)).await?;
         if !user.has_role(&role.name) {
-            return Err(Error::invalid("error-user-not-in-role", "User is not in this role"));
+            return Err(Error::invalid(
+                "error-user-not-in-role",
+                "User is not in this role",
+            ));
         }
         if role.name == "admin" && self.store.count_users_with_role("admin").await? <= 1 {
-            return Err(Error::conflict("error-admin-required", "You need to have at least one admin"));
+            return Err(Error::conflict(
+                "error-admin-required",
+                "You need to have at least one admin",
+            ));
         }
         user.roles.retain(|r| r != &role.name);
         user.updated_at = Timestamp::now();
@@ -100,23 +160,36 @@ impl Huddle {
     /// Settings a caller may read: public ones for everyone, all for holders of
     /// `view-privileged-setting`.
     pub fn read_setting(&self, actor: Option<&Actor>, id: &str) -> Result<serde_json::Value> {
-        let privileged = actor.map(|a| self.has_permission(&a.user, "view-privileged-setting")).unwrap_or(false);
+        let privileged = actor
+            .map(|a| self.has_permission(&a.user, "view-privileged-setting"))
+            .unwrap_or(false);
         if !crate::settings::is_known(id) || !(privileged || crate::settings::is_public(id)) {
             return Err(Error::NotFound(Failure::plain("Resource not found")));
         }
-        self.setting(id).ok_or_else(|| Error::NotFound(Failure::plain("Resource not found")))
+        self.setting(id)
+            .ok_or_else(|| Error::NotFound(Failure::plain("Resource not found")))
     }
 
     /// `POST settings/:id`: needs `edit-privileged-setting`; the value must keep its type.
-    pub async fn write_setting(&self, actor: &Actor, id: &str, value: serde_json::Value) -> Result<()> {
+    pub async fn write_setting(
+        &self,
+        actor: &Actor,
+        id: &str,
+        value: serde_json::Value,
+    ) -> Result<()> {
         if !self.has_permission(&actor.user, "edit-privileged-setting") {
             return Err(Error::unauthorized());
         }
-        let current = self.setting(id).ok_or_else(|| Error::NotFound(Failure::plain("Resource not found")))?;
+        let current = self
+            .setting(id)
+            .ok_or_else(|| Error::NotFound(Failure::plain("Resource not found")))?;
         let same_type = std::mem::discriminant(&current) == std::mem::discriminant(&value)
             || (current.is_number() && value.is_number());
         if !same_type {
-            return Err(Error::invalid("error-invalid-setting-value", format!("Invalid value for setting {id}")));
+            return Err(Error::invalid(
+                "error-invalid-setting-value",
+                format!("Invalid value for setting {id}"),
+            ));
         }
         self.store.set_setting(id, &value).await?;
         if let Ok(mut s) = self.settings.write() {
@@ -127,8 +200,14 @@ impl Huddle {
 
     /// Public settings (`settings.public`).
     pub fn public_settings(&self) -> Vec<(String, serde_json::Value)> {
-        let Ok(s) = self.settings.read() else { return vec![] };
-        let mut out: Vec<_> = s.iter().filter(|(k, _)| crate::settings::is_public(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let Ok(s) = self.settings.read() else {
+            return vec![];
+        };
+        let mut out: Vec<_> = s
+            .iter()
+            .filter(|(k, _)| crate::settings::is_public(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }

@@ -38,11 +38,18 @@ impl Huddle {
     /// is `error-not-allowed`.
     pub async fn create_room(&self, actor: &Actor, t: RoomType, input: CreateRoom) -> Result<Room> {
         match t {
-            RoomType::Channel if !self.has_permission(&actor.user, "create-c") => return Err(Error::unauthorized()),
+            RoomType::Channel if !self.has_permission(&actor.user, "create-c") => {
+                return Err(Error::unauthorized())
+            }
             RoomType::Group if !self.has_permission(&actor.user, "create-p") => {
                 return Err(Error::not_allowed("createPrivateGroup"))
             }
-            RoomType::Direct => return Err(Error::invalid("error-invalid-room-type", "Invalid room type")),
+            RoomType::Direct => {
+                return Err(Error::invalid(
+                    "error-invalid-room-type",
+                    "Invalid room type",
+                ))
+            }
             _ => {}
         }
         let name = input.name.trim().to_string();
@@ -59,7 +66,10 @@ impl Huddle {
         if !input.exclude_self {
             users.insert(0, actor.user.clone());
         }
-        let subs = users.iter().map(|u| creation_subscription(&room, u, u.id == actor.user.id)).collect::<Vec<_>>();
+        let subs = users
+            .iter()
+            .map(|u| creation_subscription(&room, u, u.id == actor.user.id))
+            .collect::<Vec<_>>();
         room.users_count = subs.len() as i64;
         self.store.create_room(&room, &subs).await?;
         for s in subs {
@@ -72,14 +82,23 @@ impl Huddle {
     /// Name rules: Rocket.Chat's default pattern `[0-9a-zA-Z-_.]+`, unique among rooms.
     async fn check_room_name(&self, name: &str, except: Option<&str>) -> Result<()> {
         if !valid_name(name) {
-            return Err(Error::invalid("error-invalid-room-name", format!("{name} is not a valid room name.")));
+            return Err(Error::invalid(
+                "error-invalid-room-name",
+                format!("{name} is not a valid room name."),
+            ));
         }
         if let Some(existing) = self.store.room_by_name(name).await? {
             if Some(existing.id.as_str()) != except {
                 if existing.archived {
-                    return Err(Error::conflict("error-archived-duplicate-name", format!("There's an archived channel with name {name}")));
+                    return Err(Error::conflict(
+                        "error-archived-duplicate-name",
+                        format!("There's an archived channel with name {name}"),
+                    ));
                 }
-                return Err(Error::conflict("error-duplicate-channel-name", format!("A channel with name '{name}' exists")));
+                return Err(Error::conflict(
+                    "error-duplicate-channel-name",
+                    format!("A channel with name '{name}' exists"),
+                ));
             }
         }
         Ok(())
@@ -87,7 +106,12 @@ impl Huddle {
 
     /// Changes one room setting. Each needs its permission in the room; most write a system
     /// message (Rocket.Chat's `r`, `room_changed_topic`, ...).
-    pub async fn update_room(&self, actor: &Actor, mut room: Room, update: RoomUpdate) -> Result<Room> {
+    pub async fn update_room(
+        &self,
+        actor: &Actor,
+        mut room: Room,
+        update: RoomUpdate,
+    ) -> Result<Room> {
         let (perm, method) = match &update {
             RoomUpdate::ReadOnly(_) => ("set-readonly", "saveRoomSettings"),
             RoomUpdate::Archived(true) => ("archive-room", "archiveRoom"),
@@ -102,7 +126,9 @@ impl Huddle {
             return Err(Error::not_allowed(method));
         }
         let editor = actor.user.to_ref();
-        let msg = |kind: &str, text: String| Some(Message::new(&room.id, editor.clone(), text, Some(kind)));
+        let msg = |kind: &str, text: String| {
+            Some(Message::new(&room.id, editor.clone(), text, Some(kind)))
+        };
         let message = match update {
             RoomUpdate::Name(name) => {
                 let name = name.trim().to_string();
@@ -129,20 +155,50 @@ impl Huddle {
             }
             RoomUpdate::ReadOnly(ro) => {
                 room.read_only = ro;
-                msg(if ro { "room-set-read-only" } else { "room-removed-read-only" }, String::new())
+                msg(
+                    if ro {
+                        "room-set-read-only"
+                    } else {
+                        "room-removed-read-only"
+                    },
+                    String::new(),
+                )
             }
             RoomUpdate::Type(t) => {
                 room.t = t;
-                msg("room_changed_privacy", if t == RoomType::Channel { "Public" } else { "Private" }.to_string())
+                msg(
+                    "room_changed_privacy",
+                    if t == RoomType::Channel {
+                        "Public"
+                    } else {
+                        "Private"
+                    }
+                    .to_string(),
+                )
             }
             RoomUpdate::Archived(a) => {
                 if room.archived == a {
-                    let code = if a { "error-room-archived" } else { "error-room-is-not-archived" };
-                    let reason = if a { "Room is already archived" } else { "Room is not archived" };
+                    let code = if a {
+                        "error-room-archived"
+                    } else {
+                        "error-room-is-not-archived"
+                    };
+                    let reason = if a {
+                        "Room is already archived"
+                    } else {
+                        "Room is not archived"
+                    };
                     return Err(Error::invalid(code, reason).in_method(method));
                 }
                 room.archived = a;
-                msg(if a { "room-archived" } else { "room-unarchived" }, String::new())
+                msg(
+                    if a {
+                        "room-archived"
+                    } else {
+                        "room-unarchived"
+                    },
+                    String::new(),
+                )
             }
             RoomUpdate::Default(d) => {
                 room.default = d;
@@ -166,7 +222,10 @@ impl Huddle {
             RoomType::Group => "delete-p",
             RoomType::Direct => "delete-d",
         };
-        if !self.has_permission_in_room(&actor.user, perm, &room.id).await? {
+        if !self
+            .has_permission_in_room(&actor.user, perm, &room.id)
+            .await?
+        {
             return Err(Error::not_allowed("eraseRoom"));
         }
         self.store.delete_room(&room.id).await?;
@@ -211,7 +270,12 @@ impl Huddle {
         self.store
             .subscription(rid, &actor.user.id)
             .await?
-            .ok_or_else(|| Error::invalid("error-user-not-in-room", "The user is not subscribed to the room"))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "error-user-not-in-room",
+                    "The user is not subscribed to the room",
+                )
+            })
     }
 
     /// `open` / `close`: show or hide the room in the caller's sidebar.
@@ -227,7 +291,10 @@ impl Huddle {
     /// `subscriptions.read`.
     pub async fn mark_read(&self, actor: &Actor, rid: &str) -> Result<()> {
         if !self.store.mark_read(rid, &actor.user.id).await? {
-            return Err(Error::invalid("error-invalid-subscription", "Invalid subscription"));
+            return Err(Error::invalid(
+                "error-invalid-subscription",
+                "Invalid subscription",
+            ));
         }
         if let Some(sub) = self.store.subscription(rid, &actor.user.id).await? {
             self.publish(Event::SubscriptionChanged(sub));
@@ -246,8 +313,14 @@ impl Huddle {
         Ok(())
     }
 
-    pub async fn subscriptions(&self, actor: &Actor, since: Option<Timestamp>) -> Result<Vec<Subscription>> {
-        self.store.subscriptions_of_user(&actor.user.id, since).await
+    pub async fn subscriptions(
+        &self,
+        actor: &Actor,
+        since: Option<Timestamp>,
+    ) -> Result<Vec<Subscription>> {
+        self.store
+            .subscriptions_of_user(&actor.user.id, since)
+            .await
     }
 }
 

@@ -43,7 +43,11 @@ pub struct UserPatch {
 
 /// Rocket.Chat's default username rule `[0-9a-zA-Z-_.]+`.
 pub fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 255 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    !name.is_empty()
+        && name.len() <= 255
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 fn valid_email(email: &str) -> bool {
@@ -57,9 +61,14 @@ impl Huddle {
     /// `users.register`: self-service sign-up, allowed while the registration form is not
     /// disabled. The first account of a workspace without an admin becomes admin.
     pub async fn register(&self, mut input: NewUserInput) -> Result<User> {
-        let form = self.setting("Accounts_RegistrationForm").and_then(|v| v.as_str().map(str::to_string));
+        let form = self
+            .setting("Accounts_RegistrationForm")
+            .and_then(|v| v.as_str().map(str::to_string));
         if form.as_deref() == Some(REGISTRATION_DISABLED) {
-            return Err(Error::Forbidden(Failure::new("error-user-registration-disabled", "User registration is disabled")));
+            return Err(Error::Forbidden(Failure::new(
+                "error-user-registration-disabled",
+                "User registration is disabled",
+            )));
         }
         input.roles = None;
         input.join_default_channels = true;
@@ -69,11 +78,19 @@ impl Huddle {
     /// `users.create`: needs `create-user`; only holders of `assign-admin-role` may create admins.
     pub async fn create_user(&self, actor: &Actor, input: NewUserInput) -> Result<User> {
         if !self.has_permission(&actor.user, "create-user") {
-            return Err(Error::Forbidden(Failure::new("error-action-not-allowed", "Adding user is not allowed")));
+            return Err(Error::Forbidden(Failure::new(
+                "error-action-not-allowed",
+                "Adding user is not allowed",
+            )));
         }
         if let Some(roles) = &input.roles {
-            if roles.iter().any(|r| r == "admin") && !self.has_permission(&actor.user, "assign-admin-role") {
-                return Err(Error::Forbidden(Failure::new("error-action-not-allowed", "Assigning admin is not allowed")));
+            if roles.iter().any(|r| r == "admin")
+                && !self.has_permission(&actor.user, "assign-admin-role")
+            {
+                return Err(Error::Forbidden(Failure::new(
+                    "error-action-not-allowed",
+                    "Assigning admin is not allowed",
+                )));
             }
         }
         self.create_user_unchecked(input).await
@@ -83,14 +100,23 @@ impl Huddle {
     pub async fn create_user_unchecked(&self, input: NewUserInput) -> Result<User> {
         let username = input.username.trim().to_string();
         if !valid_name(&username) {
-            return Err(Error::invalid("error-input-is-not-a-valid-field", format!("{username} is not a valid username")));
+            return Err(Error::invalid(
+                "error-input-is-not-a-valid-field",
+                format!("{username} is not a valid username"),
+            ));
         }
         if input.name.trim().is_empty() {
-            return Err(Error::invalid("error-the-field-is-required", "The field Name is required"));
+            return Err(Error::invalid(
+                "error-the-field-is-required",
+                "The field Name is required",
+            ));
         }
         if let Some(email) = &input.email {
             if !valid_email(email) {
-                return Err(Error::invalid("error-invalid-email", format!("Invalid email {email}")));
+                return Err(Error::invalid(
+                    "error-invalid-email",
+                    format!("Invalid email {email}"),
+                ));
             }
         }
         let roles = match input.roles {
@@ -129,7 +155,10 @@ impl Huddle {
         if roles.iter().all(|r| known.iter().any(|k| &k.name == r)) {
             Ok(())
         } else {
-            Err(Error::invalid("error-invalid-roles", "The field Roles consist invalid role id"))
+            Err(Error::invalid(
+                "error-invalid-roles",
+                "The field Roles consist invalid role id",
+            ))
         }
     }
 
@@ -138,7 +167,16 @@ impl Huddle {
             let mut sub = super::membership::new_subscription(&room, user);
             sub.alert = true;
             let msg = Message::system(&room.id, "uj", user.to_ref(), user.username_or_id());
-            let added = self.store.add_members(&room.id, &[NewMember { subscription: sub.clone(), message: Some(msg.clone()) }]).await?;
+            let added = self
+                .store
+                .add_members(
+                    &room.id,
+                    &[NewMember {
+                        subscription: sub.clone(),
+                        message: Some(msg.clone()),
+                    }],
+                )
+                .await?;
             if !added.is_empty() {
                 self.publish(Event::MemberAdded(sub));
                 self.publish(Event::MessageCreated(msg));
@@ -156,53 +194,83 @@ impl Huddle {
     }
 
     pub async fn list_users(&self, actor: &Actor, query: &UserQuery) -> Result<Page<User>> {
-        if !self.has_permission(&actor.user, "view-d-room") && !self.has_permission(&actor.user, "view-user-administration") {
+        if !self.has_permission(&actor.user, "view-d-room")
+            && !self.has_permission(&actor.user, "view-user-administration")
+        {
             return Err(Error::unauthorized());
         }
         self.store.list_users(query).await
     }
 
     /// `users.update` / `users.updateOwnBasicInfo`: others' accounts need `edit-other-user-info`.
-    pub async fn update_user(&self, actor: &Actor, user_id: &str, patch: UserPatch) -> Result<User> {
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        patch: UserPatch,
+    ) -> Result<User> {
         let own = actor.user.id == user_id;
         if !own && !self.has_permission(&actor.user, "edit-other-user-info") {
-            return Err(Error::Forbidden(Failure::new("error-action-not-allowed", "Editing user is not allowed")));
+            return Err(Error::Forbidden(Failure::new(
+                "error-action-not-allowed",
+                "Editing user is not allowed",
+            )));
         }
-        let mut user = self.find_user(Some(&UserLookup::Id(user_id.to_string()))).await?;
+        let mut user = self
+            .find_user(Some(&UserLookup::Id(user_id.to_string())))
+            .await?;
         if let Some(username) = patch.username {
             if !valid_name(&username) {
-                return Err(Error::invalid("error-input-is-not-a-valid-field", format!("{username} is not a valid username")));
+                return Err(Error::invalid(
+                    "error-input-is-not-a-valid-field",
+                    format!("{username} is not a valid username"),
+                ));
             }
             user.username = Some(username);
         }
         if let Some(name) = patch.name {
             if name.trim().is_empty() {
-                return Err(Error::invalid("error-the-field-is-required", "The field Name is required"));
+                return Err(Error::invalid(
+                    "error-the-field-is-required",
+                    "The field Name is required",
+                ));
             }
             user.name = name.trim().to_string();
         }
         if let Some(email) = patch.email {
             if !valid_email(&email) {
-                return Err(Error::invalid("error-invalid-email", format!("Invalid email {email}")));
+                return Err(Error::invalid(
+                    "error-invalid-email",
+                    format!("Invalid email {email}"),
+                ));
             }
             user.email = Some(email.to_lowercase());
         }
         if let Some(pw) = patch.password {
             if !own && !self.has_permission(&actor.user, "edit-other-user-password") {
-                return Err(Error::Forbidden(Failure::new("error-action-not-allowed", "Editing user is not allowed")));
+                return Err(Error::Forbidden(Failure::new(
+                    "error-action-not-allowed",
+                    "Editing user is not allowed",
+                )));
             }
             user.password_hash = Some(hash_password(&pw).await?);
         }
         if let Some(roles) = patch.roles {
             if !self.has_permission(&actor.user, "assign-roles") {
-                return Err(Error::Forbidden(Failure::new("error-action-not-allowed", "Assign roles is not allowed")));
+                return Err(Error::Forbidden(Failure::new(
+                    "error-action-not-allowed",
+                    "Assign roles is not allowed",
+                )));
             }
             self.check_roles_exist(&roles).await?;
             user.roles = roles;
         }
         if let Some(active) = patch.active {
             if !self.has_permission(&actor.user, "edit-other-user-active-status") {
-                return Err(Error::Forbidden(Failure::new("error-action-not-allowed", "Edit user active status is not allowed")));
+                return Err(Error::Forbidden(Failure::new(
+                    "error-action-not-allowed",
+                    "Edit user active status is not allowed",
+                )));
             }
             user.active = active;
         }
@@ -225,7 +293,9 @@ impl Huddle {
 
     /// Sets a password without the old one (CLI).
     pub async fn set_password_unchecked(&self, user_id: &str, password: &str) -> Result<()> {
-        let mut user = self.find_user(Some(&UserLookup::Id(user_id.to_string()))).await?;
+        let mut user = self
+            .find_user(Some(&UserLookup::Id(user_id.to_string())))
+            .await?;
         user.password_hash = Some(hash_password(password).await?);
         user.updated_at = Timestamp::now();
         self.store.update_user(&user).await
@@ -235,16 +305,27 @@ impl Huddle {
     /// asked to, and the last admin.
     pub async fn delete_user(&self, actor: &Actor, user_id: &str) -> Result<()> {
         if !self.has_permission(&actor.user, "delete-user") {
-            return Err(Error::Forbidden(Failure::new("error-action-not-allowed", "Deleting user is not allowed")));
+            return Err(Error::Forbidden(Failure::new(
+                "error-action-not-allowed",
+                "Deleting user is not allowed",
+            )));
         }
-        let user = self.find_user(Some(&UserLookup::Id(user_id.to_string()))).await?;
+        let user = self
+            .find_user(Some(&UserLookup::Id(user_id.to_string())))
+            .await?;
         if user.has_role("admin") && self.store.count_users_with_role("admin").await? <= 1 {
-            return Err(Error::conflict("error-action-not-allowed", "Leaving the app without admins is not allowed."));
+            return Err(Error::conflict(
+                "error-action-not-allowed",
+                "Leaving the app without admins is not allowed.",
+            ));
         }
         let subs = self.store.subscriptions_of_user(&user.id, None).await?;
         self.store.delete_user(&user.id).await?;
         for sub in subs {
-            self.publish(Event::MemberRemoved { rid: sub.rid, uid: user.id.clone() });
+            self.publish(Event::MemberRemoved {
+                rid: sub.rid,
+                uid: user.id.clone(),
+            });
         }
         Ok(())
     }
@@ -254,9 +335,17 @@ impl Huddle {
         if !self.has_permission(&actor.user, "edit-other-user-active-status") {
             return Err(Error::unauthorized());
         }
-        let mut user = self.find_user(Some(&UserLookup::Id(user_id.to_string()))).await?;
-        if !active && user.has_role("admin") && self.store.count_users_with_role("admin").await? <= 1 {
-            return Err(Error::conflict("error-action-not-allowed", "Leaving the app without active admins is not allowed"));
+        let mut user = self
+            .find_user(Some(&UserLookup::Id(user_id.to_string())))
+            .await?;
+        if !active
+            && user.has_role("admin")
+            && self.store.count_users_with_role("admin").await? <= 1
+        {
+            return Err(Error::conflict(
+                "error-action-not-allowed",
+                "Leaving the app without active admins is not allowed",
+            ));
         }
         user.active = active;
         user.updated_at = Timestamp::now();
@@ -269,15 +358,26 @@ impl Huddle {
     }
 
     /// `users.setStatus`: the caller's own status (others' need `edit-other-user-info`).
-    pub async fn set_status(&self, actor: &Actor, user_id: Option<&str>, status: Option<&str>, text: Option<&str>) -> Result<()> {
+    pub async fn set_status(
+        &self,
+        actor: &Actor,
+        user_id: Option<&str>,
+        status: Option<&str>,
+        text: Option<&str>,
+    ) -> Result<()> {
         let target = user_id.unwrap_or(&actor.user.id);
         if target != actor.user.id && !self.has_permission(&actor.user, "edit-other-user-info") {
             return Err(Error::unauthorized());
         }
-        let mut user = self.find_user(Some(&UserLookup::Id(target.to_string()))).await?;
+        let mut user = self
+            .find_user(Some(&UserLookup::Id(target.to_string())))
+            .await?;
         if let Some(s) = status {
             if !STATUSES.contains(&s) {
-                return Err(Error::invalid("error-invalid-status", "Valid status types include online, away, offline, and busy."));
+                return Err(Error::invalid(
+                    "error-invalid-status",
+                    "Valid status types include online, away, offline, and busy.",
+                ));
             }
             user.status = s.to_string();
         }

@@ -1,1 +1,16 @@
+//! One integration binary for the HTTP API: every test runs against a real server on
+//! `127.0.0.1:0` (see `helpers.rs`).
 
+mod helpers;
+
+mod admin;
+mod auth;
+mod bad_input;
+mod chat;
+mod concurrency;
+mod im;
+mod invite;
+mod matrix;
+mod membership;
+mod rooms;
+mod users;

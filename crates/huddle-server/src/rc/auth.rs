@@ -1,0 +1,139 @@
+//! `login`, `logout`, `me` and personal access tokens (reference §2).
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::routing::{get, post};
+use axum::Router;
+use huddle_core::services::{LoginRequest, PasswordInput};
+use serde_json::{json, Value};
+
+use super::error::{plain, RcResult};
+use super::extract::{Auth, Params};
+use super::{ok, ok_empty, shape};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", post(login))
+        .route("/logout", post(logout).get(logout))
+        .route("/me", get(me))
+        .route("/users.generatePersonalAccessToken", post(generate_pat))
+        .route("/users.regeneratePersonalAccessToken", post(regenerate_pat))
+        .route("/users.getPersonalAccessTokens", get(list_pats))
+        .route("/users.removePersonalAccessToken", post(remove_pat))
+        .route("/users.createToken", post(create_token))
+}
+
+/// Accepts every body shape Rocket.Chat's `loginCompatibility` does: `{user|username|email,
+/// password}`, `password: {hashed}` / `{digest, algorithm}`, and `{resume}`.
+fn login_request(p: &Params) -> Result<LoginRequest, super::RcError> {
+    if let Some(token) = p.str("resume")? {
+        return Ok(LoginRequest::Resume { token });
+    }
+    let user = match p.str("user")? {
+        Some(u) => Some(u),
+        None => match p.str("username")? {
+            Some(u) => Some(u),
+            None => p.str("email")?,
+        },
+    };
+    let password = match p.0.get("password") {
+        Some(Value::String(s)) if !s.is_empty() => Some(PasswordInput::Plain(s.clone())),
+        Some(Value::Object(o)) => {
+            let digest = o
+                .get("hashed")
+                .or_else(|| o.get("digest"))
+                .and_then(Value::as_str);
+            digest.map(|d| PasswordInput::Sha256(d.to_string()))
+        }
+        _ => None,
+    };
+    match (user, password) {
+        (Some(user), Some(password)) => Ok(LoginRequest::Password { user, password }),
+        _ => Err(super::RcError(huddle_core::Error::LoginFailed(
+            huddle_core::Failure::new("Unauthorized", "Unauthorized"),
+        ))),
+    }
+}
+
+async fn login(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    p: Params,
+) -> RcResult {
+    s.check_login_rate(addr.ip())?;
+    let request = login_request(&p)?;
+    let (user, token) = s.huddle.login(request).await?;
+    let site = site_url(&s);
+    ok(json!({
+        "status": "success",
+        "data": { "userId": user.id, "authToken": token, "me": shape::me(&user, &site) }
+    }))
+}
+
+fn site_url(s: &AppState) -> String {
+    s.huddle
+        .setting("Site_Url")
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+async fn logout(State(s): State<AppState>, Auth(actor): Auth) -> RcResult {
+    s.huddle.logout(&actor).await?;
+    ok(json!({ "status": "success", "data": { "message": "You've been logged out!" } }))
+}
+
+async fn me(State(s): State<AppState>, Auth(actor): Auth) -> RcResult {
+    let mut body = shape::me(&actor.user, &site_url(&s));
+    body["services"] = json!({ "password": { "exists": actor.user.password_hash.is_some() } });
+    body["isOAuthUser"] = json!(false);
+    ok(body)
+}
+
+async fn generate_pat(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let name = p
+        .str("tokenName")?
+        .ok_or_else(|| plain("Param \"tokenName\" is required"))?;
+    let token = s
+        .huddle
+        .generate_personal_access_token(&actor, &name, p.bool("bypassTwoFactor")?.unwrap_or(false))
+        .await?;
+    ok(json!({ "token": token }))
+}
+
+async fn regenerate_pat(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let name = p
+        .str("tokenName")?
+        .ok_or_else(|| plain("Param \"tokenName\" is required"))?;
+    let token = s
+        .huddle
+        .regenerate_personal_access_token(&actor, &name)
+        .await?;
+    ok(json!({ "token": token }))
+}
+
+async fn list_pats(State(s): State<AppState>, Auth(actor): Auth) -> RcResult {
+    let tokens = s.huddle.personal_access_tokens(&actor).await?;
+    let tokens: Vec<Value> = tokens
+        .iter()
+        .map(|t| json!({ "name": t.name, "createdAt": t.created_at, "lastTokenPart": t.last_part, "bypassTwoFactor": t.bypass_two_factor }))
+        .collect();
+    ok(json!({ "tokens": tokens }))
+}
+
+async fn remove_pat(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let name = p
+        .str("tokenName")?
+        .ok_or_else(|| plain("Param \"tokenName\" is required"))?;
+    s.huddle.remove_personal_access_token(&actor, &name).await?;
+    ok_empty()
+}
+
+async fn create_token(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let uid = p
+        .str("userId")?
+        .ok_or_else(|| plain("The required \"userId\" param was not provided"))?;
+    let token = s.huddle.create_token_for(&actor, &uid).await?;
+    ok(json!({ "data": { "userId": uid, "authToken": token } }))
+}

@@ -1,0 +1,136 @@
+//! Direct messages: `im.*` and their `dm.*` aliases (reference §5.13).
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::Router;
+use huddle_core::{Actor, MemberQuery, Room, RoomKind, RoomLookup, RoomQuery, RoomType};
+use serde_json::{json, Value};
+
+use super::error::{coded, plain, RcError, RcResult};
+use super::extract::{Auth, Params};
+use super::rooms::{counters_of, history_of, messages_of};
+use super::{ok, ok_empty, shape};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    let mut r = Router::new();
+    for prefix in ["im", "dm"] {
+        let p = |name: &str| format!("/{prefix}.{name}");
+        r = r
+            .route(&p("create"), post(create))
+            .route(&p("list"), get(list))
+            .route(&p("history"), get(history))
+            .route(&p("members"), get(members))
+            .route(&p("messages"), get(messages))
+            .route(&p("open"), post(open))
+            .route(&p("close"), post(close))
+            .route(&p("counters"), get(counters));
+    }
+    r
+}
+
+async fn create(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let names: Vec<String> = match (p.str("usernames")?, p.str("username")?) {
+        (Some(list), _) => list
+            .split(',')
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty())
+            .collect(),
+        (None, Some(u)) => vec![u],
+        _ => {
+            return Err(coded(
+                "invalid-params",
+                "must have required property 'username'",
+            ))
+        }
+    };
+    let room = s
+        .huddle
+        .create_dm(&actor, &names, p.bool("excludeSelf")?.unwrap_or(false))
+        .await?;
+    let mut body = shape::room(&room);
+    body["rid"] = json!(room.id);
+    ok(json!({ "room": body }))
+}
+
+/// The DM a request names (`roomId`, or `username` of the other member), which the caller must
+/// be in.
+async fn resolve(s: &AppState, actor: &Actor, p: &Params) -> Result<Room, RcError> {
+    let room = match (p.str("roomId")?, p.str("username")?) {
+        (Some(id), _) => {
+            s.huddle
+                .find_room(&RoomLookup::Id(id), RoomKind::Direct, true)
+                .await?
+        }
+        (None, Some(u)) => s.huddle.find_dm_with(actor, &u).await?,
+        _ => return Err(plain("Body param \"roomId\" or \"username\" is required")),
+    };
+    let sub = s
+        .huddle
+        .store()
+        .subscription(&room.id, &actor.user.id)
+        .await?;
+    if !s.huddle.can_access(&actor.user, &room, sub.as_ref()) {
+        return Err(RoomKind::Direct.not_found().into());
+    }
+    Ok(room)
+}
+
+async fn list(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let (offset, count) = p.paging()?;
+    let query = RoomQuery {
+        types: vec![RoomType::Direct],
+        member: Some(actor.user.id.clone()),
+        paging: s.huddle.paging(offset, count),
+        ..Default::default()
+    };
+    let page = s.huddle.list_rooms(&query).await?;
+    let ims: Vec<Value> = page.items.iter().map(shape::room).collect();
+    ok(
+        json!({ "ims": ims, "count": ims.len(), "offset": query.paging.offset, "total": page.total }),
+    )
+}
+
+async fn history(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let room = resolve(&s, &actor, &p).await?;
+    history_of(&s, &actor, &room, &p).await
+}
+
+async fn messages(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let room = resolve(&s, &actor, &p).await?;
+    messages_of(&s, &actor, &room, &p).await
+}
+
+async fn counters(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let room = resolve(&s, &actor, &p).await?;
+    counters_of(&s, &actor, &room, &p).await
+}
+
+async fn members(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let room = resolve(&s, &actor, &p).await?;
+    let (offset, count) = p.paging()?;
+    let query = MemberQuery {
+        text: p.str("filter")?,
+        paging: s.huddle.paging(offset, count),
+        ..Default::default()
+    };
+    let page = s.huddle.members(&room, &query).await?;
+    let members: Vec<Value> = page.items.iter().map(shape::member).collect();
+    ok(
+        json!({ "members": members, "count": members.len(), "offset": query.paging.offset, "total": page.total }),
+    )
+}
+
+async fn set_open(s: &AppState, actor: &Actor, p: &Params, open: bool) -> RcResult {
+    let room = resolve(s, actor, p).await?;
+    s.huddle.set_open(actor, &room.id, open).await?;
+    ok_empty()
+}
+
+async fn open(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    set_open(&s, &actor, &p, true).await
+}
+
+async fn close(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    set_open(&s, &actor, &p, false).await
+}

@@ -1,0 +1,239 @@
+//! Membership endpoints (reference §5.1–§5.12): invite, kick, join, leave, addAll, room roles
+//! and member lists for `channels.*`, `groups.*` and `rooms.leave`.
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::Router;
+use huddle_core::services::{RoleChange, RoomRole};
+use huddle_core::{Error, MemberQuery, Room, RoomKind, RoomLookup, RoomType};
+use serde_json::{json, Value};
+
+use super::error::{RcError, RcResult};
+use super::extract::{Auth, Params};
+use super::rooms::{resolve, Ch, Flavour, Gr};
+use super::{ok, ok_empty, shape};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    let mut r = Router::new()
+        .route("/channels.invite", post(invite::<Ch>))
+        .route("/groups.invite", post(invite::<Gr>))
+        .route("/channels.kick", post(kick::<Ch>))
+        .route("/groups.kick", post(kick::<Gr>))
+        .route("/channels.join", post(join))
+        .route("/channels.leave", post(leave::<Ch>))
+        .route("/groups.leave", post(leave::<Gr>))
+        .route("/rooms.leave", post(rooms_leave))
+        .route("/channels.addAll", post(add_all::<Ch>))
+        .route("/groups.addAll", post(add_all::<Gr>))
+        .route("/channels.members", get(members::<Ch>))
+        .route("/groups.members", get(members::<Gr>))
+        .route("/channels.moderators", get(moderators::<Ch>))
+        .route("/groups.moderators", get(moderators::<Gr>))
+        .route("/channels.roles", get(roles::<Ch>))
+        .route("/groups.roles", get(roles::<Gr>));
+    for (prefix, is_channel) in [("channels", true), ("groups", false)] {
+        for (name, role, change) in [
+            ("addOwner", RoomRole::Owner, RoleChange::Add),
+            ("removeOwner", RoomRole::Owner, RoleChange::Remove),
+            ("addModerator", RoomRole::Moderator, RoleChange::Add),
+            ("removeModerator", RoomRole::Moderator, RoleChange::Remove),
+            ("addLeader", RoomRole::Leader, RoleChange::Add),
+            ("removeLeader", RoomRole::Leader, RoleChange::Remove),
+        ] {
+            let path = format!("/{prefix}.{name}");
+            r = if is_channel {
+                r.route(
+                    &path,
+                    post(move |s, a, p| set_role::<Ch>(s, a, p, role, change)),
+                )
+            } else {
+                r.route(
+                    &path,
+                    post(move |s, a, p| set_role::<Gr>(s, a, p, role, change)),
+                )
+            };
+        }
+    }
+    r
+}
+
+/// The room an invite names. `groups.invite` looks a group up by id or name without an access
+/// or archived check (the permission check follows); `channels.invite` refuses archived rooms.
+async fn invite_room<F: Flavour>(s: &AppState, p: &Params) -> Result<Room, RcError> {
+    let lookup = p.room()?;
+    if F::T == RoomType::Group {
+        let key = match lookup {
+            RoomLookup::Id(k) | RoomLookup::Name(k) | RoomLookup::IdOrName(k) => k,
+        };
+        return Ok(s
+            .huddle
+            .find_room(&RoomLookup::IdOrName(key), RoomKind::Group, true)
+            .await?);
+    }
+    Ok(s.huddle.find_room(&lookup, F::KIND, false).await?)
+}
+
+/// `channels.invite` / `groups.invite` (seeds 001–003).
+async fn invite<F: Flavour>(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let room = invite_room::<F>(&s, &p).await?;
+    let (keys, by_id) = p.user_list()?;
+    let users = s.huddle.find_users(&keys, by_id).await?;
+    if users.is_empty() && F::T == RoomType::Channel {
+        // Rocket.Chat's channels.invite swaps the two arguments of its failure helper; clients
+        // written against it see exactly this body.
+        return swapped_invite_failure();
+    }
+    let usernames: Vec<String> = users.iter().filter_map(|u| u.username.clone()).collect();
+    let outcome = s.huddle.invite(&actor, room, users).await?;
+    let mut body = shape::room(&outcome.room);
+    body["usernames"] = json!(usernames);
+    ok(json!({ F::KEY: body }))
+}
+
+fn swapped_invite_failure() -> RcResult {
+    use axum::response::IntoResponse;
+    Ok((
+        axum::http::StatusCode::BAD_REQUEST,
+        axum::Json(json!({
+            "success": false,
+            "error": "invalid-user-invite-list",
+            "errorType": "Cannot invite if no users are provided"
+        })),
+    )
+        .into_response())
+}
+
+/// `channels.kick` answers the room; `groups.kick` answers only `success`.
+async fn kick<F: Flavour>(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let lookup = p.room()?;
+    let room = match F::T {
+        RoomType::Channel => s.huddle.find_room(&lookup, F::KIND, false).await?,
+        _ => s.huddle.find_room(&lookup, F::KIND, true).await?,
+    };
+    let room = s.huddle.kick(&actor, room, &target(&p)?).await?;
+    match F::T {
+        RoomType::Channel => ok(json!({ F::KEY: shape::room(&room) })),
+        _ => ok_empty(),
+    }
+}
+
+fn target(p: &Params) -> Result<huddle_core::UserLookup, RcError> {
+    p.user()?.ok_or_else(|| {
+        RcError(Error::invalid(
+            "error-user-param-not-provided",
+            "The required \"userId\" or \"username\" param was not provided",
+        ))
+    })
+}
+
+async fn join(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let room = s
+        .huddle
+        .find_room(&p.room()?, RoomKind::Channel, false)
+        .await?;
+    let room = s
+        .huddle
+        .join(&actor, room, p.str("joinCode")?.as_deref())
+        .await?;
+    ok(json!({ "channel": shape::room(&room) }))
+}
+
+async fn leave<F: Flavour>(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let room = resolve::<F>(&s, &actor, &p, false).await?;
+    let room = s.huddle.leave(&actor, room).await?;
+    match F::T {
+        RoomType::Channel => ok(json!({ F::KEY: shape::room(&room) })),
+        _ => ok_empty(),
+    }
+}
+
+async fn rooms_leave(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let room = s.huddle.find_room(&p.room()?, RoomKind::Any, true).await?;
+    s.huddle.leave(&actor, room).await?;
+    ok_empty()
+}
+
+async fn add_all<F: Flavour>(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let room = resolve::<F>(&s, &actor, &p, false).await?;
+    let room = s
+        .huddle
+        .add_all(&actor, room, p.bool("activeUsersOnly")?.unwrap_or(false))
+        .await?;
+    ok(json!({ F::KEY: shape::room(&room) }))
+}
+
+async fn set_role<F: Flavour>(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    p: Params,
+    role: RoomRole,
+    change: RoleChange,
+) -> RcResult {
+    let room = resolve::<F>(&s, &actor, &p, false).await?;
+    s.huddle
+        .change_room_role(&actor, room, &target(&p)?, role, change)
+        .await?;
+    ok_empty()
+}
+
+/// Channel member lists need room access (Rocket.Chat 7's `canAccessRoom`), 403 otherwise.
+async fn readable_room<F: Flavour>(
+    s: &AppState,
+    actor: &huddle_core::Actor,
+    p: &Params,
+) -> Result<Room, RcError> {
+    let room = resolve::<F>(s, actor, p, true).await?;
+    if F::T == RoomType::Channel {
+        let sub = s
+            .huddle
+            .store()
+            .subscription(&room.id, &actor.user.id)
+            .await?;
+        if !s.huddle.can_access(&actor.user, &room, sub.as_ref()) {
+            return Err(Error::unauthorized().into());
+        }
+    }
+    Ok(room)
+}
+
+async fn members<F: Flavour>(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let room = readable_room::<F>(&s, &actor, &p).await?;
+    let (offset, count) = p.paging()?;
+    let query = MemberQuery {
+        text: p.str("filter")?,
+        statuses: p.list("status")?.unwrap_or_default(),
+        paging: s.huddle.paging(offset, count),
+        sort_desc: p.sort_desc("username")?,
+    };
+    let page = s.huddle.members(&room, &query).await?;
+    let members: Vec<Value> = page.items.iter().map(shape::member).collect();
+    ok(
+        json!({ "members": members, "count": members.len(), "offset": query.paging.offset, "total": page.total }),
+    )
+}
+
+async fn moderators<F: Flavour>(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    p: Params,
+) -> RcResult {
+    let room = readable_room::<F>(&s, &actor, &p).await?;
+    let subs = s.huddle.room_roles(&room).await?;
+    let mods: Vec<Value> = subs
+        .iter()
+        .filter(|s| s.has_role("moderator"))
+        .map(|s| shape::user_ref(&s.u))
+        .collect();
+    ok(json!({ "moderators": mods }))
+}
+
+async fn roles<F: Flavour>(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let room = readable_room::<F>(&s, &actor, &p).await?;
+    let subs = s.huddle.room_roles(&room).await?;
+    let roles: Vec<Value> = subs
+        .iter()
+        .map(|s| json!({ "_id": s.id, "rid": s.rid, "u": shape::user_ref(&s.u), "roles": s.roles }))
+        .collect();
+    ok(json!({ "roles": roles }))
+}

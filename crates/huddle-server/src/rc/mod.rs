@@ -1,0 +1,66 @@
+//! The Rocket.Chat-compatible REST API (`/api/info`, `/api/v1/...`): same paths, parameters,
+//! bodies, status codes and error strings as Rocket.Chat. One module per resource.
+
+mod auth;
+mod chat;
+mod error;
+mod extract;
+mod im;
+mod membership;
+mod misc;
+mod permissions;
+mod rooms;
+mod shape;
+mod subscriptions;
+mod users;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+pub use error::{RcError, RcResult};
+pub use extract::MAX_BODY;
+
+use crate::state::AppState;
+
+/// `API.v1.success`: the result object with `success: true` appended.
+pub fn ok(mut body: Value) -> RcResult {
+    if let Value::Object(o) = &mut body {
+        o.insert("success".into(), Value::Bool(true));
+    }
+    Ok((StatusCode::OK, Json(body)).into_response())
+}
+
+pub fn ok_empty() -> RcResult {
+    ok(json!({}))
+}
+
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"status": "error", "message": "API endpoint not found"})),
+    )
+        .into_response()
+}
+
+pub fn routes() -> Router<AppState> {
+    let v1 = Router::new()
+        .merge(auth::routes())
+        .merge(users::routes())
+        .merge(rooms::routes())
+        .merge(membership::routes())
+        .merge(im::routes())
+        .merge(chat::routes())
+        .merge(subscriptions::routes())
+        .merge(permissions::routes())
+        .merge(misc::routes())
+        .fallback(not_found);
+    Router::new()
+        .route("/api/info", get(misc::info))
+        .route("/health", get(|| async { "OK" }))
+        .route("/livez", get(|| async { "OK" }))
+        .nest("/api/v1", v1)
+        .fallback(not_found)
+}

@@ -1,0 +1,178 @@
+//! Documents as Rocket.Chat returns them (reference §8): rooms, users, subscriptions, messages.
+//! Never includes secrets (`joinCode`, password hashes, tokens).
+
+use huddle_core::{Member, Message, Room, RoomType, Subscription, User, UserRef};
+use serde_json::{json, Map, Value};
+
+pub fn user_ref(u: &UserRef) -> Value {
+    let mut v = json!({ "_id": u.id, "username": u.username });
+    if let Some(name) = &u.name {
+        v["name"] = json!(name);
+    }
+    v
+}
+
+/// A room document (IRoom).
+pub fn room(r: &Room) -> Value {
+    let mut o = Map::new();
+    let mut put = |k: &str, v: Value| {
+        o.insert(k.to_string(), v);
+    };
+    put("_id", json!(r.id));
+    put("t", json!(r.t.as_str()));
+    put("msgs", json!(r.msgs));
+    put("usersCount", json!(r.users_count));
+    put("ts", json!(r.created_at));
+    put("_updatedAt", json!(r.updated_at));
+    if r.t == RoomType::Direct {
+        put("usernames", json!(r.dm_usernames));
+        put("uids", json!(r.dm_uids));
+    } else {
+        put("name", json!(r.name));
+        put("fname", json!(r.fname.as_ref().or(r.name.as_ref())));
+        put("ro", json!(r.read_only));
+        put("sysMes", json!(true));
+        put("default", json!(r.default));
+        put("customFields", json!({}));
+        if let Some(u) = &r.creator {
+            put("u", json!({ "_id": u.id, "username": u.username }));
+        }
+        if r.join_code.is_some() {
+            put("joinCodeRequired", json!(true));
+        }
+        if r.archived {
+            put("archived", json!(true));
+        }
+        for (k, val) in [
+            ("topic", &r.topic),
+            ("description", &r.description),
+            ("announcement", &r.announcement),
+        ] {
+            if let Some(val) = val {
+                put(k, json!(val));
+            }
+        }
+    }
+    if let Some(lm) = r.last_message_at {
+        put("lm", json!(lm));
+    }
+    Value::Object(o)
+}
+
+/// The user fields anyone may see (`users.info` of another user, member lists).
+pub fn user_public(u: &User) -> Value {
+    json!({
+        "_id": u.id,
+        "username": u.username,
+        "name": u.name,
+        "status": u.status,
+        "statusText": u.status_text,
+        "active": u.active,
+        "type": u.kind,
+        "utcOffset": 0,
+    })
+}
+
+/// Full user fields: for the user themself and for holders of `view-full-other-user-info`.
+pub fn user_full(u: &User) -> Value {
+    let mut v = user_public(u);
+    v["roles"] = json!(u.roles);
+    v["emails"] = match &u.email {
+        Some(e) => json!([{ "address": e, "verified": u.email_verified }]),
+        None => json!([]),
+    };
+    v["createdAt"] = json!(u.created_at);
+    v["_updatedAt"] = json!(u.updated_at);
+    v["requirePasswordChange"] = json!(u.require_password_change);
+    if let Some(l) = u.last_login {
+        v["lastLogin"] = json!(l);
+    }
+    if !u.custom.is_empty() {
+        v["customFields"] = json!(u.custom);
+    }
+    v
+}
+
+/// `me`: the full user plus settings and the verified email.
+pub fn me(u: &User, site_url: &str) -> Value {
+    let mut v = user_full(u);
+    if u.email_verified {
+        if let Some(e) = &u.email {
+            v["email"] = json!(e);
+        }
+    }
+    v["settings"] = json!({ "profile": {}, "preferences": {} });
+    v["avatarUrl"] = json!(format!(
+        "{}/avatar/{}",
+        site_url.trim_end_matches('/'),
+        u.username_or_id()
+    ));
+    v
+}
+
+/// A member in `channels.members`.
+pub fn member(m: &Member) -> Value {
+    json!({
+        "_id": m.user.id,
+        "username": m.user.username,
+        "name": m.user.name,
+        "status": m.user.status,
+        "_updatedAt": m.user.updated_at,
+    })
+}
+
+/// A subscription (ISubscription).
+pub fn subscription(s: &Subscription) -> Value {
+    let mut v = json!({
+        "_id": s.id,
+        "rid": s.rid,
+        "u": user_ref(&s.u),
+        "t": s.t.as_str(),
+        "name": s.name,
+        "fname": s.fname.as_ref().unwrap_or(&s.name),
+        "ts": s.ts,
+        "open": s.open,
+        "alert": s.alert,
+        "unread": s.unread,
+        "userMentions": s.user_mentions,
+        "groupMentions": s.group_mentions,
+        "_updatedAt": s.updated_at,
+    });
+    if let Some(ls) = s.ls {
+        v["ls"] = json!(ls);
+    }
+    if !s.roles.is_empty() {
+        v["roles"] = json!(s.roles);
+    }
+    v
+}
+
+/// A message (IMessage).
+pub fn message(m: &Message) -> Value {
+    let mut v = json!({
+        "_id": m.id,
+        "rid": m.rid,
+        "msg": m.msg,
+        "ts": m.ts,
+        "u": user_ref(&m.u),
+        "_updatedAt": m.updated_at,
+        "mentions": [],
+        "channels": [],
+    });
+    if let Some(t) = &m.t {
+        v["t"] = json!(t);
+        v["groupable"] = json!(false);
+    }
+    if let Some(e) = m.edited_at {
+        v["editedAt"] = json!(e);
+    }
+    if let Some(by) = &m.edited_by {
+        v["editedBy"] = json!({ "_id": by.id, "username": by.username });
+    }
+    if let Value::Object(o) = &mut v {
+        for (k, val) in &m.extra {
+            o.entry(k.clone()).or_insert_with(|| val.clone());
+        }
+    }
+    v
+}

@@ -1,0 +1,74 @@
+//! `subscriptions.*`: the caller's memberships and their read state.
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::Router;
+use huddle_core::Timestamp;
+use serde_json::{json, Value};
+
+use super::error::{coded, plain, RcResult};
+use super::extract::{Auth, Params};
+use super::{ok, ok_empty, shape};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/subscriptions.get", get(get_all))
+        .route("/subscriptions.getOne", get(get_one))
+        .route("/subscriptions.read", post(read))
+        .route("/subscriptions.unread", post(unread))
+}
+
+async fn get_all(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let since = match p.str("updatedSince")? {
+        Some(v) => Some(Timestamp::parse_iso(&v).ok_or_else(|| {
+            coded(
+                "error-roomId-param-invalid",
+                "The \"lastUpdate\" query parameter must be a valid date.",
+            )
+        })?),
+        None => None,
+    };
+    let subs = s.huddle.subscriptions(&actor, since).await?;
+    let update: Vec<Value> = subs.iter().map(shape::subscription).collect();
+    ok(json!({ "update": update, "remove": [] }))
+}
+
+async fn get_one(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let rid = p
+        .str("roomId")?
+        .ok_or_else(|| plain("The 'roomId' param is required"))?;
+    let sub = s.huddle.store().subscription(&rid, &actor.user.id).await?;
+    ok(json!({ "subscription": sub.as_ref().map(shape::subscription) }))
+}
+
+async fn read(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let rid = match p.str("rid")? {
+        Some(r) => r,
+        None => p
+            .str("roomId")?
+            .ok_or_else(|| coded("invalid-params", "must have required property 'rid'"))?,
+    };
+    s.huddle.mark_read(&actor, &rid).await?;
+    ok_empty()
+}
+
+async fn unread(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let rid = match p.str("roomId")? {
+        Some(r) => r,
+        None => {
+            let first =
+                p.0.get("firstUnreadMessage")
+                    .and_then(|m| m.get("_id"))
+                    .and_then(Value::as_str);
+            match first {
+                Some(mid) => s.huddle.get_message(&actor, mid).await?.rid,
+                None => return Err(plain(
+                    "At least one of \"roomId\" or \"firstUnreadMessage._id\" param is required",
+                )),
+            }
+        }
+    };
+    s.huddle.mark_unread(&actor, &rid).await?;
+    ok_empty()
+}

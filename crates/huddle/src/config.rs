@@ -1,0 +1,175 @@
+//! Configuration: defaults < file (`--config`, TOML) < `HUDDLE_*` environment < CLI flags.
+
+use std::path::Path;
+
+use anyhow::Context;
+use huddle_core::services::AdminBootstrap;
+use huddle_server::ServerConfig;
+use serde::{Deserialize, Serialize};
+
+/// The file format; every field optional, so a file may set only what it changes.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub port: Option<u16>,
+    pub database_url: Option<String>,
+    pub login_rate_per_minute: Option<u32>,
+    pub max_invite: Option<usize>,
+    pub request_timeout_secs: Option<u64>,
+    pub admin: Option<FileAdmin>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAdmin {
+    pub username: String,
+    pub password: String,
+    pub email: Option<String>,
+}
+
+/// Flags and environment, already merged by clap (flag wins over `HUDDLE_*`).
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct Overrides {
+    /// Address to listen on.
+    #[arg(long, env = "HUDDLE_LISTEN")]
+    pub listen: Option<String>,
+    /// Port to listen on (Rocket.Chat's default is 3000).
+    #[arg(long, env = "HUDDLE_PORT")]
+    pub port: Option<u16>,
+    /// `sqlite://PATH` or `postgres://...`.
+    #[arg(long, env = "HUDDLE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Login attempts per client IP per minute (0 = unlimited).
+    #[arg(long, env = "HUDDLE_LOGIN_RATE_PER_MINUTE")]
+    pub login_rate_per_minute: Option<u32>,
+    /// A TOML configuration file.
+    #[arg(long, env = "HUDDLE_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+}
+
+pub fn load(o: &Overrides) -> anyhow::Result<ServerConfig> {
+    let file = match &o.config {
+        Some(path) => read_file(path)?,
+        None => FileConfig::default(),
+    };
+    let mut c = ServerConfig::default();
+    apply_file(&mut c, file);
+    // Admin bootstrap comes from the environment only (secrets stay out of argv).
+    if let (Ok(username), Ok(password)) = (
+        std::env::var("HUDDLE_ADMIN_USERNAME"),
+        std::env::var("HUDDLE_ADMIN_PASSWORD"),
+    ) {
+        if !username.is_empty() && !password.is_empty() {
+            c.admin = Some(AdminBootstrap {
+                username,
+                password,
+                email: std::env::var("HUDDLE_ADMIN_EMAIL")
+                    .ok()
+                    .filter(|e| !e.is_empty()),
+            });
+        }
+    }
+    if let Some(v) = &o.listen {
+        c.listen = v.clone();
+    }
+    if let Some(v) = o.port {
+        c.port = v;
+    }
+    if let Some(v) = &o.database_url {
+        c.database_url = v.clone();
+    }
+    if let Some(v) = o.login_rate_per_minute {
+        c.login_rate_per_minute = v;
+    }
+    Ok(c)
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+fn apply_file(c: &mut ServerConfig, f: FileConfig) {
+    if let Some(v) = f.listen {
+        c.listen = v;
+    }
+    if let Some(v) = f.port {
+        c.port = v;
+    }
+    if let Some(v) = f.database_url {
+        c.database_url = v;
+    }
+    if let Some(v) = f.login_rate_per_minute {
+        c.login_rate_per_minute = v;
+    }
+    if let Some(v) = f.max_invite {
+        c.max_invite = v;
+    }
+    if let Some(v) = f.request_timeout_secs {
+        c.request_timeout = std::time::Duration::from_secs(v);
+    }
+    if let Some(a) = f.admin {
+        c.admin = Some(AdminBootstrap {
+            username: a.username,
+            password: a.password,
+            email: a.email,
+        });
+    }
+}
+
+/// The defaults as a commented TOML file (`huddle config print-default`).
+pub fn default_toml() -> String {
+    let d = ServerConfig::default();
+    format!(
+        "# Huddle configuration. Every key is optional; HUDDLE_* environment variables and flags override it.\n\
+         listen = {:?}\n\
+         port = {}\n\
+         # sqlite://PATH (created if missing) or postgres://user:pass@host/db\n\
+         database_url = {:?}\n\
+         # Login attempts per client IP per minute; 0 turns the limit off.\n\
+         login_rate_per_minute = {}\n\
+         # Most users one invite request may name.\n\
+         max_invite = {}\n\
+         request_timeout_secs = {}\n\
+         # [admin] is created at start when missing (prefer HUDDLE_ADMIN_USERNAME / _PASSWORD / _EMAIL).\n\
+         # [admin]\n# username = \"admin\"\n# password = \"change-me\"\n# email = \"admin@example.com\"\n",
+        d.listen,
+        d.port,
+        d.database_url,
+        d.login_rate_per_minute,
+        d.max_invite,
+        d.request_timeout.as_secs()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_defaults_parse_back() {
+        let f: FileConfig = toml::from_str(&default_toml()).expect("default config parses");
+        assert_eq!(f.port, Some(3000));
+    }
+
+    #[test]
+    fn flags_override_file() {
+        let dir = tempfile_path();
+        std::fs::write(&dir, "port = 4000\nlisten = \"127.0.0.1\"\n").expect("write");
+        let o = Overrides {
+            port: Some(5000),
+            config: Some(dir.clone()),
+            ..Default::default()
+        };
+        let c = load(&o).expect("load");
+        assert_eq!(c.port, 5000);
+        assert_eq!(c.listen, "127.0.0.1");
+        let _ = std::fs::remove_file(dir);
+    }
+
+    fn tempfile_path() -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("huddle-config-test-{}.toml", std::process::id()))
+    }
+}
