@@ -10,6 +10,7 @@ use sqlx::{Any, Row, Transaction};
 
 use crate::errors::{db_err, reference_err, room_not_found};
 use crate::messages::insert_messages;
+use crate::pool::Backend;
 use crate::rooms::{bump_room, lock_room};
 use crate::rows::{self, SUB_COLS, SUB_FIELDS, USER_COLS};
 use crate::sql::{
@@ -21,16 +22,17 @@ use crate::SqlStore;
 /// members already, in multi-row statements of `CHUNK` rows. Returns the user ids inserted.
 pub(crate) async fn insert_subscriptions(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     rid: &str,
     subs: &[&Subscription],
 ) -> Result<Vec<String>> {
     let mut added = Vec::with_capacity(subs.len());
     for chunk in subs.chunks(CHUNK) {
-        let sql = format!(
+        let sql = backend.sql(format!(
             "INSERT INTO subscriptions ({}) VALUES {} ON CONFLICT (rid, uid) DO NOTHING RETURNING uid",
             SUB_FIELDS.join(", "),
             values_rows(chunk.len(), SUB_FIELDS.len())
-        );
+        ));
         let mut q = sqlx::query(&sql);
         for s in chunk {
             q = q
@@ -89,7 +91,7 @@ impl MembershipStore for SqlStore {
             return Err(room_not_found());
         }
         let subs: Vec<&Subscription> = members.iter().map(|m| &m.subscription).collect();
-        let added: HashSet<String> = insert_subscriptions(&mut tx, rid, &subs)
+        let added: HashSet<String> = insert_subscriptions(&mut tx, self.db.backend, rid, &subs)
             .await?
             .into_iter()
             .collect();
@@ -101,7 +103,7 @@ impl MembershipStore for SqlStore {
             .filter(|m| added.contains(&m.subscription.u.id))
             .filter_map(|m| m.message.as_ref())
             .collect();
-        insert_messages(&mut tx, &messages).await?;
+        insert_messages(&mut tx, self.db.backend, &messages).await?;
         bump_room(&mut tx, rid, added.len() as i64, &messages).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(members
@@ -126,7 +128,7 @@ impl MembershipStore for SqlStore {
             return Ok(false);
         }
         let messages: Vec<&Message> = message.into_iter().collect();
-        insert_messages(&mut tx, &messages).await?;
+        insert_messages(&mut tx, self.db.backend, &messages).await?;
         bump_room(&mut tx, rid, -1, &messages).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
@@ -182,7 +184,7 @@ impl MembershipStore for SqlStore {
             return Err(invalid_subscription());
         }
         if let Some(m) = message {
-            insert_messages(&mut tx, &[m]).await?;
+            insert_messages(&mut tx, self.db.backend, &[m]).await?;
             bump_room(&mut tx, &sub.rid, 0, &[m]).await?;
         }
         tx.commit().await.map_err(db_err)

@@ -7,6 +7,7 @@ use huddle_core::{Error, Message, MessageQuery, Page, Result};
 use sqlx::{Any, Row, Transaction};
 
 use crate::errors::{db_err, room_not_found};
+use crate::pool::Backend;
 use crate::rooms::{bump_room, lock_room};
 use crate::rows::{self, MESSAGE_COLS, MESSAGE_FIELDS};
 use crate::sql::{now, to_json, values_rows, CHUNK};
@@ -16,14 +17,15 @@ use crate::SqlStore;
 /// (`bump_room`), since callers batch them with other changes.
 pub(crate) async fn insert_messages(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     messages: &[&Message],
 ) -> Result<()> {
     for chunk in messages.chunks(CHUNK) {
-        let sql = format!(
+        let sql = backend.sql(format!(
             "INSERT INTO messages ({}) VALUES {}",
             MESSAGE_FIELDS.join(", "),
             values_rows(chunk.len(), MESSAGE_FIELDS.len())
-        );
+        ));
         let mut q = sqlx::query(&sql);
         for m in chunk {
             let editor = m.edited_by.as_ref();
@@ -65,7 +67,7 @@ impl MessageStore for SqlStore {
         {
             return Err(room_not_found());
         }
-        insert_messages(&mut tx, &[message]).await?;
+        insert_messages(&mut tx, self.db.backend, &[message]).await?;
         bump_room(&mut tx, &message.rid, 0, &[message]).await?;
         if !message.is_system() {
             // Everyone else in the room now has something unread.

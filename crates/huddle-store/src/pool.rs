@@ -66,6 +66,47 @@ impl Backend {
         }
     }
 
+    /// The statement as this backend should see it. Statements are written with PostgreSQL's
+    /// `$N`, which SQLite also accepts, but as *named* parameters: SQLite finds a name by a
+    /// linear scan of those seen so far, both when parsing and when sqlx asks each parameter's
+    /// name to bind it, so a multi-row insert with thousands of them is quadratic (10,000
+    /// memberships took seconds). Statements with long parameter lists are therefore rewritten
+    /// whole (never mixed): to anonymous `?` when the parameters appear exactly as `$1, $2, ...`
+    /// in order, which costs nothing, else to numbered `?N`.
+    pub(crate) fn sql(self, sql: String) -> String {
+        if self == Backend::Postgres || !sql.contains('$') {
+            return sql;
+        }
+        let mut out = String::with_capacity(sql.len());
+        let mut numbers = vec![];
+        let mut rest = sql.as_str();
+        while let Some(at) = rest.find('$') {
+            out.push_str(&rest[..at]);
+            let digits = rest[at + 1..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
+            if digits == 0 {
+                out.push('$');
+            } else {
+                numbers.push(rest[at + 1..at + 1 + digits].parse::<usize>().unwrap_or(0));
+                out.push('\u{0}');
+            }
+            rest = &rest[at + 1 + digits..];
+        }
+        out.push_str(rest);
+        let in_order = numbers.iter().enumerate().all(|(i, n)| *n == i + 1);
+        let mut numbers = numbers.into_iter();
+        out.split('\u{0}')
+            .enumerate()
+            .map(|(i, part)| match (i, in_order) {
+                (0, _) => part.to_string(),
+                (_, true) => format!("?{part}"),
+                (_, false) => format!("?{}{part}", numbers.next().unwrap_or(0)),
+            })
+            .collect()
+    }
+
     /// `LIMIT/OFFSET` for a page; `count == None` means no limit, which SQLite spells `LIMIT -1`
     /// (it has no `OFFSET` without `LIMIT`).
     pub(crate) fn page(self, paging: &huddle_core::Paging) -> String {
@@ -334,6 +375,16 @@ mod tests {
             ("sqlite:/tmp/a%20b.db?mode=ro".into(), false)
         );
         assert_eq!(sqlite("sqlite::memory:"), ("sqlite::memory:".into(), true));
+    }
+
+    #[test]
+    fn sqlite_gets_numbered_placeholders() {
+        let sql = "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $10) -- '$x'".to_string();
+        assert_eq!(
+            Backend::Sqlite.sql(sql.clone()),
+            "INSERT INTO t (a, b) VALUES (?1, ?2), (?3, ?10) -- '$x'"
+        );
+        assert_eq!(Backend::Postgres.sql(sql.clone()), sql);
     }
 
     #[test]

@@ -133,7 +133,7 @@ impl RoomStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| room_err(e, room))?;
-        insert_subscriptions(&mut tx, &room.id, &members).await?;
+        insert_subscriptions(&mut tx, self.db.backend, &room.id, &members).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -200,7 +200,7 @@ impl RoomStore for SqlStore {
                 .map_err(db_err)?;
         }
         if let Some(m) = message {
-            insert_messages(&mut tx, &[m]).await?;
+            insert_messages(&mut tx, self.db.backend, &[m]).await?;
             bump_room(&mut tx, &room.id, 0, &[m]).await?;
         }
         tx.commit().await.map_err(db_err)
@@ -271,12 +271,15 @@ impl RoomStore for SqlStore {
             format!(" WHERE {}", conditions.join(" AND "))
         };
         let dir = if query.sort_desc { "DESC" } else { "ASC" };
-        let count_sql = format!("SELECT count(*) FROM rooms r{filter}");
-        let page_sql = format!(
+        let count_sql = self
+            .db
+            .backend
+            .sql(format!("SELECT count(*) FROM rooms r{filter}"));
+        let page_sql = self.db.backend.sql(format!(
             "SELECT {} FROM rooms r{filter} ORDER BY r.name {dir} NULLS LAST, r.id {dir}{}",
             *ROOM_COLS,
             self.db.backend.page(&query.paging)
-        );
+        ));
         let mut count_q = sqlx::query(&count_sql);
         let mut page_q = sqlx::query(&page_sql);
         for b in &binds {

@@ -53,10 +53,10 @@ impl SqlStore {
     ) -> Result<()> {
         let mut tx = self.db.begin().await?;
         for chunk in items.chunks(CHUNK) {
-            let sql = format!(
+            let sql = self.db.backend.sql(format!(
                 "INSERT INTO {table_cols} VALUES {} ON CONFLICT ({key}) DO NOTHING",
                 values_rows(chunk.len(), cols)
-            );
+            ));
             let mut q = sqlx::query(&sql);
             for item in chunk {
                 q = bind(q, item)?;

@@ -10,6 +10,7 @@ use huddle_core::{Error, LoginToken, Page, Result, TokenKind, User, UserQuery};
 use sqlx::{Any, Row, Transaction};
 
 use crate::errors::{db_err, reference_err, user_err, user_not_found};
+use crate::pool::Backend;
 use crate::rows::{self, TOKEN_COLS, TOKEN_FIELDS, USER_COLS, USER_FIELDS};
 use crate::sql::{contains_pattern, flag, fold, now, placeholders, to_json, values_rows, CHUNK};
 use crate::{SqlStore, Q};
@@ -41,6 +42,7 @@ fn bind_user<'q>(q: Q<'q>, u: &'q User) -> Result<Q<'q>> {
 /// Replaces the searchable copy of a user's global roles.
 async fn write_roles(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     user_id: &str,
     roles: &[String],
     replace: bool,
@@ -53,7 +55,10 @@ async fn write_roles(
             .map_err(db_err)?;
     }
     for chunk in roles.chunks(CHUNK) {
-        let sql = format!("INSERT INTO user_roles (user_id, role) VALUES {} ON CONFLICT (user_id, role) DO NOTHING", values_rows(chunk.len(), 2));
+        let sql = backend.sql(format!(
+            "INSERT INTO user_roles (user_id, role) VALUES {} ON CONFLICT (user_id, role) DO NOTHING",
+            values_rows(chunk.len(), 2)
+        ));
         let mut q = sqlx::query(&sql);
         for role in chunk {
             q = q.bind(user_id).bind(role.as_str());
@@ -81,11 +86,11 @@ impl SqlStore {
     async fn users_in(&self, column: &str, keys: Vec<String>) -> Result<Vec<User>> {
         let mut found: HashMap<String, User> = HashMap::new();
         for chunk in keys.chunks(CHUNK) {
-            let sql = format!(
+            let sql = self.db.backend.sql(format!(
                 "SELECT {} FROM users u WHERE u.{column} IN ({})",
                 *USER_COLS,
                 placeholders(1, chunk.len())
-            );
+            ));
             let mut q = sqlx::query(&sql);
             for k in chunk {
                 q = q.bind(k.as_str());
@@ -122,7 +127,7 @@ impl UserStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| user_err(e, user))?;
-        write_roles(&mut tx, &user.id, &user.roles, false).await?;
+        write_roles(&mut tx, self.db.backend, &user.id, &user.roles, false).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -143,7 +148,7 @@ impl UserStore for SqlStore {
         if done.rows_affected() == 0 {
             return Err(user_not_found());
         }
-        write_roles(&mut tx, &user.id, &user.roles, true).await?;
+        write_roles(&mut tx, self.db.backend, &user.id, &user.roles, true).await?;
         // Memberships carry the username (member lists sort by it) and name: follow a rename.
         // The condition keeps the common case (a login stamping last_login) from touching them.
         let username = user.username.clone().unwrap_or_default();
@@ -217,10 +222,10 @@ impl UserStore for SqlStore {
             .map_err(db_err)?;
         let ts = now();
         for chunk in rids.chunks(CHUNK) {
-            let sql = format!(
+            let sql = b.sql(format!(
                 "UPDATE rooms SET users_count = users_count - 1, updated_at = $1 WHERE id IN ({})",
                 placeholders(2, chunk.len())
-            );
+            ));
             let mut q = sqlx::query(&sql).bind(ts);
             for rid in chunk {
                 q = q.bind(rid.as_str());
