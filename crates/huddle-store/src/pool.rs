@@ -346,6 +346,7 @@ async fn run_migrations(backend: Backend, pool: &AnyPool) -> Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -385,6 +386,41 @@ mod tests {
             "INSERT INTO t (a, b) VALUES (?1, ?2), (?3, ?10) -- '$x'"
         );
         assert_eq!(Backend::Postgres.sql(sql.clone()), sql);
+    }
+
+    /// Durability and safety settings are in force on every SQLite connection.
+    #[tokio::test]
+    async fn sqlite_connections_get_their_pragmas() {
+        use sqlx::Row;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/p.db", dir.path().display());
+        let db = Db::connect(&url, &StoreOptions::default()).await.unwrap();
+        let pragma = |pool: &AnyPool, name: &'static str| {
+            let pool = pool.clone();
+            async move {
+                let row = sqlx::query(&format!("PRAGMA {name}"))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                row.try_get::<String, _>(0usize)
+                    .or_else(|_| row.try_get::<i64, _>(0usize).map(|n| n.to_string()))
+                    .unwrap()
+            }
+        };
+        assert_eq!(pragma(db.writer(), "journal_mode").await, "wal");
+        assert_eq!(pragma(db.writer(), "synchronous").await, "2", "FULL");
+        assert_eq!(pragma(db.writer(), "foreign_keys").await, "1");
+        assert_eq!(pragma(db.writer(), "busy_timeout").await, "5000");
+        assert_eq!(pragma(db.reader(), "query_only").await, "1");
+        assert_eq!(pragma(db.reader(), "journal_mode").await, "wal");
+        assert!(
+            sqlx::query("DELETE FROM settings")
+                .execute(db.reader())
+                .await
+                .is_err(),
+            "readers cannot write"
+        );
+        db.close().await;
     }
 
     #[test]

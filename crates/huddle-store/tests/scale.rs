@@ -156,6 +156,22 @@ async fn measure(store: Arc<dyn Store>, n: i64) {
     assert_eq!(found.total, 10);
 
     let started = Instant::now();
+    let all_users = huddle_core::UserQuery {
+        paging: Paging {
+            offset: 0,
+            count: Some(50),
+        },
+        ..Default::default()
+    };
+    let listed = store.list_users(&all_users).await.unwrap();
+    timed(
+        "first page of all users, with total",
+        started,
+        Duration::from_secs(2),
+    );
+    assert_eq!((listed.items.len(), listed.total), (50, n + 10_001));
+
+    let started = Instant::now();
     assert!(store
         .remove_member("BIG", &users[0].id, None)
         .await
