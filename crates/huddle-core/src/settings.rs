@@ -38,7 +38,17 @@ pub const DEFAULT_SETTINGS: &[(&str, fn() -> Value, bool)] = &[
         true,
     ),
     ("UI_Use_Real_Name", || json!(false), true),
+    // The TalkJS-style app: its id (made once, on first start) and security settings.
+    (APP_ID, || json!(crate::ids::new_id()), false),
+    (BROWSER_USER_SYNC, || json!(true), false),
+    (BROWSER_CONVERSATION_SYNC, || json!(true), false),
+    (IDENTITY_VERIFICATION, || json!(false), false),
 ];
+
+pub const APP_ID: &str = "Huddle_App_Id";
+pub const BROWSER_USER_SYNC: &str = "Huddle_Browser_User_Sync";
+pub const BROWSER_CONVERSATION_SYNC: &str = "Huddle_Browser_Conversation_Sync";
+pub const IDENTITY_VERIFICATION: &str = "Huddle_Identity_Verification";
 
 /// `Accounts_RegistrationForm` value that disables `users.register`.
 pub const REGISTRATION_DISABLED: &str = "Disabled";
