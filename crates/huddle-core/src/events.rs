@@ -31,7 +31,10 @@ pub enum Event {
     /// A participant's access or notify setting changed (TalkJS-style API).
     ParticipantUpdated(Subscription),
     /// Guest access was switched for one conversation (`rid`) or the whole app (`None`).
-    GuestAccessChanged { rid: Option<String>, allowed: bool },
+    GuestAccessChanged {
+        rid: Option<String>,
+        allowed: bool,
+    },
     UserCreated(User),
     UserUpdated(User),
 }

@@ -132,15 +132,24 @@ pub struct ConversationQuery {
 #[async_trait]
 pub trait ConversationStore: Send + Sync {
     /// A page of conversations with the member's subscription when `member` is set.
-    async fn list_conversations(&self, query: &ConversationQuery) -> Result<Vec<(Room, Option<Subscription>)>>;
+    async fn list_conversations(
+        &self,
+        query: &ConversationQuery,
+    ) -> Result<Vec<(Room, Option<Subscription>)>>;
     /// Users ordered by id after the cursor (TalkJS-style user listing).
-    async fn list_users_after(&self, starting_after: Option<&str>, limit: i64) -> Result<Vec<User>>;
+    async fn list_users_after(&self, starting_after: Option<&str>, limit: i64)
+        -> Result<Vec<User>>;
     /// Creates or updates many users in one transaction: all or nothing.
     async fn upsert_users(&self, users: &[User]) -> Result<()>;
     /// The message a client already sent with this idempotency key in this room.
     async fn message_by_idempotency_key(&self, rid: &str, key: &str) -> Result<Option<Message>>;
     /// Messages of a room newest first, older than the cursor message when given.
-    async fn list_messages_after(&self, rid: &str, starting_after: Option<&str>, limit: i64) -> Result<Vec<Message>>;
+    async fn list_messages_after(
+        &self,
+        rid: &str,
+        starting_after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Message>>;
 }
 
 #[async_trait]
@@ -154,7 +163,12 @@ pub trait AppStore: Send + Sync {
     /// Adds deliveries to the durable outbox.
     async fn enqueue_outbox(&self, items: &[OutboxItem]) -> Result<()>;
     /// Undelivered items whose next attempt is due, oldest first, with fewer than `max_attempts`.
-    async fn due_outbox(&self, now: Timestamp, max_attempts: i64, limit: i64) -> Result<Vec<OutboxItem>>;
+    async fn due_outbox(
+        &self,
+        now: Timestamp,
+        max_attempts: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>>;
     /// Records an attempt: delivered (with `delivered_at`) or failed (with the error and when to retry).
     async fn record_attempt(&self, item: &OutboxItem) -> Result<()>;
     /// The latest deliveries of an endpoint, newest first (the delivery log).
@@ -164,7 +178,13 @@ pub trait AppStore: Send + Sync {
 
 /// Everything the services need from storage.
 pub trait Store:
-    UserStore + RoomStore + MembershipStore + MessageStore + SettingsStore + ConversationStore + AppStore
+    UserStore
+    + RoomStore
+    + MembershipStore
+    + MessageStore
+    + SettingsStore
+    + ConversationStore
+    + AppStore
 {
     /// Which backend this is, for logs and health output.
     fn backend(&self) -> &'static str;

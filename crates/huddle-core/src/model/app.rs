@@ -30,7 +30,11 @@ pub struct AppSettings {
 
 impl Default for AppSettings {
     fn default() -> Self {
-        AppSettings { browser_user_sync: true, browser_conversation_sync: true, identity_verification: false }
+        AppSettings {
+            browser_user_sync: true,
+            browser_conversation_sync: true,
+            identity_verification: false,
+        }
     }
 }
 

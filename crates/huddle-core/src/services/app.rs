@@ -11,7 +11,9 @@ use subtle::ConstantTimeEq;
 use super::Huddle;
 use crate::events::Event;
 use crate::model::{AppKey, AppSettings};
-use crate::settings::{APP_ID, BROWSER_CONVERSATION_SYNC, BROWSER_USER_SYNC, IDENTITY_VERIFICATION};
+use crate::settings::{
+    APP_ID, BROWSER_CONVERSATION_SYNC, BROWSER_USER_SYNC, IDENTITY_VERIFICATION,
+};
 use crate::{ids, Error, Failure, Result, Timestamp};
 
 /// Seconds of clock skew tolerated on `exp`: small and deliberate, so a 30 s token cannot live
@@ -55,7 +57,9 @@ fn unauthenticated(reason: &'static str) -> Error {
 impl Huddle {
     /// The app id every `/v1/{appId}` path must name.
     pub fn app_id(&self) -> String {
-        self.setting(APP_ID).and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+        self.setting(APP_ID)
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
     }
 
     /// Start-up provisioning: `HUDDLE_APP_ID` fixes the id; `HUDDLE_APP_SECRET` makes sure that
@@ -69,7 +73,12 @@ impl Huddle {
         if let Some(secret) = secret.filter(|s| !s.is_empty()) {
             let keys = self.store.app_keys().await?;
             if !keys.iter().any(|k| k.secret == secret && k.is_live()) {
-                let key = AppKey { id: ids::new_id(), secret: secret.to_string(), created_at: Timestamp::now(), revoked_at: None };
+                let key = AppKey {
+                    id: ids::new_id(),
+                    secret: secret.to_string(),
+                    created_at: Timestamp::now(),
+                    revoked_at: None,
+                };
                 self.store.insert_app_key(&key).await?;
             }
         }
@@ -85,7 +94,15 @@ impl Huddle {
     }
 
     fn live_secrets(&self) -> Vec<String> {
-        self.keys.read().map(|k| k.iter().filter(|k| k.is_live()).map(|k| k.secret.clone()).collect()).unwrap_or_default()
+        self.keys
+            .read()
+            .map(|k| {
+                k.iter()
+                    .filter(|k| k.is_live())
+                    .map(|k| k.secret.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// A new secret key (`sk_live_...`). Old keys keep working until revoked: rotation without
@@ -115,7 +132,11 @@ impl Huddle {
 
     /// The app's security settings.
     pub fn app_settings(&self) -> AppSettings {
-        let flag = |id: &str, default: bool| self.setting(id).and_then(|v| v.as_bool()).unwrap_or(default);
+        let flag = |id: &str, default: bool| {
+            self.setting(id)
+                .and_then(|v| v.as_bool())
+                .unwrap_or(default)
+        };
         AppSettings {
             browser_user_sync: flag(BROWSER_USER_SYNC, true),
             browser_conversation_sync: flag(BROWSER_CONVERSATION_SYNC, true),
@@ -127,11 +148,23 @@ impl Huddle {
     /// guest sessions can be cut.
     pub async fn set_app_settings(&self, new: AppSettings) -> Result<AppSettings> {
         let old = self.app_settings();
-        self.put_setting(BROWSER_USER_SYNC, serde_json::json!(new.browser_user_sync)).await?;
-        self.put_setting(BROWSER_CONVERSATION_SYNC, serde_json::json!(new.browser_conversation_sync)).await?;
-        self.put_setting(IDENTITY_VERIFICATION, serde_json::json!(new.identity_verification)).await?;
+        self.put_setting(BROWSER_USER_SYNC, serde_json::json!(new.browser_user_sync))
+            .await?;
+        self.put_setting(
+            BROWSER_CONVERSATION_SYNC,
+            serde_json::json!(new.browser_conversation_sync),
+        )
+        .await?;
+        self.put_setting(
+            IDENTITY_VERIFICATION,
+            serde_json::json!(new.identity_verification),
+        )
+        .await?;
         if old.guests_allowed() != new.guests_allowed() {
-            self.publish(Event::GuestAccessChanged { rid: None, allowed: new.guests_allowed() });
+            self.publish(Event::GuestAccessChanged {
+                rid: None,
+                allowed: new.guests_allowed(),
+            });
         }
         Ok(new)
     }
@@ -140,9 +173,14 @@ impl Huddle {
     /// (`tokenType: "app"`, `iss` = app id, `exp` required) signed with one.
     pub fn authenticate_app(&self, path_app_id: &str, bearer: Option<&str>) -> Result<AppActor> {
         self.check_app_id(path_app_id)?;
-        let token = bearer.filter(|t| !t.is_empty()).ok_or_else(|| unauthenticated("Missing Authorization: Bearer header"))?;
+        let token = bearer
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| unauthenticated("Missing Authorization: Bearer header"))?;
         let secrets = self.live_secrets();
-        if secrets.iter().any(|s| bool::from(s.as_bytes().ct_eq(token.as_bytes()))) {
+        if secrets
+            .iter()
+            .any(|s| bool::from(s.as_bytes().ct_eq(token.as_bytes())))
+        {
             return Ok(AppActor);
         }
         let claims = self.verify_jwt(token, &secrets)?;
@@ -155,7 +193,10 @@ impl Huddle {
     /// Wrong app ids are 404, as if the app did not exist.
     pub fn check_app_id(&self, path_app_id: &str) -> Result<()> {
         if path_app_id != self.app_id() {
-            return Err(Error::NotFound(Failure::new("APP_NOT_FOUND", "No app with this id")));
+            return Err(Error::NotFound(Failure::new(
+                "APP_NOT_FOUND",
+                "No app with this id",
+            )));
         }
         Ok(())
     }
@@ -167,18 +208,32 @@ impl Huddle {
         validation.set_issuer(&[self.app_id()]);
         let mut expired = false;
         for secret in secrets {
-            match decode::<Claims>(token, &DecodingKey::from_secret(secret.as_bytes()), &validation) {
+            match decode::<Claims>(
+                token,
+                &DecodingKey::from_secret(secret.as_bytes()),
+                &validation,
+            ) {
                 Ok(data) => return Ok(data.claims),
-                Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => expired = true,
+                Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
+                    expired = true
+                }
                 Err(_) => {}
             }
         }
-        Err(unauthenticated(if expired { "The token has expired" } else { "Invalid credentials" }))
+        Err(unauthenticated(if expired {
+            "The token has expired"
+        } else {
+            "Invalid credentials"
+        }))
     }
 
     /// Browser authentication: a user token (`tokenType: "user"`, `sub` = user id), or the user id
     /// with its HMAC signature, or — while identity verification is off — the bare user id.
-    pub fn authenticate_client(&self, path_app_id: &str, creds: &ClientCredentials) -> Result<ClientActor> {
+    pub fn authenticate_client(
+        &self,
+        path_app_id: &str,
+        creds: &ClientCredentials,
+    ) -> Result<ClientActor> {
         self.check_app_id(path_app_id)?;
         let secrets = self.live_secrets();
         if let Some(token) = creds.token.as_deref().filter(|t| !t.is_empty()) {
@@ -189,28 +244,45 @@ impl Huddle {
                     if creds.user_id.as_deref().is_some_and(|u| u != sub) {
                         return Err(unauthenticated("The token belongs to another user"));
                     }
-                    Ok(ClientActor { user_id: sub, verified: true })
+                    Ok(ClientActor {
+                        user_id: sub,
+                        verified: true,
+                    })
                 }
                 _ => Err(unauthenticated("The token is not a user token")),
             };
         }
-        let user_id = creds.user_id.clone().filter(|u| !u.is_empty()).ok_or_else(|| unauthenticated("No user given"))?;
+        let user_id = creds
+            .user_id
+            .clone()
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| unauthenticated("No user given"))?;
         if let Some(sig) = creds.signature.as_deref().filter(|s| !s.is_empty()) {
             if secrets.iter().any(|s| signature_matches(s, &user_id, sig)) {
-                return Ok(ClientActor { user_id, verified: true });
+                return Ok(ClientActor {
+                    user_id,
+                    verified: true,
+                });
             }
             return Err(unauthenticated("Invalid signature"));
         }
         if self.app_settings().identity_verification {
-            return Err(unauthenticated("Identity verification is required: send a user token or signature"));
+            return Err(unauthenticated(
+                "Identity verification is required: send a user token or signature",
+            ));
         }
-        Ok(ClientActor { user_id, verified: false })
+        Ok(ClientActor {
+            user_id,
+            verified: false,
+        })
     }
 }
 
 /// Hex HMAC-SHA256 of the user id, compared without regard to case and in constant time.
 pub fn signature_matches(secret: &str, user_id: &str, given: &str) -> bool {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else { return false };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        return false;
+    };
     mac.update(user_id.as_bytes());
     let expected = hex::encode(mac.finalize().into_bytes());
     let given = given.to_ascii_lowercase();

@@ -14,6 +14,7 @@ mod roles;
 mod rooms;
 pub mod talk;
 mod users;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -40,6 +41,8 @@ pub struct Huddle {
     settings: RwLock<HashMap<String, serde_json::Value>>,
     /// The app's secret keys, read on every TalkJS-style request.
     keys: RwLock<Vec<AppKey>>,
+    /// Webhook endpoints, read for every event.
+    hooks: RwLock<Vec<crate::model::WebhookEndpoint>>,
     limits: Limits,
 }
 
@@ -70,6 +73,7 @@ impl Huddle {
             permissions: RwLock::new(PermissionTable::default()),
             settings: RwLock::new(HashMap::new()),
             keys: RwLock::new(Vec::new()),
+            hooks: RwLock::new(Vec::new()),
             limits,
         };
         app.bootstrap().await?;

@@ -7,7 +7,10 @@ use super::{check_id, patch_custom};
 use crate::events::Event;
 use crate::services::{ClientActor, Huddle};
 use crate::store::{ConversationQuery, NewMember};
-use crate::{Error, Failure, Member, MemberQuery, Message, Paging, Result, Room, RoomType, Subscription, Timestamp, User};
+use crate::{
+    Error, Failure, Member, MemberQuery, Message, Paging, Result, Room, RoomType, Subscription,
+    Timestamp, User,
+};
 
 /// A conversation patch: `None` leaves a field, `Some(None)` deletes it (JSON `null`).
 #[derive(Debug, Clone, Default)]
@@ -23,24 +26,51 @@ pub struct ConversationPatch {
 }
 
 fn not_found(id: &str) -> Error {
-    Error::NotFound(Failure::new("CONVERSATION_NOT_FOUND", format!("No conversation with id {id}")))
+    Error::NotFound(Failure::new(
+        "CONVERSATION_NOT_FOUND",
+        format!("No conversation with id {id}"),
+    ))
 }
 
 impl Huddle {
     pub async fn talk_conversation(&self, id: &str) -> Result<Room> {
-        self.store.room_by_id(id).await?.ok_or_else(|| not_found(id))
+        self.store
+            .room_by_id(id)
+            .await?
+            .ok_or_else(|| not_found(id))
     }
 
     /// Participants of a conversation as TalkJS lists them (those with access `None` are not
     /// shown to others).
     pub async fn talk_participants(&self, room: &Room) -> Result<Vec<Member>> {
-        let page = self.store.list_members(&room.id, &MemberQuery { paging: Paging { offset: 0, count: None }, ..Default::default() }).await?;
-        Ok(page.items.into_iter().filter(|m| m.subscription.access != crate::Access::None).collect())
+        let page = self
+            .store
+            .list_members(
+                &room.id,
+                &MemberQuery {
+                    paging: Paging {
+                        offset: 0,
+                        count: None,
+                    },
+                    ..Default::default()
+                },
+            )
+            .await?;
+        Ok(page
+            .items
+            .into_iter()
+            .filter(|m| m.subscription.access != crate::Access::None)
+            .collect())
     }
 
     /// `PUT /conversations/{id}`: creates (private room, guests allowed) or updates. A browser
     /// session (`by`) needs conversation sync and becomes a participant itself.
-    pub async fn upsert_conversation(&self, id: &str, patch: &ConversationPatch, by: Option<&ClientActor>) -> Result<Room> {
+    pub async fn upsert_conversation(
+        &self,
+        id: &str,
+        patch: &ConversationPatch,
+        by: Option<&ClientActor>,
+    ) -> Result<Room> {
         check_id("conversation", id)?;
         if by.is_some() && !self.app_settings().browser_conversation_sync {
             return Err(sync_disallowed("conversation"));
@@ -53,14 +83,20 @@ impl Huddle {
         wanted.dedup();
         let users = self.store.users_by_ids(&wanted).await?;
         if let Some(missing) = wanted.iter().find(|w| !users.iter().any(|u| &u.id == *w)) {
-            return Err(Error::invalid("USER_NOT_FOUND", format!("No user with id {missing}: create users before adding them")));
+            return Err(Error::invalid(
+                "USER_NOT_FOUND",
+                format!("No user with id {missing}: create users before adding them"),
+            ));
         }
         let room = match self.store.room_by_id(id).await? {
             None => {
                 let mut room = Room::new(id.to_string(), RoomType::Group, None, None);
                 room.guest_access = true;
                 apply(&mut room, patch);
-                let subs: Vec<Subscription> = users.iter().map(|u| crate::services::rooms::creation_subscription(&room, u, false)).collect();
+                let subs: Vec<Subscription> = users
+                    .iter()
+                    .map(|u| crate::services::rooms::creation_subscription(&room, u, false))
+                    .collect();
                 room.users_count = subs.len() as i64;
                 match self.store.create_room(&room, &subs).await {
                     Ok(()) => {
@@ -80,25 +116,41 @@ impl Huddle {
         self.update_conversation(room, patch, &users).await
     }
 
-    async fn update_conversation(&self, mut room: Room, patch: &ConversationPatch, add: &[User]) -> Result<Room> {
+    async fn update_conversation(
+        &self,
+        mut room: Room,
+        patch: &ConversationPatch,
+        add: &[User],
+    ) -> Result<Room> {
         let before = room.clone();
         apply(&mut room, patch);
         if room != before {
             room.updated_at = Timestamp::now();
             self.store.update_room(&room, None).await?;
             if before.guest_access != room.guest_access {
-                self.publish(Event::GuestAccessChanged { rid: Some(room.id.clone()), allowed: room.guest_access });
+                self.publish(Event::GuestAccessChanged {
+                    rid: Some(room.id.clone()),
+                    allowed: room.guest_access,
+                });
             }
         }
         let members: Vec<NewMember> = add
             .iter()
             .map(|u| NewMember {
-                subscription: crate::services::membership::new_subscription(&room, u),
-                message: Some(Message::system(&room.id, "uj", u.to_ref(), u.username_or_id())),
+                subscription: crate::services::rooms::creation_subscription(&room, u, false),
+                message: Some(Message::system(
+                    &room.id,
+                    "uj",
+                    u.to_ref(),
+                    u.username_or_id(),
+                )),
             })
             .collect();
         let added = self.store.add_members(&room.id, &members).await?;
-        for m in members.into_iter().filter(|m| added.contains(&m.subscription.u.id)) {
+        for m in members
+            .into_iter()
+            .filter(|m| added.contains(&m.subscription.u.id))
+        {
             self.publish(Event::MemberAdded(m.subscription));
             if let Some(msg) = m.message {
                 self.publish(Event::MessageCreated(msg));
@@ -114,12 +166,17 @@ impl Huddle {
         if !self.store.delete_room(id).await? {
             return Err(not_found(id));
         }
-        self.publish(Event::RoomDeleted { rid: id.to_string() });
+        self.publish(Event::RoomDeleted {
+            rid: id.to_string(),
+        });
         Ok(())
     }
 
     /// `GET /conversations` and `GET /users/{id}/conversations`.
-    pub async fn list_talk_conversations(&self, query: &ConversationQuery) -> Result<Vec<(Room, Option<Subscription>)>> {
+    pub async fn list_talk_conversations(
+        &self,
+        query: &ConversationQuery,
+    ) -> Result<Vec<(Room, Option<Subscription>)>> {
         if let Some(uid) = &query.member {
             self.talk_user(uid).await?;
         }

@@ -9,14 +9,23 @@ use crate::{Access, Error, Failure, Message, Result, Room, Subscription, Timesta
 /// One message of a `POST .../messages` array.
 #[derive(Debug, Clone)]
 pub enum TalkMessageInput {
-    User { sender: String, text: String, custom: serde_json::Map<String, serde_json::Value>, idempotency_key: Option<String> },
-    System { text: String, custom: serde_json::Map<String, serde_json::Value>, idempotency_key: Option<String> },
+    User {
+        sender: String,
+        text: String,
+        custom: serde_json::Map<String, serde_json::Value>,
+        idempotency_key: Option<String>,
+    },
+    System {
+        text: String,
+        custom: serde_json::Map<String, serde_json::Value>,
+        idempotency_key: Option<String>,
+    },
 }
 
 /// Who is looking at a conversation.
 #[derive(Debug, Clone)]
 pub enum Viewer {
-    Participant(Subscription),
+    Participant(Box<Subscription>),
     /// Not a participant; let in because guests are allowed. Never stored, never counted.
     Guest,
 }
@@ -34,7 +43,10 @@ impl Viewer {
 }
 
 fn message_not_found() -> Error {
-    Error::NotFound(Failure::new("MESSAGE_NOT_FOUND", "No such message in this conversation"))
+    Error::NotFound(Failure::new(
+        "MESSAGE_NOT_FOUND",
+        "No such message in this conversation",
+    ))
 }
 
 /// The type TalkJS-style system messages posted by the app carry.
@@ -51,7 +63,7 @@ impl Huddle {
     /// a non-participant gets in only as a guest, only when asking to and when guests are allowed.
     pub async fn viewer(&self, room: &Room, user_id: &str, as_guest: bool) -> Result<Viewer> {
         if let Some(sub) = self.store.subscription(&room.id, user_id).await? {
-            return Ok(Viewer::Participant(sub));
+            return Ok(Viewer::Participant(Box::new(sub)));
         }
         if !as_guest {
             return Err(Error::NotFound(Failure::new(
@@ -60,38 +72,75 @@ impl Huddle {
             )));
         }
         if !self.guests_allowed_in(room) {
-            return Err(Error::Forbidden(Failure::new("GUEST_ACCESS_DISABLED", "Guest access to this conversation is disabled")));
+            return Err(Error::Forbidden(Failure::new(
+                "GUEST_ACCESS_DISABLED",
+                "Guest access to this conversation is disabled",
+            )));
         }
         self.talk_user(user_id).await?;
         Ok(Viewer::Guest)
     }
 
     /// `POST .../messages` from the backend: up to 10, each checked before any is stored.
-    pub async fn post_talk_messages(&self, rid: &str, inputs: Vec<TalkMessageInput>) -> Result<Vec<Message>> {
+    pub async fn post_talk_messages(
+        &self,
+        rid: &str,
+        inputs: Vec<TalkMessageInput>,
+    ) -> Result<Vec<Message>> {
         if inputs.is_empty() || inputs.len() > MAX_MESSAGE_BATCH {
-            return Err(Error::invalid("INVALID_BATCH", format!("Send between 1 and {MAX_MESSAGE_BATCH} messages")));
+            return Err(Error::invalid(
+                "INVALID_BATCH",
+                format!("Send between 1 and {MAX_MESSAGE_BATCH} messages"),
+            ));
         }
         let room = self.talk_conversation(rid).await?;
         let mut prepared = Vec::with_capacity(inputs.len());
         for input in inputs {
             let msg = match input {
-                TalkMessageInput::User { sender, text, custom, idempotency_key } => {
+                TalkMessageInput::User {
+                    sender,
+                    text,
+                    custom,
+                    idempotency_key,
+                } => {
                     let user = self.talk_user(&sender).await.map_err(|_| {
-                        Error::invalid("SENDER_NOT_FOUND", format!("Sender {sender} does not exist"))
+                        Error::invalid(
+                            "SENDER_NOT_FOUND",
+                            format!("Sender {sender} does not exist"),
+                        )
                     })?;
                     let viewer = self.viewer(&room, &sender, true).await.map_err(|_| {
-                        Error::invalid("SENDER_NOT_ALLOWED", format!("{sender} is not a participant and guests are not allowed"))
+                        Error::invalid(
+                            "SENDER_NOT_ALLOWED",
+                            format!("{sender} is not a participant and guests are not allowed"),
+                        )
                     })?;
                     if !viewer.can_write() {
-                        return Err(Error::invalid("SENDER_NOT_ALLOWED", format!("{sender} has no write access")));
+                        return Err(Error::invalid(
+                            "SENDER_NOT_ALLOWED",
+                            format!("{sender} has no write access"),
+                        ));
                     }
                     let mut m = Message::new(rid, user.to_ref(), text, None);
                     set_custom(&mut m, custom);
                     m.idempotency_key = idempotency_key;
                     m
                 }
-                TalkMessageInput::System { text, custom, idempotency_key } => {
-                    let mut m = Message::new(rid, UserRef { id: String::new(), username: String::new(), name: None }, text, Some(APP_SYSTEM_MESSAGE));
+                TalkMessageInput::System {
+                    text,
+                    custom,
+                    idempotency_key,
+                } => {
+                    let mut m = Message::new(
+                        rid,
+                        UserRef {
+                            id: String::new(),
+                            username: String::new(),
+                            name: None,
+                        },
+                        text,
+                        Some(APP_SYSTEM_MESSAGE),
+                    );
                     set_custom(&mut m, custom);
                     m.idempotency_key = idempotency_key;
                     m
@@ -118,7 +167,11 @@ impl Huddle {
             // The same key raced in: the first one stands.
             Err(Error::Conflict(_)) if msg.idempotency_key.is_some() => {
                 let key = msg.idempotency_key.as_deref().unwrap_or_default();
-                return self.store.message_by_idempotency_key(&msg.rid, key).await?.ok_or_else(|| Error::Internal("idempotent message vanished".into()));
+                return self
+                    .store
+                    .message_by_idempotency_key(&msg.rid, key)
+                    .await?
+                    .ok_or_else(|| Error::Internal("idempotent message vanished".into()));
             }
             Err(e) => return Err(e),
         }
@@ -127,11 +180,22 @@ impl Huddle {
     }
 
     /// A browser session sends a message: participants with `ReadWrite`, or guests.
-    pub async fn client_send_message(&self, actor: &ClientActor, rid: &str, text: String, custom: serde_json::Map<String, serde_json::Value>, as_guest: bool, idempotency_key: Option<String>) -> Result<Message> {
+    pub async fn client_send_message(
+        &self,
+        actor: &ClientActor,
+        rid: &str,
+        text: String,
+        custom: serde_json::Map<String, serde_json::Value>,
+        as_guest: bool,
+        idempotency_key: Option<String>,
+    ) -> Result<Message> {
         let room = self.talk_conversation(rid).await?;
         let viewer = self.viewer(&room, &actor.user_id, as_guest).await?;
         if !viewer.can_write() {
-            return Err(Error::Forbidden(Failure::new("NO_WRITE_ACCESS", "You have read-only access to this conversation")));
+            return Err(Error::Forbidden(Failure::new(
+                "NO_WRITE_ACCESS",
+                "You have read-only access to this conversation",
+            )));
         }
         let user = self.talk_user(&actor.user_id).await?;
         let mut m = Message::new(rid, user.to_ref(), text, None);
@@ -141,17 +205,34 @@ impl Huddle {
     }
 
     /// Messages newest first, after the cursor.
-    pub async fn talk_messages(&self, rid: &str, starting_after: Option<&str>, limit: i64) -> Result<Vec<Message>> {
+    pub async fn talk_messages(
+        &self,
+        rid: &str,
+        starting_after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Message>> {
         self.talk_conversation(rid).await?;
-        self.store.list_messages_after(rid, starting_after, limit.clamp(1, 100)).await
+        self.store
+            .list_messages_after(rid, starting_after, limit.clamp(1, 100))
+            .await
     }
 
     /// Messages a browser session may see: everything for participants with access and guests;
     /// up to the moment of revocation for participants whose access is `None`.
-    pub async fn client_messages(&self, actor: &ClientActor, rid: &str, as_guest: bool, starting_after: Option<&str>, limit: i64) -> Result<(Viewer, Vec<Message>)> {
+    pub async fn client_messages(
+        &self,
+        actor: &ClientActor,
+        rid: &str,
+        as_guest: bool,
+        starting_after: Option<&str>,
+        limit: i64,
+    ) -> Result<(Viewer, Vec<Message>)> {
         let room = self.talk_conversation(rid).await?;
         let viewer = self.viewer(&room, &actor.user_id, as_guest).await?;
-        let mut messages = self.store.list_messages_after(rid, starting_after, limit.clamp(1, 100)).await?;
+        let mut messages = self
+            .store
+            .list_messages_after(rid, starting_after, limit.clamp(1, 100))
+            .await?;
         if let Viewer::Participant(sub) = &viewer {
             if sub.access == Access::None {
                 let until = sub.revoked_at.unwrap_or(Timestamp(0));
@@ -169,7 +250,13 @@ impl Huddle {
     }
 
     /// `PUT .../messages/{id}`: edits text and/or custom (`null` custom clears it).
-    pub async fn edit_talk_message(&self, rid: &str, id: &str, text: Option<String>, custom: Option<Option<serde_json::Map<String, serde_json::Value>>>) -> Result<Message> {
+    pub async fn edit_talk_message(
+        &self,
+        rid: &str,
+        id: &str,
+        text: Option<String>,
+        custom: Option<Option<serde_json::Map<String, serde_json::Value>>>,
+    ) -> Result<Message> {
         let mut m = self.talk_message(rid, id).await?;
         if let Some(t) = text {
             m.msg = t;
@@ -188,14 +275,20 @@ impl Huddle {
     pub async fn delete_talk_message(&self, rid: &str, id: &str) -> Result<()> {
         self.talk_message(rid, id).await?;
         self.store.delete_message(id).await?;
-        self.publish(Event::MessageDeleted { rid: rid.to_string(), id: id.to_string() });
+        self.publish(Event::MessageDeleted {
+            rid: rid.to_string(),
+            id: id.to_string(),
+        });
         Ok(())
     }
 
     /// `markAsRead` from a browser session.
     pub async fn client_mark_read(&self, actor: &ClientActor, rid: &str) -> Result<()> {
         if !self.store.mark_read(rid, &actor.user_id).await? {
-            return Err(Error::NotFound(Failure::new("PARTICIPANT_NOT_FOUND", "You are not a participant of this conversation")));
+            return Err(Error::NotFound(Failure::new(
+                "PARTICIPANT_NOT_FOUND",
+                "You are not a participant of this conversation",
+            )));
         }
         if let Some(sub) = self.store.subscription(rid, &actor.user_id).await? {
             self.publish(Event::SubscriptionChanged(sub));
@@ -208,6 +301,7 @@ fn set_custom(m: &mut Message, custom: serde_json::Map<String, serde_json::Value
     if custom.is_empty() {
         m.extra.remove("custom");
     } else {
-        m.extra.insert("custom".into(), serde_json::Value::Object(custom));
+        m.extra
+            .insert("custom".into(), serde_json::Value::Object(custom));
     }
 }

@@ -8,7 +8,7 @@ mod messages;
 mod participants;
 mod users;
 
-pub use conversations::ConversationPatch;
+pub use conversations::{sync_disallowed, ConversationPatch};
 pub use messages::{TalkMessageInput, Viewer};
 pub use participants::ParticipantSettings;
 pub use users::TalkUserPatch;
@@ -25,15 +25,27 @@ pub const MAX_MESSAGE_BATCH: usize = 10;
 /// App-chosen ids (users, conversations): non-empty, at most 255 characters, no `/` (it would
 /// not survive a URL path) and no control characters.
 pub fn check_id(kind: &str, id: &str) -> Result<()> {
-    if id.is_empty() || id.chars().count() > 255 || id.contains('/') || id.chars().any(char::is_control) {
-        return Err(Error::invalid("INVALID_ID", format!("Invalid {kind} id: must be 1-255 characters without '/' or control characters")));
+    if id.is_empty()
+        || id.chars().count() > 255
+        || id.contains('/')
+        || id.chars().any(char::is_control)
+    {
+        return Err(Error::invalid(
+            "INVALID_ID",
+            format!(
+                "Invalid {kind} id: must be 1-255 characters without '/' or control characters"
+            ),
+        ));
     }
     Ok(())
 }
 
 /// Applies a TalkJS `custom` patch: `null` for the whole map clears it, `null` for a key
 /// deletes that key, other keys are set.
-pub fn patch_custom(target: &mut BTreeMap<String, String>, patch: &Option<BTreeMap<String, Option<String>>>) {
+pub fn patch_custom(
+    target: &mut BTreeMap<String, String>,
+    patch: &Option<BTreeMap<String, Option<String>>>,
+) {
     match patch {
         None => target.clear(),
         Some(p) => {

@@ -20,14 +20,22 @@ fn check_notify(n: &str) -> Result<()> {
     if matches!(n, "true" | "false" | "MentionsOnly") {
         Ok(())
     } else {
-        Err(Error::invalid("INVALID_NOTIFY", "notify must be true, false or \"MentionsOnly\""))
+        Err(Error::invalid(
+            "INVALID_NOTIFY",
+            "notify must be true, false or \"MentionsOnly\"",
+        ))
     }
 }
 
 impl Huddle {
     /// A browser may change participants only with conversation sync, except its own `notify`
     /// and leaving itself.
-    fn check_client_participant_write(&self, by: Option<&ClientActor>, uid: &str, settings: Option<&ParticipantSettings>) -> Result<()> {
+    fn check_client_participant_write(
+        &self,
+        by: Option<&ClientActor>,
+        uid: &str,
+        settings: Option<&ParticipantSettings>,
+    ) -> Result<()> {
         let Some(actor) = by else { return Ok(()) };
         if self.app_settings().browser_conversation_sync {
             return Ok(());
@@ -41,12 +49,21 @@ impl Huddle {
     }
 
     /// `PUT .../participants/{userId}`: join, or overwrite the settings of a participant.
-    pub async fn put_participant(&self, rid: &str, uid: &str, settings: &ParticipantSettings, by: Option<&ClientActor>) -> Result<Subscription> {
+    pub async fn put_participant(
+        &self,
+        rid: &str,
+        uid: &str,
+        settings: &ParticipantSettings,
+        by: Option<&ClientActor>,
+    ) -> Result<Subscription> {
         if by.is_some() && !self.app_settings().browser_conversation_sync {
             return Err(sync_disallowed("conversation"));
         }
         if settings.access == Some(Access::None) {
-            return Err(Error::invalid("INVALID_ACCESS", "access must be \"ReadWrite\" or \"Read\" when joining; use PATCH to revoke"));
+            return Err(Error::invalid(
+                "INVALID_ACCESS",
+                "access must be \"ReadWrite\" or \"Read\" when joining; use PATCH to revoke",
+            ));
         }
         let access = settings.access.unwrap_or(Access::ReadWrite);
         let notify = settings.notify.clone().unwrap_or_else(|| "true".into());
@@ -54,17 +71,35 @@ impl Huddle {
         let room = self.talk_conversation(rid).await?;
         let user = self.talk_user(uid).await?;
         if let Some(sub) = self.store.subscription(rid, uid).await? {
-            return self.change_participant(sub, Some(access), Some(notify)).await;
+            return self
+                .change_participant(sub, Some(access), Some(notify))
+                .await;
         }
-        let mut sub = crate::services::membership::new_subscription(&room, &user);
+        // Joining through the app is not news to the joiner: nothing unread yet.
+        let mut sub = crate::services::rooms::creation_subscription(&room, &user, false);
         sub.access = access;
         sub.notify = notify;
         let msg = Message::system(rid, "uj", user.to_ref(), user.username_or_id());
-        let added = self.store.add_members(rid, &[NewMember { subscription: sub.clone(), message: Some(msg.clone()) }]).await?;
+        let added = self
+            .store
+            .add_members(
+                rid,
+                &[NewMember {
+                    subscription: sub.clone(),
+                    message: Some(msg.clone()),
+                }],
+            )
+            .await?;
         if added.is_empty() {
             // Joined concurrently: apply the settings to the membership that won.
-            let existing = self.store.subscription(rid, uid).await?.ok_or_else(|| Error::Internal("membership vanished".into()))?;
-            return self.change_participant(existing, Some(access), Some(sub.notify)).await;
+            let existing = self
+                .store
+                .subscription(rid, uid)
+                .await?
+                .ok_or_else(|| Error::Internal("membership vanished".into()))?;
+            return self
+                .change_participant(existing, Some(access), Some(sub.notify))
+                .await;
         }
         self.publish(Event::MemberAdded(sub.clone()));
         self.publish(Event::MessageCreated(msg));
@@ -72,19 +107,34 @@ impl Huddle {
     }
 
     /// `PATCH .../participants/{userId}`: only existing participants; only the given fields.
-    pub async fn patch_participant(&self, rid: &str, uid: &str, settings: &ParticipantSettings, by: Option<&ClientActor>) -> Result<Subscription> {
+    pub async fn patch_participant(
+        &self,
+        rid: &str,
+        uid: &str,
+        settings: &ParticipantSettings,
+        by: Option<&ClientActor>,
+    ) -> Result<Subscription> {
         self.check_client_participant_write(by, uid, Some(settings))?;
         if let Some(n) = &settings.notify {
             check_notify(n)?;
         }
         self.talk_conversation(rid).await?;
         let sub = self.store.subscription(rid, uid).await?.ok_or_else(|| {
-            Error::NotFound(Failure::new("PARTICIPANT_NOT_FOUND", format!("{uid} is not a participant of {rid}")))
+            Error::NotFound(Failure::new(
+                "PARTICIPANT_NOT_FOUND",
+                format!("{uid} is not a participant of {rid}"),
+            ))
         })?;
-        self.change_participant(sub, settings.access, settings.notify.clone()).await
+        self.change_participant(sub, settings.access, settings.notify.clone())
+            .await
     }
 
-    async fn change_participant(&self, mut sub: Subscription, access: Option<Access>, notify: Option<String>) -> Result<Subscription> {
+    async fn change_participant(
+        &self,
+        mut sub: Subscription,
+        access: Option<Access>,
+        notify: Option<String>,
+    ) -> Result<Subscription> {
         let before = sub.clone();
         if let Some(a) = access {
             sub.access = a;
@@ -103,8 +153,14 @@ impl Huddle {
         sub.updated_at = Timestamp::now();
         // Access changes are visible to everyone in the room; notify is the member's own business.
         let msg = (sub.access != before.access).then(|| {
-            let mut m = Message::system(&sub.rid, "participant-access-changed", sub.u.clone(), &sub.u.username);
-            m.extra.insert("access".into(), serde_json::json!(sub.access.as_str()));
+            let mut m = Message::system(
+                &sub.rid,
+                "participant-access-changed",
+                sub.u.clone(),
+                &sub.u.username,
+            );
+            m.extra
+                .insert("access".into(), serde_json::json!(sub.access.as_str()));
             m
         });
         self.store.update_subscription(&sub, msg.as_ref()).await?;
@@ -117,14 +173,28 @@ impl Huddle {
 
     /// `DELETE .../participants/{userId}`: leaves; the conversation disappears from their list.
     /// Removing a non-participant succeeds and changes nothing.
-    pub async fn remove_participant(&self, rid: &str, uid: &str, by: Option<&ClientActor>) -> Result<()> {
+    pub async fn remove_participant(
+        &self,
+        rid: &str,
+        uid: &str,
+        by: Option<&ClientActor>,
+    ) -> Result<()> {
         self.check_client_participant_write(by, uid, None)?;
         self.talk_conversation(rid).await?;
-        let Some(sub) = self.store.subscription(rid, uid).await? else { return Ok(()) };
-        let name = if sub.u.username.is_empty() { sub.u.id.clone() } else { sub.u.username.clone() };
+        let Some(sub) = self.store.subscription(rid, uid).await? else {
+            return Ok(());
+        };
+        let name = if sub.u.username.is_empty() {
+            sub.u.id.clone()
+        } else {
+            sub.u.username.clone()
+        };
         let msg = Message::system(rid, "ul", sub.u.clone(), &name);
         if self.store.remove_member(rid, uid, Some(&msg)).await? {
-            self.publish(Event::MemberRemoved { rid: rid.to_string(), uid: uid.to_string() });
+            self.publish(Event::MemberRemoved {
+                rid: rid.to_string(),
+                uid: uid.to_string(),
+            });
             self.publish(Event::MessageCreated(msg));
         }
         Ok(())

@@ -60,9 +60,16 @@ fn apply(user: &mut User, p: &TalkUserPatch) -> std::result::Result<(), String> 
 
 impl Huddle {
     /// The user as the patch leaves it, and whether it is new; nothing is stored.
-    async fn patched_user(&self, id: &str, patch: &TalkUserPatch) -> Result<std::result::Result<(User, bool), String>> {
+    async fn patched_user(
+        &self,
+        id: &str,
+        patch: &TalkUserPatch,
+    ) -> Result<std::result::Result<(User, bool), String>> {
         if let Err(e) = check_id("user", id) {
-            return Ok(Err(e.failure().map(|f| f.reason.to_string()).unwrap_or_default()));
+            return Ok(Err(e
+                .failure()
+                .map(|f| f.reason.to_string())
+                .unwrap_or_default()));
         }
         let (mut user, created) = match self.store.user_by_id(id).await? {
             Some(u) => (u, false),
@@ -84,17 +91,30 @@ impl Huddle {
 
     /// `PUT /users/{id}`: creates or updates one user.
     pub async fn upsert_talk_user(&self, id: &str, patch: &TalkUserPatch) -> Result<User> {
-        let (user, created) = self.patched_user(id, patch).await?.map_err(|r| Error::Invalid(Failure::new("INVALID_USER", r)))?;
+        let (user, created) = self
+            .patched_user(id, patch)
+            .await?
+            .map_err(|r| Error::Invalid(Failure::new("INVALID_USER", r)))?;
         self.store.upsert_users(std::slice::from_ref(&user)).await?;
-        self.publish(if created { Event::UserCreated(user.clone()) } else { Event::UserUpdated(user.clone()) });
+        self.publish(if created {
+            Event::UserCreated(user.clone())
+        } else {
+            Event::UserUpdated(user.clone())
+        });
         Ok(user)
     }
 
     /// `PUT /users`: up to 100 users, all or nothing. Invalid entries come back keyed by user id
     /// and nothing is written.
-    pub async fn upsert_talk_users(&self, batch: &[(String, TalkUserPatch)]) -> Result<std::result::Result<Vec<User>, BTreeMap<String, String>>> {
+    pub async fn upsert_talk_users(
+        &self,
+        batch: &[(String, TalkUserPatch)],
+    ) -> Result<std::result::Result<Vec<User>, BTreeMap<String, String>>> {
         if batch.len() > MAX_USER_BATCH {
-            return Err(Error::invalid("BATCH_TOO_LARGE", format!("At most {MAX_USER_BATCH} users per batch")));
+            return Err(Error::invalid(
+                "BATCH_TOO_LARGE",
+                format!("At most {MAX_USER_BATCH} users per batch"),
+            ));
         }
         let mut users = Vec::with_capacity(batch.len());
         let mut errors = BTreeMap::new();
@@ -112,16 +132,31 @@ impl Huddle {
         let plain: Vec<User> = users.iter().map(|(u, _)| u.clone()).collect();
         self.store.upsert_users(&plain).await?;
         for (u, created) in users {
-            self.publish(if created { Event::UserCreated(u) } else { Event::UserUpdated(u) });
+            self.publish(if created {
+                Event::UserCreated(u)
+            } else {
+                Event::UserUpdated(u)
+            });
         }
         Ok(Ok(plain))
     }
 
     pub async fn talk_user(&self, id: &str) -> Result<User> {
-        self.store.user_by_id(id).await?.ok_or_else(|| Error::NotFound(Failure::new("USER_NOT_FOUND", format!("No user with id {id}"))))
+        self.store.user_by_id(id).await?.ok_or_else(|| {
+            Error::NotFound(Failure::new(
+                "USER_NOT_FOUND",
+                format!("No user with id {id}"),
+            ))
+        })
     }
 
-    pub async fn list_talk_users(&self, starting_after: Option<&str>, limit: i64) -> Result<Vec<User>> {
-        self.store.list_users_after(starting_after, limit.clamp(1, 100)).await
+    pub async fn list_talk_users(
+        &self,
+        starting_after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<User>> {
+        self.store
+            .list_users_after(starting_after, limit.clamp(1, 100))
+            .await
     }
 }
