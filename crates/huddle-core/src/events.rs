@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
-use crate::model::{Message, Room, Subscription};
+use crate::model::{Message, Room, Subscription, User};
 
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -28,6 +28,15 @@ pub enum Event {
         rid: String,
     },
     PermissionsChanged,
+    /// A participant's access or notify setting changed (TalkJS-style API).
+    ParticipantUpdated(Subscription),
+    /// Guest access was switched for one conversation (`rid`) or the whole app (`None`).
+    GuestAccessChanged {
+        rid: Option<String>,
+        allowed: bool,
+    },
+    UserCreated(User),
+    UserUpdated(User),
 }
 
 pub trait EventHub: Send + Sync {

@@ -3,7 +3,9 @@
 use serde_json::{json, Value};
 
 /// (id, default value, public)
-pub const DEFAULT_SETTINGS: &[(&str, fn() -> Value, bool)] = &[
+pub type SettingDefault = (&'static str, fn() -> Value, bool);
+
+pub const DEFAULT_SETTINGS: &[SettingDefault] = &[
     ("Site_Name", || json!("Huddle"), true),
     ("Site_Url", || json!("http://localhost:3000"), true),
     ("Accounts_RegistrationForm", || json!("Public"), true),
@@ -38,7 +40,17 @@ pub const DEFAULT_SETTINGS: &[(&str, fn() -> Value, bool)] = &[
         true,
     ),
     ("UI_Use_Real_Name", || json!(false), true),
+    // The TalkJS-style app: its id (made once, on first start) and security settings.
+    (APP_ID, || json!(crate::ids::new_id()), false),
+    (BROWSER_USER_SYNC, || json!(true), false),
+    (BROWSER_CONVERSATION_SYNC, || json!(true), false),
+    (IDENTITY_VERIFICATION, || json!(false), false),
 ];
+
+pub const APP_ID: &str = "Huddle_App_Id";
+pub const BROWSER_USER_SYNC: &str = "Huddle_Browser_User_Sync";
+pub const BROWSER_CONVERSATION_SYNC: &str = "Huddle_Browser_Conversation_Sync";
+pub const IDENTITY_VERIFICATION: &str = "Huddle_Identity_Verification";
 
 /// `Accounts_RegistrationForm` value that disables `users.register`.
 pub const REGISTRATION_DISABLED: &str = "Disabled";

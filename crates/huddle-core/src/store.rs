@@ -114,8 +114,78 @@ pub trait SettingsStore: Send + Sync {
     async fn set_setting(&self, id: &str, value: &serde_json::Value) -> Result<()>;
 }
 
+/// Conversations as the TalkJS-style API lists them: most recent activity
+/// (`max(lm, created_at)`) first, then id, with a cursor.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationQuery {
+    /// Only conversations this user is a participant of (their membership comes along).
+    pub member: Option<String>,
+    /// With `member`: only conversations with unread messages for them.
+    pub unread_only: bool,
+    pub last_message_before: Option<Timestamp>,
+    pub last_message_after: Option<Timestamp>,
+    /// The id of the last conversation of the previous page.
+    pub starting_after: Option<String>,
+    pub limit: i64,
+}
+
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    /// A page of conversations with the member's subscription when `member` is set.
+    async fn list_conversations(
+        &self,
+        query: &ConversationQuery,
+    ) -> Result<Vec<(Room, Option<Subscription>)>>;
+    /// Users ordered by id after the cursor (TalkJS-style user listing).
+    async fn list_users_after(&self, starting_after: Option<&str>, limit: i64)
+        -> Result<Vec<User>>;
+    /// Creates or updates many users in one transaction: all or nothing.
+    async fn upsert_users(&self, users: &[User]) -> Result<()>;
+    /// The message a client already sent with this idempotency key in this room.
+    async fn message_by_idempotency_key(&self, rid: &str, key: &str) -> Result<Option<Message>>;
+    /// Messages of a room newest first, older than the cursor message when given.
+    async fn list_messages_after(
+        &self,
+        rid: &str,
+        starting_after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Message>>;
+}
+
+#[async_trait]
+pub trait AppStore: Send + Sync {
+    async fn app_keys(&self) -> Result<Vec<AppKey>>;
+    async fn insert_app_key(&self, key: &AppKey) -> Result<()>;
+    async fn revoke_app_key(&self, id: &str, at: Timestamp) -> Result<bool>;
+    async fn webhook_endpoints(&self) -> Result<Vec<WebhookEndpoint>>;
+    async fn insert_webhook_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<()>;
+    async fn delete_webhook_endpoint(&self, id: &str) -> Result<bool>;
+    /// Adds deliveries to the durable outbox.
+    async fn enqueue_outbox(&self, items: &[OutboxItem]) -> Result<()>;
+    /// Undelivered items whose next attempt is due, oldest first, with fewer than `max_attempts`.
+    async fn due_outbox(
+        &self,
+        now: Timestamp,
+        max_attempts: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>>;
+    /// Records an attempt: delivered (with `delivered_at`) or failed (with the error and when to retry).
+    async fn record_attempt(&self, item: &OutboxItem) -> Result<()>;
+    /// The latest deliveries of an endpoint, newest first (the delivery log).
+    async fn outbox_of_endpoint(&self, endpoint_id: &str, limit: i64) -> Result<Vec<OutboxItem>>;
+    async fn outbox_item(&self, id: &str) -> Result<Option<OutboxItem>>;
+}
+
 /// Everything the services need from storage.
-pub trait Store: UserStore + RoomStore + MembershipStore + MessageStore + SettingsStore {
+pub trait Store:
+    UserStore
+    + RoomStore
+    + MembershipStore
+    + MessageStore
+    + SettingsStore
+    + ConversationStore
+    + AppStore
+{
     /// Which backend this is, for logs and health output.
     fn backend(&self) -> &'static str;
 }

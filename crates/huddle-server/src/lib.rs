@@ -4,6 +4,7 @@
 
 pub mod rc;
 pub mod state;
+pub mod talk;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,6 +31,10 @@ pub struct ServerConfig {
     pub login_rate_per_minute: u32,
     pub max_invite: usize,
     pub request_timeout: Duration,
+    /// Fixes the TalkJS-style app id (otherwise made once, on first start).
+    pub app_id: Option<String>,
+    /// A secret key to make sure exists (deployments and tests know it in advance).
+    pub app_secret: Option<String>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -42,6 +47,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("admin", &self.admin.as_ref().map(|a| &a.username))
             .field("login_rate_per_minute", &self.login_rate_per_minute)
             .field("max_invite", &self.max_invite)
+            .field("app_id", &self.app_id)
+            .field("app_secret", &self.app_secret.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -70,6 +77,8 @@ impl Default for ServerConfig {
             login_rate_per_minute: 30,
             max_invite: Limits::default().max_invite,
             request_timeout: Duration::from_secs(30),
+            app_id: None,
+            app_secret: None,
         }
     }
 }
@@ -79,6 +88,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    /// Tasks that live as long as the server (webhook writer and sender).
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -93,18 +104,24 @@ impl Application {
             },
         )
         .await?;
+        huddle
+            .provision_app(config.app_id.as_deref(), config.app_secret.as_deref())
+            .await?;
         if let Some(admin) = &config.admin {
             if huddle.ensure_admin(admin).await? {
                 tracing::info!(username = %admin.username, "created admin account");
             }
         }
-        let state = AppState::new(Arc::new(huddle), config.login_rate_per_minute);
+        let huddle = Arc::new(huddle);
+        let background = talk::webhooks::spawn(huddle.clone());
+        let state = AppState::new(huddle, config.login_rate_per_minute);
         let listener = TcpListener::bind((config.listen.as_str(), config.port)).await?;
         let router = router(state.clone(), config.request_timeout);
         Ok(Application {
             listener,
             router,
             state,
+            background,
         })
     }
 
@@ -118,24 +135,30 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves; requests in flight finish first.
+    /// Serves until `shutdown` resolves; requests in flight finish first, then the background
+    /// tasks stop (queued webhooks stay in the outbox for the next start).
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
+        let result = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        for task in self.background {
+            task.abort();
+        }
+        result
     }
 }
 
 pub fn router(state: AppState, timeout: Duration) -> Router {
     Router::new()
         .merge(rc::routes())
+        .merge(talk::routes())
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(rc::MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

@@ -134,3 +134,23 @@ pub(crate) fn reference_err(e: sqlx::Error) -> Error {
     }
     db_err(e)
 }
+
+/// Writing a message: a second message with the same idempotency key in the same room is a
+/// `Conflict` (the service then answers with the first one); otherwise as `reference_err`.
+pub(crate) fn message_err(e: sqlx::Error) -> Error {
+    if is_unique_violation(&e) && violated(&e).contains("idempotency_key") {
+        return Error::Conflict(Failure::new(
+            "IDEMPOTENCY_KEY_USED",
+            "A message with this idempotency key was already sent to this conversation",
+        ));
+    }
+    reference_err(e)
+}
+
+/// A paging cursor that names no row this listing knows.
+pub(crate) fn invalid_cursor(what: &str, id: &str) -> Error {
+    Error::Invalid(Failure::new(
+        "INVALID_CURSOR",
+        format!("startingAfter: no {what} with id {id}"),
+    ))
+}

@@ -1,8 +1,10 @@
 //! Huddle's storage: one implementation of `huddle_core::store::Store` over sqlx's Any driver,
 //! for SQLite (a file, for one node) and PostgreSQL. The URL picks the backend; the few dialect
 //! differences live in `pool::Backend`. Each aggregate has its module: `users` (and tokens),
-//! `rooms`, `membership`, `messages`, `settings` (with permissions and roles); `rows` maps rows
-//! to the model, `sql` builds statements, `errors` maps failures, `pool` connects and migrates.
+//! `rooms`, `membership`, `messages`, `settings` (with permissions and roles), `conversations`
+//! (the TalkJS-style listings, batch user upserts and idempotent messages), `app` (secret keys,
+//! webhook endpoints and their outbox); `rows` maps rows to the model, `sql` builds statements,
+//! `errors` maps failures, `pool` connects and migrates.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), huddle_core::Error> {
@@ -11,6 +13,8 @@
 //! # Ok(()) }
 //! ```
 
+mod app;
+mod conversations;
 mod errors;
 mod membership;
 mod messages;

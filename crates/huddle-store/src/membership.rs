@@ -54,6 +54,7 @@ pub(crate) async fn insert_subscriptions(
                 .bind(to_json(&s.roles)?)
                 .bind(s.access.as_str())
                 .bind(s.notify.as_str())
+                .bind(s.revoked_at.map(|t| t.0))
                 .bind(s.updated_at.0);
         }
         // Not cached: chunk sizes vary, and a cached statement per size would be waste.
@@ -163,7 +164,8 @@ impl MembershipStore for SqlStore {
         }
         let done = sqlx::query(
             "UPDATE subscriptions SET ls = $3, open = $4, alert = $5, unread = $6, user_mentions = $7, \
-             group_mentions = $8, roles = $9, access = $10, notify = $11, updated_at = $12 WHERE rid = $1 AND uid = $2",
+             group_mentions = $8, roles = $9, access = $10, notify = $11, revoked_at = $12, updated_at = $13 \
+             WHERE rid = $1 AND uid = $2",
         )
         .bind(sub.rid.as_str())
         .bind(sub.u.id.as_str())
@@ -176,6 +178,7 @@ impl MembershipStore for SqlStore {
         .bind(to_json(&sub.roles)?)
         .bind(sub.access.as_str())
         .bind(sub.notify.as_str())
+        .bind(sub.revoked_at.map(|t| t.0))
         .bind(sub.updated_at.0)
         .execute(&mut *tx)
         .await

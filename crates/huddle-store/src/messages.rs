@@ -6,7 +6,7 @@ use huddle_core::store::MessageStore;
 use huddle_core::{Error, Message, MessageQuery, Page, Result};
 use sqlx::{Any, Row, Transaction};
 
-use crate::errors::{db_err, room_not_found};
+use crate::errors::{db_err, message_err, room_not_found};
 use crate::pool::Backend;
 use crate::rooms::{bump_room, lock_room};
 use crate::rows::{self, MESSAGE_COLS, MESSAGE_FIELDS};
@@ -43,12 +43,13 @@ pub(crate) async fn insert_messages(
                 .bind(editor.map(|e| e.id.as_str()))
                 .bind(editor.map(|e| e.username.as_str()))
                 .bind(editor.and_then(|e| e.name.as_deref()))
-                .bind(to_json(&m.extra)?);
+                .bind(to_json(&m.extra)?)
+                .bind(m.idempotency_key.as_deref());
         }
         q.persistent(chunk.len() == 1)
             .execute(&mut **tx)
             .await
-            .map_err(crate::errors::reference_err)?;
+            .map_err(message_err)?;
     }
     Ok(())
 }
@@ -162,9 +163,11 @@ impl MessageStore for SqlStore {
             filter.push_str(&format!(" AND m.ts {gt} ${}", bounds.len() + 1));
         }
         let dir = if query.ascending { "ASC" } else { "DESC" };
+        // (rid, ts, id) order, bytewise on both backends, is the order of messages_rid_ts_id.
         let page_sql = format!(
-            "SELECT {} FROM messages m WHERE {filter} ORDER BY m.ts {dir}, m.id {dir}{}",
+            "SELECT {} FROM messages m WHERE {filter} ORDER BY m.ts {dir}, m.id{} {dir}{}",
             *MESSAGE_COLS,
+            self.db.backend.bytewise(),
             self.db.backend.page(&query.paging)
         );
         let count_sql = format!("SELECT count(*) FROM messages m WHERE {filter}");

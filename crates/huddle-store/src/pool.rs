@@ -66,6 +66,18 @@ impl Backend {
         }
     }
 
+    /// Collation clause for a text column that orders a listing or a cursor (ids): bytewise on
+    /// both backends, as the migrations' sorted columns are. SQLite compares bytes anyway;
+    /// PostgreSQL's database collation may not, so the clause (and the index it walks, declared
+    /// with the same collation) says "C". Put it after the column in `ORDER BY` and in the
+    /// cursor comparison alike, or the index cannot serve them.
+    pub(crate) fn bytewise(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " COLLATE \"C\"",
+        }
+    }
+
     /// The statement as this backend should see it. Statements are written with PostgreSQL's
     /// `$N`, which SQLite also accepts, but as *named* parameters: SQLite finds a name by a
     /// linear scan of those seen so far, both when parsing and when sqlx asks each parameter's

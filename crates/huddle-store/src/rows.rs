@@ -6,8 +6,8 @@
 use std::sync::LazyLock;
 
 use huddle_core::{
-    Access, Error, LoginToken, Message, Result, Room, RoomType, Subscription, Timestamp, TokenKind,
-    User, UserRef,
+    Access, AppKey, Error, LoginToken, Message, OutboxItem, Result, Room, RoomType, Subscription,
+    Timestamp, TokenKind, User, UserRef, WebhookEndpoint,
 };
 use serde::de::DeserializeOwned;
 use sqlx::any::AnyRow;
@@ -37,6 +37,7 @@ pub(crate) const USER_FIELDS: &[&str] = &[
     "created_at",
     "updated_at",
     "last_login",
+    "profile",
 ];
 pub(crate) const TOKEN_FIELDS: &[&str] = &[
     "hashed",
@@ -94,6 +95,7 @@ pub(crate) const SUB_FIELDS: &[&str] = &[
     "roles",
     "access",
     "notify",
+    "revoked_at",
     "updated_at",
 ];
 pub(crate) const MESSAGE_FIELDS: &[&str] = &[
@@ -111,6 +113,20 @@ pub(crate) const MESSAGE_FIELDS: &[&str] = &[
     "edited_by_username",
     "edited_by_name",
     "extra",
+    "idempotency_key",
+];
+pub(crate) const APP_KEY_FIELDS: &[&str] = &["id", "secret", "created_at", "revoked_at"];
+pub(crate) const ENDPOINT_FIELDS: &[&str] = &["id", "url", "events", "enabled", "created_at"];
+pub(crate) const OUTBOX_FIELDS: &[&str] = &[
+    "id",
+    "endpoint_id",
+    "event_type",
+    "body",
+    "attempts",
+    "next_attempt_at",
+    "delivered_at",
+    "last_error",
+    "created_at",
 ];
 
 /// `u.id AS u_id, u.username AS u_username, ...` for table alias `u`.
@@ -128,6 +144,11 @@ pub(crate) static ROOM_COLS: LazyLock<String> = LazyLock::new(|| select_list("r"
 pub(crate) static SUB_COLS: LazyLock<String> = LazyLock::new(|| select_list("s", SUB_FIELDS));
 pub(crate) static MESSAGE_COLS: LazyLock<String> =
     LazyLock::new(|| select_list("m", MESSAGE_FIELDS));
+pub(crate) static APP_KEY_COLS: LazyLock<String> =
+    LazyLock::new(|| select_list("a", APP_KEY_FIELDS));
+pub(crate) static ENDPOINT_COLS: LazyLock<String> =
+    LazyLock::new(|| select_list("w", ENDPOINT_FIELDS));
+pub(crate) static OUTBOX_COLS: LazyLock<String> = LazyLock::new(|| select_list("o", OUTBOX_FIELDS));
 
 /// Reads the columns of one table alias out of a row.
 pub(crate) struct Cols<'r> {
@@ -196,6 +217,7 @@ pub(crate) fn user(row: &AnyRow) -> Result<User> {
         created_at: c.time("created_at")?,
         updated_at: c.time("updated_at")?,
         last_login: c.opt_time("last_login")?,
+        profile: c.json("profile")?,
     })
 }
 
@@ -273,6 +295,7 @@ pub(crate) fn subscription(row: &AnyRow) -> Result<Subscription> {
         roles: c.json("roles")?,
         access: Access::parse(&c.text("access")?).unwrap_or_default(),
         notify: c.text("notify")?,
+        revoked_at: c.opt_time("revoked_at")?,
         updated_at: c.time("updated_at")?,
     })
 }
@@ -302,6 +325,43 @@ pub(crate) fn message(row: &AnyRow) -> Result<Message> {
         edited_at: c.opt_time("edited_at")?,
         edited_by,
         extra: c.json("extra")?,
+        idempotency_key: c.opt_text("idempotency_key")?,
+    })
+}
+
+pub(crate) fn app_key(row: &AnyRow) -> Result<AppKey> {
+    let c = Cols::new(row, "a");
+    Ok(AppKey {
+        id: c.text("id")?,
+        secret: c.text("secret")?,
+        created_at: c.time("created_at")?,
+        revoked_at: c.opt_time("revoked_at")?,
+    })
+}
+
+pub(crate) fn endpoint(row: &AnyRow) -> Result<WebhookEndpoint> {
+    let c = Cols::new(row, "w");
+    Ok(WebhookEndpoint {
+        id: c.text("id")?,
+        url: c.text("url")?,
+        events: c.json("events")?,
+        enabled: c.flag("enabled")?,
+        created_at: c.time("created_at")?,
+    })
+}
+
+pub(crate) fn outbox_item(row: &AnyRow) -> Result<OutboxItem> {
+    let c = Cols::new(row, "o");
+    Ok(OutboxItem {
+        id: c.text("id")?,
+        endpoint_id: c.text("endpoint_id")?,
+        event_type: c.text("event_type")?,
+        body: c.text("body")?,
+        attempts: c.int("attempts")?,
+        next_attempt_at: c.time("next_attempt_at")?,
+        delivered_at: c.opt_time("delivered_at")?,
+        last_error: c.opt_text("last_error")?,
+        created_at: c.time("created_at")?,
     })
 }
 

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// Rows per multi-row `INSERT` or keys per `IN (...)` list. 500 rows of the widest insert
-/// (subscriptions, 19 columns) bind 9,500 parameters: under SQLite's 32,766 and PostgreSQL's
+/// (subscriptions, 20 columns) bind 10,000 parameters: under SQLite's 32,766 and PostgreSQL's
 /// 65,535, and large enough that 10,000 members take 20 round trips, not 10,000.
 pub(crate) const CHUNK: usize = 500;
 

@@ -16,7 +16,7 @@ use crate::sql::{contains_pattern, flag, fold, now, placeholders, to_json, value
 use crate::{SqlStore, Q};
 
 /// Binds every column of `users` in `USER_FIELDS` order.
-fn bind_user<'q>(q: Q<'q>, u: &'q User) -> Result<Q<'q>> {
+pub(crate) fn bind_user<'q>(q: Q<'q>, u: &'q User) -> Result<Q<'q>> {
     Ok(q.bind(u.id.as_str())
         .bind(u.username.as_deref())
         .bind(u.username.as_deref().map(fold))
@@ -36,7 +36,8 @@ fn bind_user<'q>(q: Q<'q>, u: &'q User) -> Result<Q<'q>> {
         .bind(flag(u.require_password_change))
         .bind(u.created_at.0)
         .bind(u.updated_at.0)
-        .bind(u.last_login.map(|t| t.0)))
+        .bind(u.last_login.map(|t| t.0))
+        .bind(to_json(&u.profile)?))
 }
 
 /// Replaces the searchable copy of a user's global roles.

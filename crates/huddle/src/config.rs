@@ -70,6 +70,13 @@ pub fn load(o: &Overrides) -> anyhow::Result<ServerConfig> {
             });
         }
     }
+    // App credentials too come from the environment only.
+    if let Ok(id) = std::env::var("HUDDLE_APP_ID") {
+        c.app_id = Some(id).filter(|v| !v.is_empty());
+    }
+    if let Ok(secret) = std::env::var("HUDDLE_APP_SECRET") {
+        c.app_secret = Some(secret).filter(|v| !v.is_empty());
+    }
     if let Some(v) = &o.listen {
         c.listen = v.clone();
     }
@@ -145,6 +152,7 @@ pub fn default_toml() -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -78,6 +78,27 @@ enum AdminAction {
         #[arg(long)]
         role: String,
     },
+    /// Show the app id, its keys and security settings (TalkJS-style API).
+    AppInfo,
+    /// Create a new secret key (print it once). Old keys keep working until revoked.
+    CreateSecret,
+    /// Revoke a secret key by id.
+    RevokeSecret {
+        #[arg(long)]
+        id: String,
+    },
+    /// Change the app's security settings.
+    AppSettings {
+        /// Allow browsers to create and update users.
+        #[arg(long)]
+        browser_user_sync: Option<bool>,
+        /// Allow browsers to create and update conversations and participants.
+        #[arg(long)]
+        browser_conversation_sync: Option<bool>,
+        /// Require browsers to prove the user (token or signature).
+        #[arg(long)]
+        identity_verification: Option<bool>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -171,6 +192,37 @@ async fn healthcheck(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn print_settings(a: &huddle_core::AppSettings) {
+    println!(
+        "browser user sync: {}",
+        if a.browser_user_sync {
+            "allowed"
+        } else {
+            "disallowed"
+        }
+    );
+    println!(
+        "browser conversation sync: {}",
+        if a.browser_conversation_sync {
+            "allowed"
+        } else {
+            "disallowed"
+        }
+    );
+    println!(
+        "identity verification: {}",
+        if a.identity_verification {
+            "required"
+        } else {
+            "off"
+        }
+    );
+    println!(
+        "guest access: {}",
+        if a.guests_allowed() { "on" } else { "off" }
+    );
+}
+
 async fn admin(c: huddle_server::ServerConfig, action: AdminAction) -> anyhow::Result<()> {
     let store = huddle_store::open(&c.database_url, huddle_store::StoreOptions::default())
         .await
@@ -224,6 +276,45 @@ async fn admin(c: huddle_server::ServerConfig, action: AdminAction) -> anyhow::R
                 .await
                 .map_err(err)?;
             println!("{} now has role {}", user.username_or_id(), role.name);
+        }
+        AdminAction::AppInfo => {
+            huddle
+                .provision_app(c.app_id.as_deref(), c.app_secret.as_deref())
+                .await
+                .map_err(err)?;
+            println!("app id: {}", huddle.app_id());
+            print_settings(&huddle.app_settings());
+            for k in huddle.app_keys().await.map_err(err)? {
+                let state = if k.is_live() { "live" } else { "revoked" };
+                println!(
+                    "key {} ({state}): ...{}",
+                    k.id,
+                    &k.secret[k.secret.len().saturating_sub(4)..]
+                );
+            }
+        }
+        AdminAction::CreateSecret => {
+            let key = huddle.create_app_key().await.map_err(err)?;
+            println!("key {}: {}", key.id, key.secret);
+        }
+        AdminAction::RevokeSecret { id } => {
+            huddle.revoke_app_key(&id).await.map_err(err)?;
+            println!("key {id} revoked");
+        }
+        AdminAction::AppSettings {
+            browser_user_sync,
+            browser_conversation_sync,
+            identity_verification,
+        } => {
+            let mut a = huddle.app_settings();
+            a.browser_user_sync = browser_user_sync.unwrap_or(a.browser_user_sync);
+            a.browser_conversation_sync =
+                browser_conversation_sync.unwrap_or(a.browser_conversation_sync);
+            a.identity_verification = identity_verification.unwrap_or(a.identity_verification);
+            print_settings(&huddle.set_app_settings(a).await.map_err(err)?);
+            // The running server keeps settings in memory: it sees this edit after a restart;
+            // PUT /v1/{appId}/settings changes a running server at once.
+            println!("saved; a running server applies it on restart (use PUT /v1/<appId>/settings to change it live)");
         }
     }
     Ok(())

@@ -15,6 +15,8 @@ pub struct Message {
     /// Extra fields some system messages carry (`role` for role changes), and client extras
     /// (`alias`, `emoji`, `attachments`, ...), kept as a JSON object.
     pub extra: serde_json::Map<String, serde_json::Value>,
+    /// A client-chosen key that makes a retried post land once (TalkJS `idempotencyKey`).
+    pub idempotency_key: Option<String>,
 }
 
 impl Message {
@@ -31,6 +33,7 @@ impl Message {
             edited_at: None,
             edited_by: None,
             extra: serde_json::Map::new(),
+            idempotency_key: None,
         }
     }
 

@@ -1,10 +1,12 @@
 //! The domain model shared by both APIs: users, rooms, memberships (subscriptions), messages,
 //! permissions, roles and settings. Plain data; no wire format lives here.
 
+mod app;
 mod message;
 mod room;
 mod user;
 
+pub use app::*;
 pub use message::*;
 pub use room::*;
 pub use user::*;

@@ -148,6 +148,9 @@ pub struct Subscription {
     pub access: Access,
     /// TalkJS notify: `true`, `false` or `MentionsOnly`.
     pub notify: String,
+    /// When access was set to `None`: the participant keeps a static view of the messages up to
+    /// this moment (TalkJS semantics). Cleared when access is given back.
+    pub revoked_at: Option<Timestamp>,
     pub updated_at: Timestamp,
 }
 

@@ -27,6 +27,21 @@ pub struct User {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub last_login: Option<Timestamp>,
+    /// Fields only the TalkJS-style API speaks.
+    pub profile: Profile,
+}
+
+/// TalkJS-style user fields beyond what Rocket.Chat has. Stored as one JSON document.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Profile {
+    /// Contact addresses as the app gives them (not unique, unlike the login `email`).
+    pub emails: Vec<String>,
+    pub phones: Vec<String>,
+    pub welcome_message: Option<String>,
+    /// The app-defined role name (`default` when unset); not a permission role.
+    pub role: Option<String>,
+    pub availability_text: Option<String>,
 }
 
 impl User {
@@ -51,6 +66,7 @@ impl User {
             created_at: now,
             updated_at: now,
             last_login: None,
+            profile: Profile::default(),
         }
     }
 

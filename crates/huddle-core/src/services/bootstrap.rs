@@ -26,6 +26,8 @@ impl Huddle {
             .await?;
         self.store.ensure_settings(&default_settings()).await?;
         self.reload_caches().await?;
+        self.reload_keys().await?;
+        self.reload_webhooks().await?;
         if self.store.room_by_id(GENERAL_ID).await?.is_none() {
             let mut room = Room::new(
                 GENERAL_ID.into(),

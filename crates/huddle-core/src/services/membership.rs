@@ -28,6 +28,7 @@ pub fn new_subscription(room: &Room, user: &User) -> Subscription {
         roles: vec![],
         access: Access::ReadWrite,
         notify: "true".into(),
+        revoked_at: None,
         updated_at: now,
     }
 }

@@ -2,6 +2,7 @@
 //! depends on who asks, checks the rule, calls the store once per atomic change, and publishes
 //! the resulting event after commit.
 
+mod app;
 mod auth;
 mod bootstrap;
 mod directory;
@@ -11,17 +12,20 @@ mod membership;
 mod messages;
 mod roles;
 mod rooms;
+pub mod talk;
 mod users;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::events::{Event, EventHub};
-use crate::model::{Room, RoomType, Subscription, User};
+use crate::model::{AppKey, Room, RoomType, Subscription, User};
 use crate::permissions::PermissionTable;
 use crate::store::Store;
 use crate::{Error, Result};
 
+pub use app::{sign_user_id, AppActor, ClientActor, ClientCredentials, JWT_LEEWAY_SECS};
 pub use auth::{Actor, LoginRequest, PasswordInput};
 pub use bootstrap::{AdminBootstrap, GENERAL_ID};
 pub use lookup::{RoomKind, RoomLookup, UserLookup};
@@ -35,6 +39,10 @@ pub struct Huddle {
     hub: Arc<dyn EventHub>,
     permissions: RwLock<PermissionTable>,
     settings: RwLock<HashMap<String, serde_json::Value>>,
+    /// The app's secret keys, read on every TalkJS-style request.
+    keys: RwLock<Vec<AppKey>>,
+    /// Webhook endpoints, read for every event.
+    hooks: RwLock<Vec<crate::model::WebhookEndpoint>>,
     limits: Limits,
 }
 
@@ -64,6 +72,8 @@ impl Huddle {
             hub,
             permissions: RwLock::new(PermissionTable::default()),
             settings: RwLock::new(HashMap::new()),
+            keys: RwLock::new(Vec::new()),
+            hooks: RwLock::new(Vec::new()),
             limits,
         };
         app.bootstrap().await?;

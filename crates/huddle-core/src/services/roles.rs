@@ -191,6 +191,11 @@ impl Huddle {
                 format!("Invalid value for setting {id}"),
             ));
         }
+        self.put_setting(id, value).await
+    }
+
+    /// Stores a setting and updates the in-memory copy the checks read.
+    pub(crate) async fn put_setting(&self, id: &str, value: serde_json::Value) -> Result<()> {
         self.store.set_setting(id, &value).await?;
         if let Ok(mut s) = self.settings.write() {
             s.insert(id.to_string(), value);

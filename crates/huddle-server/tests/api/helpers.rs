@@ -24,7 +24,25 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub admin: Session,
+    config: ServerConfig,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
+}
+
+/// The TalkJS-style app every test server has.
+pub const APP_ID: &str = "test-app";
+pub const SECRET: &str = "sk_test_secret_0123456789";
+
+/// How a browser request authenticates in tests.
+#[derive(Debug, Clone)]
+pub enum ClientAuth {
+    /// Only `X-Huddle-User-Id` (works while identity verification is off).
+    Bare(String),
+    /// `X-Huddle-User-Id` + `X-Huddle-Signature`.
+    Signed(String, String),
+    /// `Authorization: Bearer <user token>`.
+    Token(String),
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -79,28 +97,111 @@ impl TestApp {
                 email: Some("admin@example.com".into()),
             }),
             login_rate_per_minute: 0,
+            app_id: Some(APP_ID.into()),
+            app_secret: Some(SECRET.into()),
             ..ServerConfig::default()
         };
         adjust(&mut config);
         let has_admin = config.admin.is_some();
-        let app = Application::build(config).await.expect("build app");
-        let base = format!("http://{}", app.local_addr());
-        tokio::spawn(app.run_until(std::future::pending()));
         let client = reqwest::Client::new();
         let mut t = TestApp {
-            base,
+            base: String::new(),
             client,
             admin: Session {
                 user_id: String::new(),
                 token: String::new(),
                 username: ADMIN.into(),
             },
+            config,
+            stop: None,
+            server: None,
             _dir: dir,
         };
+        t.start().await;
         if has_admin {
             t.admin = t.login(ADMIN, ADMIN_PASSWORD).await;
         }
         t
+    }
+
+    async fn start(&mut self) {
+        let app = Application::build(self.config.clone())
+            .await
+            .expect("build app");
+        self.base = format!("http://{}", app.local_addr());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        self.stop = Some(tx);
+        self.server = Some(tokio::spawn(app.run_until(async move {
+            let _ = rx.await;
+        })));
+    }
+
+    /// Stops the server (gracefully) and starts a new one on the same database.
+    pub async fn restart(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+        self.start().await;
+    }
+
+    /// A TalkJS-style backend call with the secret key (`path` is below `/v1/{appId}/`).
+    pub async fn talk(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.talk_with(Some(SECRET), method, path, body).await
+    }
+
+    /// A TalkJS-style backend call with the given bearer token (or none).
+    pub async fn talk_with(
+        &self,
+        bearer: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let url = format!("{}/v1/{APP_ID}/{path}", self.base);
+        let mut rb = self.client.request(method.parse().expect("method"), url);
+        if let Some(b) = bearer {
+            rb = rb.bearer_auth(b);
+        }
+        if let Some(body) = body {
+            rb = rb.json(&body);
+        }
+        read(rb.send().await.expect("request")).await
+    }
+
+    /// A TalkJS-style call that must answer 200.
+    pub async fn talk_ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, v) = self.talk(method, path, body.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{method} {path} {body:?} -> {v}");
+        v
+    }
+
+    /// A browser call below `/v1/{appId}/client/`.
+    pub async fn client_call(
+        &self,
+        auth: &ClientAuth,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let url = format!("{}/v1/{APP_ID}/client/{path}", self.base);
+        let mut rb = self.client.request(method.parse().expect("method"), url);
+        rb = match auth {
+            ClientAuth::Bare(u) => rb.header("X-Huddle-User-Id", u),
+            ClientAuth::Signed(u, sig) => rb
+                .header("X-Huddle-User-Id", u)
+                .header("X-Huddle-Signature", sig),
+            ClientAuth::Token(t) => rb.bearer_auth(t),
+        };
+        if let Some(body) = body {
+            rb = rb.json(&body);
+        }
+        read(rb.send().await.expect("request")).await
     }
 
     pub fn url(&self, path: &str) -> String {

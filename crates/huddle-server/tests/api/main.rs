@@ -1,6 +1,8 @@
 //! One integration binary for the HTTP API: every test runs against a real server on
 //! `127.0.0.1:0` (see `helpers.rs`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod helpers;
 
 mod admin;
@@ -13,4 +15,8 @@ mod invite;
 mod matrix;
 mod membership;
 mod rooms;
+mod talk_backend;
+mod talk_client;
+mod talk_guests;
+mod talk_webhooks;
 mod users;

@@ -157,6 +157,7 @@ pub fn sub(room: &Room, user: &User) -> Subscription {
         roles: vec![],
         access: Access::ReadWrite,
         notify: "true".into(),
+        revoked_at: None,
         updated_at: now,
     }
 }

@@ -1,0 +1,73 @@
+//! App administration over the backend API: the security settings (the seed's two dashboard
+//! checkboxes and identity verification) and secret keys. Same services as the CLI.
+
+use axum::extract::{Path, State};
+use axum::routing::{delete, get};
+use axum::Router;
+use huddle_core::AppSettings;
+use serde_json::{json, Value};
+
+use super::error::TalkResult;
+use super::extract::{opt_bool, App, Body};
+use super::ok;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/{app}/settings", get(get_settings).put(put_settings))
+        .route("/v1/{app}/keys", get(list_keys).post(create_key))
+        .route("/v1/{app}/keys/{kid}", delete(revoke_key))
+}
+
+pub fn settings_body(a: &AppSettings) -> Value {
+    json!({
+        "browserUserSync": a.browser_user_sync,
+        "browserConversationSync": a.browser_conversation_sync,
+        "identityVerification": a.identity_verification,
+        "guestsAllowed": a.guests_allowed(),
+    })
+}
+
+async fn get_settings(State(s): State<AppState>, _: App) -> TalkResult {
+    ok(settings_body(&s.huddle.app_settings()))
+}
+
+/// Only the given fields change.
+async fn put_settings(State(s): State<AppState>, _: App, body: Body) -> TalkResult {
+    let m = body.object()?;
+    let mut a = s.huddle.app_settings();
+    if let Some(v) = opt_bool(m, "browserUserSync")? {
+        a.browser_user_sync = v;
+    }
+    if let Some(v) = opt_bool(m, "browserConversationSync")? {
+        a.browser_conversation_sync = v;
+    }
+    if let Some(v) = opt_bool(m, "identityVerification")? {
+        a.identity_verification = v;
+    }
+    ok(settings_body(&s.huddle.set_app_settings(a).await?))
+}
+
+async fn list_keys(State(s): State<AppState>, _: App) -> TalkResult {
+    let keys = s.huddle.app_keys().await?;
+    let keys: Vec<Value> = keys
+        .iter()
+        .map(|k| json!({ "id": k.id, "createdAt": k.created_at.millis(), "revokedAt": k.revoked_at.map(|t| t.millis()), "lastChars": &k.secret[k.secret.len().saturating_sub(4)..] }))
+        .collect();
+    ok(json!({ "data": keys }))
+}
+
+/// The only time a new secret is shown.
+async fn create_key(State(s): State<AppState>, _: App) -> TalkResult {
+    let key = s.huddle.create_app_key().await?;
+    ok(json!({ "id": key.id, "secret": key.secret, "createdAt": key.created_at.millis() }))
+}
+
+async fn revoke_key(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, kid)): Path<(String, String)>,
+) -> TalkResult {
+    s.huddle.revoke_app_key(&kid).await?;
+    ok(json!({}))
+}

@@ -1,0 +1,403 @@
+//! The backend REST API under `/v1/{appId}/`: users, conversations, participants, messages.
+//! Authenticated with a secret key or an app token (`extract::App`).
+
+use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use huddle_core::services::talk::{
+    ConversationPatch, ParticipantSettings, TalkMessageInput, TalkUserPatch,
+};
+use huddle_core::store::ConversationQuery;
+use huddle_core::Access;
+use serde_json::{json, Map, Value};
+
+use super::error::{bad_request, TalkError, TalkResult};
+use super::extract::{custom, nullable_list, nullable_str, opt_bool, opt_str, App, Body, Listing};
+use super::{ok, shape};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/{app}/users", get(list_users).put(batch_users))
+        .route("/v1/{app}/users/{uid}", get(get_user).put(put_user))
+        .route(
+            "/v1/{app}/users/{uid}/conversations",
+            get(user_conversations),
+        )
+        .route("/v1/{app}/conversations", get(list_conversations))
+        .route(
+            "/v1/{app}/conversations/{cid}",
+            get(get_conversation)
+                .put(put_conversation)
+                .delete(delete_conversation),
+        )
+        .route(
+            "/v1/{app}/conversations/{cid}/participants/{uid}",
+            put(put_participant)
+                .patch(patch_participant)
+                .delete(delete_participant),
+        )
+        .route(
+            "/v1/{app}/conversations/{cid}/messages",
+            get(list_messages).post(post_messages),
+        )
+        .route(
+            "/v1/{app}/conversations/{cid}/messages/{mid}",
+            get(get_message).put(edit_message).delete(delete_message),
+        )
+}
+
+pub fn user_patch(m: &Map<String, Value>) -> Result<TalkUserPatch, TalkError> {
+    Ok(TalkUserPatch {
+        name: opt_str(m, "name")?,
+        email: nullable_list(m, "email")?,
+        phone: nullable_list(m, "phone")?,
+        welcome_message: nullable_str(m, "welcomeMessage")?,
+        photo_url: nullable_str(m, "photoUrl")?,
+        locale: nullable_str(m, "locale")?,
+        role: nullable_str(m, "role")?,
+        availability_text: nullable_str(m, "availabilityText")?,
+        custom: custom(m, "custom")?,
+    })
+}
+
+async fn put_user(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, uid)): Path<(String, String)>,
+    body: Body,
+) -> TalkResult {
+    s.huddle
+        .upsert_talk_user(&uid, &user_patch(body.object()?)?)
+        .await?;
+    ok(json!({}))
+}
+
+async fn get_user(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, uid)): Path<(String, String)>,
+) -> TalkResult {
+    ok(shape::user(&s.huddle.talk_user(&uid).await?, true))
+}
+
+async fn list_users(State(s): State<AppState>, _: App, Query(q): Query<Listing>) -> TalkResult {
+    let users = s
+        .huddle
+        .list_talk_users(q.starting_after.as_deref(), q.limit(10)?)
+        .await?;
+    ok(json!({ "data": users.iter().map(|u| shape::user(u, true)).collect::<Vec<_>>() }))
+}
+
+/// `PUT /users` `{userId: {...}}`: all or nothing; per-user errors in a 400.
+async fn batch_users(State(s): State<AppState>, _: App, body: Body) -> TalkResult {
+    let mut batch = Vec::new();
+    for (uid, v) in body.object()? {
+        let m = v
+            .as_object()
+            .ok_or_else(|| bad_request("INVALID_BODY", format!("`{uid}` must be an object")))?;
+        batch.push((uid.clone(), user_patch(m)?));
+    }
+    match s.huddle.upsert_talk_users(&batch).await? {
+        Ok(_) => ok(json!({})),
+        Err(errors) => Ok((
+            axum::http::StatusCode::BAD_REQUEST,
+            Json(json!({ "errorCode": "INVALID_USERS", "errors": errors })),
+        )
+            .into_response()),
+    }
+}
+
+fn conversation_query(q: &Listing, member: Option<String>) -> Result<ConversationQuery, TalkError> {
+    Ok(ConversationQuery {
+        member,
+        unread_only: Listing::flag(&q.unreads_only),
+        last_message_before: Listing::millis(&q.last_message_before, "lastMessageBefore")?,
+        last_message_after: Listing::millis(&q.last_message_after, "lastMessageAfter")?,
+        starting_after: q.starting_after.clone(),
+        limit: q.limit(30)?,
+    })
+}
+
+/// Lists conversations with their last message (one small read per conversation, pages are
+/// capped at 100).
+pub async fn conversation_page(
+    s: &AppState,
+    query: ConversationQuery,
+    with_participants: bool,
+) -> TalkResult<Vec<Value>> {
+    let rows = s.huddle.list_talk_conversations(&query).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (room, sub) in rows {
+        let last = s
+            .huddle
+            .talk_messages(&room.id, None, 1)
+            .await?
+            .into_iter()
+            .next();
+        if with_participants {
+            let members = s.huddle.talk_participants(&room).await?;
+            out.push(shape::conversation(&room, &members, last.as_ref()));
+        } else {
+            out.push(shape::own_conversation(&room, sub.as_ref(), last.as_ref()));
+        }
+    }
+    Ok(out)
+}
+
+async fn list_conversations(
+    State(s): State<AppState>,
+    _: App,
+    Query(q): Query<Listing>,
+) -> TalkResult {
+    let page = conversation_page(&s, conversation_query(&q, None)?, true).await?;
+    ok(json!({ "data": page }))
+}
+
+async fn user_conversations(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, uid)): Path<(String, String)>,
+    Query(q): Query<Listing>,
+) -> TalkResult {
+    let page = conversation_page(&s, conversation_query(&q, Some(uid))?, false).await?;
+    ok(json!({ "data": page }))
+}
+
+pub fn conversation_patch(m: &Map<String, Value>) -> Result<ConversationPatch, TalkError> {
+    let participants = match m.get("participants") {
+        None | Some(Value::Null) => None,
+        Some(_) => nullable_list(m, "participants")?.flatten(),
+    };
+    Ok(ConversationPatch {
+        subject: nullable_str(m, "subject")?,
+        photo_url: nullable_str(m, "photoUrl")?,
+        welcome_messages: nullable_list(m, "welcomeMessages")?,
+        custom: custom(m, "custom")?,
+        participants,
+        guest_access: opt_bool(m, "guestAccess")?,
+    })
+}
+
+async fn put_conversation(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, cid)): Path<(String, String)>,
+    body: Body,
+) -> TalkResult {
+    s.huddle
+        .upsert_conversation(&cid, &conversation_patch(body.object()?)?, None)
+        .await?;
+    ok(json!({}))
+}
+
+pub async fn full_conversation(s: &AppState, cid: &str) -> TalkResult<Value> {
+    let room = s.huddle.talk_conversation(cid).await?;
+    let members = s.huddle.talk_participants(&room).await?;
+    let last = s
+        .huddle
+        .talk_messages(cid, None, 1)
+        .await?
+        .into_iter()
+        .next();
+    Ok(shape::conversation(&room, &members, last.as_ref()))
+}
+
+async fn get_conversation(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, cid)): Path<(String, String)>,
+) -> TalkResult {
+    ok(full_conversation(&s, &cid).await?)
+}
+
+async fn delete_conversation(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, cid)): Path<(String, String)>,
+) -> TalkResult {
+    s.huddle.delete_conversation(&cid).await?;
+    ok(json!({}))
+}
+
+pub fn participant_settings(m: &Map<String, Value>) -> Result<ParticipantSettings, TalkError> {
+    let access = match opt_str(m, "access")? {
+        None => None,
+        Some(a) => Some(Access::parse(&a).ok_or_else(|| {
+            bad_request(
+                "INVALID_ACCESS",
+                "access must be \"ReadWrite\", \"Read\" or \"None\"",
+            )
+        })?),
+    };
+    let notify = match m.get("notify") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(b.to_string()),
+        Some(Value::String(s)) if s == "MentionsOnly" => Some(s.clone()),
+        Some(_) => {
+            return Err(bad_request(
+                "INVALID_NOTIFY",
+                "notify must be true, false or \"MentionsOnly\"",
+            ))
+        }
+    };
+    Ok(ParticipantSettings { access, notify })
+}
+
+async fn put_participant(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, cid, uid)): Path<(String, String, String)>,
+    body: Body,
+) -> TalkResult {
+    s.huddle
+        .put_participant(&cid, &uid, &participant_settings(body.object()?)?, None)
+        .await?;
+    ok(json!({}))
+}
+
+async fn patch_participant(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, cid, uid)): Path<(String, String, String)>,
+    body: Body,
+) -> TalkResult {
+    s.huddle
+        .patch_participant(&cid, &uid, &participant_settings(body.object()?)?, None)
+        .await?;
+    ok(json!({}))
+}
+
+async fn delete_participant(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, cid, uid)): Path<(String, String, String)>,
+) -> TalkResult {
+    s.huddle.remove_participant(&cid, &uid, None).await?;
+    ok(json!({}))
+}
+
+fn message_input(v: &Value) -> Result<TalkMessageInput, TalkError> {
+    let m = v
+        .as_object()
+        .ok_or_else(|| bad_request("INVALID_BODY", "Each message must be an object"))?;
+    let text =
+        opt_str(m, "text")?.ok_or_else(|| bad_request("INVALID_FIELD", "`text` is required"))?;
+    let custom = match m.get("custom") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(o)) if o.values().all(Value::is_string) => o.clone(),
+        Some(_) => {
+            return Err(bad_request(
+                "INVALID_FIELD",
+                "`custom` must be an object of strings",
+            ))
+        }
+    };
+    let idempotency_key = opt_str(m, "idempotencyKey")?;
+    match (opt_str(m, "type")?.as_deref(), opt_str(m, "sender")?) {
+        (Some("UserMessage"), Some(sender)) => Ok(TalkMessageInput::User {
+            sender,
+            text,
+            custom,
+            idempotency_key,
+        }),
+        (Some("SystemMessage"), None) => Ok(TalkMessageInput::System {
+            text,
+            custom,
+            idempotency_key,
+        }),
+        (Some("SystemMessage"), Some(_)) => Err(bad_request(
+            "INVALID_FIELD",
+            "System messages have no sender",
+        )),
+        (Some("UserMessage"), None) => Err(bad_request(
+            "INVALID_FIELD",
+            "User messages need a `sender`",
+        )),
+        (None, Some(_)) => Err(bad_request(
+            "INVALID_FIELD",
+            "`type` must be \"UserMessage\" when `sender` is given",
+        )),
+        _ => Err(bad_request(
+            "INVALID_FIELD",
+            "`type` must be \"UserMessage\" or \"SystemMessage\"",
+        )),
+    }
+}
+
+/// `POST .../messages`: an array of up to 10 messages; answers their ids in order.
+async fn post_messages(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, cid)): Path<(String, String)>,
+    body: Body,
+) -> TalkResult {
+    let items = body
+        .0
+        .as_array()
+        .ok_or_else(|| bad_request("INVALID_BODY", "The body must be an array of messages"))?;
+    let inputs = items
+        .iter()
+        .map(message_input)
+        .collect::<Result<Vec<_>, _>>()?;
+    let stored = s.huddle.post_talk_messages(&cid, inputs).await?;
+    ok(json!(stored
+        .iter()
+        .map(|m| json!({ "id": m.id }))
+        .collect::<Vec<_>>()))
+}
+
+async fn list_messages(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, cid)): Path<(String, String)>,
+    Query(q): Query<Listing>,
+) -> TalkResult {
+    let messages = s
+        .huddle
+        .talk_messages(&cid, q.starting_after.as_deref(), q.limit(10)?)
+        .await?;
+    ok(json!({ "data": messages.iter().map(shape::message).collect::<Vec<_>>() }))
+}
+
+async fn get_message(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, cid, mid)): Path<(String, String, String)>,
+) -> TalkResult {
+    ok(shape::message(&s.huddle.talk_message(&cid, &mid).await?))
+}
+
+async fn edit_message(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, cid, mid)): Path<(String, String, String)>,
+    body: Body,
+) -> TalkResult {
+    let m = body.object()?;
+    let custom = match m.get("custom") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::Object(o)) if o.values().all(Value::is_string) => Some(Some(o.clone())),
+        Some(_) => {
+            return Err(bad_request(
+                "INVALID_FIELD",
+                "`custom` must be an object of strings or null",
+            ))
+        }
+    };
+    s.huddle
+        .edit_talk_message(&cid, &mid, opt_str(m, "text")?, custom)
+        .await?;
+    ok(json!({}))
+}
+
+async fn delete_message(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, cid, mid)): Path<(String, String, String)>,
+) -> TalkResult {
+    s.huddle.delete_talk_message(&cid, &mid).await?;
+    ok(json!({}))
+}

@@ -1,0 +1,32 @@
+//! The TalkJS-style REST API (`/v1/{appId}/...`): the backend API (secret key or app token),
+//! the browser API (`/client/`, user token or signature), and app administration. HTTP status
+//! is the signal; bodies are JSON.
+
+mod admin;
+mod backend;
+mod client;
+mod error;
+mod extract;
+mod shape;
+pub mod webhooks;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde_json::Value;
+
+pub use error::{TalkError, TalkResult};
+
+use crate::state::AppState;
+
+pub fn ok(body: Value) -> TalkResult<Response> {
+    Ok((StatusCode::OK, Json(body)).into_response())
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(backend::routes())
+        .merge(client::routes())
+        .merge(admin::routes())
+        .merge(webhooks::routes())
+}

@@ -1,0 +1,102 @@
+//! Resources as the TalkJS-style API returns them: users, conversations with their
+//! participants, messages. Times are unix milliseconds.
+
+use huddle_core::{Access, Member, Message, Room, Subscription, User};
+use serde_json::{json, Map, Value};
+
+/// A user. `private` adds what only the backend may see (emails, phones).
+pub fn user(u: &User, private: bool) -> Value {
+    let mut v = json!({
+        "id": u.id,
+        "name": u.name,
+        "welcomeMessage": u.profile.welcome_message,
+        "photoUrl": u.photo_url,
+        "headerPhotoUrl": null,
+        "role": u.profile.role.as_deref().unwrap_or("default"),
+        "custom": u.custom,
+        "availabilityText": u.profile.availability_text,
+        "locale": u.locale,
+        "createdAt": u.created_at.millis(),
+    });
+    if private {
+        let list = |l: &Vec<String>| if l.is_empty() { Value::Null } else { json!(l) };
+        v["email"] = list(&u.profile.emails);
+        v["phone"] = list(&u.profile.phones);
+        v["pushTokens"] = json!({});
+    }
+    v
+}
+
+/// `notify` as stored (`"true"`, `"false"`, `"MentionsOnly"`) back to its JSON form.
+pub fn notify(n: &str) -> Value {
+    match n {
+        "true" => json!(true),
+        "false" => json!(false),
+        other => json!(other),
+    }
+}
+
+pub fn participant(s: &Subscription) -> Value {
+    json!({
+        "access": s.access.as_str(),
+        "notify": notify(&s.notify),
+        "isUnread": s.unread > 0 || s.alert,
+        "joinedAt": s.ts.millis(),
+    })
+}
+
+/// A conversation; `members` fills the participants map (those with access `None` are left out).
+pub fn conversation(r: &Room, members: &[Member], last: Option<&Message>) -> Value {
+    let participants: Map<String, Value> = members
+        .iter()
+        .filter(|m| m.subscription.access != Access::None)
+        .map(|m| (m.user.id.clone(), participant(&m.subscription)))
+        .collect();
+    json!({
+        "id": r.id,
+        "subject": r.subject,
+        "photoUrl": r.photo_url,
+        "welcomeMessages": if r.welcome_messages.is_empty() { Value::Null } else { json!(r.welcome_messages) },
+        "custom": r.custom,
+        "lastMessage": last.map(message),
+        "createdAt": r.created_at.millis(),
+        "topicId": null,
+        "guestAccess": r.guest_access,
+        "participants": participants,
+    })
+}
+
+/// A conversation as one user sees it in their list: with their own participation.
+pub fn own_conversation(r: &Room, sub: Option<&Subscription>, last: Option<&Message>) -> Value {
+    let mut v = conversation(r, &[], last);
+    if let Some(s) = sub {
+        let p = participant(s);
+        v["access"] = p["access"].clone();
+        v["notify"] = p["notify"].clone();
+        v["isUnread"] = p["isUnread"].clone();
+        v["joinedAt"] = p["joinedAt"].clone();
+    }
+    if let Value::Object(o) = &mut v {
+        o.remove("participants");
+    }
+    v
+}
+
+pub fn message(m: &Message) -> Value {
+    let system = m.t.is_some();
+    json!({
+        "id": m.id,
+        "conversationId": m.rid,
+        "type": if system { "SystemMessage" } else { "UserMessage" },
+        "senderId": if system || m.u.id.is_empty() { Value::Null } else { json!(m.u.id) },
+        "text": m.msg,
+        "custom": m.extra.get("custom").cloned().unwrap_or_else(|| json!({})),
+        "attachment": null,
+        "location": null,
+        "origin": "rest",
+        "readBy": [],
+        "referencedMessageId": null,
+        "createdAt": m.ts.millis(),
+        "editedAt": m.edited_at.map(|t| t.millis()),
+    })
+}

@@ -1,0 +1,278 @@
+//! Webhooks: domain events become signed JSON deliveries. A writer task turns each event into
+//! outbox rows (one per interested endpoint); a sender task posts due rows and records the
+//! outcome, retrying with backoff. The outbox is in the database, so a restart loses no
+//! queued delivery. Signature: `X-Huddle-Signature = HEX(HMAC-SHA256(secret, timestamp + "." + body))`
+//! with `X-Huddle-Timestamp`, the scheme TalkJS uses under its own header names.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::routing::{delete, get, post};
+use axum::Router;
+use hmac::{Hmac, Mac};
+use huddle_core::events::Event;
+use huddle_core::{ids, Huddle, Timestamp};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::error::{bad_request, TalkResult};
+use super::extract::{App, Body};
+use super::{ok, shape};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/{app}/webhooks", get(list).post(create))
+        .route("/v1/{app}/webhooks/{wid}", delete(remove))
+        .route("/v1/{app}/webhooks/{wid}/deliveries", get(deliveries))
+        .route(
+            "/v1/{app}/webhooks/{wid}/deliveries/{did}/redeliver",
+            post(redeliver),
+        )
+}
+
+fn endpoint_json(e: &huddle_core::WebhookEndpoint) -> Value {
+    json!({ "id": e.id, "url": e.url, "events": e.events, "enabled": e.enabled, "createdAt": e.created_at.millis() })
+}
+
+async fn list(State(s): State<AppState>, _: App) -> TalkResult {
+    let all = s.huddle.webhooks().await?;
+    ok(json!({ "data": all.iter().map(endpoint_json).collect::<Vec<_>>() }))
+}
+
+/// `{url, events?: [...]}`; no events means all.
+async fn create(State(s): State<AppState>, _: App, body: Body) -> TalkResult {
+    let m = body.object()?;
+    let url = m
+        .get("url")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad_request("INVALID_FIELD", "`url` is required"))?;
+    let events = match m.get("events") {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| bad_request("INVALID_FIELD", "`events` must be strings"))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(bad_request("INVALID_FIELD", "`events` must be a list")),
+    };
+    ok(endpoint_json(&s.huddle.create_webhook(url, events).await?))
+}
+
+async fn remove(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, wid)): Path<(String, String)>,
+) -> TalkResult {
+    s.huddle.delete_webhook(&wid).await?;
+    ok(json!({}))
+}
+
+async fn deliveries(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, wid)): Path<(String, String)>,
+) -> TalkResult {
+    let items = s.huddle.webhook_deliveries(&wid, 100).await?;
+    let data: Vec<Value> = items
+        .iter()
+        .map(|i| {
+            json!({ "id": i.id, "type": i.event_type, "attempts": i.attempts, "deliveredAt": i.delivered_at.map(|t| t.millis()),
+                    "nextAttemptAt": i.next_attempt_at.millis(), "lastError": i.last_error, "createdAt": i.created_at.millis() })
+        })
+        .collect();
+    ok(json!({ "data": data }))
+}
+
+async fn redeliver(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, wid, did)): Path<(String, String, String)>,
+) -> TalkResult {
+    let item = s.huddle.redeliver(&wid, &did).await?;
+    ok(json!({ "id": item.id }))
+}
+
+/// Signs a body for a receiver to verify.
+pub fn sign(secret: &str, timestamp: &str, body: &str) -> String {
+    match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(mut mac) => {
+            mac.update(timestamp.as_bytes());
+            mac.update(b".");
+            mac.update(body.as_bytes());
+            hex::encode_upper(mac.finalize().into_bytes())
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// The webhook type of an event, if webhooks carry it.
+fn kind(event: &Event) -> Option<&'static str> {
+    Some(match event {
+        Event::MessageCreated(_) => "message.sent",
+        Event::MessageUpdated(_) => "message.updated",
+        Event::MessageDeleted { .. } => "message.deleted",
+        Event::UserCreated(_) => "user.created",
+        Event::UserUpdated(_) => "user.updated",
+        Event::RoomDeleted { .. } => "conversation.deleted",
+        Event::MemberAdded(_) => "participant.joined",
+        Event::ParticipantUpdated(_) => "participant.updated",
+        Event::MemberRemoved { .. } => "participant.left",
+        Event::GuestAccessChanged { .. } => "guestAccess.changed",
+        _ => return None,
+    })
+}
+
+/// The webhook type and `data` of an event, if it is one webhooks carry.
+async fn payload(h: &Huddle, event: &Event) -> Option<(&'static str, Value)> {
+    let conversation = |rid: &str| json!({ "id": rid });
+    Some(match event {
+        Event::MessageCreated(m) => {
+            let sender = if m.u.id.is_empty() {
+                None
+            } else {
+                h.store().user_by_id(&m.u.id).await.ok().flatten()
+            };
+            let room = h.store().room_by_id(&m.rid).await.ok().flatten();
+            (
+                "message.sent",
+                json!({
+                    "message": shape::message(m),
+                    "sender": sender.as_ref().map(|u| shape::user(u, false)),
+                    "conversation": room.as_ref().map(|r| shape::conversation(r, &[], None)).unwrap_or_else(|| conversation(&m.rid)),
+                }),
+            )
+        }
+        Event::MessageUpdated(m) => ("message.updated", json!({ "message": shape::message(m) })),
+        Event::MessageDeleted { rid, id } => (
+            "message.deleted",
+            json!({ "message": { "id": id, "conversationId": rid } }),
+        ),
+        Event::UserCreated(u) => ("user.created", json!({ "user": shape::user(u, false) })),
+        Event::UserUpdated(u) => ("user.updated", json!({ "user": shape::user(u, false) })),
+        Event::RoomDeleted { rid } => (
+            "conversation.deleted",
+            json!({ "conversation": conversation(rid) }),
+        ),
+        Event::MemberAdded(s) => (
+            "participant.joined",
+            json!({ "conversationId": s.rid, "userId": s.u.id, "participant": shape::participant(s) }),
+        ),
+        Event::ParticipantUpdated(s) => (
+            "participant.updated",
+            json!({ "conversationId": s.rid, "userId": s.u.id, "participant": shape::participant(s) }),
+        ),
+        Event::MemberRemoved { rid, uid } => (
+            "participant.left",
+            json!({ "conversationId": rid, "userId": uid }),
+        ),
+        Event::GuestAccessChanged { rid, allowed } => (
+            "guestAccess.changed",
+            json!({ "conversationId": rid, "allowed": allowed }),
+        ),
+        _ => return None,
+    })
+}
+
+/// Starts the writer (events → outbox) and the sender (outbox → HTTP). Both run until the
+/// process ends; the sender resumes whatever the outbox holds after a restart.
+pub fn spawn(huddle: Arc<Huddle>) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut rx = huddle.hub().subscribe();
+    let writer = huddle.clone();
+    let (wake_tx, mut wake_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let writer_task = tokio::spawn(async move {
+        loop {
+            let event = match rx.recv().await {
+                Ok(e) => e,
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!(
+                        missed = n,
+                        "webhook writer lagged behind the event hub; those events get no webhook"
+                    );
+                    continue;
+                }
+                Err(RecvError::Closed) => return,
+            };
+            // Most events interest no endpoint: decide that before reading anything.
+            if !kind(&event).is_some_and(|k| writer.webhook_wanted(k)) {
+                continue;
+            }
+            let Some((kind, data)) = payload(&writer, &event).await else {
+                continue;
+            };
+            let body = json!({ "id": format!("evt_{}", ids::new_id()), "type": kind, "createdAt": Timestamp::now().millis(), "data": data }).to_string();
+            match writer.enqueue_webhook(kind, &body).await {
+                Ok(n) if n > 0 => {
+                    let _ = wake_tx.try_send(());
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "could not queue webhook"),
+            }
+        }
+    });
+    let sender_task = tokio::spawn(async move {
+        let client = match reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "webhook sender has no HTTP client");
+                return;
+            }
+        };
+        loop {
+            match huddle.due_deliveries(50).await {
+                Ok(items) if !items.is_empty() => {
+                    for item in items {
+                        let outcome = send(&huddle, &client, &item).await;
+                        if let Err(e) = huddle.record_delivery(item, outcome).await {
+                            tracing::error!(error = %e, "could not record a webhook attempt");
+                        }
+                    }
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not read the webhook outbox"),
+            }
+            // Wake on new work, or poll for retries that became due.
+            let _ = tokio::time::timeout(Duration::from_millis(500), wake_rx.recv()).await;
+        }
+    });
+    vec![writer_task, sender_task]
+}
+
+async fn send(
+    h: &Huddle,
+    client: &reqwest::Client,
+    item: &huddle_core::OutboxItem,
+) -> Result<(), String> {
+    let endpoints = h.webhooks().await.map_err(|e| e.to_string())?;
+    let endpoint = endpoints
+        .iter()
+        .find(|e| e.id == item.endpoint_id)
+        .ok_or("endpoint removed")?;
+    let secret = h
+        .webhook_secret()
+        .ok_or("no live secret key to sign with")?;
+    let ts = Timestamp::now().millis().to_string();
+    let res = client
+        .post(&endpoint.url)
+        .header("content-type", "application/json")
+        .header("x-huddle-timestamp", &ts)
+        .header("x-huddle-signature", sign(&secret, &ts, &item.body))
+        .body(item.body.clone())
+        .send()
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
+    if res.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("endpoint answered {}", res.status()))
+    }
+}

@@ -1,0 +1,257 @@
+//! The TalkJS-style app: its secret keys (`app_keys`), webhook endpoints (`webhook_endpoints`)
+//! and the durable outbox of deliveries to them (`webhook_outbox`).
+//!
+//! The outbox is a queue read by `due_outbox` off the partial index `webhook_outbox_due`
+//! (undelivered items in `next_attempt_at` order). Items that used up their attempts stay
+//! undelivered and so stay in that index; `attempts` is an index column so they are skipped
+//! without reading their rows, but each poll still steps over them.
+
+use async_trait::async_trait;
+use huddle_core::store::AppStore;
+use huddle_core::{AppKey, Error, Failure, OutboxItem, Result, Timestamp, WebhookEndpoint};
+
+use crate::errors::{db_err, is_foreign_key_violation, is_unique_violation};
+use crate::rows::{
+    self, APP_KEY_COLS, APP_KEY_FIELDS, ENDPOINT_COLS, ENDPOINT_FIELDS, OUTBOX_COLS, OUTBOX_FIELDS,
+};
+use crate::sql::{flag, placeholders, to_json, values_rows, CHUNK};
+use crate::SqlStore;
+
+/// Inserting a row whose id exists already.
+fn insert_err(e: sqlx::Error, what: &str, id: &str) -> Error {
+    if is_unique_violation(&e) {
+        return Error::Conflict(Failure::new(
+            "error-duplicate-id",
+            format!("A {what} with id {id} exists"),
+        ));
+    }
+    db_err(e)
+}
+
+/// Enqueueing for an endpoint that does not exist (or was deleted meanwhile).
+fn outbox_err(e: sqlx::Error) -> Error {
+    if is_foreign_key_violation(&e) {
+        return Error::not_found(
+            "webhook-endpoint-not-found",
+            "The webhook endpoint no longer exists",
+        );
+    }
+    if is_unique_violation(&e) {
+        return Error::conflict("error-duplicate-id", "An outbox item with this id exists");
+    }
+    db_err(e)
+}
+
+#[async_trait]
+impl AppStore for SqlStore {
+    /// Oldest first, revoked ones included.
+    async fn app_keys(&self) -> Result<Vec<AppKey>> {
+        let sql = format!(
+            "SELECT {} FROM app_keys a ORDER BY a.created_at, a.id",
+            *APP_KEY_COLS
+        );
+        let found = sqlx::query(&sql)
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        rows::all(&found, rows::app_key)
+    }
+
+    async fn insert_app_key(&self, key: &AppKey) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO app_keys ({}) VALUES ({})",
+            APP_KEY_FIELDS.join(", "),
+            placeholders(1, APP_KEY_FIELDS.len())
+        );
+        sqlx::query(&sql)
+            .bind(key.id.as_str())
+            .bind(key.secret.as_str())
+            .bind(key.created_at.0)
+            .bind(key.revoked_at.map(|t| t.0))
+            .execute(self.db.writer())
+            .await
+            .map_err(|e| insert_err(e, "key", &key.id))?;
+        Ok(())
+    }
+
+    /// `true` if the key exists. Revoking a revoked key keeps the first revocation time.
+    async fn revoke_app_key(&self, id: &str, at: Timestamp) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE app_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
+                .bind(id)
+                .bind(at.0)
+                .execute(self.db.writer())
+                .await
+                .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Oldest first.
+    async fn webhook_endpoints(&self) -> Result<Vec<WebhookEndpoint>> {
+        let sql = format!(
+            "SELECT {} FROM webhook_endpoints w ORDER BY w.created_at, w.id",
+            *ENDPOINT_COLS
+        );
+        let found = sqlx::query(&sql)
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        rows::all(&found, rows::endpoint)
+    }
+
+    async fn insert_webhook_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO webhook_endpoints ({}) VALUES ({})",
+            ENDPOINT_FIELDS.join(", "),
+            placeholders(1, ENDPOINT_FIELDS.len())
+        );
+        sqlx::query(&sql)
+            .bind(endpoint.id.as_str())
+            .bind(endpoint.url.as_str())
+            .bind(to_json(&endpoint.events)?)
+            .bind(flag(endpoint.enabled))
+            .bind(endpoint.created_at.0)
+            .execute(self.db.writer())
+            .await
+            .map_err(|e| insert_err(e, "webhook endpoint", &endpoint.id))?;
+        Ok(())
+    }
+
+    /// Deletes the endpoint and its whole outbox (pending items and delivery log).
+    async fn delete_webhook_endpoint(&self, id: &str) -> Result<bool> {
+        let mut tx = self.db.begin().await?;
+        // The endpoint row first (PostgreSQL): this blocks enqueues for it, whose foreign-key
+        // check waits on the row, until it is gone.
+        let sql = format!(
+            "SELECT id FROM webhook_endpoints WHERE id = $1{}",
+            self.db.backend.lock_for_delete()
+        );
+        if sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .is_none()
+        {
+            return Ok(false);
+        }
+        // Explicit rather than by cascade, so the outcome does not hang on a pragma.
+        for sql in [
+            "DELETE FROM webhook_outbox WHERE endpoint_id = $1",
+            "DELETE FROM webhook_endpoints WHERE id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    /// All items or none, in multi-row statements of `CHUNK` rows. An item for an endpoint
+    /// that does not exist fails the lot with `NotFound`.
+    async fn enqueue_outbox(&self, items: &[OutboxItem]) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.db.begin().await?;
+        for chunk in items.chunks(CHUNK) {
+            let sql = self.db.backend.sql(format!(
+                "INSERT INTO webhook_outbox ({}) VALUES {}",
+                OUTBOX_FIELDS.join(", "),
+                values_rows(chunk.len(), OUTBOX_FIELDS.len())
+            ));
+            let mut q = sqlx::query(&sql);
+            for i in chunk {
+                q = q
+                    .bind(i.id.as_str())
+                    .bind(i.endpoint_id.as_str())
+                    .bind(i.event_type.as_str())
+                    .bind(i.body.as_str())
+                    .bind(i.attempts)
+                    .bind(i.next_attempt_at.0)
+                    .bind(i.delivered_at.map(|t| t.0))
+                    .bind(i.last_error.as_deref())
+                    .bind(i.created_at.0);
+            }
+            q.persistent(chunk.len() == 1)
+                .execute(&mut *tx)
+                .await
+                .map_err(outbox_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Longest due first: `next_attempt_at`, then id.
+    async fn due_outbox(
+        &self,
+        now: Timestamp,
+        max_attempts: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>> {
+        let c = self.db.backend.bytewise();
+        // The conditions mirror webhook_outbox_due: its predicate, then its columns.
+        let sql = format!(
+            "SELECT {} FROM webhook_outbox o WHERE o.delivered_at IS NULL AND o.next_attempt_at <= $1 \
+             AND o.attempts < $2 ORDER BY o.next_attempt_at, o.id{c} LIMIT $3",
+            *OUTBOX_COLS
+        );
+        let found = sqlx::query(&sql)
+            .bind(now.0)
+            .bind(max_attempts)
+            .bind(limit.max(0))
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        rows::all(&found, rows::outbox_item)
+    }
+
+    /// Writes the outcome fields of the item (attempts, next attempt, delivery time, error).
+    /// An item that is gone (its endpoint was deleted meanwhile) is no error: there is nothing
+    /// left to record against.
+    async fn record_attempt(&self, item: &OutboxItem) -> Result<()> {
+        sqlx::query(
+            "UPDATE webhook_outbox SET attempts = $2, next_attempt_at = $3, delivered_at = $4, last_error = $5 WHERE id = $1",
+        )
+        .bind(item.id.as_str())
+        .bind(item.attempts)
+        .bind(item.next_attempt_at.0)
+        .bind(item.delivered_at.map(|t| t.0))
+        .bind(item.last_error.as_deref())
+        .execute(self.db.writer())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Newest first: `created_at` descending, then id descending.
+    async fn outbox_of_endpoint(&self, endpoint_id: &str, limit: i64) -> Result<Vec<OutboxItem>> {
+        let c = self.db.backend.bytewise();
+        let sql = format!(
+            "SELECT {} FROM webhook_outbox o WHERE o.endpoint_id = $1 ORDER BY o.created_at DESC, o.id{c} DESC LIMIT $2",
+            *OUTBOX_COLS
+        );
+        let found = sqlx::query(&sql)
+            .bind(endpoint_id)
+            .bind(limit.max(0))
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        rows::all(&found, rows::outbox_item)
+    }
+
+    async fn outbox_item(&self, id: &str) -> Result<Option<OutboxItem>> {
+        let sql = format!(
+            "SELECT {} FROM webhook_outbox o WHERE o.id = $1",
+            *OUTBOX_COLS
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(rows::outbox_item).transpose()
+    }
+}

@@ -1,0 +1,290 @@
+//! What the TalkJS-style API needs beyond the Rocket.Chat one: conversations (rooms) in activity
+//! order with a cursor, optionally one member's with their membership; users in id order; batch
+//! user upserts; messages by idempotency key and newest-first history after a cursor message.
+//!
+//! Cursors name the last row of the previous page and the next page continues strictly after it
+//! in the listing's order. Conversations and messages look the cursor row up to learn where it
+//! sorts, so a cursor naming no such row (deleted meanwhile, or never there) is
+//! `Error::Invalid` with code `INVALID_CURSOR`; users sort by id alone, so any id is a cursor.
+//! Ids sort bytewise on both backends (`Backend::bytewise`).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use huddle_core::store::{ConversationQuery, ConversationStore};
+use huddle_core::{Message, Result, Room, Subscription, User};
+use sqlx::Row;
+
+use crate::errors::{db_err, invalid_cursor, user_err};
+use crate::rows::{self, MESSAGE_COLS, ROOM_COLS, SUB_COLS, USER_COLS, USER_FIELDS};
+use crate::sql::{placeholders, values_rows, CHUNK};
+use crate::users::bind_user;
+use crate::{SqlStore, Q};
+
+/// A conversation's activity: its newest message, else its creation. Spelled exactly as the
+/// `rooms_activity` index is, so both planners recognise the expression and walk the index.
+const ACTIVITY: &str = "COALESCE(r.lm, r.created_at)";
+
+/// A parameter of a statement whose shape depends on the query.
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+fn bind_all<'q>(mut q: Q<'q>, binds: &'q [Bind]) -> Q<'q> {
+    for b in binds {
+        q = match b {
+            Bind::Text(s) => q.bind(s.as_str()),
+            Bind::Int(n) => q.bind(*n),
+        };
+    }
+    q
+}
+
+impl SqlStore {
+    /// Where a conversation sorts: its activity, or `None` if there is no such room.
+    async fn room_activity(&self, id: &str) -> Result<Option<i64>> {
+        let row = sqlx::query("SELECT COALESCE(lm, created_at) FROM rooms WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        row.map(|r| r.try_get::<i64, _>(0usize).map_err(db_err))
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl ConversationStore for SqlStore {
+    /// `unread_only` means something only with `member` and is ignored without. The
+    /// `last_message_*` bounds are strict and leave out rooms without messages. Activity is
+    /// `COALESCE(lm, created_at)`: a page is read straight off the `rooms_activity` index (all
+    /// conversations), or off the member's memberships (`subscriptions_uid`) joined to their
+    /// rooms, whichever the planner finds cheaper. A conversation whose activity changes
+    /// between two pages moves: it may show up twice or be skipped, as with any cursor over a
+    /// changing order.
+    async fn list_conversations(
+        &self,
+        query: &ConversationQuery,
+    ) -> Result<Vec<(Room, Option<Subscription>)>> {
+        let c = self.db.backend.bytewise();
+        let mut binds: Vec<Bind> = vec![];
+        let mut conditions: Vec<String> = vec![];
+        let (select, from) = match &query.member {
+            Some(uid) => {
+                binds.push(Bind::Text(uid.clone()));
+                if query.unread_only {
+                    conditions.push("(s.unread > 0 OR s.alert = 1)".into());
+                }
+                (
+                    format!("{}, {}", *ROOM_COLS, *SUB_COLS),
+                    "rooms r JOIN subscriptions s ON s.rid = r.id AND s.uid = $1",
+                )
+            }
+            None => (ROOM_COLS.clone(), "rooms r"),
+        };
+        // A room with lm has activity lm: each bound is also stated on the activity, which gives
+        // the index a range to walk instead of a filter over every room.
+        if let Some(before) = query.last_message_before {
+            binds.push(Bind::Int(before.0));
+            let n = binds.len();
+            conditions.push(format!("r.lm < ${n} AND {ACTIVITY} < ${n}"));
+        }
+        if let Some(after) = query.last_message_after {
+            binds.push(Bind::Int(after.0));
+            let n = binds.len();
+            conditions.push(format!("r.lm > ${n} AND {ACTIVITY} > ${n}"));
+        }
+        if let Some(cursor) = &query.starting_after {
+            let activity = self
+                .room_activity(cursor)
+                .await?
+                .ok_or_else(|| invalid_cursor("conversation", cursor))?;
+            binds.push(Bind::Int(activity));
+            let a = binds.len();
+            binds.push(Bind::Text(cursor.clone()));
+            let id = binds.len();
+            // Activity descending, id ascending: the first conjunct bounds the index walk, the
+            // second drops the rows of the cursor's own activity up to and including it.
+            conditions.push(format!(
+                "{ACTIVITY} <= ${a} AND ({ACTIVITY} < ${a} OR r.id{c} > ${id})"
+            ));
+        }
+        binds.push(Bind::Int(query.limit.max(0)));
+        let limit = binds.len();
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {select} FROM {from}{filter} ORDER BY {ACTIVITY} DESC, r.id{c} ASC LIMIT ${limit}"
+        );
+        let found = bind_all(sqlx::query(&sql), &binds)
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        found
+            .iter()
+            .map(|row| {
+                let sub = match query.member {
+                    Some(_) => Some(rows::subscription(row)?),
+                    None => None,
+                };
+                Ok((rows::room(row)?, sub))
+            })
+            .collect()
+    }
+
+    async fn list_users_after(
+        &self,
+        starting_after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<User>> {
+        let c = self.db.backend.bytewise();
+        let (filter, limit_at) = match starting_after {
+            Some(_) => (format!(" WHERE u.id{c} > $1"), 2),
+            None => (String::new(), 1),
+        };
+        let sql = format!(
+            "SELECT {} FROM users u{filter} ORDER BY u.id{c} LIMIT ${limit_at}",
+            *USER_COLS
+        );
+        let mut q = sqlx::query(&sql);
+        if let Some(cursor) = starting_after {
+            q = q.bind(cursor);
+        }
+        let found = q
+            .bind(limit.max(0))
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        rows::all(&found, rows::user)
+    }
+
+    /// One transaction: every user is inserted or has every field overwritten, their global
+    /// roles replaced and their memberships follow a rename, or nothing at all is written (the
+    /// first taken username or email fails the batch with `error-field-unavailable`, naming
+    /// it). A user listed twice is written once, as listed last. Users are written in id
+    /// order, so concurrent batches lock rows in one order (PostgreSQL). One upsert statement
+    /// per user, which lets a conflict name its user; batches are small (the service allows
+    /// 100).
+    async fn upsert_users(&self, users: &[User]) -> Result<()> {
+        let latest: BTreeMap<&str, &User> = users.iter().map(|u| (u.id.as_str(), u)).collect();
+        if latest.is_empty() {
+            return Ok(());
+        }
+        let b = self.db.backend;
+        let sets = USER_FIELDS
+            .iter()
+            .skip(1)
+            .map(|f| format!("{f} = excluded.{f}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let upsert = format!(
+            "INSERT INTO users ({}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {sets}",
+            USER_FIELDS.join(", "),
+            placeholders(1, USER_FIELDS.len())
+        );
+        let mut tx = self.db.begin().await?;
+        for user in latest.values() {
+            bind_user(sqlx::query(&upsert), user)?
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| user_err(e, user))?;
+        }
+        let ids: Vec<&str> = latest.keys().copied().collect();
+        let roles: Vec<(&str, &str)> = latest
+            .values()
+            .flat_map(|u| u.roles.iter().map(|r| (u.id.as_str(), r.as_str())))
+            .collect();
+        for chunk in ids.chunks(CHUNK) {
+            let list = placeholders(1, chunk.len());
+            // The searchable copy of the roles is replaced wholesale.
+            let delete = b.sql(format!("DELETE FROM user_roles WHERE user_id IN ({list})"));
+            // Memberships carry username and name (member lists sort by them): follow a
+            // rename, touching only the rows that differ (as update_user does).
+            let follow = b.sql(format!(
+                "UPDATE subscriptions SET u_username = COALESCE(u.username, ''), u_name = u.name FROM users u \
+                 WHERE u.id = subscriptions.uid AND subscriptions.uid IN ({list}) AND \
+                 (subscriptions.u_username <> COALESCE(u.username, '') OR subscriptions.u_name IS NULL OR subscriptions.u_name <> u.name)"
+            ));
+            for sql in [delete, follow] {
+                let mut q = sqlx::query(&sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.persistent(false)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+        }
+        for chunk in roles.chunks(CHUNK) {
+            let sql = b.sql(format!(
+                "INSERT INTO user_roles (user_id, role) VALUES {} ON CONFLICT (user_id, role) DO NOTHING",
+                values_rows(chunk.len(), 2)
+            ));
+            let mut q = sqlx::query(&sql);
+            for (id, role) in chunk {
+                q = q.bind(*id).bind(*role);
+            }
+            q.persistent(false)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn message_by_idempotency_key(&self, rid: &str, key: &str) -> Result<Option<Message>> {
+        let sql = format!(
+            "SELECT {} FROM messages m WHERE m.rid = $1 AND m.idempotency_key = $2",
+            *MESSAGE_COLS
+        );
+        let row = sqlx::query(&sql)
+            .bind(rid)
+            .bind(key)
+            .fetch_optional(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(rows::message).transpose()
+    }
+
+    /// Newest first (`ts` descending, then id descending), strictly past the cursor message,
+    /// which must be a message of this room. Walks `messages_rid_ts_id` backwards.
+    async fn list_messages_after(
+        &self,
+        rid: &str,
+        starting_after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Message>> {
+        let c = self.db.backend.bytewise();
+        let mut binds = vec![Bind::Text(rid.to_string())];
+        let mut filter = "m.rid = $1".to_string();
+        if let Some(cursor) = starting_after {
+            let row = sqlx::query("SELECT ts FROM messages WHERE id = $1 AND rid = $2")
+                .bind(cursor)
+                .bind(rid)
+                .fetch_optional(self.db.reader())
+                .await
+                .map_err(db_err)?
+                .ok_or_else(|| invalid_cursor("message", cursor))?;
+            let ts: i64 = row.try_get(0usize).map_err(db_err)?;
+            binds.push(Bind::Int(ts));
+            binds.push(Bind::Text(cursor.to_string()));
+            filter.push_str(&format!(" AND m.ts <= $2 AND (m.ts < $2 OR m.id{c} < $3)"));
+        }
+        binds.push(Bind::Int(limit.max(0)));
+        let sql = format!(
+            "SELECT {} FROM messages m WHERE {filter} ORDER BY m.ts DESC, m.id{c} DESC LIMIT ${}",
+            *MESSAGE_COLS,
+            binds.len()
+        );
+        let found = bind_all(sqlx::query(&sql), &binds)
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        rows::all(&found, rows::message)
+    }
+}
