@@ -3,6 +3,7 @@
 //! `huddle-core`.
 
 pub mod rc;
+pub mod serve;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -17,6 +18,7 @@ use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
 
+pub use serve::ServeOptions;
 pub use state::AppState;
 
 /// How to run the server. Built by the binary from defaults, file, environment and flags.
@@ -29,7 +31,17 @@ pub struct ServerConfig {
     /// Login attempts allowed per client IP per minute; 0 turns the limit off.
     pub login_rate_per_minute: u32,
     pub max_invite: usize,
+    /// Longest a handler may run before the request answers 408.
     pub request_timeout: Duration,
+    /// Time a client has to send a complete request header (and the first bytes of a new
+    /// connection); slower connections are closed.
+    pub header_read_timeout: Duration,
+    /// Open connections at most; new ones beyond it are closed at once.
+    pub max_connections: usize,
+    /// Largest request header in bytes (at least 8 KiB, hyper's minimum buffer).
+    pub max_header_bytes: usize,
+    /// How long a shutdown lets requests in flight finish.
+    pub shutdown_timeout: Duration,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -42,6 +54,11 @@ impl std::fmt::Debug for ServerConfig {
             .field("admin", &self.admin.as_ref().map(|a| &a.username))
             .field("login_rate_per_minute", &self.login_rate_per_minute)
             .field("max_invite", &self.max_invite)
+            .field("request_timeout", &self.request_timeout)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("max_header_bytes", &self.max_header_bytes)
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .finish()
     }
 }
@@ -70,6 +87,10 @@ impl Default for ServerConfig {
             login_rate_per_minute: 30,
             max_invite: Limits::default().max_invite,
             request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            max_header_bytes: 64 * 1024,
+            shutdown_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -79,10 +100,12 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    serve: ServeOptions,
 }
 
 impl Application {
     pub async fn build(config: ServerConfig) -> anyhow_like::Result<Self> {
+        let serve = serve_options(&config)?;
         let store =
             huddle_store::open(&config.database_url, huddle_store::StoreOptions::default()).await?;
         let huddle = Huddle::start(
@@ -105,6 +128,7 @@ impl Application {
             listener,
             router,
             state,
+            serve,
         })
     }
 
@@ -118,19 +142,38 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves; requests in flight finish first.
+    /// Serves until `shutdown` resolves: then the port closes at once and requests in flight
+    /// finish, for at most `shutdown_timeout`.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        serve::serve(self.listener, self.router, self.serve, shutdown).await
     }
+}
+
+/// The serving limits, refused when they would disable themselves or make hyper panic.
+fn serve_options(c: &ServerConfig) -> anyhow_like::Result<ServeOptions> {
+    let invalid = |what: &str| {
+        Err(anyhow_like::BuildError(format!(
+            "invalid configuration: {what}"
+        )))
+    };
+    if c.header_read_timeout.is_zero() {
+        return invalid("header_read_timeout must be above zero");
+    }
+    if c.max_connections == 0 {
+        return invalid("max_connections must be at least 1");
+    }
+    if c.max_header_bytes < serve::MIN_HEADER_BYTES {
+        return invalid("max_header_bytes must be at least 8192");
+    }
+    Ok(ServeOptions {
+        header_read_timeout: c.header_read_timeout,
+        max_connections: c.max_connections,
+        max_header_bytes: c.max_header_bytes,
+        shutdown_timeout: c.shutdown_timeout,
+    })
 }
 
 pub fn router(state: AppState, timeout: Duration) -> Router {

@@ -49,11 +49,11 @@ async fn target_room(s: &AppState, actor: &Actor, channel: &str) -> Result<Room,
             .map_err(|_| invalid());
     }
     if let Some(user) = channel.strip_prefix('@') {
-        return Ok(s
+        return s
             .huddle
             .create_dm(actor, &[user.to_string()], false)
             .await
-            .map_err(|_| invalid())?);
+            .map_err(|_| invalid());
     }
     s.huddle
         .find_room(

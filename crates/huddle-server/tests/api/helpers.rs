@@ -22,8 +22,12 @@ pub struct Session {
 
 pub struct TestApp {
     pub base: String,
+    pub addr: std::net::SocketAddr,
     pub client: reqwest::Client,
     pub admin: Session,
+    /// Resolving it starts the server's graceful shutdown (see `begin_shutdown`).
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
 }
 
@@ -84,12 +88,22 @@ impl TestApp {
         adjust(&mut config);
         let has_admin = config.admin.is_some();
         let app = Application::build(config).await.expect("build app");
-        let base = format!("http://{}", app.local_addr());
-        tokio::spawn(app.run_until(std::future::pending()));
+        let addr = app.local_addr();
+        let base = format!("http://{addr}");
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async move {
+            // A dropped sender (the TestApp went away) is not a request to stop.
+            if stop.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }));
         let client = reqwest::Client::new();
         let mut t = TestApp {
             base,
+            addr,
             client,
+            shutdown: Some(shutdown),
+            server: Some(server),
             admin: Session {
                 user_id: String::new(),
                 token: String::new(),
@@ -101,6 +115,12 @@ impl TestApp {
             t.admin = t.login(ADMIN, ADMIN_PASSWORD).await;
         }
         t
+    }
+
+    /// Starts the server's graceful shutdown; the handle resolves when the server has stopped.
+    pub fn begin_shutdown(&mut self) -> tokio::task::JoinHandle<std::io::Result<()>> {
+        let _ = self.shutdown.take().expect("shutdown begun once").send(());
+        self.server.take().expect("server running")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,6 +1,9 @@
 //! One integration binary for the HTTP API: every test runs against a real server on
 //! `127.0.0.1:0` (see `helpers.rs`).
 
+// A test that cannot go on should stop loudly; unwrap/expect are its assertions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod helpers;
 
 mod admin;
@@ -13,4 +16,5 @@ mod invite;
 mod matrix;
 mod membership;
 mod rooms;
+mod serving;
 mod users;
