@@ -15,6 +15,7 @@ mod im;
 mod invite;
 mod matrix;
 mod membership;
+mod openapi;
 mod rooms;
 mod serving;
 mod users;
