@@ -18,4 +18,5 @@ mod membership;
 mod openapi;
 mod rooms;
 mod serving;
+mod snapshots;
 mod users;
