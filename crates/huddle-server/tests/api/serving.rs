@@ -205,3 +205,34 @@ async fn shutdown_finishes_requests_in_flight_and_stops_accepting() {
         .expect("server task")
         .expect("server result");
 }
+
+#[tokio::test]
+async fn oversized_header_is_refused() {
+    let app = TestApp::spawn_with(|c| {
+        c.admin = None;
+        c.max_header_bytes = 16 * 1024;
+    })
+    .await;
+    let mut big = connect(&app).await;
+    let filler = "a".repeat(32 * 1024);
+    let request = format!("GET /api/info HTTP/1.1\r\nHost: test\r\nX-Filler: {filler}\r\n\r\n");
+    // The server may stop reading (and reset) before the whole header is written.
+    let _ = big.write_all(request.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(PATIENCE, big.read_to_end(&mut answer))
+        .await
+        .expect("server answers or closes within patience");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+        "{answer}"
+    );
+
+    // A header under the bound is served.
+    let mut fine = connect(&app).await;
+    let filler = "a".repeat(8 * 1024);
+    let request = format!("GET /api/info HTTP/1.1\r\nHost: test\r\nX-Filler: {filler}\r\n\r\n");
+    fine.write_all(request.as_bytes()).await.expect("write");
+    let (head, _) = read_response(&mut fine).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+}
