@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-/// (id, default value, public)
+/// One default: (id, default value, public).
 pub type SettingDefault = (&'static str, fn() -> Value, bool);
 
 pub const DEFAULT_SETTINGS: &[SettingDefault] = &[

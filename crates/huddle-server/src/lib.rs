@@ -3,6 +3,7 @@
 //! `huddle-core`.
 
 pub mod rc;
+pub mod serve;
 pub mod state;
 pub mod talk;
 
@@ -18,6 +19,7 @@ use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
 
+pub use serve::ServeOptions;
 pub use state::AppState;
 
 /// How to run the server. Built by the binary from defaults, file, environment and flags.
@@ -30,11 +32,21 @@ pub struct ServerConfig {
     /// Login attempts allowed per client IP per minute; 0 turns the limit off.
     pub login_rate_per_minute: u32,
     pub max_invite: usize,
+    /// Longest a handler may run before the request answers 408.
     pub request_timeout: Duration,
     /// Fixes the TalkJS-style app id (otherwise made once, on first start).
     pub app_id: Option<String>,
     /// A secret key to make sure exists (deployments and tests know it in advance).
     pub app_secret: Option<String>,
+    /// Time a client has to send a complete request header (and the first bytes of a new
+    /// connection); slower connections are closed.
+    pub header_read_timeout: Duration,
+    /// Open connections at most; new ones beyond it are closed at once.
+    pub max_connections: usize,
+    /// Largest request header in bytes (at least 8 KiB, hyper's minimum buffer).
+    pub max_header_bytes: usize,
+    /// How long a shutdown lets requests in flight finish.
+    pub shutdown_timeout: Duration,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -49,6 +61,11 @@ impl std::fmt::Debug for ServerConfig {
             .field("max_invite", &self.max_invite)
             .field("app_id", &self.app_id)
             .field("app_secret", &self.app_secret.as_ref().map(|_| "***"))
+            .field("request_timeout", &self.request_timeout)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("max_header_bytes", &self.max_header_bytes)
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .finish()
     }
 }
@@ -79,6 +96,10 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             app_id: None,
             app_secret: None,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            max_header_bytes: 64 * 1024,
+            shutdown_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -90,10 +111,12 @@ pub struct Application {
     state: AppState,
     /// Tasks that live as long as the server (webhook writer and sender).
     background: Vec<tokio::task::JoinHandle<()>>,
+    serve: ServeOptions,
 }
 
 impl Application {
     pub async fn build(config: ServerConfig) -> anyhow_like::Result<Self> {
+        let serve = serve_options(&config)?;
         let store =
             huddle_store::open(&config.database_url, huddle_store::StoreOptions::default()).await?;
         let huddle = Huddle::start(
@@ -122,6 +145,7 @@ impl Application {
             router,
             state,
             background,
+            serve,
         })
     }
 
@@ -135,24 +159,43 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves; requests in flight finish first, then the background
-    /// tasks stop (queued webhooks stay in the outbox for the next start).
+    /// Serves until `shutdown` resolves: then the port closes at once and requests in flight
+    /// finish, for at most `shutdown_timeout`; then the background tasks stop (queued webhooks
+    /// stay in the outbox for the next start).
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let result = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let result = serve::serve(self.listener, self.router, self.serve, shutdown).await;
         for task in self.background {
             task.abort();
         }
         result
     }
+}
+
+/// The serving limits, refused when they would disable themselves or make hyper panic.
+fn serve_options(c: &ServerConfig) -> anyhow_like::Result<ServeOptions> {
+    let invalid = |what: &str| {
+        Err(anyhow_like::BuildError(format!(
+            "invalid configuration: {what}"
+        )))
+    };
+    if c.header_read_timeout.is_zero() {
+        return invalid("header_read_timeout must be above zero");
+    }
+    if c.max_connections == 0 {
+        return invalid("max_connections must be at least 1");
+    }
+    if c.max_header_bytes < serve::MIN_HEADER_BYTES {
+        return invalid("max_header_bytes must be at least 8192");
+    }
+    Ok(ServeOptions {
+        header_read_timeout: c.header_read_timeout,
+        max_connections: c.max_connections,
+        max_header_bytes: c.max_header_bytes,
+        shutdown_timeout: c.shutdown_timeout,
+    })
 }
 
 pub fn router(state: AppState, timeout: Duration) -> Router {

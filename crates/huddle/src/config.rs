@@ -17,6 +17,10 @@ pub struct FileConfig {
     pub login_rate_per_minute: Option<u32>,
     pub max_invite: Option<usize>,
     pub request_timeout_secs: Option<u64>,
+    pub header_read_timeout_secs: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub max_header_bytes: Option<usize>,
+    pub shutdown_timeout_secs: Option<u64>,
     pub admin: Option<FileAdmin>,
 }
 
@@ -117,6 +121,18 @@ fn apply_file(c: &mut ServerConfig, f: FileConfig) {
     if let Some(v) = f.request_timeout_secs {
         c.request_timeout = std::time::Duration::from_secs(v);
     }
+    if let Some(v) = f.header_read_timeout_secs {
+        c.header_read_timeout = std::time::Duration::from_secs(v);
+    }
+    if let Some(v) = f.max_connections {
+        c.max_connections = v;
+    }
+    if let Some(v) = f.max_header_bytes {
+        c.max_header_bytes = v;
+    }
+    if let Some(v) = f.shutdown_timeout_secs {
+        c.shutdown_timeout = std::time::Duration::from_secs(v);
+    }
     if let Some(a) = f.admin {
         c.admin = Some(AdminBootstrap {
             username: a.username,
@@ -139,7 +155,16 @@ pub fn default_toml() -> String {
          login_rate_per_minute = {}\n\
          # Most users one invite request may name.\n\
          max_invite = {}\n\
+         # Longest a request may take before it answers 408.\n\
          request_timeout_secs = {}\n\
+         # Seconds a client has to send a whole request header; slower connections are closed.\n\
+         header_read_timeout_secs = {}\n\
+         # Open connections at most; new ones beyond it are closed at once.\n\
+         max_connections = {}\n\
+         # Largest request header in bytes (at least 8192).\n\
+         max_header_bytes = {}\n\
+         # Seconds a shutdown lets requests in flight finish.\n\
+         shutdown_timeout_secs = {}\n\
          # [admin] is created at start when missing (prefer HUDDLE_ADMIN_USERNAME / _PASSWORD / _EMAIL).\n\
          # [admin]\n# username = \"admin\"\n# password = \"change-me\"\n# email = \"admin@example.com\"\n",
         d.listen,
@@ -147,7 +172,11 @@ pub fn default_toml() -> String {
         d.database_url,
         d.login_rate_per_minute,
         d.max_invite,
-        d.request_timeout.as_secs()
+        d.request_timeout.as_secs(),
+        d.header_read_timeout.as_secs(),
+        d.max_connections,
+        d.max_header_bytes,
+        d.shutdown_timeout.as_secs()
     )
 }
 
@@ -160,6 +189,18 @@ mod tests {
     fn printed_defaults_parse_back() {
         let f: FileConfig = toml::from_str(&default_toml()).expect("default config parses");
         assert_eq!(f.port, Some(3000));
+        let mut c = ServerConfig {
+            port: 1,
+            header_read_timeout: std::time::Duration::ZERO,
+            ..ServerConfig::default()
+        };
+        apply_file(&mut c, f);
+        let d = ServerConfig::default();
+        assert_eq!(c.port, d.port);
+        assert_eq!(c.header_read_timeout, d.header_read_timeout);
+        assert_eq!(c.max_connections, d.max_connections);
+        assert_eq!(c.max_header_bytes, d.max_header_bytes);
+        assert_eq!(c.shutdown_timeout, d.shutdown_timeout);
     }
 
     #[test]

@@ -22,10 +22,12 @@ pub struct Session {
 
 pub struct TestApp {
     pub base: String,
+    pub addr: std::net::SocketAddr,
     pub client: reqwest::Client,
     pub admin: Session,
     config: ServerConfig,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Resolving it starts the server's graceful shutdown (see `begin_shutdown`).
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
 }
@@ -106,15 +108,16 @@ impl TestApp {
         let client = reqwest::Client::new();
         let mut t = TestApp {
             base: String::new(),
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            config,
             client,
+            shutdown: None,
+            server: None,
             admin: Session {
                 user_id: String::new(),
                 token: String::new(),
                 username: ADMIN.into(),
             },
-            config,
-            stop: None,
-            server: None,
             _dir: dir,
         };
         t.start().await;
@@ -128,17 +131,21 @@ impl TestApp {
         let app = Application::build(self.config.clone())
             .await
             .expect("build app");
-        self.base = format!("http://{}", app.local_addr());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        self.stop = Some(tx);
+        self.addr = app.local_addr();
+        self.base = format!("http://{}", self.addr);
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        self.shutdown = Some(shutdown);
         self.server = Some(tokio::spawn(app.run_until(async move {
-            let _ = rx.await;
+            // A dropped sender (the TestApp went away) is not a request to stop.
+            if stop.await.is_err() {
+                std::future::pending::<()>().await;
+            }
         })));
     }
 
     /// Stops the server (gracefully) and starts a new one on the same database.
     pub async fn restart(&mut self) {
-        if let Some(stop) = self.stop.take() {
+        if let Some(stop) = self.shutdown.take() {
             let _ = stop.send(());
         }
         if let Some(server) = self.server.take() {
@@ -202,6 +209,12 @@ impl TestApp {
             rb = rb.json(&body);
         }
         read(rb.send().await.expect("request")).await
+    }
+
+    /// Starts the server's graceful shutdown; the handle resolves when the server has stopped.
+    pub fn begin_shutdown(&mut self) -> tokio::task::JoinHandle<std::io::Result<()>> {
+        let _ = self.shutdown.take().expect("shutdown begun once").send(());
+        self.server.take().expect("server running")
     }
 
     pub fn url(&self, path: &str) -> String {

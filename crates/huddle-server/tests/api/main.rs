@@ -1,6 +1,7 @@
 //! One integration binary for the HTTP API: every test runs against a real server on
 //! `127.0.0.1:0` (see `helpers.rs`).
 
+// A test that cannot go on should stop loudly; unwrap/expect are its assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
@@ -14,7 +15,10 @@ mod im;
 mod invite;
 mod matrix;
 mod membership;
+mod openapi;
 mod rooms;
+mod serving;
+mod snapshots;
 mod talk_backend;
 mod talk_client;
 mod talk_guests;
