@@ -110,7 +110,10 @@ enum ConfigAction {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HUDDLE_LOG")
         .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into());
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 #[tokio::main]
