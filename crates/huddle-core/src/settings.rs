@@ -3,7 +3,9 @@
 use serde_json::{json, Value};
 
 /// (id, default value, public)
-pub const DEFAULT_SETTINGS: &[(&str, fn() -> Value, bool)] = &[
+pub type SettingDefault = (&'static str, fn() -> Value, bool);
+
+pub const DEFAULT_SETTINGS: &[SettingDefault] = &[
     ("Site_Name", || json!("Huddle"), true),
     ("Site_Url", || json!("http://localhost:3000"), true),
     ("Accounts_RegistrationForm", || json!("Public"), true),

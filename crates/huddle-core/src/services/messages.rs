@@ -48,8 +48,14 @@ impl Huddle {
                     )
                     .await?;
                 if !added.is_empty() {
-                    self.publish(Event::MemberAdded(s.clone()));
-                    self.publish(Event::MessageCreated(msg));
+                    self.publish(Event::MemberAdded {
+                        subscription: s.clone(),
+                        room: std::sync::Arc::new(room.clone()),
+                    });
+                    self.publish(Event::MessageCreated {
+                        message: msg,
+                        room: room.brief(),
+                    });
                 }
                 sub = Some(s);
             } else {
@@ -67,7 +73,10 @@ impl Huddle {
         let mut msg = Message::new(&room.id, actor.user.to_ref(), text, None);
         msg.extra = extra;
         self.store.insert_message(&msg).await?;
-        self.publish(Event::MessageCreated(msg.clone()));
+        self.publish(Event::MessageCreated {
+            message: msg.clone(),
+            room: room.brief(),
+        });
         Ok(msg)
     }
 
@@ -124,8 +133,20 @@ impl Huddle {
         msg.edited_by = Some(actor.user.to_ref());
         msg.updated_at = now;
         self.store.update_message(&msg).await?;
-        self.publish(Event::MessageUpdated(msg.clone()));
+        self.publish_message_updated(&msg).await?;
         Ok(msg)
+    }
+
+    /// Publishes an edited message with the room facts routing needs (one room read per edit,
+    /// never one per recipient).
+    pub(crate) async fn publish_message_updated(&self, msg: &Message) -> Result<()> {
+        if let Some(room) = self.store.room_by_id(&msg.rid).await? {
+            self.publish(Event::MessageUpdated {
+                message: msg.clone(),
+                room: room.brief(),
+            });
+        }
+        Ok(())
     }
 
     /// `chat.delete`: own messages with `delete-own-message`, others' with `delete-message`.

@@ -6,6 +6,7 @@ mod auth;
 mod bootstrap;
 mod directory;
 mod dm;
+mod live;
 mod lookup;
 mod membership;
 mod messages;
@@ -17,24 +18,29 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::events::{Event, EventHub};
-use crate::model::{Room, RoomType, Subscription, User};
+use crate::model::{Room, Subscription, User};
 use crate::permissions::PermissionTable;
+use crate::realtime::Router;
 use crate::store::Store;
 use crate::{Error, Result};
 
 pub use auth::{Actor, LoginRequest, PasswordInput};
 pub use bootstrap::{AdminBootstrap, GENERAL_ID};
+pub use live::HistoryPage;
 pub use lookup::{RoomKind, RoomLookup, UserLookup};
 pub use membership::{InviteOutcome, RoleChange, RoomRole};
 pub use rooms::{CreateRoom, RoomUpdate};
 pub use users::{NewUserInput, UserPatch};
 
-/// The application: the store, the in-memory permission and settings caches, and the event hub.
+/// The application: the store, the in-memory permission and settings caches, the event hub and
+/// the realtime router attached to it.
 pub struct Huddle {
     store: Arc<dyn Store>,
     hub: Arc<dyn EventHub>,
-    permissions: RwLock<PermissionTable>,
-    settings: RwLock<HashMap<String, serde_json::Value>>,
+    /// Shared with the realtime router, which decides access with the same table.
+    permissions: Arc<RwLock<PermissionTable>>,
+    settings: Arc<RwLock<HashMap<String, serde_json::Value>>>,
+    realtime: Arc<Router>,
     limits: Limits,
 }
 
@@ -59,11 +65,20 @@ impl Huddle {
         hub: Arc<dyn EventHub>,
         limits: Limits,
     ) -> Result<Self> {
+        let permissions = Arc::new(RwLock::new(PermissionTable::default()));
+        let settings = Arc::new(RwLock::new(HashMap::new()));
+        let realtime = Arc::new(Router::new(
+            store.clone(),
+            permissions.clone(),
+            settings.clone(),
+        ));
+        hub.attach(realtime.clone());
         let app = Huddle {
             store,
             hub,
-            permissions: RwLock::new(PermissionTable::default()),
-            settings: RwLock::new(HashMap::new()),
+            permissions,
+            settings,
+            realtime,
             limits,
         };
         app.bootstrap().await?;
@@ -76,6 +91,11 @@ impl Huddle {
 
     pub fn hub(&self) -> &Arc<dyn EventHub> {
         &self.hub
+    }
+
+    /// The realtime router: protocols open their connections and subscriptions there.
+    pub fn realtime(&self) -> &Arc<Router> {
+        &self.realtime
     }
 
     pub(crate) fn publish(&self, event: Event) {
@@ -135,12 +155,10 @@ impl Huddle {
     /// Rocket.Chat's `canAccessRoom`: public rooms for holders of `view-c-room`, otherwise members
     /// holding `view-joined-room` or `view-<t>-room`.
     pub fn can_access(&self, user: &User, room: &Room, sub: Option<&Subscription>) -> bool {
-        if room.t == RoomType::Channel && self.has_permission(user, "view-c-room") {
-            return true;
-        }
-        sub.is_some()
-            && (self.has_permission(user, "view-joined-room")
-                || self.has_permission(user, &format!("view-{}-room", room.t.as_str())))
+        self.permissions
+            .read()
+            .map(|t| crate::realtime::access::can_access(&t, &user.roles, room.t, sub.is_some()))
+            .unwrap_or(false)
     }
 
     /// Pagination as Rocket.Chat computes it: default `API_Default_Count`, capped at
