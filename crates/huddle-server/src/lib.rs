@@ -3,6 +3,8 @@
 //! `huddle-core`.
 
 pub mod rc;
+pub mod realtime;
+pub mod shape;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -17,6 +19,7 @@ use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
 
+pub use realtime::RealtimeConfig;
 pub use state::AppState;
 
 /// How to run the server. Built by the binary from defaults, file, environment and flags.
@@ -30,6 +33,7 @@ pub struct ServerConfig {
     pub login_rate_per_minute: u32,
     pub max_invite: usize,
     pub request_timeout: Duration,
+    pub realtime: RealtimeConfig,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -70,6 +74,7 @@ impl Default for ServerConfig {
             login_rate_per_minute: 30,
             max_invite: Limits::default().max_invite,
             request_timeout: Duration::from_secs(30),
+            realtime: RealtimeConfig::default(),
         }
     }
 }
@@ -98,7 +103,8 @@ impl Application {
                 tracing::info!(username = %admin.username, "created admin account");
             }
         }
-        let state = AppState::new(Arc::new(huddle), config.login_rate_per_minute);
+        let state = AppState::new(Arc::new(huddle), config.login_rate_per_minute)
+            .with_realtime(config.realtime.clone());
         let listener = TcpListener::bind((config.listen.as_str(), config.port)).await?;
         let router = router(state.clone(), config.request_timeout);
         Ok(Application {
@@ -136,6 +142,7 @@ impl Application {
 pub fn router(state: AppState, timeout: Duration) -> Router {
     Router::new()
         .merge(rc::routes())
+        .merge(realtime::routes())
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(rc::MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

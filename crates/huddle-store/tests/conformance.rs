@@ -1705,7 +1705,10 @@ async fn reactions_toggle_and_concurrent_reactions_are_all_kept(store: Arc<dyn S
     let m = message_at(&room, &alice, "hello", 1_000);
     store.insert_message(&m).await.unwrap();
     assert_eq!(
-        store.set_reaction("nope", ":x:", "alice", None).await.unwrap(),
+        store
+            .set_reaction("nope", ":x:", "alice", None)
+            .await
+            .unwrap(),
         None
     );
     let reacted = store
@@ -1724,7 +1727,10 @@ async fn reactions_toggle_and_concurrent_reactions_are_all_kept(store: Arc<dyn S
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(again.extra["reactions"][":smile:"]["usernames"], serde_json::json!(["alice"]));
+    assert_eq!(
+        again.extra["reactions"][":smile:"]["usernames"],
+        serde_json::json!(["alice"])
+    );
     let gone = store
         .set_reaction(&m.id, ":smile:", "alice", None)
         .await

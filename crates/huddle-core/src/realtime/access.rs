@@ -44,6 +44,11 @@ mod tests {
         assert!(can_access(&t, &user, RoomType::Group, true));
         assert!(!can_access(&t, &user, RoomType::Group, false));
         assert!(can_access(&t, &user, RoomType::Channel, false));
-        assert!(!can_access(&t, &roles(&["guest"]), RoomType::Channel, false));
+        assert!(!can_access(
+            &t,
+            &roles(&["guest"]),
+            RoomType::Channel,
+            false
+        ));
     }
 }

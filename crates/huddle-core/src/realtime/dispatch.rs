@@ -164,12 +164,10 @@ impl State {
                         m.t = room.t;
                     }
                     // Per user: the user id is part of what the protocols send.
-                    self.offer_user(&uid, UserStream::Rooms, &mut dead, || {
-                        Notice::RoomChanged {
-                            uid: uid.clone(),
-                            change: Change::Updated,
-                            room: shared.clone(),
-                        }
+                    self.offer_user(&uid, UserStream::Rooms, &mut dead, || Notice::RoomChanged {
+                        uid: uid.clone(),
+                        change: Change::Updated,
+                        room: shared.clone(),
                     });
                 }
             }
@@ -306,9 +304,8 @@ impl State {
             return;
         };
         let mentioned = mentions(&msg.msg);
-        let everyone = room.t == RoomType::Direct
-            || mentioned.contains("all")
-            || mentioned.contains("here");
+        let everyone =
+            room.t == RoomType::Direct || mentioned.contains("all") || mentioned.contains("here");
         for uid in members {
             if *uid == msg.u.id {
                 continue;

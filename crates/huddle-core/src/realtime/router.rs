@@ -63,7 +63,10 @@ impl Router {
             .settings
             .read()
             .ok()
-            .and_then(|s| s.get("Accounts_AllowAnonymousRead").and_then(|v| v.as_bool()))
+            .and_then(|s| {
+                s.get("Accounts_AllowAnonymousRead")
+                    .and_then(|v| v.as_bool())
+            })
             .unwrap_or(false);
         let table = self.permissions.read().unwrap_or_else(|p| p.into_inner());
         f(&Policy {
@@ -128,6 +131,19 @@ impl Router {
     /// Starts subscription `sub_id` of `conn` on `topic`. A room's facts are loaded first when
     /// the router does not know them yet.
     pub async fn subscribe(&self, conn: ConnId, sub_id: &str, topic: Topic) -> Result<Verdict> {
+        self.subscribe_then(conn, sub_id, topic, |_| ()).await
+    }
+
+    /// `subscribe`, running `then` with the verdict before any event can reach the new
+    /// subscription: a protocol queues its "ready" frames there, so they precede the first
+    /// event.
+    pub async fn subscribe_then(
+        &self,
+        conn: ConnId,
+        sub_id: &str,
+        topic: Topic,
+        then: impl FnOnce(Verdict),
+    ) -> Result<Verdict> {
         let mut hold = None;
         if let Topic::Room { rid, .. } = &topic {
             let known = self.state().hold_room(rid);
@@ -142,7 +158,12 @@ impl Router {
             }
             hold = Some(h);
         }
-        let verdict = self.with_policy(|p| self.state().register(conn, sub_id, topic, p));
+        let verdict = self.with_policy(|p| {
+            let mut st = self.state();
+            let v = st.register(conn, sub_id, topic, p);
+            then(v);
+            v
+        });
         if let Some(mut h) = hold {
             // `register` took the hold over, whatever it decided.
             h.armed = false;

@@ -348,7 +348,11 @@ impl State {
 
     /// Puts a subscription into the indexes.
     fn activate(&mut self, conn: ConnId, sub_id: &str) {
-        let Some(sub) = self.conns.get_mut(&conn).and_then(|c| c.subs.get_mut(sub_id)) else {
+        let Some(sub) = self
+            .conns
+            .get_mut(&conn)
+            .and_then(|c| c.subs.get_mut(sub_id))
+        else {
             return;
         };
         if sub.live {
@@ -369,7 +373,11 @@ impl State {
 
     /// Takes a subscription out of the indexes (it stays, dormant).
     fn deactivate(&mut self, conn: ConnId, sub_id: &str) {
-        let Some(sub) = self.conns.get_mut(&conn).and_then(|c| c.subs.get_mut(sub_id)) else {
+        let Some(sub) = self
+            .conns
+            .get_mut(&conn)
+            .and_then(|c| c.subs.get_mut(sub_id))
+        else {
             return;
         };
         if !sub.live {
@@ -393,7 +401,11 @@ impl State {
     /// Removes a subscription entirely. Returns whether it existed.
     pub fn remove_sub(&mut self, conn: ConnId, sub_id: &str) -> bool {
         self.deactivate(conn, sub_id);
-        let Some(sub) = self.conns.get_mut(&conn).and_then(|c| c.subs.remove(sub_id)) else {
+        let Some(sub) = self
+            .conns
+            .get_mut(&conn)
+            .and_then(|c| c.subs.remove(sub_id))
+        else {
             return false;
         };
         if let Topic::Room { rid, .. } = &sub.topic {

@@ -48,11 +48,10 @@ impl Huddle {
                 Failure::new("error-not-allowed", "Invalid emoji provided.").method(method),
             ));
         }
-        let msg = self
-            .store
-            .message_by_id(message_id)
-            .await?
-            .ok_or_else(|| Error::invalid("error-not-allowed", "Not allowed").in_method(method))?;
+        let msg =
+            self.store.message_by_id(message_id).await?.ok_or_else(|| {
+                Error::invalid("error-not-allowed", "Not allowed").in_method(method)
+            })?;
         let room = self
             .store
             .room_by_id(&msg.rid)
@@ -135,7 +134,10 @@ impl Huddle {
     /// The rooms the caller is a member of, optionally only those updated after `since`
     /// (`rooms/get`, `rooms.get`).
     pub async fn rooms_of(&self, actor: &Actor, since: Option<Timestamp>) -> Result<Vec<Room>> {
-        let subs = self.store.subscriptions_of_user(&actor.user.id, None).await?;
+        let subs = self
+            .store
+            .subscriptions_of_user(&actor.user.id, None)
+            .await?;
         if subs.is_empty() {
             return Ok(vec![]);
         }

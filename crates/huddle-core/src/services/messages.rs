@@ -17,6 +17,38 @@ impl Huddle {
         text: String,
         extra: serde_json::Map<String, serde_json::Value>,
     ) -> Result<Message> {
+        self.post_message_with_id(actor, room, text, extra, None)
+            .await
+    }
+
+    /// `post_message` with the client's own message id (DDP `sendMessage` may carry `_id`).
+    pub async fn post_message_with_id(
+        &self,
+        actor: &Actor,
+        room: &Room,
+        text: String,
+        extra: serde_json::Map<String, serde_json::Value>,
+        id: Option<String>,
+    ) -> Result<Message> {
+        if let Some(id) = &id {
+            let valid = !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+            if !valid {
+                return Err(Error::invalid(
+                    "error-invalid-message-id",
+                    "Invalid message id",
+                ));
+            }
+            if self.store.message_by_id(id).await?.is_some() {
+                return Err(Error::conflict(
+                    "error-message-already-exists",
+                    "Message already exists",
+                ));
+            }
+        }
         let max = self.setting_i64("Message_MaxAllowedSize", 5000);
         if text.chars().count() as i64 > max {
             return Err(Error::invalid(
@@ -71,6 +103,9 @@ impl Huddle {
             )));
         }
         let mut msg = Message::new(&room.id, actor.user.to_ref(), text, None);
+        if let Some(id) = id {
+            msg.id = id;
+        }
         msg.extra = extra;
         self.store.insert_message(&msg).await?;
         self.publish(Event::MessageCreated {

@@ -28,9 +28,11 @@ const EXTRA_KEYS: &[&str] = &[
     "attachments",
     "customFields",
     "tmid",
+    "bot",
 ];
 
-fn extras(p: &Map<String, Value>) -> Map<String, Value> {
+/// The client extras of a message body that are kept with the message (REST and DDP).
+pub(crate) fn extras(p: &Map<String, Value>) -> Map<String, Value> {
     EXTRA_KEYS
         .iter()
         .filter_map(|k| p.get(*k).map(|v| (k.to_string(), v.clone())))
@@ -49,11 +51,11 @@ async fn target_room(s: &AppState, actor: &Actor, channel: &str) -> Result<Room,
             .map_err(|_| invalid());
     }
     if let Some(user) = channel.strip_prefix('@') {
-        return Ok(s
+        return s
             .huddle
             .create_dm(actor, &[user.to_string()], false)
             .await
-            .map_err(|_| invalid())?);
+            .map_err(|_| invalid());
     }
     s.huddle
         .find_room(
