@@ -24,6 +24,10 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub admin: Session,
+    /// The database this app runs on (kept across `restart`).
+    pub database_url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
 }
 
@@ -69,10 +73,31 @@ impl TestApp {
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut ServerConfig)) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
+        let url = database_url(&dir).await;
+        Self::start(dir, url, adjust).await
+    }
+
+    /// Stops the server (gracefully) and starts a new one on the same database.
+    pub async fn restart(mut self) -> TestApp {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
+        }
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("tempdir"));
+        Self::start(dir, self.database_url.clone(), |_| {}).await
+    }
+
+    async fn start(
+        dir: tempfile::TempDir,
+        url: String,
+        adjust: impl FnOnce(&mut ServerConfig),
+    ) -> TestApp {
         let mut config = ServerConfig {
             listen: "127.0.0.1".into(),
             port: 0,
-            database_url: database_url(&dir).await,
+            database_url: url.clone(),
             admin: Some(AdminBootstrap {
                 username: ADMIN.into(),
                 password: ADMIN_PASSWORD.into(),
@@ -85,7 +110,10 @@ impl TestApp {
         let has_admin = config.admin.is_some();
         let app = Application::build(config).await.expect("build app");
         let base = format!("http://{}", app.local_addr());
-        tokio::spawn(app.run_until(std::future::pending()));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = rx.await;
+        }));
         let client = reqwest::Client::new();
         let mut t = TestApp {
             base,
@@ -95,6 +123,9 @@ impl TestApp {
                 token: String::new(),
                 username: ADMIN.into(),
             },
+            database_url: url,
+            shutdown: Some(tx),
+            server: Some(server),
             _dir: dir,
         };
         if has_admin {

@@ -69,6 +69,9 @@ impl Sink for DdpSink {
 /// A close code and reason.
 type Close = (u16, &'static str);
 
+/// The close code for a connection that could not keep up ("try again later").
+const SLOW: u16 = 1013;
+
 pub struct Session {
     pub state: AppState,
     pub ip: IpAddr,
@@ -133,6 +136,21 @@ async fn write_loop(
             biased;
             close = &mut close_rx => {
                 let (code, reason) = close.unwrap_or((1000, ""));
+                if code != SLOW {
+                    // Replies already queued (a `failed` answer) go out before the close; a
+                    // slow consumer's backlog does not.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                        while let Ok(out) = rx.try_recv() {
+                            if let Some(text) = render(out) {
+                                if ws.feed(Message::Text(text)).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        let _ = ws.flush().await;
+                    })
+                    .await;
+                }
                 let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
                 let _ = ws.send(Message::Close(Some(frame))).await;
                 return;
@@ -208,7 +226,7 @@ impl Session {
             tokio::select! {
                 _ = self.flags.wake.notified() => {
                     if self.flags.overflowed.load(Ordering::SeqCst) {
-                        return Some((1013, "too slow"));
+                        return Some((SLOW, "too slow"));
                     }
                     self.check_logged_out();
                 }
