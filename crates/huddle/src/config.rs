@@ -145,6 +145,7 @@ pub fn default_toml() -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -14,7 +14,7 @@ async fn create_is_idempotent_and_lists() {
         .await;
     let room = &v["room"];
     assert_eq!(room["t"], json!("d"));
-    let mut expected_id = vec![app.admin.user_id.clone(), bob.user_id.clone()];
+    let mut expected_id = [app.admin.user_id.clone(), bob.user_id.clone()];
     expected_id.sort();
     assert_eq!(room["_id"], json!(expected_id.concat()));
     assert_eq!(room["rid"], room["_id"]);

@@ -1,6 +1,9 @@
 //! One integration binary for the HTTP API: every test runs against a real server on
 //! `127.0.0.1:0` (see `helpers.rs`).
 
+// Tests may panic on what cannot happen; the rule against unwrap/expect is for the server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod helpers;
 
 mod admin;
