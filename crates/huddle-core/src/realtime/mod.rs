@@ -17,6 +17,8 @@ mod delivery;
 mod dispatch;
 mod router;
 mod state;
+#[cfg(test)]
+mod tests;
 
 pub use delivery::{Change, Delivery, Notice, Protocol, Sink, StatusBrief, Via};
 pub use router::Router;

@@ -8,7 +8,7 @@ mod directory;
 mod dm;
 mod live;
 mod lookup;
-mod membership;
+pub(crate) mod membership;
 mod messages;
 mod roles;
 mod rooms;
