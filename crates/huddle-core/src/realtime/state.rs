@@ -13,6 +13,9 @@ use crate::events::RoomBrief;
 use crate::model::{RoomType, Subscription, User};
 use crate::permissions::PermissionTable;
 
+/// Subscriptions one connection may hold; more are refused (memory is bounded per socket).
+pub(crate) const MAX_SUBSCRIPTIONS: usize = 1_000;
+
 /// What access decisions read besides the tables: the permission table and the one setting.
 pub(crate) struct Policy<'a> {
     pub table: &'a PermissionTable,
@@ -323,6 +326,12 @@ impl State {
                 self.release_room(&rid);
             }
             return Verdict::Duplicate;
+        }
+        if c.subs.len() >= MAX_SUBSCRIPTIONS {
+            if let Some(rid) = room {
+                self.release_room(&rid);
+            }
+            return Verdict::Denied;
         }
         let v = verdict(&self.users, &self.rooms, c.user.as_deref(), &topic, p);
         if v == Verdict::Denied {

@@ -72,6 +72,12 @@ type Close = (u16, &'static str);
 /// The close code for a connection that could not keep up ("try again later").
 const SLOW: u16 = 1013;
 
+/// Frames written between two flushes (and two looks at the close signal).
+const BATCH: usize = 64;
+
+/// How long a closing connection's writer may take before it is aborted.
+const WRITER_GRACE: Duration = Duration::from_secs(5);
+
 pub struct Session {
     pub state: AppState,
     pub ip: IpAddr,
@@ -123,7 +129,14 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
     }
     let _ = close_tx.send(close.unwrap_or((1000, "")));
     drop(session);
-    let _ = writer.await;
+    // A writer stuck on a client that stopped reading must not keep the socket forever.
+    let mut writer = writer;
+    if tokio::time::timeout(WRITER_GRACE, &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
 }
 
 async fn write_loop(
@@ -157,8 +170,9 @@ async fn write_loop(
             }
             item = rx.recv() => {
                 let Some(mut out) = item else { return };
-                // Feed everything already queued, then flush once: fewer, larger writes.
-                loop {
+                // Feed what is already queued (up to a batch), then flush once: fewer, larger
+                // writes.
+                for _ in 0..BATCH {
                     if let Some(text) = render(out) {
                         if ws.feed(Message::Text(text)).await.is_err() {
                             return;
@@ -195,10 +209,18 @@ impl Session {
         self.state.huddle.realtime()
     }
 
-    /// Queues a frame for this client, waiting for room in the queue.
+    /// Queues a frame for this client, waiting for room in the queue, but not forever: a client
+    /// that sends requests without reading the answers is closed like a slow consumer.
     pub async fn send(&self, frame: Utf8Bytes) {
-        // A closed queue means the writer is gone; the reader notices on its next read.
-        let _ = self.tx.send(Out::Frame(frame)).await;
+        let wait = self.state.realtime.heartbeat_interval + self.state.realtime.heartbeat_timeout;
+        match tokio::time::timeout(wait, self.tx.send(Out::Frame(frame))).await {
+            // A closed queue means the writer is gone; the reader notices on its next read.
+            Ok(_) => {}
+            Err(_) => {
+                self.flags.overflowed.store(true, Ordering::SeqCst);
+                self.flags.wake.notify_one();
+            }
+        }
     }
 
     /// The logged-in caller, or Rocket.Chat's `error-invalid-user`.
