@@ -15,10 +15,12 @@
 pub mod access;
 mod delivery;
 mod dispatch;
+mod revoke;
 mod router;
 mod state;
 #[cfg(test)]
 mod tests;
+mod verdict;
 
 pub use delivery::{Change, Delivery, Notice, Protocol, Sink, StatusBrief, Via};
 pub use router::Router;

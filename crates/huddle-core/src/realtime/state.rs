@@ -6,8 +6,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use super::access::{can_access, can_stream_messages};
 use super::delivery::{Delivery, Notice, Sink};
+pub(crate) use super::verdict::verdict;
 use super::{ConnId, RoomStream, Topic, Verdict};
 use crate::events::RoomBrief;
 use crate::model::{RoomType, Subscription, User};
@@ -86,64 +86,6 @@ pub(crate) struct State {
     /// Connections with a live all-rooms subscription.
     pub all_messages: HashMap<ConnId, u32>,
     pub user_status: HashMap<ConnId, u32>,
-}
-
-/// The verdict for `topic` read by `user`.
-pub(crate) fn verdict(
-    users: &HashMap<String, UserState>,
-    rooms: &HashMap<String, RoomEntry>,
-    user: Option<&str>,
-    topic: &Topic,
-    policy: &Policy,
-) -> Verdict {
-    let state = user.and_then(|u| users.get(u));
-    match topic {
-        Topic::AllMessages | Topic::UserStatus => match user {
-            Some(_) => Verdict::Live,
-            None => Verdict::Dormant,
-        },
-        Topic::Inert { needs_login } => match (user, needs_login) {
-            (None, true) => Verdict::Dormant,
-            _ => Verdict::Live,
-        },
-        Topic::User { uid, .. } => match user {
-            Some(u) if u == uid => Verdict::Live,
-            Some(_) => Verdict::Denied,
-            None => Verdict::Dormant,
-        },
-        Topic::Room { rid, stream } => {
-            let Some(Meta::Known(room)) = rooms.get(rid).map(|r| &r.meta) else {
-                return Verdict::Denied;
-            };
-            let Some(state) = state else {
-                return match user {
-                    // Memberships not loaded: cannot say yet.
-                    Some(_) => Verdict::Dormant,
-                    None if policy.anonymous_read
-                        && room.t == RoomType::Channel
-                        && *stream == RoomStream::Messages =>
-                    {
-                        Verdict::Live
-                    }
-                    None => Verdict::Dormant,
-                };
-            };
-            if state.pending.is_some() {
-                return Verdict::Dormant;
-            }
-            let member = state.rooms.contains_key(rid);
-            let allowed = if *stream == RoomStream::Messages {
-                can_stream_messages(policy.table, &state.roles, room.t, member)
-            } else {
-                can_access(policy.table, &state.roles, room.t, member)
-            };
-            if allowed {
-                Verdict::Live
-            } else {
-                Verdict::Denied
-            }
-        }
-    }
 }
 
 fn bump(map: &mut HashMap<ConnId, u32>, conn: ConnId) {
