@@ -335,6 +335,10 @@ impl Huddle {
                 uid: user.id.clone(),
             });
         }
+        // Live sessions of a deleted account end as a deactivated one's do.
+        let mut gone = user;
+        gone.active = false;
+        self.publish(Event::UserUpdated(gone));
         Ok(())
     }
 

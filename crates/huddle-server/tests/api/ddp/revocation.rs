@@ -200,3 +200,18 @@ async fn deactivation_ends_the_session_streams() {
     let e = d.err("rooms/get", json!([])).await;
     assert_eq!(e["error"], "error-invalid-user");
 }
+
+#[tokio::test]
+async fn deleting_a_user_ends_their_streams() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let (gid, _) = app.room(&app.admin, "p", &[&alice.username]).await;
+    let mut d = Ddp::resume(&app, &alice).await;
+    let room_sub = d.sub_ready("stream-room-messages", &gid).await;
+    app.ok(&app.admin, "users.delete", json!({"userId": alice.user_id}))
+        .await;
+    let v = d.next_where(|v| v["msg"] == "nosub").await;
+    assert_eq!(v["id"], json!(room_sub));
+    let e = d.err("rooms/get", json!([])).await;
+    assert_eq!(e["error"], "error-invalid-user");
+}
