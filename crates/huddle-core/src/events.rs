@@ -62,6 +62,12 @@ pub enum Event {
     PermissionsChanged,
     /// A user's profile, roles, status or active flag changed.
     UserUpdated(User),
+    /// A login token was revoked (`token_hash`), or all of a user's (`None`): live sessions
+    /// logged in with it end.
+    SessionRevoked {
+        uid: String,
+        token_hash: Option<String>,
+    },
     /// Typing and similar transient activity in a room (`user-activity`). Not stored; it still
     /// travels as an event so that every node's subscribers see it. `origin` is the realtime
     /// session it came from, which does not get it back.

@@ -180,6 +180,9 @@ impl State {
                 }
             }
             Event::UserUpdated(user) => self.on_user_updated(user, p, &mut dead),
+            Event::SessionRevoked { uid, token_hash } => {
+                self.on_session_revoked(uid, token_hash.as_deref(), p, &mut dead)
+            }
         }
         for conn in dead {
             self.close(conn);

@@ -95,11 +95,7 @@ impl State {
                     let filter = |t: &Topic| matches!(t, Topic::Room { .. });
                     dead.extend(self.reevaluate(conn, p, false, &filter));
                 } else {
-                    // A deactivated account's sessions end: every subscription needing a login
-                    // ends with a notice, and the protocol drops its login.
-                    self.detach_user(conn);
-                    dead.extend(self.reevaluate(conn, p, true, &|_| true));
-                    self.offer(conn, Delivery::new(Notice::LoggedOut), dead);
+                    self.end_session(conn, p, dead);
                 }
             }
         }
@@ -117,5 +113,41 @@ impl State {
                 self.offer(conn, d.clone(), dead);
             }
         }
+    }
+
+    /// Sessions logged in with a revoked token (or any of the user's, for `None`) end.
+    pub(super) fn on_session_revoked(
+        &mut self,
+        uid: &str,
+        token: Option<&str>,
+        p: &Policy,
+        dead: &mut Vec<ConnId>,
+    ) {
+        let Some(state) = self.users.get(uid) else {
+            return;
+        };
+        let ended: Vec<ConnId> = state
+            .conns
+            .iter()
+            .copied()
+            .filter(|c| {
+                token.is_none()
+                    || self
+                        .conns
+                        .get(c)
+                        .is_some_and(|conn| conn.token.as_deref() == token)
+            })
+            .collect();
+        for conn in ended {
+            self.end_session(conn, p, dead);
+        }
+    }
+
+    /// A session whose login no longer holds: every subscription needing a login ends with a
+    /// notice, and the protocol is told to drop its login.
+    fn end_session(&mut self, conn: ConnId, p: &Policy, dead: &mut Vec<ConnId>) {
+        self.detach_user(conn);
+        dead.extend(self.reevaluate(conn, p, true, &|_| true));
+        self.offer(conn, Delivery::new(Notice::LoggedOut), dead);
     }
 }

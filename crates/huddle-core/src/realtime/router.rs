@@ -91,11 +91,11 @@ impl Router {
         self.state().conns.len()
     }
 
-    /// The connection is now `user`'s: loads the user's memberships when no other connection of
-    /// theirs has, then decides every subscription again (those made before the login go live
-    /// or end with a notice).
-    pub async fn login(&self, conn: ConnId, user: &User) -> Result<()> {
-        let needs_load = self.state().attach_user(conn, user);
+    /// The connection is now `user`'s, logged in with the token whose hash is `token`: loads the
+    /// user's memberships when no other connection of theirs has, then decides every
+    /// subscription again (those made before the login go live or end with a notice).
+    pub async fn login(&self, conn: ConnId, user: &User, token: Option<&str>) -> Result<()> {
+        let needs_load = self.state().attach_user(conn, user, token);
         if needs_load {
             let subs = match self.store.subscriptions_of_user(&user.id, None).await {
                 Ok(s) => s,

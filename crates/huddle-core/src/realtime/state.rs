@@ -27,6 +27,8 @@ pub(crate) struct Conn {
     /// The protocol's session id (so a typing notice skips the connection it came from).
     pub session: String,
     pub user: Option<String>,
+    /// Hash of the login token the user logged in with, so revoking it ends this session.
+    pub token: Option<String>,
     pub subs: HashMap<String, Sub>,
 }
 
@@ -111,6 +113,7 @@ impl State {
                 sink,
                 session: session.to_string(),
                 user: None,
+                token: None,
                 subs: HashMap::new(),
             },
         );
@@ -132,7 +135,7 @@ impl State {
 
     /// Makes `user` the connection's user. Returns true when the user's memberships must be
     /// loaded (`user_loaded`) before its room subscriptions can be decided.
-    pub fn attach_user(&mut self, conn: ConnId, user: &User) -> bool {
+    pub fn attach_user(&mut self, conn: ConnId, user: &User, token: Option<&str>) -> bool {
         if !self.conns.contains_key(&conn) {
             return false;
         }
@@ -152,6 +155,7 @@ impl State {
         let pending = state.pending.is_some();
         if let Some(c) = self.conns.get_mut(&conn) {
             c.user = Some(user.id.clone());
+            c.token = token.map(str::to_string);
         }
         pending
     }
@@ -198,7 +202,10 @@ impl State {
     /// Takes the user off the connection (logout, close); drops the user's state with its last
     /// connection, and then returns the user's id.
     pub fn detach_user(&mut self, conn: ConnId) -> Option<String> {
-        let uid = self.conns.get_mut(&conn).and_then(|c| c.user.take())?;
+        let uid = self.conns.get_mut(&conn).and_then(|c| {
+            c.token = None;
+            c.user.take()
+        })?;
         let state = self.users.get_mut(&uid)?;
         state.conns.remove(&conn);
         if !state.conns.is_empty() {

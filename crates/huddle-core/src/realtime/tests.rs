@@ -73,7 +73,7 @@ fn posted(r: &Room, author: &User, text: &str) -> Event {
 /// A logged-in connection of `u` (memberships loaded as `rooms`).
 fn online(st: &mut State, sink: Arc<TestSink>, u: &User, rooms: &[&Room]) -> u64 {
     let conn = st.open("s", sink);
-    if st.attach_user(conn, u) {
+    if st.attach_user(conn, u, None) {
         st.user_loaded(
             &u.id,
             rooms.iter().map(|r| new_subscription(r, u)).collect(),
@@ -133,7 +133,7 @@ fn changes_during_a_membership_load_are_replayed() {
     let bob = user("bob");
     let (a, b) = (room("a", RoomType::Group), room("b", RoomType::Group));
     let conn = st.open("s", TestSink::new(100));
-    assert!(st.attach_user(conn, &bob), "first login must load");
+    assert!(st.attach_user(conn, &bob, None), "first login must load");
     // While the load runs: added to `b`, removed from `a`.
     st.dispatch(
         &Event::MemberAdded {

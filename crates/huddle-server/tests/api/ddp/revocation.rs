@@ -215,3 +215,31 @@ async fn deleting_a_user_ends_their_streams() {
     let e = d.err("rooms/get", json!([])).await;
     assert_eq!(e["error"], "error-invalid-user");
 }
+
+#[tokio::test]
+async fn revoking_a_token_ends_only_the_sessions_using_it() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let other = app.login(&alice.username, "pw-123456").await;
+    let mut revoked = Ddp::resume(&app, &alice).await;
+    let mut kept = Ddp::resume(&app, &other).await;
+    let sub = revoked
+        .sub_ready("stream-room-messages", "__my_messages__")
+        .await;
+    kept.sub_ready("stream-room-messages", "__my_messages__")
+        .await;
+    let (status, _) = app.post(Some(&alice), "logout", json!({})).await;
+    assert_eq!(status, 200);
+    let v = revoked.next_where(|v| v["msg"] == "nosub").await;
+    assert_eq!(v["id"], json!(sub));
+    let e = revoked.err("rooms/get", json!([])).await;
+    assert_eq!(e["error"], "error-invalid-user");
+    app.ok(
+        &other,
+        "chat.postMessage",
+        json!({"roomId": "GENERAL", "text": "still here"}),
+    )
+    .await;
+    kept.next_where(|v| message_text(v, "still here")).await;
+    assert!(kept.ok("rooms/get", json!([])).await.is_array());
+}

@@ -56,16 +56,14 @@ pub async fn login(s: &mut Session, p: &[Value]) -> Outcome {
     let (req, kind) = request(object(p, 0)?)?;
     s.state.check_login_rate(s.ip).map_err(fail("login"))?;
     let (user, token) = s.huddle().login(req).await.map_err(fail("login"))?;
+    let token_hash = hash_token(&token);
     // Subscriptions made before this login are decided again now (bots resubscribe before
     // they resume their session).
     s.router()
-        .login(s.conn, &user)
+        .login(s.conn, &user, Some(&token_hash))
         .await
         .map_err(fail("login"))?;
-    let actor = Actor {
-        user,
-        token_hash: hash_token(&token),
-    };
+    let actor = Actor { user, token_hash };
     if let Err(e) = s.huddle().presence_connected(&actor).await {
         tracing::warn!(error = %e, "presence update on login failed");
     }
@@ -84,8 +82,11 @@ pub async fn logout(s: &mut Session) -> Outcome {
     let Some(actor) = s.actor.take() else {
         return Ok(None);
     };
+    // The connection leaves the router first: revoking its own token must not end its
+    // subscriptions (a logout makes them quiet, as Meteor does, not refused).
+    let last = s.router().logout(s.conn);
     s.huddle().logout(&actor).await.map_err(fail("logout"))?;
-    if let Some(uid) = s.router().logout(s.conn) {
+    if let Some(uid) = last {
         if let Err(e) = s.huddle().presence_disconnected(&uid).await {
             tracing::warn!(error = %e, "presence update on logout failed");
         }
