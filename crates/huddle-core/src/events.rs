@@ -1,23 +1,55 @@
 //! Domain events: one per committed change, published after commit to a hub that realtime
-//! connections and webhooks subscribe to. The hub is a trait so another node's events can arrive
+//! connections and webhooks listen to. The hub is a trait so another node's events can arrive
 //! the same way later.
+//!
+//! An event carries what its consumers need to route it (the room's type and name with a
+//! message, the room with a new membership), so that the realtime router never has to ask the
+//! store anything per message.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use tokio::sync::broadcast;
 
-use crate::model::{Message, Room, Subscription, User};
+use crate::model::{Message, Room, RoomType, Subscription, User};
+
+/// The few room facts a message event needs to be routed (`__my_messages__` reports them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomBrief {
+    pub id: String,
+    pub t: RoomType,
+    pub name: Option<String>,
+}
+
+impl Room {
+    pub fn brief(&self) -> RoomBrief {
+        RoomBrief {
+            id: self.id.clone(),
+            t: self.t,
+            name: self.name.clone(),
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub enum Event {
-    MessageCreated(Message),
-    MessageUpdated(Message),
+    MessageCreated {
+        message: Message,
+        room: RoomBrief,
+    },
+    /// An edit, a reaction, anything that changes a stored message.
+    MessageUpdated {
+        message: Message,
+        room: RoomBrief,
+    },
     MessageDeleted {
         rid: String,
         id: String,
     },
-    /// A membership was created (invite, join, room creation).
-    MemberAdded(Subscription),
+    /// A membership was created (invite, join, room creation), with the room as it is now.
+    MemberAdded {
+        subscription: Subscription,
+        room: Arc<Room>,
+    },
     MemberRemoved {
         rid: String,
         uid: String,
@@ -36,23 +68,54 @@ pub enum Event {
         allowed: bool,
     },
     UserCreated(User),
+    /// A user's profile, roles, status or active flag changed.
     UserUpdated(User),
+    /// A login token was revoked (`token_hash`), or all of a user's (`None`): live sessions
+    /// logged in with it end.
+    SessionRevoked {
+        uid: String,
+        token_hash: Option<String>,
+    },
+    /// Typing and similar transient activity in a room (`user-activity`). Not stored; it still
+    /// travels as an event so that every node's subscribers see it. `origin` is the realtime
+    /// session it came from, which does not get it back.
+    UserActivity {
+        rid: String,
+        username: String,
+        activities: Vec<String>,
+        origin: Option<String>,
+    },
 }
 
+/// A listener the hub calls synchronously, in publish order, for every event (local or, in a
+/// cluster, remote). The realtime router is one: it must see a kick before the next message of
+/// that room, which a lossy broadcast channel cannot promise.
+pub trait EventSink: Send + Sync {
+    fn deliver(&self, event: &Arc<Event>);
+}
+
+/// Where services publish committed changes. A cluster hub would forward `publish` to the other
+/// nodes and call the attached sinks for events arriving from them; protocols never notice.
 pub trait EventHub: Send + Sync {
     fn publish(&self, event: Event);
+    /// A lossy feed for listeners that can resynchronise from the store (webhooks).
     fn subscribe(&self) -> broadcast::Receiver<Arc<Event>>;
+    /// Adds a listener called for every event from now on.
+    fn attach(&self, sink: Arc<dyn EventSink>);
 }
 
-/// In-process hub: a broadcast channel. Slow subscribers lag and must resynchronise from the store.
+/// In-process hub: attached sinks are called in the publisher's task; the broadcast channel
+/// feeds everyone else (slow subscribers lag and must resynchronise from the store).
 pub struct LocalHub {
     tx: broadcast::Sender<Arc<Event>>,
+    sinks: RwLock<Vec<Arc<dyn EventSink>>>,
 }
 
 impl LocalHub {
     pub fn new(capacity: usize) -> Self {
         LocalHub {
             tx: broadcast::channel(capacity).0,
+            sinks: RwLock::new(Vec::new()),
         }
     }
 }
@@ -65,10 +128,24 @@ impl Default for LocalHub {
 
 impl EventHub for LocalHub {
     fn publish(&self, event: Event) {
+        let event = Arc::new(event);
+        let sinks = match self.sinks.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        for sink in sinks {
+            sink.deliver(&event);
+        }
         // No receiver is not an error: nobody is listening yet.
-        let _ = self.tx.send(Arc::new(event));
+        let _ = self.tx.send(event);
     }
     fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.tx.subscribe()
+    }
+    fn attach(&self, sink: Arc<dyn EventSink>) {
+        match self.sinks.write() {
+            Ok(mut s) => s.push(sink),
+            Err(poisoned) => poisoned.into_inner().push(sink),
+        }
     }
 }

@@ -97,6 +97,18 @@ pub trait MessageStore: Send + Sync {
     async fn message_by_id(&self, id: &str) -> Result<Option<Message>>;
     async fn update_message(&self, message: &Message) -> Result<()>;
     async fn delete_message(&self, id: &str) -> Result<bool>;
+    /// Adds (`react` true), removes (false) or toggles (`None`) `username`'s `emoji` reaction
+    /// on a message, in one transaction so concurrent reactions are all kept. Reactions live in
+    /// the message's `extra.reactions` as Rocket.Chat shapes them
+    /// (`{":emoji:": {"usernames": [...]}}`). Returns the message after the change, `None` if
+    /// it does not exist.
+    async fn set_reaction(
+        &self,
+        id: &str,
+        emoji: &str,
+        username: &str,
+        react: Option<bool>,
+    ) -> Result<Option<Message>>;
     async fn list_messages(&self, rid: &str, query: &MessageQuery) -> Result<Page<Message>>;
 }
 

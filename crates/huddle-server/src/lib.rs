@@ -3,7 +3,9 @@
 //! `huddle-core`.
 
 pub mod rc;
+pub mod realtime;
 pub mod serve;
+pub mod shape;
 pub mod state;
 pub mod talk;
 
@@ -19,6 +21,7 @@ use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
 
+pub use realtime::RealtimeConfig;
 pub use serve::ServeOptions;
 pub use state::AppState;
 
@@ -47,6 +50,7 @@ pub struct ServerConfig {
     pub max_header_bytes: usize,
     /// How long a shutdown lets requests in flight finish.
     pub shutdown_timeout: Duration,
+    pub realtime: RealtimeConfig,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -100,6 +104,7 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             max_header_bytes: 64 * 1024,
             shutdown_timeout: Duration::from_secs(30),
+            realtime: RealtimeConfig::default(),
         }
     }
 }
@@ -137,7 +142,8 @@ impl Application {
         }
         let huddle = Arc::new(huddle);
         let background = talk::webhooks::spawn(huddle.clone());
-        let state = AppState::new(huddle, config.login_rate_per_minute);
+        let state = AppState::new(huddle, config.login_rate_per_minute)
+            .with_realtime(config.realtime.clone());
         let listener = TcpListener::bind((config.listen.as_str(), config.port)).await?;
         let router = router(state.clone(), config.request_timeout);
         Ok(Application {
@@ -202,6 +208,7 @@ pub fn router(state: AppState, timeout: Duration) -> Router {
     Router::new()
         .merge(rc::routes())
         .merge(talk::routes())
+        .merge(realtime::routes())
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(rc::MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

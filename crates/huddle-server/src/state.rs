@@ -7,11 +7,15 @@ use std::sync::Arc;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use huddle_core::{Error, Huddle};
 
+use crate::realtime::RealtimeConfig;
+
 #[derive(Clone)]
 pub struct AppState {
     pub huddle: Arc<Huddle>,
     pub login_limiter: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
     pub version: &'static str,
+    /// Buffer sizes, queue bound and heartbeat of realtime sockets.
+    pub realtime: Arc<RealtimeConfig>,
 }
 
 impl AppState {
@@ -22,7 +26,13 @@ impl AppState {
             huddle,
             login_limiter,
             version: env!("CARGO_PKG_VERSION"),
+            realtime: Arc::new(RealtimeConfig::default()),
         }
+    }
+
+    pub fn with_realtime(mut self, config: RealtimeConfig) -> Self {
+        self.realtime = Arc::new(config);
+        self
     }
 
     /// Refuses a login attempt from `ip` past the configured rate.

@@ -146,6 +146,40 @@ impl MessageStore for SqlStore {
         Ok(true)
     }
 
+    async fn set_reaction(
+        &self,
+        id: &str,
+        emoji: &str,
+        username: &str,
+        react: Option<bool>,
+    ) -> Result<Option<Message>> {
+        let mut tx = self.db.begin().await?;
+        // Row lock (PostgreSQL): two reactions at once must not lose one in read-modify-write.
+        let sql = format!(
+            "SELECT {} FROM messages m WHERE m.id = $1{}",
+            *MESSAGE_COLS,
+            self.db.backend.lock_rows()
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let mut message = rows::message(&row)?;
+        toggle_reaction(&mut message, emoji, username, react);
+        message.updated_at = huddle_core::Timestamp::now();
+        sqlx::query("UPDATE messages SET extra = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(to_json(&message.extra)?)
+            .bind(message.updated_at.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Some(message))
+    }
+
     async fn list_messages(&self, rid: &str, query: &MessageQuery) -> Result<Page<Message>> {
         let mut filter = "m.rid = $1".to_string();
         let mut bounds: Vec<i64> = vec![];
@@ -183,5 +217,49 @@ impl MessageStore for SqlStore {
             rows::message,
         )?;
         Ok(Page { items, total })
+    }
+}
+
+/// Applies one reaction change to `extra.reactions`, dropping emojis nobody uses any more (as
+/// Rocket.Chat does).
+fn toggle_reaction(message: &mut Message, emoji: &str, username: &str, react: Option<bool>) {
+    use serde_json::{json, Map, Value};
+    let reactions = message
+        .extra
+        .entry("reactions")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !reactions.is_object() {
+        *reactions = Value::Object(Map::new());
+    }
+    let Value::Object(map) = reactions else {
+        return;
+    };
+    let entry = map
+        .entry(emoji.to_string())
+        .or_insert_with(|| json!({ "usernames": [] }));
+    if !entry["usernames"].is_array() {
+        *entry = json!({ "usernames": [] });
+    }
+    let mut names: Vec<String> = entry["usernames"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let has = names.iter().any(|n| n == username);
+    match (react.unwrap_or(!has), has) {
+        (true, false) => names.push(username.to_string()),
+        (false, true) => names.retain(|n| n != username),
+        _ => {}
+    }
+    if names.is_empty() {
+        map.remove(emoji);
+    } else {
+        map.insert(emoji.to_string(), json!({ "usernames": names }));
+    }
+    if map.is_empty() {
+        message.extra.remove("reactions");
     }
 }

@@ -46,6 +46,7 @@ conformance!(
     list_messages_after_cursor,
     app_keys_insert_revoke_list,
     webhook_endpoints_and_outbox,
+    reactions_toggle_and_concurrent_reactions_are_all_kept,
 );
 
 fn all() -> Paging {
@@ -2599,6 +2600,68 @@ async fn webhook_endpoints_and_outbox(store: Arc<dyn Store>) {
         store.enqueue_outbox(&[fine]).await,
         Err(Error::NotFound(_))
     ));
+}
+
+async fn reactions_toggle_and_concurrent_reactions_are_all_kept(store: Arc<dyn Store>) {
+    let alice = insert_user(&store, "alice").await;
+    let room = create_room(&store, "react", RoomType::Channel).await;
+    let m = message_at(&room, &alice, "hello", 1_000);
+    store.insert_message(&m).await.unwrap();
+    assert_eq!(
+        store
+            .set_reaction("nope", ":x:", "alice", None)
+            .await
+            .unwrap(),
+        None
+    );
+    let reacted = store
+        .set_reaction(&m.id, ":smile:", "alice", None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        reacted.extra["reactions"],
+        serde_json::json!({":smile:": {"usernames": ["alice"]}})
+    );
+    assert!(reacted.updated_at > m.updated_at);
+    // Adding again is no change; toggling removes; the emptied map disappears.
+    let again = store
+        .set_reaction(&m.id, ":smile:", "alice", Some(true))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        again.extra["reactions"][":smile:"]["usernames"],
+        serde_json::json!(["alice"])
+    );
+    let gone = store
+        .set_reaction(&m.id, ":smile:", "alice", None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!gone.extra.contains_key("reactions"), "{:?}", gone.extra);
+    // 20 users react at once: every reaction is kept.
+    let mut tasks = vec![];
+    for i in 0..20 {
+        let store = store.clone();
+        let id = m.id.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .set_reaction(&id, ":tada:", &format!("u{i}"), Some(true))
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let stored = store.message_by_id(&m.id).await.unwrap().unwrap();
+    let names = stored.extra["reactions"][":tada:"]["usernames"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(names, 20);
+    assert_eq!(stored.msg, "hello");
 }
 
 // ---- backend-specific behaviour, outside the matrix

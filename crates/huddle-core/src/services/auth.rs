@@ -170,6 +170,10 @@ impl Huddle {
 
     pub async fn logout(&self, actor: &Actor) -> Result<()> {
         self.store.delete_token(&actor.token_hash).await?;
+        self.publish(crate::events::Event::SessionRevoked {
+            uid: actor.user.id.clone(),
+            token_hash: Some(actor.token_hash.clone()),
+        });
         Ok(())
     }
 

@@ -83,8 +83,12 @@ impl Huddle {
             }
             Err(e) => return Err(e),
         }
+        let shared = std::sync::Arc::new(room.clone());
         for s in subs {
-            self.publish(Event::MemberAdded(s));
+            self.publish(Event::MemberAdded {
+                subscription: s,
+                room: shared.clone(),
+            });
         }
         Ok(room)
     }

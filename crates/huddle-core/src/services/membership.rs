@@ -138,18 +138,26 @@ impl Huddle {
     /// Stores new memberships and publishes what actually changed.
     async fn add_and_publish(&self, room: Room, members: Vec<NewMember>) -> Result<InviteOutcome> {
         let added = self.store.add_members(&room.id, &members).await?;
+        // The room as the change left it (counters), read once for every event below.
+        let room = self.store.room_by_id(&room.id).await?.unwrap_or(room);
+        let shared = std::sync::Arc::new(room.clone());
         let mut already = vec![];
         for m in members {
             if added.contains(&m.subscription.u.id) {
-                self.publish(Event::MemberAdded(m.subscription));
+                self.publish(Event::MemberAdded {
+                    subscription: m.subscription,
+                    room: shared.clone(),
+                });
                 if let Some(msg) = m.message {
-                    self.publish(Event::MessageCreated(msg));
+                    self.publish(Event::MessageCreated {
+                        message: msg,
+                        room: room.brief(),
+                    });
                 }
             } else {
                 already.push(m.subscription.u.id);
             }
         }
-        let room = self.store.room_by_id(&room.id).await?.unwrap_or(room);
         if !added.is_empty() {
             self.publish(Event::RoomChanged(room.clone()));
         }
@@ -207,7 +215,10 @@ impl Huddle {
                 rid: room.id.clone(),
                 uid: uid.to_string(),
             });
-            self.publish(Event::MessageCreated(msg));
+            self.publish(Event::MessageCreated {
+                message: msg,
+                room: room.brief(),
+            });
         }
         let room = self.store.room_by_id(&room.id).await?.unwrap_or(room);
         self.publish(Event::RoomChanged(room.clone()));
@@ -393,7 +404,10 @@ impl Huddle {
             .insert("role".into(), serde_json::Value::String(name.into()));
         self.store.update_subscription(&sub, Some(&msg)).await?;
         self.publish(Event::SubscriptionChanged(sub));
-        self.publish(Event::MessageCreated(msg));
+        self.publish(Event::MessageCreated {
+            message: msg,
+            room: room.brief(),
+        });
         Ok(())
     }
 

@@ -17,6 +17,38 @@ impl Huddle {
         text: String,
         extra: serde_json::Map<String, serde_json::Value>,
     ) -> Result<Message> {
+        self.post_message_with_id(actor, room, text, extra, None)
+            .await
+    }
+
+    /// `post_message` with the client's own message id (DDP `sendMessage` may carry `_id`).
+    pub async fn post_message_with_id(
+        &self,
+        actor: &Actor,
+        room: &Room,
+        text: String,
+        extra: serde_json::Map<String, serde_json::Value>,
+        id: Option<String>,
+    ) -> Result<Message> {
+        if let Some(id) = &id {
+            let valid = !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+            if !valid {
+                return Err(Error::invalid(
+                    "error-invalid-message-id",
+                    "Invalid message id",
+                ));
+            }
+            if self.store.message_by_id(id).await?.is_some() {
+                return Err(Error::conflict(
+                    "error-message-already-exists",
+                    "Message already exists",
+                ));
+            }
+        }
         let max = self.setting_i64("Message_MaxAllowedSize", 5000);
         if text.chars().count() as i64 > max {
             return Err(Error::invalid(
@@ -48,8 +80,14 @@ impl Huddle {
                     )
                     .await?;
                 if !added.is_empty() {
-                    self.publish(Event::MemberAdded(s.clone()));
-                    self.publish(Event::MessageCreated(msg));
+                    self.publish(Event::MemberAdded {
+                        subscription: s.clone(),
+                        room: std::sync::Arc::new(room.clone()),
+                    });
+                    self.publish(Event::MessageCreated {
+                        message: msg,
+                        room: room.brief(),
+                    });
                 }
                 sub = Some(s);
             } else {
@@ -65,9 +103,15 @@ impl Huddle {
             )));
         }
         let mut msg = Message::new(&room.id, actor.user.to_ref(), text, None);
+        if let Some(id) = id {
+            msg.id = id;
+        }
         msg.extra = extra;
         self.store.insert_message(&msg).await?;
-        self.publish(Event::MessageCreated(msg.clone()));
+        self.publish(Event::MessageCreated {
+            message: msg.clone(),
+            room: room.brief(),
+        });
         Ok(msg)
     }
 
@@ -124,8 +168,20 @@ impl Huddle {
         msg.edited_by = Some(actor.user.to_ref());
         msg.updated_at = now;
         self.store.update_message(&msg).await?;
-        self.publish(Event::MessageUpdated(msg.clone()));
+        self.publish_message_updated(&msg).await?;
         Ok(msg)
+    }
+
+    /// Publishes an edited message with the room facts routing needs (one room read per edit,
+    /// never one per recipient).
+    pub(crate) async fn publish_message_updated(&self, msg: &Message) -> Result<()> {
+        if let Some(room) = self.store.room_by_id(&msg.rid).await? {
+            self.publish(Event::MessageUpdated {
+                message: msg.clone(),
+                room: room.brief(),
+            });
+        }
+        Ok(())
     }
 
     /// `chat.delete`: own messages with `delete-own-message`, others' with `delete-message`.

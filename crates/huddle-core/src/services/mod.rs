@@ -7,8 +7,9 @@ mod auth;
 mod bootstrap;
 mod directory;
 mod dm;
+mod live;
 mod lookup;
-mod membership;
+pub(crate) mod membership;
 mod messages;
 mod roles;
 mod rooms;
@@ -20,25 +21,30 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::events::{Event, EventHub};
-use crate::model::{AppKey, Room, RoomType, Subscription, User};
+use crate::model::{AppKey, Room, Subscription, User};
 use crate::permissions::PermissionTable;
+use crate::realtime::Router;
 use crate::store::Store;
 use crate::{Error, Result};
 
 pub use app::{sign_user_id, AppActor, ClientActor, ClientCredentials, JWT_LEEWAY_SECS};
 pub use auth::{Actor, LoginRequest, PasswordInput};
 pub use bootstrap::{AdminBootstrap, GENERAL_ID};
+pub use live::HistoryPage;
 pub use lookup::{RoomKind, RoomLookup, UserLookup};
 pub use membership::{InviteOutcome, RoleChange, RoomRole};
 pub use rooms::{CreateRoom, RoomUpdate};
 pub use users::{NewUserInput, UserPatch};
 
-/// The application: the store, the in-memory permission and settings caches, and the event hub.
+/// The application: the store, the in-memory permission and settings caches, the event hub and
+/// the realtime router attached to it.
 pub struct Huddle {
     store: Arc<dyn Store>,
     hub: Arc<dyn EventHub>,
-    permissions: RwLock<PermissionTable>,
-    settings: RwLock<HashMap<String, serde_json::Value>>,
+    /// Shared with the realtime router, which decides access with the same table.
+    permissions: Arc<RwLock<PermissionTable>>,
+    settings: Arc<RwLock<HashMap<String, serde_json::Value>>>,
+    realtime: Arc<Router>,
     /// The app's secret keys, read on every TalkJS-style request.
     keys: RwLock<Vec<AppKey>>,
     /// Webhook endpoints, read for every event.
@@ -67,11 +73,20 @@ impl Huddle {
         hub: Arc<dyn EventHub>,
         limits: Limits,
     ) -> Result<Self> {
+        let permissions = Arc::new(RwLock::new(PermissionTable::default()));
+        let settings = Arc::new(RwLock::new(HashMap::new()));
+        let realtime = Arc::new(Router::new(
+            store.clone(),
+            permissions.clone(),
+            settings.clone(),
+        ));
+        hub.attach(realtime.clone());
         let app = Huddle {
             store,
             hub,
-            permissions: RwLock::new(PermissionTable::default()),
-            settings: RwLock::new(HashMap::new()),
+            permissions,
+            settings,
+            realtime,
             keys: RwLock::new(Vec::new()),
             hooks: RwLock::new(Vec::new()),
             limits,
@@ -86,6 +101,11 @@ impl Huddle {
 
     pub fn hub(&self) -> &Arc<dyn EventHub> {
         &self.hub
+    }
+
+    /// The realtime router: protocols open their connections and subscriptions there.
+    pub fn realtime(&self) -> &Arc<Router> {
+        &self.realtime
     }
 
     pub(crate) fn publish(&self, event: Event) {
@@ -145,12 +165,14 @@ impl Huddle {
     /// Rocket.Chat's `canAccessRoom`: public rooms for holders of `view-c-room`, otherwise members
     /// holding `view-joined-room` or `view-<t>-room`.
     pub fn can_access(&self, user: &User, room: &Room, sub: Option<&Subscription>) -> bool {
-        if room.t == RoomType::Channel && self.has_permission(user, "view-c-room") {
-            return true;
-        }
-        sub.is_some()
-            && (self.has_permission(user, "view-joined-room")
-                || self.has_permission(user, &format!("view-{}-room", room.t.as_str())))
+        self.permissions
+            .read()
+            // A membership whose access was revoked (`None`) grants nothing.
+            .map(|t| {
+                let member = sub.is_some_and(|s| s.access != crate::model::Access::None);
+                crate::realtime::access::can_access(&t, &user.roles, room.t, member)
+            })
+            .unwrap_or(false)
     }
 
     /// Pagination as Rocket.Chat computes it: default `API_Default_Count`, capped at

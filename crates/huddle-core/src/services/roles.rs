@@ -121,6 +121,7 @@ impl Huddle {
         user.roles.push(role.name.clone());
         user.updated_at = Timestamp::now();
         self.store.update_user(&user).await?;
+        self.publish(Event::UserUpdated(user.clone()));
         Ok((role, user))
     }
 
@@ -154,6 +155,7 @@ impl Huddle {
         user.roles.retain(|r| r != &role.name);
         user.updated_at = Timestamp::now();
         self.store.update_user(&user).await?;
+        self.publish(Event::UserUpdated(user.clone()));
         Ok((role, user))
     }
 

@@ -72,8 +72,12 @@ impl Huddle {
             .collect::<Vec<_>>();
         room.users_count = subs.len() as i64;
         self.store.create_room(&room, &subs).await?;
+        let shared = std::sync::Arc::new(room.clone());
         for s in subs {
-            self.publish(Event::MemberAdded(s));
+            self.publish(Event::MemberAdded {
+                subscription: s,
+                room: shared.clone(),
+            });
         }
         self.publish(Event::RoomChanged(room.clone()));
         Ok(room)
@@ -208,7 +212,10 @@ impl Huddle {
         room.updated_at = Timestamp::now();
         self.store.update_room(&room, message.as_ref()).await?;
         if let Some(m) = message {
-            self.publish(Event::MessageCreated(m));
+            self.publish(Event::MessageCreated {
+                message: m,
+                room: room.brief(),
+            });
         }
         let room = self.store.room_by_id(&room.id).await?.unwrap_or(room);
         self.publish(Event::RoomChanged(room.clone()));

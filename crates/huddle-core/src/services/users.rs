@@ -178,8 +178,15 @@ impl Huddle {
                 )
                 .await?;
             if !added.is_empty() {
-                self.publish(Event::MemberAdded(sub));
-                self.publish(Event::MessageCreated(msg));
+                let brief = room.brief();
+                self.publish(Event::MemberAdded {
+                    subscription: sub,
+                    room: std::sync::Arc::new(room),
+                });
+                self.publish(Event::MessageCreated {
+                    message: msg,
+                    room: brief,
+                });
             }
         }
         Ok(())
@@ -288,6 +295,7 @@ impl Huddle {
         }
         user.updated_at = Timestamp::now();
         self.store.update_user(&user).await?;
+        self.publish(Event::UserUpdated(user.clone()));
         Ok(user)
     }
 
@@ -327,6 +335,10 @@ impl Huddle {
                 uid: user.id.clone(),
             });
         }
+        // Live sessions of a deleted account end as a deactivated one's do.
+        let mut gone = user;
+        gone.active = false;
+        self.publish(Event::UserUpdated(gone));
         Ok(())
     }
 
@@ -354,6 +366,8 @@ impl Huddle {
             // A deactivated account loses its sessions at once.
             self.store.delete_tokens_of_user(&user.id).await?;
         }
+        // Realtime sessions of a deactivated account end on this event.
+        self.publish(Event::UserUpdated(user.clone()));
         Ok(user)
     }
 
@@ -385,7 +399,9 @@ impl Huddle {
             user.status_text = t.chars().take(120).collect();
         }
         user.updated_at = Timestamp::now();
-        self.store.update_user(&user).await
+        self.store.update_user(&user).await?;
+        self.publish(Event::UserUpdated(user));
+        Ok(())
     }
 }
 

@@ -28,9 +28,11 @@ const EXTRA_KEYS: &[&str] = &[
     "attachments",
     "customFields",
     "tmid",
+    "bot",
 ];
 
-fn extras(p: &Map<String, Value>) -> Map<String, Value> {
+/// The client extras of a message body that are kept with the message (REST and DDP).
+pub(crate) fn extras(p: &Map<String, Value>) -> Map<String, Value> {
     EXTRA_KEYS
         .iter()
         .filter_map(|k| p.get(*k).map(|v| (k.to_string(), v.clone())))

@@ -10,7 +10,6 @@ mod membership;
 mod misc;
 mod permissions;
 mod rooms;
-mod shape;
 mod subscriptions;
 mod users;
 
@@ -20,6 +19,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+pub(crate) use crate::shape;
+pub(crate) use chat::extras as message_extras;
 pub use error::{RcError, RcResult};
 pub use extract::MAX_BODY;
 

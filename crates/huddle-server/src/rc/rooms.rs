@@ -461,22 +461,8 @@ async fn list_all_groups(State(s): State<AppState>, Auth(actor): Auth, p: Params
 /// `rooms.get`: every room the caller is in, `{update, remove}` (nothing is tracked as removed).
 async fn rooms_get(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
     let since = time_param(&p, "updatedSince")?;
-    let subs = s.huddle.subscriptions(&actor, None).await?;
-    let ids: Vec<String> = subs.iter().map(|s| s.rid.clone()).collect();
-    let query = RoomQuery {
-        ids: Some(ids),
-        paging: huddle_core::Paging {
-            offset: 0,
-            count: None,
-        },
-        ..Default::default()
-    };
-    let rooms = s.huddle.list_rooms(&query).await?.items;
-    let update: Vec<Value> = rooms
-        .iter()
-        .filter(|r| since.is_none_or(|t| r.updated_at > t))
-        .map(shape::room)
-        .collect();
+    let rooms = s.huddle.rooms_of(&actor, since).await?;
+    let update: Vec<Value> = rooms.iter().map(shape::room).collect();
     ok(json!({ "update": update, "remove": [] }))
 }
 

@@ -114,13 +114,13 @@ pub fn sign(secret: &str, timestamp: &str, body: &str) -> String {
 /// The webhook type of an event, if webhooks carry it.
 fn kind(event: &Event) -> Option<&'static str> {
     Some(match event {
-        Event::MessageCreated(_) => "message.sent",
-        Event::MessageUpdated(_) => "message.updated",
+        Event::MessageCreated { .. } => "message.sent",
+        Event::MessageUpdated { .. } => "message.updated",
         Event::MessageDeleted { .. } => "message.deleted",
         Event::UserCreated(_) => "user.created",
         Event::UserUpdated(_) => "user.updated",
         Event::RoomDeleted { .. } => "conversation.deleted",
-        Event::MemberAdded(_) => "participant.joined",
+        Event::MemberAdded { .. } => "participant.joined",
         Event::ParticipantUpdated(_) => "participant.updated",
         Event::MemberRemoved { .. } => "participant.left",
         Event::GuestAccessChanged { .. } => "guestAccess.changed",
@@ -132,7 +132,7 @@ fn kind(event: &Event) -> Option<&'static str> {
 async fn payload(h: &Huddle, event: &Event) -> Option<(&'static str, Value)> {
     let conversation = |rid: &str| json!({ "id": rid });
     Some(match event {
-        Event::MessageCreated(m) => {
+        Event::MessageCreated { message: m, .. } => {
             let sender = if m.u.id.is_empty() {
                 None
             } else {
@@ -148,7 +148,9 @@ async fn payload(h: &Huddle, event: &Event) -> Option<(&'static str, Value)> {
                 }),
             )
         }
-        Event::MessageUpdated(m) => ("message.updated", json!({ "message": shape::message(m) })),
+        Event::MessageUpdated { message: m, .. } => {
+            ("message.updated", json!({ "message": shape::message(m) }))
+        }
         Event::MessageDeleted { rid, id } => (
             "message.deleted",
             json!({ "message": { "id": id, "conversationId": rid } }),
@@ -159,7 +161,9 @@ async fn payload(h: &Huddle, event: &Event) -> Option<(&'static str, Value)> {
             "conversation.deleted",
             json!({ "conversation": conversation(rid) }),
         ),
-        Event::MemberAdded(s) => (
+        Event::MemberAdded {
+            subscription: s, ..
+        } => (
             "participant.joined",
             json!({ "conversationId": s.rid, "userId": s.u.id, "participant": shape::participant(s) }),
         ),

@@ -100,8 +100,12 @@ impl Huddle {
                 room.users_count = subs.len() as i64;
                 match self.store.create_room(&room, &subs).await {
                     Ok(()) => {
+                        let shared = std::sync::Arc::new(room.clone());
                         for s in subs {
-                            self.publish(Event::MemberAdded(s));
+                            self.publish(Event::MemberAdded {
+                                subscription: s,
+                                room: shared.clone(),
+                            });
                         }
                         self.publish(Event::RoomChanged(room.clone()));
                         return Ok(room);
@@ -147,13 +151,20 @@ impl Huddle {
             })
             .collect();
         let added = self.store.add_members(&room.id, &members).await?;
+        let shared = std::sync::Arc::new(room.clone());
         for m in members
             .into_iter()
             .filter(|m| added.contains(&m.subscription.u.id))
         {
-            self.publish(Event::MemberAdded(m.subscription));
+            self.publish(Event::MemberAdded {
+                subscription: m.subscription,
+                room: shared.clone(),
+            });
             if let Some(msg) = m.message {
-                self.publish(Event::MessageCreated(msg));
+                self.publish(Event::MessageCreated {
+                    message: msg,
+                    room: room.brief(),
+                });
             }
         }
         let room = self.talk_conversation(&room.id).await?;

@@ -150,13 +150,13 @@ impl Huddle {
         }
         let mut out = Vec::with_capacity(prepared.len());
         for msg in prepared {
-            out.push(self.store_once(msg).await?);
+            out.push(self.store_once(msg, &room).await?);
         }
         Ok(out)
     }
 
     /// Stores a message unless one with the same idempotency key exists in the room.
-    async fn store_once(&self, msg: Message) -> Result<Message> {
+    async fn store_once(&self, msg: Message, room: &Room) -> Result<Message> {
         if let Some(key) = &msg.idempotency_key {
             if let Some(existing) = self.store.message_by_idempotency_key(&msg.rid, key).await? {
                 return Ok(existing);
@@ -175,7 +175,10 @@ impl Huddle {
             }
             Err(e) => return Err(e),
         }
-        self.publish(Event::MessageCreated(msg.clone()));
+        self.publish(Event::MessageCreated {
+            message: msg.clone(),
+            room: room.brief(),
+        });
         Ok(msg)
     }
 
@@ -201,7 +204,7 @@ impl Huddle {
         let mut m = Message::new(rid, user.to_ref(), text, None);
         set_custom(&mut m, custom);
         m.idempotency_key = idempotency_key;
-        self.store_once(m).await
+        self.store_once(m, &room).await
     }
 
     /// Messages newest first, after the cursor.
@@ -268,7 +271,7 @@ impl Huddle {
         m.edited_at = Some(now);
         m.updated_at = now;
         self.store.update_message(&m).await?;
-        self.publish(Event::MessageUpdated(m.clone()));
+        self.publish_message_updated(&m).await?;
         Ok(m)
     }
 

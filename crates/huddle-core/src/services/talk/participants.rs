@@ -72,7 +72,7 @@ impl Huddle {
         let user = self.talk_user(uid).await?;
         if let Some(sub) = self.store.subscription(rid, uid).await? {
             return self
-                .change_participant(sub, Some(access), Some(notify))
+                .change_participant(&room, sub, Some(access), Some(notify))
                 .await;
         }
         // Joining through the app is not news to the joiner: nothing unread yet.
@@ -98,11 +98,17 @@ impl Huddle {
                 .await?
                 .ok_or_else(|| Error::Internal("membership vanished".into()))?;
             return self
-                .change_participant(existing, Some(access), Some(sub.notify))
+                .change_participant(&room, existing, Some(access), Some(sub.notify))
                 .await;
         }
-        self.publish(Event::MemberAdded(sub.clone()));
-        self.publish(Event::MessageCreated(msg));
+        self.publish(Event::MemberAdded {
+            subscription: sub.clone(),
+            room: std::sync::Arc::new(room.clone()),
+        });
+        self.publish(Event::MessageCreated {
+            message: msg,
+            room: room.brief(),
+        });
         Ok(sub)
     }
 
@@ -118,19 +124,20 @@ impl Huddle {
         if let Some(n) = &settings.notify {
             check_notify(n)?;
         }
-        self.talk_conversation(rid).await?;
+        let room = self.talk_conversation(rid).await?;
         let sub = self.store.subscription(rid, uid).await?.ok_or_else(|| {
             Error::NotFound(Failure::new(
                 "PARTICIPANT_NOT_FOUND",
                 format!("{uid} is not a participant of {rid}"),
             ))
         })?;
-        self.change_participant(sub, settings.access, settings.notify.clone())
+        self.change_participant(&room, sub, settings.access, settings.notify.clone())
             .await
     }
 
     async fn change_participant(
         &self,
+        room: &crate::Room,
         mut sub: Subscription,
         access: Option<Access>,
         notify: Option<String>,
@@ -166,7 +173,10 @@ impl Huddle {
         self.store.update_subscription(&sub, msg.as_ref()).await?;
         self.publish(Event::ParticipantUpdated(sub.clone()));
         if let Some(m) = msg {
-            self.publish(Event::MessageCreated(m));
+            self.publish(Event::MessageCreated {
+                message: m,
+                room: room.brief(),
+            });
         }
         Ok(sub)
     }
@@ -180,7 +190,7 @@ impl Huddle {
         by: Option<&ClientActor>,
     ) -> Result<()> {
         self.check_client_participant_write(by, uid, None)?;
-        self.talk_conversation(rid).await?;
+        let room = self.talk_conversation(rid).await?;
         let Some(sub) = self.store.subscription(rid, uid).await? else {
             return Ok(());
         };
@@ -195,7 +205,10 @@ impl Huddle {
                 rid: rid.to_string(),
                 uid: uid.to_string(),
             });
-            self.publish(Event::MessageCreated(msg));
+            self.publish(Event::MessageCreated {
+                message: msg,
+                room: room.brief(),
+            });
         }
         Ok(())
     }

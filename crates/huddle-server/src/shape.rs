@@ -1,8 +1,23 @@
-//! Documents as Rocket.Chat returns them (reference §8): rooms, users, subscriptions, messages.
-//! Never includes secrets (`joinCode`, password hashes, tokens).
+//! Documents as Rocket.Chat returns them (reference §8): rooms, users, subscriptions, messages,
+//! for REST (ISO dates) and DDP (EJSON `{"$date": ms}` dates). Never includes secrets
+//! (`joinCode`, password hashes, tokens).
 
-use huddle_core::{Member, Message, Room, RoomType, Subscription, User, UserRef};
+use huddle_core::{Member, Message, Room, RoomType, Subscription, Timestamp, User, UserRef};
 use serde_json::{json, Map, Value};
+
+/// How dates are written: REST uses ISO strings, DDP EJSON objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dates {
+    Iso,
+    Ejson,
+}
+
+pub fn date(t: Timestamp, d: Dates) -> Value {
+    match d {
+        Dates::Iso => json!(t),
+        Dates::Ejson => json!({ "$date": t.millis() }),
+    }
+}
 
 pub fn user_ref(u: &UserRef) -> Value {
     let mut v = json!({ "_id": u.id, "username": u.username });
@@ -14,6 +29,10 @@ pub fn user_ref(u: &UserRef) -> Value {
 
 /// A room document (IRoom).
 pub fn room(r: &Room) -> Value {
+    room_in(r, Dates::Iso)
+}
+
+pub fn room_in(r: &Room, d: Dates) -> Value {
     let mut o = Map::new();
     let mut put = |k: &str, v: Value| {
         o.insert(k.to_string(), v);
@@ -22,8 +41,8 @@ pub fn room(r: &Room) -> Value {
     put("t", json!(r.t.as_str()));
     put("msgs", json!(r.msgs));
     put("usersCount", json!(r.users_count));
-    put("ts", json!(r.created_at));
-    put("_updatedAt", json!(r.updated_at));
+    put("ts", date(r.created_at, d));
+    put("_updatedAt", date(r.updated_at, d));
     if r.t == RoomType::Direct {
         put("usernames", json!(r.dm_usernames));
         put("uids", json!(r.dm_uids));
@@ -54,7 +73,7 @@ pub fn room(r: &Room) -> Value {
         }
     }
     if let Some(lm) = r.last_message_at {
-        put("lm", json!(lm));
+        put("lm", date(lm, d));
     }
     Value::Object(o)
 }
@@ -123,6 +142,10 @@ pub fn member(m: &Member) -> Value {
 
 /// A subscription (ISubscription).
 pub fn subscription(s: &Subscription) -> Value {
+    subscription_in(s, Dates::Iso)
+}
+
+pub fn subscription_in(s: &Subscription, d: Dates) -> Value {
     let mut v = json!({
         "_id": s.id,
         "rid": s.rid,
@@ -130,16 +153,16 @@ pub fn subscription(s: &Subscription) -> Value {
         "t": s.t.as_str(),
         "name": s.name,
         "fname": s.fname.as_ref().unwrap_or(&s.name),
-        "ts": s.ts,
+        "ts": date(s.ts, d),
         "open": s.open,
         "alert": s.alert,
         "unread": s.unread,
         "userMentions": s.user_mentions,
         "groupMentions": s.group_mentions,
-        "_updatedAt": s.updated_at,
+        "_updatedAt": date(s.updated_at, d),
     });
     if let Some(ls) = s.ls {
-        v["ls"] = json!(ls);
+        v["ls"] = date(ls, d);
     }
     if !s.roles.is_empty() {
         v["roles"] = json!(s.roles);
@@ -149,13 +172,17 @@ pub fn subscription(s: &Subscription) -> Value {
 
 /// A message (IMessage).
 pub fn message(m: &Message) -> Value {
+    message_in(m, Dates::Iso)
+}
+
+pub fn message_in(m: &Message, d: Dates) -> Value {
     let mut v = json!({
         "_id": m.id,
         "rid": m.rid,
         "msg": m.msg,
-        "ts": m.ts,
+        "ts": date(m.ts, d),
         "u": user_ref(&m.u),
-        "_updatedAt": m.updated_at,
+        "_updatedAt": date(m.updated_at, d),
         "mentions": [],
         "channels": [],
     });
@@ -164,7 +191,7 @@ pub fn message(m: &Message) -> Value {
         v["groupable"] = json!(false);
     }
     if let Some(e) = m.edited_at {
-        v["editedAt"] = json!(e);
+        v["editedAt"] = date(e, d);
     }
     if let Some(by) = &m.edited_by {
         v["editedBy"] = json!({ "_id": by.id, "username": by.username });

@@ -1,0 +1,146 @@
+//! What the router hands to connections: a [`Notice`] (protocol-neutral), wrapped in a shared
+//! [`Delivery`] that caches each protocol's encoding, and the [`Sink`] a connection offers to
+//! receive them.
+
+use std::any::Any;
+use std::sync::{Arc, OnceLock};
+
+use crate::events::RoomBrief;
+use crate::model::{Message, Room, RoomType, Subscription};
+
+/// On which stream a message travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The room's own stream.
+    Room,
+    /// The all-rooms stream; `participant` says whether the reader is a member.
+    All { participant: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Inserted,
+    Updated,
+}
+
+/// A user's visible status, for status streams.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusBrief {
+    pub uid: String,
+    pub username: String,
+    pub name: String,
+    pub status: String,
+    pub status_text: String,
+    pub roles: Vec<String>,
+}
+
+/// One thing a connection is told.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    Message {
+        message: Arc<Message>,
+        room: RoomBrief,
+        via: Via,
+    },
+    MessageDeleted {
+        rid: String,
+        id: String,
+    },
+    Activity {
+        rid: String,
+        username: String,
+        activities: Vec<String>,
+    },
+    SubscriptionChanged {
+        uid: String,
+        change: Change,
+        subscription: Arc<Subscription>,
+    },
+    /// A membership of `uid` is gone; `id` is the membership's id.
+    SubscriptionRemoved {
+        uid: String,
+        id: String,
+        rid: String,
+        t: RoomType,
+        username: String,
+    },
+    RoomChanged {
+        uid: String,
+        change: Change,
+        room: Arc<Room>,
+    },
+    RoomRemoved {
+        uid: String,
+        rid: String,
+    },
+    /// A message from the server for this user's eyes only (never stored).
+    Ephemeral {
+        uid: String,
+        message: Message,
+    },
+    Notification {
+        uid: String,
+        message: Arc<Message>,
+        room: RoomBrief,
+    },
+    UserStatus(StatusBrief),
+    /// The server ended subscription `sub_id`: its reader lost access.
+    Ended {
+        sub_id: String,
+    },
+    /// The connection's login no longer holds (the account was deactivated).
+    LoggedOut,
+}
+
+/// The protocols that cache an encoding in a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Ddp = 0,
+    Native = 1,
+}
+
+/// A notice shared by all its recipients, with each protocol's encoding made once, by the first
+/// connection that writes it.
+#[derive(Debug)]
+pub struct Delivery {
+    notice: Notice,
+    frames: [OnceLock<Box<dyn Any + Send + Sync>>; 2],
+}
+
+impl Delivery {
+    pub fn new(notice: Notice) -> Arc<Self> {
+        Arc::new(Delivery {
+            notice,
+            frames: [OnceLock::new(), OnceLock::new()],
+        })
+    }
+
+    pub fn notice(&self) -> &Notice {
+        &self.notice
+    }
+
+    /// This delivery encoded for `protocol`, encoding it on first use. `T` should be cheap to
+    /// clone (reference-counted bytes), since every recipient gets a clone.
+    pub fn frame<T: Clone + Send + Sync + 'static>(
+        &self,
+        protocol: Protocol,
+        encode: impl FnOnce(&Notice) -> T,
+    ) -> T {
+        let slot = &self.frames[protocol as usize];
+        if let Some(v) = slot.get().and_then(|b| b.downcast_ref::<T>()) {
+            return v.clone();
+        }
+        // Not blocking on a concurrent encoder: at worst two writers encode the same notice once
+        // each, and the first one's bytes are kept.
+        let v = encode(&self.notice);
+        let _ = slot.set(Box::new(v.clone()));
+        v
+    }
+}
+
+/// A connection's end of the router: a bounded queue, offered to without waiting.
+pub trait Sink: Send + Sync {
+    /// Queues a delivery. `false` means the connection cannot take it (its queue is full, or it
+    /// is gone): the router then forgets the connection, and the sink's owner must close it.
+    fn offer(&self, delivery: Arc<Delivery>) -> bool;
+}

@@ -1,0 +1,210 @@
+//! The router's public face: what protocols call (open, login, subscribe, ...) and the event
+//! sink the hub calls. Store loads (a user's memberships at login, a room's type at subscribe)
+//! run outside the lock; the state marks what is being loaded so that events arriving meanwhile
+//! are kept, and a load never overwrites a newer event.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use super::delivery::{Delivery, Notice, Sink};
+use super::state::{Policy, State};
+use super::{ConnId, Topic, UserStream, Verdict};
+use crate::events::{Event, EventSink};
+use crate::model::User;
+use crate::permissions::PermissionTable;
+use crate::store::Store;
+use crate::Result;
+
+/// Routes committed events to the connections allowed to see them. One per node.
+pub struct Router {
+    state: Mutex<State>,
+    store: Arc<dyn Store>,
+    permissions: Arc<RwLock<PermissionTable>>,
+    settings: Arc<RwLock<HashMap<String, serde_json::Value>>>,
+}
+
+/// Releases a room hold if a subscription did not take it over (an error, a dropped future).
+struct RoomHold<'a> {
+    router: &'a Router,
+    rid: String,
+    armed: bool,
+}
+
+impl Drop for RoomHold<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.router.state().release_room(&self.rid);
+        }
+    }
+}
+
+impl Router {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        permissions: Arc<RwLock<PermissionTable>>,
+        settings: Arc<RwLock<HashMap<String, serde_json::Value>>>,
+    ) -> Self {
+        Router {
+            state: Mutex::new(State::default()),
+            store,
+            permissions,
+            settings,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while routing must not stop realtime for everyone: the tables stay usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` with the access policy of this moment.
+    fn with_policy<R>(&self, f: impl FnOnce(&Policy) -> R) -> R {
+        let anonymous_read = self
+            .settings
+            .read()
+            .ok()
+            .and_then(|s| {
+                s.get("Accounts_AllowAnonymousRead")
+                    .and_then(|v| v.as_bool())
+            })
+            .unwrap_or(false);
+        let table = self.permissions.read().unwrap_or_else(|p| p.into_inner());
+        f(&Policy {
+            table: &table,
+            anonymous_read,
+        })
+    }
+
+    /// Registers a connection. `session` is the protocol's session id.
+    pub fn open(&self, session: &str, sink: Arc<dyn Sink>) -> ConnId {
+        self.state().open(session, sink)
+    }
+
+    /// Forgets a connection and its subscriptions. Idempotent. Returns the user whose last
+    /// connection on this node this was (presence goes offline).
+    pub fn close(&self, conn: ConnId) -> Option<String> {
+        self.state().close(conn)
+    }
+
+    /// Number of open connections.
+    pub fn connections(&self) -> usize {
+        self.state().conns.len()
+    }
+
+    /// The connection is now `user`'s, logged in with the token whose hash is `token`: loads the
+    /// user's memberships when no other connection of theirs has, then decides every
+    /// subscription again (those made before the login go live or end with a notice).
+    pub async fn login(&self, conn: ConnId, user: &User, token: Option<&str>) -> Result<()> {
+        let needs_load = self.state().attach_user(conn, user, token);
+        if needs_load {
+            let subs = match self.store.subscriptions_of_user(&user.id, None).await {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = self.state().detach_user(conn);
+                    return Err(e);
+                }
+            };
+            self.state().user_loaded(&user.id, subs);
+        }
+        self.recheck_all(conn, false);
+        Ok(())
+    }
+
+    /// The connection is anonymous again; subscriptions needing a login go quiet. Returns the
+    /// user whose last connection this was.
+    pub fn logout(&self, conn: ConnId) -> Option<String> {
+        let last = self.state().detach_user(conn);
+        self.recheck_all(conn, false);
+        last
+    }
+
+    fn recheck_all(&self, conn: ConnId, deny_dormant: bool) {
+        let overflow = self.with_policy(|p| {
+            self.state()
+                .reevaluate(conn, p, deny_dormant, &|_: &Topic| true)
+        });
+        if let Some(c) = overflow {
+            self.state().close(c);
+        }
+    }
+
+    /// Starts subscription `sub_id` of `conn` on `topic`. A room's facts are loaded first when
+    /// the router does not know them yet.
+    pub async fn subscribe(&self, conn: ConnId, sub_id: &str, topic: Topic) -> Result<Verdict> {
+        self.subscribe_then(conn, sub_id, topic, |_| ()).await
+    }
+
+    /// `subscribe`, running `then` with the verdict before any event can reach the new
+    /// subscription: a protocol queues its "ready" frames there, so they precede the first
+    /// event.
+    pub async fn subscribe_then(
+        &self,
+        conn: ConnId,
+        sub_id: &str,
+        topic: Topic,
+        then: impl FnOnce(Verdict),
+    ) -> Result<Verdict> {
+        let mut hold = None;
+        if let Topic::Room { rid, .. } = &topic {
+            let known = self.state().hold_room(rid);
+            let h = RoomHold {
+                router: self,
+                rid: rid.clone(),
+                armed: true,
+            };
+            if !known {
+                let room = self.store.room_by_id(rid).await?;
+                self.state().learn_room(rid, room.map(|r| r.brief()));
+            }
+            hold = Some(h);
+        }
+        let verdict = self.with_policy(|p| {
+            let mut st = self.state();
+            let v = st.register(conn, sub_id, topic, p);
+            then(v);
+            v
+        });
+        if let Some(mut h) = hold {
+            // `register` took the hold over, whatever it decided.
+            h.armed = false;
+        }
+        Ok(verdict)
+    }
+
+    /// Stops a subscription. Returns whether it existed.
+    pub fn unsubscribe(&self, conn: ConnId, sub_id: &str) -> bool {
+        self.state().remove_sub(conn, sub_id)
+    }
+
+    /// Sends a notice to every connection of `uid` listening to `stream` (ephemeral messages:
+    /// not a change of state, so not an event).
+    pub fn send_to_user(&self, uid: &str, stream: UserStream, notice: Notice) {
+        let st = self.state();
+        let Some(user) = st.users.get(uid) else {
+            return;
+        };
+        let d = Delivery::new(notice);
+        let mut overflow = vec![];
+        for conn in &user.conns {
+            let Some(c) = st.conns.get(conn) else {
+                continue;
+            };
+            let listens = c.subs.values().any(|s| {
+                s.live && matches!(&s.topic, Topic::User { stream: st, .. } if *st == stream)
+            });
+            if listens && !c.sink.offer(d.clone()) {
+                overflow.push(*conn);
+            }
+        }
+        drop(st);
+        for conn in overflow {
+            self.state().close(conn);
+        }
+    }
+}
+
+impl EventSink for Router {
+    fn deliver(&self, event: &Arc<Event>) {
+        self.with_policy(|p| self.state().dispatch(event, p));
+    }
+}

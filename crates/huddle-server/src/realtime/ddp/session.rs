@@ -1,0 +1,381 @@
+//! One DDP connection. The reader handles the client's messages strictly in order (a method
+//! blocks the next message, as in Meteor); the writer drains one bounded queue that carries both
+//! the replies and the router's deliveries, gathering frames into few socket writes.
+//!
+//! Backpressure: the router offers deliveries without waiting. A connection whose queue is full
+//! cannot keep up; it is dropped from the router at once and closed (1013, "too slow") rather
+//! than slowing anyone else down. Replies to the client's own requests wait for queue space
+//! instead, which simply slows that client's reading.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use huddle_core::realtime::{ConnId, Delivery, Notice, Protocol, Router, Sink, Verdict};
+use huddle_core::{Actor, Huddle};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::time::Instant;
+
+use super::errors::MeteorError;
+use super::streams::{self, SubRequest};
+use super::{methods, wire};
+use crate::state::AppState;
+
+/// What the writer sends: a frame made for this connection, or a shared delivery.
+enum Out {
+    Frame(Utf8Bytes),
+    Shared(Arc<Delivery>),
+}
+
+/// Signals from the router's side to the reader.
+#[derive(Default)]
+struct Flags {
+    overflowed: AtomicBool,
+    logged_out: AtomicBool,
+    wake: Notify,
+}
+
+/// The connection as the router sees it.
+struct DdpSink {
+    tx: mpsc::Sender<Out>,
+    flags: Arc<Flags>,
+}
+
+impl Sink for DdpSink {
+    fn offer(&self, delivery: Arc<Delivery>) -> bool {
+        if matches!(delivery.notice(), Notice::LoggedOut) {
+            self.flags.logged_out.store(true, Ordering::SeqCst);
+            self.flags.wake.notify_one();
+            return true;
+        }
+        match self.tx.try_send(Out::Shared(delivery)) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.flags.overflowed.store(true, Ordering::SeqCst);
+                self.flags.wake.notify_one();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// A close code and reason.
+type Close = (u16, &'static str);
+
+/// The close code for a connection that could not keep up ("try again later").
+const SLOW: u16 = 1013;
+
+/// Frames written between two flushes (and two looks at the close signal).
+const BATCH: usize = 64;
+
+/// How long a closing connection's writer may take before it is aborted.
+const WRITER_GRACE: Duration = Duration::from_secs(5);
+
+pub struct Session {
+    pub state: AppState,
+    pub ip: IpAddr,
+    pub conn: ConnId,
+    /// The DDP session id (also the router's, so typing notices skip their sender).
+    pub id: String,
+    pub actor: Option<Actor>,
+    tx: mpsc::Sender<Out>,
+    flags: Arc<Flags>,
+    connected: bool,
+    /// Collections whose stream document (`added`) this client has already received.
+    stream_docs: HashSet<String>,
+}
+
+/// Serves one upgraded socket until either side closes it.
+pub async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
+    let (ws_tx, mut ws_rx) = socket.split();
+    let (tx, rx) = mpsc::channel(state.realtime.queue.max(1));
+    let (close_tx, close_rx) = oneshot::channel::<Close>();
+    let writer = tokio::spawn(write_loop(ws_tx, rx, close_rx));
+    let flags = Arc::new(Flags::default());
+    let id = huddle_core::ids::new_id();
+    let router = state.huddle.realtime().clone();
+    let sink = Arc::new(DdpSink {
+        tx: tx.clone(),
+        flags: flags.clone(),
+    });
+    let conn = router.open(&id, sink);
+    let mut session = Session {
+        state,
+        ip,
+        conn,
+        id,
+        actor: None,
+        tx,
+        flags,
+        connected: false,
+        stream_docs: HashSet::new(),
+    };
+    // Meteor's legacy welcome; ddp.js skips it, other clients ignore it.
+    session
+        .send(Utf8Bytes::from_static(r#"{"server_id":"0"}"#))
+        .await;
+    let close = session.read_loop(&mut ws_rx).await;
+    if let Some(uid) = router.close(conn) {
+        if let Err(e) = session.huddle().presence_disconnected(&uid).await {
+            tracing::warn!(error = %e, "presence update on disconnect failed");
+        }
+    }
+    let _ = close_tx.send(close.unwrap_or((1000, "")));
+    drop(session);
+    // A writer stuck on a client that stopped reading must not keep the socket forever.
+    let mut writer = writer;
+    if tokio::time::timeout(WRITER_GRACE, &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
+}
+
+async fn write_loop(
+    mut ws: SplitSink<WebSocket, Message>,
+    mut rx: mpsc::Receiver<Out>,
+    mut close_rx: oneshot::Receiver<Close>,
+) {
+    loop {
+        tokio::select! {
+            biased;
+            close = &mut close_rx => {
+                let (code, reason) = close.unwrap_or((1000, ""));
+                if code != SLOW {
+                    // Replies already queued (a `failed` answer) go out before the close; a
+                    // slow consumer's backlog does not.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                        while let Ok(out) = rx.try_recv() {
+                            if let Some(text) = render(out) {
+                                if ws.feed(Message::Text(text)).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        let _ = ws.flush().await;
+                    })
+                    .await;
+                }
+                let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+                let _ = ws.send(Message::Close(Some(frame))).await;
+                return;
+            }
+            item = rx.recv() => {
+                let Some(mut out) = item else { return };
+                // Feed what is already queued (up to a batch), then flush once: fewer, larger
+                // writes.
+                for _ in 0..BATCH {
+                    if let Some(text) = render(out) {
+                        if ws.feed(Message::Text(text)).await.is_err() {
+                            return;
+                        }
+                    }
+                    match rx.try_recv() {
+                        Ok(next) => out = next,
+                        Err(_) => break,
+                    }
+                }
+                if ws.flush().await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The bytes of a queued item. A shared delivery is encoded by the first connection that
+/// writes it; the others reuse those bytes.
+fn render(out: Out) -> Option<Utf8Bytes> {
+    match out {
+        Out::Frame(f) => Some(f),
+        Out::Shared(d) => d.frame(Protocol::Ddp, streams::encode),
+    }
+}
+
+impl Session {
+    pub fn huddle(&self) -> &Arc<Huddle> {
+        &self.state.huddle
+    }
+
+    pub fn router(&self) -> &Arc<Router> {
+        self.state.huddle.realtime()
+    }
+
+    /// Queues a frame for this client, waiting for room in the queue, but not forever: a client
+    /// that sends requests without reading the answers is closed like a slow consumer.
+    pub async fn send(&self, frame: Utf8Bytes) {
+        let wait = self.state.realtime.heartbeat_interval + self.state.realtime.heartbeat_timeout;
+        match tokio::time::timeout(wait, self.tx.send(Out::Frame(frame))).await {
+            // A closed queue means the writer is gone; the reader notices on its next read.
+            Ok(_) => {}
+            Err(_) => {
+                self.flags.overflowed.store(true, Ordering::SeqCst);
+                self.flags.wake.notify_one();
+            }
+        }
+    }
+
+    /// The logged-in caller, or Rocket.Chat's `error-invalid-user`.
+    pub fn actor(&self, method: &str) -> Result<&Actor, MeteorError> {
+        self.actor
+            .as_ref()
+            .ok_or_else(|| MeteorError::invalid_user(method))
+    }
+
+    /// Drops the login if the router said the account's sessions ended.
+    fn check_logged_out(&mut self) {
+        if self.flags.logged_out.swap(false, Ordering::SeqCst) {
+            self.actor = None;
+        }
+    }
+
+    async fn read_loop(&mut self, rx: &mut SplitStream<WebSocket>) -> Option<Close> {
+        let cfg = self.state.realtime.clone();
+        let mut last_seen = Instant::now();
+        let mut pinged = false;
+        let period = (cfg.heartbeat_interval / 4).max(Duration::from_millis(10));
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = self.flags.wake.notified() => {
+                    if self.flags.overflowed.load(Ordering::SeqCst) {
+                        return Some((SLOW, "too slow"));
+                    }
+                    self.check_logged_out();
+                }
+                _ = tick.tick() => {
+                    let idle = last_seen.elapsed();
+                    if idle >= cfg.heartbeat_interval + cfg.heartbeat_timeout {
+                        return Some((4000, "TIMEOUT"));
+                    }
+                    if idle >= cfg.heartbeat_interval && !pinged && self.connected {
+                        pinged = true;
+                        self.send(wire::ping()).await;
+                    }
+                }
+                msg = rx.next() => {
+                    // Any inbound message counts as a pong.
+                    last_seen = Instant::now();
+                    pinged = false;
+                    match msg {
+                        Some(Ok(Message::Text(text))) => {
+                            if let Some(close) = self.handle(text.as_str()).await {
+                                return Some(close);
+                            }
+                        }
+                        Some(Ok(Message::Binary(_))) => {
+                            self.send(wire::error("Bad request", None)).await;
+                        }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                        Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return None,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles one text frame; `Some` closes the connection.
+    async fn handle(&mut self, text: &str) -> Option<Close> {
+        let offending = || serde_json::from_str::<Value>(text).ok();
+        match wire::parse(text) {
+            wire::Inbound::Connect { version, support } => {
+                if self.connected {
+                    self.send(wire::error("Already connected", offending()))
+                        .await;
+                    return None;
+                }
+                match wire::negotiate(version.as_deref(), &support) {
+                    Ok(_) => {
+                        self.connected = true;
+                        self.send(wire::connected(&self.id)).await;
+                    }
+                    Err(version) => {
+                        self.send(wire::failed(version)).await;
+                        return Some((1000, ""));
+                    }
+                }
+            }
+            wire::Inbound::Bad { reason, offending } => {
+                self.send(wire::error(reason, offending)).await;
+            }
+            _ if !self.connected => {
+                self.send(wire::error("Must connect first", offending()))
+                    .await;
+            }
+            wire::Inbound::Ping { id } => self.send(wire::pong(id)).await,
+            wire::Inbound::Pong => {}
+            wire::Inbound::Method { id, method, params } => {
+                self.check_logged_out();
+                let outcome = methods::call(self, &method, params).await;
+                self.send(wire::updated(&id)).await;
+                self.send(wire::result(&id, outcome)).await;
+            }
+            wire::Inbound::Sub { id, name, params } => self.subscribe(id, &name, &params).await,
+            wire::Inbound::Unsub { id } => {
+                self.router().unsubscribe(self.conn, &id);
+                self.send(wire::nosub(&id, None)).await;
+            }
+        }
+        None
+    }
+
+    async fn subscribe(&mut self, id: String, name: &str, params: &[Value]) {
+        let (collection, event_name, topic, use_collection) = match streams::parse(name, params) {
+            SubRequest::Empty => return self.send(wire::ready(&id)).await,
+            SubRequest::Refused(e) => return self.send(wire::nosub(&id, Some(e))).await,
+            SubRequest::Stream {
+                collection,
+                event_name,
+                topic,
+                use_collection,
+            } => (collection, event_name, topic, use_collection),
+        };
+        let first_doc = !self.stream_docs.contains(&collection);
+        let tx = self.tx.clone();
+        let flags = self.flags.clone();
+        let ready_id = id.clone();
+        // Queued under the router's lock: "added"/"ready" precede the first event. A full queue
+        // here means the client is not reading: it is closed like any slow consumer.
+        let then = move |v: Verdict| {
+            if matches!(v, Verdict::Live | Verdict::Dormant) {
+                let mut frames = vec![];
+                if use_collection {
+                    frames.push(wire::stream_doc(&collection, &event_name, first_doc));
+                }
+                frames.push(wire::ready(&ready_id));
+                for f in frames {
+                    if tx.try_send(Out::Frame(f)).is_err() {
+                        flags.overflowed.store(true, Ordering::SeqCst);
+                        flags.wake.notify_one();
+                    }
+                }
+            }
+        };
+        let router = self.router().clone();
+        match router.subscribe_then(self.conn, &id, topic, then).await {
+            Ok(Verdict::Live | Verdict::Dormant) => {
+                if use_collection {
+                    self.stream_docs.insert(name.to_string());
+                }
+            }
+            Ok(Verdict::Denied) => {
+                self.send(wire::nosub(&id, Some(streams::not_allowed())))
+                    .await
+            }
+            Ok(Verdict::Duplicate) => {}
+            Err(e) => {
+                let err = MeteorError::from_core(e, "subscribe");
+                self.send(wire::nosub(&id, Some(err))).await
+            }
+        }
+    }
+}
