@@ -115,7 +115,7 @@ pub struct Application {
     router: Router,
     state: AppState,
     /// Tasks that live as long as the server (webhook writer and sender).
-    background: Vec<tokio::task::JoinHandle<()>>,
+    background: talk::webhooks::Webhooks,
     serve: ServeOptions,
 }
 
@@ -173,9 +173,7 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let result = serve::serve(self.listener, self.router, self.serve, shutdown).await;
-        for task in self.background {
-            task.abort();
-        }
+        self.background.stop().await;
         result
     }
 }

@@ -185,13 +185,64 @@ async fn payload(h: &Huddle, event: &Event) -> Option<(&'static str, Value)> {
 
 /// Starts the writer (events → outbox) and the sender (outbox → HTTP). Both run until the
 /// process ends; the sender resumes whatever the outbox holds after a restart.
-pub fn spawn(huddle: Arc<Huddle>) -> Vec<tokio::task::JoinHandle<()>> {
+/// The webhook tasks of a running server.
+pub struct Webhooks {
+    stop: tokio::sync::watch::Sender<bool>,
+    writer: tokio::task::JoinHandle<()>,
+    sender: tokio::task::JoinHandle<()>,
+}
+
+impl Webhooks {
+    /// Graceful stop: the writer first queues every event already published (so a restart
+    /// loses none of them), then the sender stops; undelivered rows wait in the outbox.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if tokio::time::timeout(Duration::from_secs(10), self.writer).await.is_err() {
+            tracing::warn!("webhook writer did not drain in 10 s");
+        }
+        self.sender.abort();
+    }
+}
+
+/// Turns one event into outbox rows, if any endpoint wants it.
+async fn write(h: &Huddle, event: &Event) -> bool {
+    // Most events interest no endpoint: decide that before reading anything.
+    if !kind(event).is_some_and(|k| h.webhook_wanted(k)) {
+        return false;
+    }
+    let Some((kind, data)) = payload(h, event).await else {
+        return false;
+    };
+    let body = json!({ "id": format!("evt_{}", ids::new_id()), "type": kind, "createdAt": Timestamp::now().millis(), "data": data }).to_string();
+    match h.enqueue_webhook(kind, &body).await {
+        Ok(n) => n > 0,
+        Err(e) => {
+            tracing::error!(error = %e, "could not queue webhook");
+            false
+        }
+    }
+}
+
+/// Starts the writer (events → outbox) and the sender (outbox → HTTP). The sender resumes
+/// whatever the outbox holds after a restart.
+pub fn spawn(huddle: Arc<Huddle>) -> Webhooks {
     let mut rx = huddle.hub().subscribe();
     let writer = huddle.clone();
     let (wake_tx, mut wake_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let (stop, mut stopping) = tokio::sync::watch::channel(false);
     let writer_task = tokio::spawn(async move {
         loop {
-            let event = match rx.recv().await {
+            let event = tokio::select! {
+                r = rx.recv() => r,
+                _ = stopping.changed() => {
+                    // Drain what was published before the stop, then end.
+                    while let Ok(event) = rx.try_recv() {
+                        write(&writer, &event).await;
+                    }
+                    return;
+                }
+            };
+            let event = match event {
                 Ok(e) => e,
                 Err(RecvError::Lagged(n)) => {
                     tracing::warn!(
@@ -202,20 +253,8 @@ pub fn spawn(huddle: Arc<Huddle>) -> Vec<tokio::task::JoinHandle<()>> {
                 }
                 Err(RecvError::Closed) => return,
             };
-            // Most events interest no endpoint: decide that before reading anything.
-            if !kind(&event).is_some_and(|k| writer.webhook_wanted(k)) {
-                continue;
-            }
-            let Some((kind, data)) = payload(&writer, &event).await else {
-                continue;
-            };
-            let body = json!({ "id": format!("evt_{}", ids::new_id()), "type": kind, "createdAt": Timestamp::now().millis(), "data": data }).to_string();
-            match writer.enqueue_webhook(kind, &body).await {
-                Ok(n) if n > 0 => {
-                    let _ = wake_tx.try_send(());
-                }
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "could not queue webhook"),
+            if write(&writer, &event).await {
+                let _ = wake_tx.try_send(());
             }
         }
     });
@@ -248,7 +287,7 @@ pub fn spawn(huddle: Arc<Huddle>) -> Vec<tokio::task::JoinHandle<()>> {
             let _ = tokio::time::timeout(Duration::from_millis(500), wake_rx.recv()).await;
         }
     });
-    vec![writer_task, sender_task]
+    Webhooks { stop, writer: writer_task, sender: sender_task }
 }
 
 async fn send(
