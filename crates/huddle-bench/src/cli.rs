@@ -229,7 +229,7 @@ impl Sizes {
                 .unwrap_or(base.memory_memberships)
                 .max(1),
         };
-        if s.room_sizes.iter().any(|&n| n == 0) || s.bulk_sizes.iter().any(|&n| n == 0) {
+        if s.room_sizes.contains(&0) || s.bulk_sizes.contains(&0) {
             anyhow::bail!("room and bulk sizes must be positive");
         }
         if s.bulk_sizes.iter().any(|&n| n > 10_000) {

@@ -204,6 +204,23 @@ pub fn members(ctx: &Ctx) -> Vec<Step> {
             note: format!("channels.members count=50, offsets uniform over 0..{span}"),
         });
     }
+    {
+        // The same pages one at a time: the service time of one page, without the queueing that
+        // 64 concurrent readers add in front of the server's 10 reader connections.
+        let admin = ctx.admin.clone();
+        let room = fixture::member_room(largest);
+        let span = largest.saturating_sub(50) + 1;
+        let mut spec = ctx.timed(
+            &format!("members-{largest}-1conn"),
+            shared(move |k| Some(Req::get(members_path(&room, mix(k) % span), Some(&admin)))),
+        );
+        spec.connections = 1;
+        steps.push(Step {
+            spec,
+            class: Class::Read,
+            note: format!("as members-{largest}, one connection (unloaded latency)"),
+        });
+    }
     if largest > 1_000 {
         let admin = ctx.admin.clone();
         let room = fixture::member_room(largest);
@@ -293,7 +310,7 @@ pub fn mixed(ctx: &Ctx) -> Vec<Step> {
                     let j = writes;
                     writes += 1;
                     let body = json!({"roomId": fixture::write_room("mix", (j / 2) % rooms)});
-                    let path = if j % 2 == 0 {
+                    let path = if j & 1 == 0 {
                         "/api/v1/channels.join"
                     } else {
                         "/api/v1/channels.leave"
@@ -339,7 +356,7 @@ pub fn memory(ctx: &Ctx) -> Vec<Step> {
                 let r = mix(k);
                 let creds = tokens.get((r >> 40) as usize % tokens.len().max(1))?;
                 let (room, size) = rooms.get((r >> 8) as usize % rooms.len().max(1))?;
-                Some(if r % 2 == 0 {
+                Some(if r & 1 == 0 {
                     let offset = (r >> 16) % (size.saturating_sub(50) + 1);
                     Req::get(members_path(room, offset), Some(creds))
                 } else {
