@@ -16,12 +16,17 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 limits_src=${LIMITS_DIR:-$root/../shared/bench/limits}
 out=${OUT:-$root/bench/latest.json}
 
-cargo build --release --locked -p huddle -p huddle-bench
+# Two builds, not one: built together the two packages unify dependency features differently
+# and every shared dependency would be compiled a second time.
+cargo build --release --locked -p huddle
+cargo build --release --locked -p huddle-bench
 
 limits_dir=$CARGO_TARGET_DIR/limits-src
 mkdir -p "$limits_dir"
 cp -r "$limits_src/Cargo.toml" "$limits_src/Cargo.lock" "$limits_src/src" "$limits_dir/"
 chmod -R u+w "$limits_dir"
+# The copy sits under this workspace's target/: an empty [workspace] keeps it a project of its own.
+grep -q '^\[workspace\]' "$limits_dir/Cargo.toml" || printf '\n[workspace]\n' >> "$limits_dir/Cargo.toml"
 (cd "$limits_dir" && CARGO_TARGET_DIR=$limits_dir/target cargo build --release --locked -q)
 
 limits_db=$(mktemp -d)/limits.db
