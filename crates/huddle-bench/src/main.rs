@@ -308,7 +308,12 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let ctx = context(&t, kind, plan, &load).await?;
         let names: Vec<&str> = match kind {
             Kind::Main => main_names.clone(),
-            Kind::Memory => names.clone(),
+            // A memory-fixture database has none of the main fixture's rooms.
+            Kind::Memory => names
+                .iter()
+                .copied()
+                .filter(|n| matches!(*n, "noop" | "memory"))
+                .collect(),
         };
         if kind == Kind::Main && wants_memory {
             say("memory: skipped (needs --spawn, or a server on a `seed --memory-fixture` database)".into());
