@@ -12,6 +12,9 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 
 use crate::errors::{db_err, migrate_err};
 
+/// Longest a write waits for SQLite's single writer connection.
+const SQLITE_WRITER_QUEUE_WAIT: Duration = Duration::from_secs(30);
+
 /// How to size and bound the connection pools.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -247,7 +250,11 @@ impl Db {
                 if let Some(path) = &path {
                     create_parent_dir(path)?;
                 }
-                let writer = sqlite_pool(SQLITE_WRITER_PRAGMAS, opts.acquire_timeout, 1, memory)
+                // Writes queue for SQLite's one writer by design: a burst of writers waits its
+                // turn rather than failing after the short outage timeout meant for a database
+                // that is down (a local file does not go down that way).
+                let writer_wait = opts.acquire_timeout.max(SQLITE_WRITER_QUEUE_WAIT);
+                let writer = sqlite_pool(SQLITE_WRITER_PRAGMAS, writer_wait, 1, memory)
                     .connect(&url)
                     .await
                     .map_err(db_err)?;

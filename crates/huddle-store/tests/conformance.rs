@@ -821,11 +821,9 @@ async fn bulk_add_2000_members(store: Arc<dyn Store>) {
         .iter()
         .map(|u| member(&room, u, &admin.to_ref()))
         .collect();
-    let started = Instant::now();
+    // How fast this is belongs to the benchmark (huddle-bench invite-bulk), not to a test.
     let added = store.add_members(&room.id, &members).await.unwrap();
-    let took = started.elapsed();
     assert_eq!(added.len(), 2000);
-    assert!(took < Duration::from_secs(10), "bulk add took {took:?}");
     let r = room_now(&store, &room.id).await;
     assert_eq!((r.users_count, r.msgs), (2000, 2000));
     let first = store

@@ -197,7 +197,10 @@ impl Webhooks {
     /// loses none of them), then the sender stops; undelivered rows wait in the outbox.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        if tokio::time::timeout(Duration::from_secs(10), self.writer).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), self.writer)
+            .await
+            .is_err()
+        {
             tracing::warn!("webhook writer did not drain in 10 s");
         }
         self.sender.abort();
@@ -287,7 +290,11 @@ pub fn spawn(huddle: Arc<Huddle>) -> Webhooks {
             let _ = tokio::time::timeout(Duration::from_millis(500), wake_rx.recv()).await;
         }
     });
-    Webhooks { stop, writer: writer_task, sender: sender_task }
+    Webhooks {
+        stop,
+        writer: writer_task,
+        sender: sender_task,
+    }
 }
 
 async fn send(

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The full membership benchmark (issue #4) on this machine, in one run:
+#  1. builds Huddle and huddle-bench in release mode;
+#  2. builds the bare limits server from the shared folder (copied: the shared folder is
+#     read-only) and starts it durable and group-committed (SYNC=FULL GROUP=256), the ceiling
+#     Huddle's defaults are compared with;
+#  3. runs huddle-bench --spawn with --limits-url, so the limits figures (GET /noop,
+#     POST /insert) are measured by the same client, at the same load, in the same run, and the
+#     table's "vs limits" column is Huddle / limits.
+# Extra arguments go to huddle-bench (e.g. --scenarios invite,noop --duration 5).
+# Env: LIMITS_DIR (default ../shared/bench/limits beside the repository), OUT (JSON path).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+limits_src=${LIMITS_DIR:-$root/../shared/bench/limits}
+out=${OUT:-$root/bench/latest.json}
+
+# Two builds, not one: built together the two packages unify dependency features differently
+# and every shared dependency would be compiled a second time.
+cargo build --release --locked -p huddle
+cargo build --release --locked -p huddle-bench
+
+limits_dir=$CARGO_TARGET_DIR/limits-src
+mkdir -p "$limits_dir"
+cp -r "$limits_src/Cargo.toml" "$limits_src/Cargo.lock" "$limits_src/src" "$limits_dir/"
+chmod -R u+w "$limits_dir"
+# The copy sits under this workspace's target/: an empty [workspace] keeps it a project of its own.
+grep -q '^\[workspace\]' "$limits_dir/Cargo.toml" || printf '\n[workspace]\n' >> "$limits_dir/Cargo.toml"
+(cd "$limits_dir" && CARGO_TARGET_DIR=$limits_dir/target cargo build --release --locked -q)
+
+limits_db=$(mktemp -d)/limits.db
+SYNC=FULL GROUP=256 PORT=3900 DB=$limits_db "$limits_dir/target/release/limits" &
+limits_pid=$!
+trap 'kill $limits_pid 2>/dev/null || true; rm -rf "$(dirname "$limits_db")"' EXIT
+for _ in $(seq 1 50); do
+  curl -fs http://127.0.0.1:3900/noop >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+"$CARGO_TARGET_DIR/release/huddle-bench" --spawn --huddle-bin "$CARGO_TARGET_DIR/release/huddle" \
+  --limits-url http://127.0.0.1:3900 --json "$out" "$@"
