@@ -33,6 +33,24 @@ pub fn new_subscription(room: &Room, user: &User) -> Subscription {
     }
 }
 
+/// New memberships for the users that have a username, each with its system message of `kind`
+/// (`au` by the inviter, `uj` by the user), whose actor `by` picks.
+fn joiners(
+    room: &Room,
+    users: &[User],
+    kind: &str,
+    by: impl Fn(&User) -> crate::UserRef,
+) -> Vec<NewMember> {
+    users
+        .iter()
+        .filter(|u| u.username.is_some())
+        .map(|u| NewMember {
+            subscription: new_subscription(room, u),
+            message: Some(Message::system(&room.id, kind, by(u), u.username_or_id())),
+        })
+        .collect()
+}
+
 /// What an invite did.
 #[derive(Debug, Clone)]
 pub struct InviteOutcome {
@@ -119,19 +137,7 @@ impl Huddle {
             return Err(Error::not_allowed("addUsersToRoom"));
         }
         let inviter = actor.user.to_ref();
-        let members: Vec<NewMember> = users
-            .iter()
-            .filter(|u| u.username.is_some())
-            .map(|u| NewMember {
-                subscription: new_subscription(&room, u),
-                message: Some(Message::system(
-                    &room.id,
-                    "au",
-                    inviter.clone(),
-                    u.username_or_id(),
-                )),
-            })
-            .collect();
+        let members = joiners(&room, &users, "au", |_| inviter.clone());
         self.add_and_publish(room, members).await
     }
 
@@ -315,19 +321,7 @@ impl Huddle {
             );
         }
         let users = self.store.users_by_ids(&ids).await?;
-        let members = users
-            .iter()
-            .filter(|u| u.username.is_some())
-            .map(|u| NewMember {
-                subscription: new_subscription(&room, u),
-                message: Some(Message::system(
-                    &room.id,
-                    "uj",
-                    u.to_ref(),
-                    u.username_or_id(),
-                )),
-            })
-            .collect();
+        let members = joiners(&room, &users, "uj", User::to_ref);
         Ok(self.add_and_publish(room, members).await?.room)
     }
 

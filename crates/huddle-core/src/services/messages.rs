@@ -141,18 +141,7 @@ impl Huddle {
         id: &str,
         text: String,
     ) -> Result<Message> {
-        let mut msg = self.store.message_by_id(id).await?.ok_or_else(|| {
-            Error::invalid(
-                "",
-                "The room id provided does not match where the message is from.",
-            )
-        })?;
-        if msg.rid != rid {
-            return Err(Error::invalid(
-                "",
-                "The room id provided does not match where the message is from.",
-            ));
-        }
+        let mut msg = self.message_in_room(rid, id).await?;
         let own = msg.u.id == actor.user.id;
         if msg.is_system()
             || !(own
@@ -184,20 +173,20 @@ impl Huddle {
         Ok(())
     }
 
+    /// The message `id` if it is in room `rid` (`chat.update`/`chat.delete` name both).
+    async fn message_in_room(&self, rid: &str, id: &str) -> Result<Message> {
+        match self.store.message_by_id(id).await? {
+            Some(m) if m.rid == rid => Ok(m),
+            _ => Err(Error::invalid(
+                "",
+                "The room id provided does not match where the message is from.",
+            )),
+        }
+    }
+
     /// `chat.delete`: own messages with `delete-own-message`, others' with `delete-message`.
     pub async fn delete_message(&self, actor: &Actor, rid: &str, id: &str) -> Result<Message> {
-        let msg = self.store.message_by_id(id).await?.ok_or_else(|| {
-            Error::invalid(
-                "",
-                "The room id provided does not match where the message is from.",
-            )
-        })?;
-        if msg.rid != rid {
-            return Err(Error::invalid(
-                "",
-                "The room id provided does not match where the message is from.",
-            ));
-        }
+        let msg = self.message_in_room(rid, id).await?;
         let own = msg.u.id == actor.user.id;
         let allowed = if own {
             self.has_permission_in_room(&actor.user, "delete-own-message", rid)

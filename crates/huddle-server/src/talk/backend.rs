@@ -13,7 +13,9 @@ use huddle_core::Access;
 use serde_json::{json, Map, Value};
 
 use super::error::{bad_request, TalkError, TalkResult};
-use super::extract::{custom, nullable_list, nullable_str, opt_bool, opt_str, App, Body, Listing};
+use super::extract::{
+    custom, nullable_list, nullable_str, opt_bool, opt_str, string_object, App, Body, Listing,
+};
 use super::{ok, shape};
 use crate::state::AppState;
 
@@ -284,16 +286,7 @@ fn message_input(v: &Value) -> Result<TalkMessageInput, TalkError> {
         .ok_or_else(|| bad_request("INVALID_BODY", "Each message must be an object"))?;
     let text =
         opt_str(m, "text")?.ok_or_else(|| bad_request("INVALID_FIELD", "`text` is required"))?;
-    let custom = match m.get("custom") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(o)) if o.values().all(Value::is_string) => o.clone(),
-        Some(_) => {
-            return Err(bad_request(
-                "INVALID_FIELD",
-                "`custom` must be an object of strings",
-            ))
-        }
-    };
+    let custom = string_object(m, "custom")?.flatten().unwrap_or_default();
     let idempotency_key = opt_str(m, "idempotencyKey")?;
     match (opt_str(m, "type")?.as_deref(), opt_str(m, "sender")?) {
         (Some("UserMessage"), Some(sender)) => Ok(TalkMessageInput::User {
@@ -376,17 +369,7 @@ async fn edit_message(
     body: Body,
 ) -> TalkResult {
     let m = body.object()?;
-    let custom = match m.get("custom") {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(Value::Object(o)) if o.values().all(Value::is_string) => Some(Some(o.clone())),
-        Some(_) => {
-            return Err(bad_request(
-                "INVALID_FIELD",
-                "`custom` must be an object of strings or null",
-            ))
-        }
-    };
+    let custom = string_object(m, "custom")?;
     s.huddle
         .edit_talk_message(&cid, &mid, opt_str(m, "text")?, custom)
         .await?;

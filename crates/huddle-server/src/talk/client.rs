@@ -7,13 +7,13 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post, put};
 use axum::Router;
 use huddle_core::store::ConversationQuery;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::backend::{
     conversation_page, conversation_patch, full_conversation, participant_settings, user_patch,
 };
 use super::error::{bad_request, TalkResult};
-use super::extract::{opt_str, Body, Client, Listing};
+use super::extract::{opt_str, string_object, Body, Client, Listing};
 use super::{ok, shape};
 use crate::state::AppState;
 
@@ -184,16 +184,7 @@ async fn send(
     let m = body.object()?;
     let text =
         opt_str(m, "text")?.ok_or_else(|| bad_request("INVALID_FIELD", "`text` is required"))?;
-    let custom = match m.get("custom") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(o)) if o.values().all(Value::is_string) => o.clone(),
-        Some(_) => {
-            return Err(bad_request(
-                "INVALID_FIELD",
-                "`custom` must be an object of strings",
-            ))
-        }
-    };
+    let custom = string_object(m, "custom")?.flatten().unwrap_or_default();
     let msg = s
         .huddle
         .client_send_message(

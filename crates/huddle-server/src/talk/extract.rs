@@ -186,6 +186,19 @@ pub fn custom(m: &Map<String, Value>, key: &str) -> Result<CustomPatch, TalkErro
     }
 }
 
+/// A message's `custom`: absent (`None`), `null` (`Some(None)`) or an object of strings.
+pub fn string_object(
+    m: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<Option<Map<String, Value>>>, TalkError> {
+    match m.get(key) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::Object(o)) if o.values().all(Value::is_string) => Ok(Some(Some(o.clone()))),
+        Some(_) => Err(wrong(key, "an object of strings or null")),
+    }
+}
+
 /// `limit` and `startingAfter` from the query string.
 #[derive(Debug, serde::Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
