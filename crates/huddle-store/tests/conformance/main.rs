@@ -1,0 +1,97 @@
+//! The store's contract, checked identically on SQLite and (with `HUDDLE_TEST_POSTGRES_URL`)
+//! PostgreSQL: every `async fn` listed in `conformance!` runs once per backend on a fresh database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod app;
+mod backends;
+mod membership;
+mod messages;
+mod rooms;
+mod settings;
+mod talk;
+mod users;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use huddle_core::ids::new_id;
+use huddle_core::store::{ConversationQuery, NewMember, Store};
+use huddle_core::{
+    Access, AppKey, Error, LoginToken, MemberQuery, Message, MessageQuery, OutboxItem, Paging,
+    Permission, Profile, Role, RoleScope, Room, RoomQuery, RoomType, Subscription, Timestamp,
+    TokenKind, User, UserQuery, WebhookEndpoint,
+};
+use support::*;
+
+#[allow(unused_imports)]
+use app::*;
+
+#[allow(unused_imports)]
+use membership::*;
+#[allow(unused_imports)]
+use messages::*;
+#[allow(unused_imports)]
+use rooms::*;
+#[allow(unused_imports)]
+use settings::*;
+#[allow(unused_imports)]
+use talk::*;
+#[allow(unused_imports)]
+use users::*;
+
+conformance!(
+    users_crud_and_case_insensitive_lookups,
+    user_conflicts,
+    list_users_filters_and_roles,
+    tokens,
+    rooms_round_trip_update_delete,
+    room_name_conflicts,
+    add_members_is_idempotent_and_keeps_counters,
+    concurrent_add_of_same_user_adds_once,
+    concurrent_membership_churn_keeps_counts_exact,
+    bulk_add_2000_members,
+    remove_member_counters,
+    list_members_paging_filter_total,
+    list_rooms_filters,
+    messages_post_list_edit_delete,
+    subscriptions_read_state_and_roles,
+    settings_permissions_roles,
+    delete_user_keeps_users_count_exact,
+    rename_follows_into_memberships,
+    user_profile_round_trips,
+    idempotency_keys_are_unique_per_room,
+    subscription_revoked_at_round_trips,
+    conversations_order_cursor_member_unread_bounds,
+    list_users_after_orders_by_id_bytewise,
+    upsert_users_is_all_or_nothing,
+    list_messages_after_cursor,
+    app_keys_insert_revoke_list,
+    webhook_endpoints_and_outbox,
+    reactions_toggle_and_concurrent_reactions_are_all_kept,
+);
+
+pub fn all() -> Paging {
+    Paging {
+        offset: 0,
+        count: None,
+    }
+}
+
+pub fn page(offset: i64, count: i64) -> Paging {
+    Paging {
+        offset,
+        count: Some(count),
+    }
+}
+
+pub fn conflict_code(result: huddle_core::Result<()>) -> (String, String) {
+    match result {
+        Err(Error::Conflict(f)) => (f.code.to_string(), f.reason.to_string()),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}

@@ -1,0 +1,226 @@
+//! Messages: post, list, edit, delete, reactions.
+
+#![allow(unused_imports)]
+
+use super::*;
+
+pub async fn messages_post_list_edit_delete(store: Arc<dyn Store>) {
+    let alice = insert_user(&store, "alice").await;
+    let bob = insert_user(&store, "bob").await;
+    let room = create_room(&store, "chat", RoomType::Channel).await;
+    store
+        .add_members(
+            &room.id,
+            &[
+                NewMember {
+                    subscription: sub(&room, &alice),
+                    message: None,
+                },
+                NewMember {
+                    subscription: sub(&room, &bob),
+                    message: None,
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    store.mark_read(&room.id, &bob.id).await.unwrap();
+    store.mark_read(&room.id, &alice.id).await.unwrap();
+
+    let mut posted = vec![];
+    for i in 0..10 {
+        let mut m = message_at(&room, &alice, &format!("m{i}"), 1_000 + i * 100);
+        if i == 0 {
+            m.extra.insert("alias".into(), serde_json::json!("Al"));
+            m.extra
+                .insert("attachments".into(), serde_json::json!([{"title": "t"}]));
+        }
+        store.insert_message(&m).await.unwrap();
+        posted.push(m);
+    }
+    assert_eq!(
+        store.message_by_id(&posted[0].id).await.unwrap(),
+        Some(posted[0].clone()),
+        "extra round-trips"
+    );
+    let r = room_now(&store, &room.id).await;
+    assert_eq!((r.msgs, r.last_message_at), (10, Some(Timestamp(1_900))));
+    let bob_sub = store
+        .subscription(&room.id, &bob.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (bob_sub.unread, bob_sub.alert),
+        (10, true),
+        "others get unread"
+    );
+    let alice_sub = store
+        .subscription(&room.id, &alice.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (alice_sub.unread, alice_sub.alert),
+        (0, false),
+        "the author does not"
+    );
+    let system = Message::system(&room.id, "uj", bob.to_ref(), "bob");
+    store.insert_message(&system).await.unwrap();
+    assert_eq!(
+        store
+            .subscription(&room.id, &alice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .unread,
+        0,
+        "system messages raise no unread"
+    );
+    store.delete_message(&system.id).await.unwrap();
+
+    let texts =
+        |p: &huddle_core::Page<Message>| p.items.iter().map(|m| m.msg.clone()).collect::<Vec<_>>();
+    let q = |latest: Option<i64>, oldest: Option<i64>, inclusive, ascending, paging| MessageQuery {
+        latest: latest.map(Timestamp),
+        oldest: oldest.map(Timestamp),
+        inclusive,
+        paging,
+        ascending,
+    };
+    let newest = store
+        .list_messages(&room.id, &q(None, None, false, false, page(0, 3)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (texts(&newest), newest.total),
+        (vec!["m9".into(), "m8".into(), "m7".into()], 10)
+    );
+    let older = store
+        .list_messages(&room.id, &q(None, None, false, false, page(3, 3)))
+        .await
+        .unwrap();
+    assert_eq!(texts(&older), vec!["m6", "m5", "m4"]);
+    let exclusive = store
+        .list_messages(&room.id, &q(Some(1_500), Some(1_200), false, false, all()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (texts(&exclusive), exclusive.total),
+        (vec!["m4".into(), "m3".into()], 2)
+    );
+    let inclusive = store
+        .list_messages(&room.id, &q(Some(1_500), Some(1_200), true, false, all()))
+        .await
+        .unwrap();
+    assert_eq!(texts(&inclusive), vec!["m5", "m4", "m3", "m2"]);
+    let ascending = store
+        .list_messages(&room.id, &q(None, Some(1_700), false, true, all()))
+        .await
+        .unwrap();
+    assert_eq!(texts(&ascending), vec!["m8", "m9"]);
+    let only_latest = store
+        .list_messages(&room.id, &q(Some(1_100), None, true, true, all()))
+        .await
+        .unwrap();
+    assert_eq!(texts(&only_latest), vec!["m0", "m1"]);
+    assert_eq!(
+        store
+            .list_messages("no-room", &q(None, None, false, false, all()))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+
+    let mut edited = posted[9].clone();
+    edited.msg = "m9 (edited)".into();
+    edited.edited_at = Some(Timestamp(5_000));
+    edited.edited_by = Some(bob.to_ref());
+    edited.updated_at = Timestamp(5_000);
+    store.update_message(&edited).await.unwrap();
+    assert_eq!(
+        store.message_by_id(&edited.id).await.unwrap(),
+        Some(edited.clone())
+    );
+    let mut ghost = edited.clone();
+    ghost.id = "ghost".into();
+    assert!(store.update_message(&ghost).await.is_err());
+
+    assert!(store.delete_message(&posted[9].id).await.unwrap());
+    assert!(!store.delete_message(&posted[9].id).await.unwrap());
+    let r = room_now(&store, &room.id).await;
+    assert_eq!(
+        (r.msgs, r.last_message_at),
+        (9, Some(Timestamp(1_800))),
+        "lm falls back to the newest left"
+    );
+
+    let orphan = Message::new("no-room", alice.to_ref(), "x".into(), None);
+    assert!(matches!(
+        store.insert_message(&orphan).await,
+        Err(Error::NotFound(_))
+    ));
+}
+
+pub async fn reactions_toggle_and_concurrent_reactions_are_all_kept(store: Arc<dyn Store>) {
+    let alice = insert_user(&store, "alice").await;
+    let room = create_room(&store, "react", RoomType::Channel).await;
+    let m = message_at(&room, &alice, "hello", 1_000);
+    store.insert_message(&m).await.unwrap();
+    assert_eq!(
+        store
+            .set_reaction("nope", ":x:", "alice", None)
+            .await
+            .unwrap(),
+        None
+    );
+    let reacted = store
+        .set_reaction(&m.id, ":smile:", "alice", None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        reacted.extra["reactions"],
+        serde_json::json!({":smile:": {"usernames": ["alice"]}})
+    );
+    assert!(reacted.updated_at > m.updated_at);
+    // Adding again is no change; toggling removes; the emptied map disappears.
+    let again = store
+        .set_reaction(&m.id, ":smile:", "alice", Some(true))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        again.extra["reactions"][":smile:"]["usernames"],
+        serde_json::json!(["alice"])
+    );
+    let gone = store
+        .set_reaction(&m.id, ":smile:", "alice", None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!gone.extra.contains_key("reactions"), "{:?}", gone.extra);
+    // 20 users react at once: every reaction is kept.
+    let mut tasks = vec![];
+    for i in 0..20 {
+        let store = store.clone();
+        let id = m.id.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .set_reaction(&id, ":tada:", &format!("u{i}"), Some(true))
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let stored = store.message_by_id(&m.id).await.unwrap().unwrap();
+    let names = stored.extra["reactions"][":tada:"]["usernames"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(names, 20);
+    assert_eq!(stored.msg, "hello");
+}
