@@ -289,11 +289,7 @@ async fn admin(c: huddle_server::ServerConfig, action: AdminAction) -> anyhow::R
             print_settings(&huddle.app_settings());
             for k in huddle.app_keys().await.map_err(err)? {
                 let state = if k.is_live() { "live" } else { "revoked" };
-                println!(
-                    "key {} ({state}): ...{}",
-                    k.id,
-                    &k.secret[k.secret.len().saturating_sub(4)..]
-                );
+                println!("key {} ({state}): ...{}", k.id, k.hint());
             }
         }
         AdminAction::CreateSecret => {

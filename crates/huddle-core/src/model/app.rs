@@ -15,6 +15,13 @@ impl AppKey {
     pub fn is_live(&self) -> bool {
         self.revoked_at.is_none()
     }
+
+    /// The last four characters, to tell keys apart without showing them (char-safe: an
+    /// operator-provided secret may hold any characters).
+    pub fn hint(&self) -> String {
+        let chars: Vec<char> = self.secret.chars().collect();
+        chars[chars.len().saturating_sub(4)..].iter().collect()
+    }
 }
 
 /// The app's security settings (the seed's dashboard checkboxes, inverted: `true` = allowed).

@@ -52,7 +52,7 @@ async fn list_keys(State(s): State<AppState>, _: App) -> TalkResult {
     let keys = s.huddle.app_keys().await?;
     let keys: Vec<Value> = keys
         .iter()
-        .map(|k| json!({ "id": k.id, "createdAt": k.created_at.millis(), "revokedAt": k.revoked_at.map(|t| t.millis()), "lastChars": &k.secret[k.secret.len().saturating_sub(4)..] }))
+        .map(|k| json!({ "id": k.id, "createdAt": k.created_at.millis(), "revokedAt": k.revoked_at.map(|t| t.millis()), "lastChars": k.hint() }))
         .collect();
     ok(json!({ "data": keys }))
 }
