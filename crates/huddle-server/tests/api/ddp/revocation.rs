@@ -243,3 +243,48 @@ async fn revoking_a_token_ends_only_the_sessions_using_it() {
     kept.next_where(|v| message_text(v, "still here")).await;
     assert!(kept.ok("rooms/get", json!([])).await.is_array());
 }
+
+/// A TalkJS-style participant set to `access: "None"` keeps the membership but may not read
+/// live any more: the DDP subscription ends like a kick, and joining again is refused.
+#[tokio::test]
+async fn access_none_over_the_talkjs_api_revokes_live_reading() {
+    let app = TestApp::spawn().await;
+    let owner = app.user("owner").await;
+    let revoked = app.user("revoked").await;
+    let (gid, _) = app.room(&owner, "p", &[&revoked.username]).await;
+    let mut r = Ddp::resume(&app, &revoked).await;
+    let room_sub = r.sub_ready("stream-room-messages", &gid).await;
+    app.ok(
+        &owner,
+        "chat.postMessage",
+        json!({"roomId": gid, "text": "before"}),
+    )
+    .await;
+    r.next_where(|v| message_text(v, "before")).await;
+
+    app.talk_ok(
+        "PATCH",
+        &format!("conversations/{gid}/participants/{}", revoked.user_id),
+        Some(json!({ "access": "None" })),
+    )
+    .await;
+    app.ok(
+        &owner,
+        "chat.postMessage",
+        json!({"roomId": gid, "text": "after"}),
+    )
+    .await;
+    let frames = r.drain().await;
+    assert!(
+        frames
+            .iter()
+            .any(|v| v["msg"] == "nosub" && v["id"] == json!(room_sub)),
+        "the room subscription ends: {frames:?}"
+    );
+    assert!(
+        !frames.iter().any(|v| message_text(v, "after")),
+        "nothing posted after the revocation arrives: {frames:?}"
+    );
+    let frames = r.sub("stream-room-messages", json!([gid, false])).await;
+    assert_eq!(frames[0]["msg"], "nosub", "subscribing again is refused");
+}
