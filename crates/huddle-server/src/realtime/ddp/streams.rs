@@ -254,7 +254,7 @@ pub fn encode(notice: &Notice) -> Option<Utf8Bytes> {
                 s.roles
             ]]),
         ),
-        Notice::Ended { sub_id } => wire::nosub(sub_id, Some(revoked())),
+        Notice::Ended { sub_id, .. } => wire::nosub(sub_id, Some(revoked())),
         Notice::LoggedOut => return None,
     };
     Some(frame)
