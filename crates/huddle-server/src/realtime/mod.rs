@@ -2,6 +2,7 @@
 //! routing of events to connections lives in `huddle_core::realtime`.
 
 pub mod ddp;
+pub mod native;
 
 use std::time::Duration;
 
@@ -42,5 +43,7 @@ impl Default for RealtimeConfig {
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/websocket", get(ddp::upgrade))
+    Router::new()
+        .route("/websocket", get(ddp::upgrade))
+        .route("/v1/{app}/realtime", get(native::upgrade))
 }

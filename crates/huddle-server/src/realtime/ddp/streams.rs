@@ -255,7 +255,8 @@ pub fn encode(notice: &Notice) -> Option<Utf8Bytes> {
             ]]),
         ),
         Notice::Ended { sub_id, .. } => wire::nosub(sub_id, Some(revoked())),
-        Notice::LoggedOut => return None,
+        // Native-socket events; DDP clients read the same changes from their own streams.
+        Notice::LoggedOut | Notice::Talk { .. } => return None,
     };
     Some(frame)
 }
