@@ -26,8 +26,8 @@ mod verdict;
 pub use delivery::{
     Change, Delivery, EndReason, Notice, Protocol, Sink, StatusBrief, TalkChange, Via,
 };
-pub use talk::{Replay, RING_CAPACITY};
 pub use router::Router;
+pub use talk::{Replay, RING_CAPACITY};
 
 /// A connection's id, unique within this node.
 pub type ConnId = u64;

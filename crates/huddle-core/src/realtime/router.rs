@@ -120,8 +120,13 @@ impl Router {
 
     fn recheck_all(&self, conn: ConnId, deny_dormant: bool) {
         let overflow = self.with_policy(|p| {
-            self.state()
-                .reevaluate(conn, p, deny_dormant, EndReason::NotAllowed, &|_: &Topic| true)
+            self.state().reevaluate(
+                conn,
+                p,
+                deny_dormant,
+                EndReason::NotAllowed,
+                &|_: &Topic| true,
+            )
         });
         if let Some(c) = overflow {
             self.state().close(c);
@@ -144,8 +149,14 @@ impl Router {
         topic: Topic,
         then: impl FnOnce(Verdict),
     ) -> Result<Verdict> {
-        self.subscribe_gated(conn, sub_id, topic, |_: &State| true, |_: &State, v| then(v))
-            .await
+        self.subscribe_gated(
+            conn,
+            sub_id,
+            topic,
+            |_: &State| true,
+            |_: &State, v| then(v),
+        )
+        .await
     }
 
     /// `subscribe_then` with a last check under the lock (`gate`; false refuses) and the state

@@ -352,7 +352,11 @@ impl State {
         }
         sub.live = false;
         if let Some((rid, stream)) = sub.topic.room_stream() {
-            if let Some(map) = self.rooms.get_mut(rid).and_then(|e| e.live.get_mut(&stream)) {
+            if let Some(map) = self
+                .rooms
+                .get_mut(rid)
+                .and_then(|e| e.live.get_mut(&stream))
+            {
                 unbump(map, conn);
             }
         }

@@ -185,7 +185,10 @@ impl State {
                 .subs
                 .iter()
                 .filter(|(_, s)| match &s.topic {
-                    Topic::Conversation { rid: r, guest: true } => rid.map_or(true, |x| x == r),
+                    Topic::Conversation {
+                        rid: r,
+                        guest: true,
+                    } => rid.map_or(true, |x| x == r),
                     _ => false,
                 })
                 .map(|(id, _)| id.clone())

@@ -293,14 +293,22 @@ impl Conn {
             Some("subscribe") => match id {
                 Some(id) if !id.is_empty() && id.len() <= MAX_ID => self.subscribe(id, &v).await,
                 _ => {
-                    self.send(error_frame(idr, "INVALID_FRAME", "A subscription needs an id (1-128 characters)"))
-                        .await
+                    self.send(error_frame(
+                        idr,
+                        "INVALID_FRAME",
+                        "A subscription needs an id (1-128 characters)",
+                    ))
+                    .await
                 }
             },
             Some("unsubscribe") => {
                 let Some(id) = idr else {
                     return self
-                        .send(error_frame(None, "INVALID_FRAME", "Name the subscription id"))
+                        .send(error_frame(
+                            None,
+                            "INVALID_FRAME",
+                            "Name the subscription id",
+                        ))
                         .await;
                 };
                 let existed = self.state.huddle.realtime().unsubscribe(self.conn, id);
@@ -329,7 +337,11 @@ impl Conn {
                 Some(n) => Some(n),
                 None => {
                     return self
-                        .send(error_frame(Some(&id), "INVALID_FRAME", "since must be an event id"))
+                        .send(error_frame(
+                            Some(&id),
+                            "INVALID_FRAME",
+                            "since must be an event id",
+                        ))
                         .await
                 }
             },
@@ -350,15 +362,17 @@ impl Conn {
                         rid: cid.clone(),
                         guest: true,
                     },
-                    Ok(Viewer::Participant(s)) if s.access != Access::None => {
-                        Topic::Conversation {
-                            rid: cid.clone(),
-                            guest: false,
-                        }
-                    }
+                    Ok(Viewer::Participant(s)) if s.access != Access::None => Topic::Conversation {
+                        rid: cid.clone(),
+                        guest: false,
+                    },
                     Ok(Viewer::Participant(_)) => {
                         return self
-                            .send(error_frame(Some(&id), "NOT_FOUND", "No access to this conversation"))
+                            .send(error_frame(
+                                Some(&id),
+                                "NOT_FOUND",
+                                "No access to this conversation",
+                            ))
                             .await
                     }
                     Err(e) => return self.send(core_error(Some(&id), &e)).await,
@@ -367,7 +381,11 @@ impl Conn {
             (Value::Null, Value::Bool(true)) => Topic::Inbox,
             _ => {
                 return self
-                    .send(error_frame(Some(&id), "INVALID_FRAME", "Subscribe to a conversation or to inbox: true"))
+                    .send(error_frame(
+                        Some(&id),
+                        "INVALID_FRAME",
+                        "Subscribe to a conversation or to inbox: true",
+                    ))
                     .await
             }
         };
