@@ -188,7 +188,7 @@ impl State {
                     Topic::Conversation {
                         rid: r,
                         guest: true,
-                    } => rid.map_or(true, |x| x == r),
+                    } => rid.is_none() || rid == Some(r.as_str()),
                     _ => false,
                 })
                 .map(|(id, _)| id.clone())
