@@ -1,6 +1,6 @@
 //! The realtime router: which open connection hears which committed change.
 //!
-//! Protocols (DDP today, the native socket later) open a connection here, log it in, and
+//! Protocols (DDP, and the TalkJS-style native socket) open a connection here, log it in, and
 //! subscribe it to [`Topic`]s. The router is an [`EventSink`](crate::events::EventSink) on the
 //! event hub: for each event it looks up the interested connections in indexes keyed by room and
 //! by user, builds one shared [`Delivery`] per distinct notice, and offers it to each

@@ -1,4 +1,5 @@
-//! Realtime transports over WebSocket. `ddp` speaks Rocket.Chat's DDP on `/websocket`; the
+//! Realtime transports over WebSocket. `ddp` speaks Rocket.Chat's DDP on `/websocket`, `native`
+//! the TalkJS-style event socket on `/v1/{appId}/realtime`; the
 //! routing of events to connections lives in `huddle_core::realtime`.
 
 pub mod ddp;
