@@ -8,6 +8,50 @@ use std::sync::{Arc, OnceLock};
 use crate::events::RoomBrief;
 use crate::model::{Message, Room, RoomType, Subscription};
 
+/// Why the server ended a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// The reader no longer passes the read rule (permissions, roles, room type).
+    NotAllowed,
+    /// The reader's membership was removed.
+    Removed,
+    /// The reader's participant access became `None`.
+    AccessNone,
+    /// Guest access was switched off (for the app or the conversation).
+    GuestAccessOff,
+    /// The room was deleted.
+    RoomDeleted,
+    /// The connection's login no longer holds.
+    LoggedOut,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::NotAllowed => "not-allowed",
+            EndReason::Removed => "removed",
+            EndReason::AccessNone => "access-none",
+            EndReason::GuestAccessOff => "guest-access-off",
+            EndReason::RoomDeleted => "conversation-deleted",
+            EndReason::LoggedOut => "logged-out",
+        }
+    }
+}
+
+/// A change to one TalkJS-style conversation, as the native socket reports it.
+#[derive(Debug, Clone)]
+pub enum TalkChange {
+    MessageCreated(Arc<Message>),
+    MessageUpdated(Arc<Message>),
+    MessageDeleted { id: String },
+    ParticipantJoined(Arc<Subscription>),
+    ParticipantUpdated(Arc<Subscription>),
+    ParticipantLeft { uid: String },
+    ConversationUpdated(Arc<Room>),
+    ConversationDeleted,
+    GuestAccessChanged { allowed: bool },
+}
+
 /// On which stream a message travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
@@ -87,6 +131,14 @@ pub enum Notice {
     /// The server ended subscription `sub_id`: its reader lost access.
     Ended {
         sub_id: String,
+        reason: EndReason,
+    },
+    /// One event of a TalkJS-style conversation, numbered: `event_id` grows with every event
+    /// this node routes, so a reconnecting client can ask for what came after the last it saw.
+    Talk {
+        rid: String,
+        event_id: u64,
+        change: TalkChange,
     },
     /// The connection's login no longer holds (the account was deactivated).
     LoggedOut,

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::access::can_access;
-use super::delivery::{Change, Delivery, Notice, Via};
+use super::delivery::{Change, Delivery, EndReason, Notice, TalkChange, Via};
 use super::state::{Membership, Meta, Policy, Replay, State};
 use super::{ConnId, RoomStream, Topic, UserStream};
 use crate::events::{Event, RoomBrief};
@@ -45,12 +45,18 @@ impl State {
         let mut dead: Vec<ConnId> = Vec::new();
         match event {
             Event::MessageCreated { message, room } => {
-                self.on_message(message, room, true, p, &mut dead)
+                self.on_message(message, room, true, p, &mut dead);
+                let m = Arc::new(message.clone());
+                self.talk_emit(&room.id, TalkChange::MessageCreated(m), None, &mut dead);
             }
             Event::MessageUpdated { message, room } => {
-                self.on_message(message, room, false, p, &mut dead)
+                self.on_message(message, room, false, p, &mut dead);
+                let m = Arc::new(message.clone());
+                self.talk_emit(&room.id, TalkChange::MessageUpdated(m), None, &mut dead);
             }
             Event::MessageDeleted { rid, id } => {
+                let change = TalkChange::MessageDeleted { id: id.clone() };
+                self.talk_emit(rid, change, None, &mut dead);
                 let mut d = Lazy::new(|| Notice::MessageDeleted {
                     rid: rid.clone(),
                     id: id.clone(),
@@ -116,16 +122,39 @@ impl State {
                     change: Change::Inserted,
                     room: room.clone(),
                 });
+                let change = TalkChange::ParticipantJoined(Arc::new(subscription.clone()));
+                self.talk_emit(rid, change, Some(uid), &mut dead);
             }
-            Event::MemberRemoved { rid, uid } => self.on_member_removed(rid, uid, p, &mut dead),
+            Event::MemberRemoved { rid, uid } => {
+                // Revocation first: the removed reader hears nothing of the room afterwards,
+                // except (on their inbox) that they left.
+                self.on_member_removed(rid, uid, p, EndReason::Removed, &mut dead);
+                let change = TalkChange::ParticipantLeft { uid: uid.clone() };
+                self.talk_emit(rid, change, Some(uid), &mut dead);
+            }
             // Access `None` is a removal as far as reading is concerned; other changes to
-            // access or notify do not change what may be read.
-            Event::ParticipantUpdated(s) if s.access == crate::model::Access::None => {
-                self.on_member_removed(&s.rid, &s.u.id, p, &mut dead)
+            // access or notify do not change what may be read (unless access comes back).
+            Event::ParticipantUpdated(s) => {
+                if s.access == crate::model::Access::None {
+                    self.on_member_removed(&s.rid, &s.u.id, p, EndReason::AccessNone, &mut dead);
+                } else {
+                    self.restore_member(s);
+                }
+                let change = TalkChange::ParticipantUpdated(Arc::new(s.clone()));
+                self.talk_emit(&s.rid, change, Some(&s.u.id), &mut dead);
             }
-            Event::ParticipantUpdated(_) => {}
-            // DDP has no guests; a new user has no live session yet.
-            Event::GuestAccessChanged { .. } | Event::UserCreated(_) => {}
+            Event::GuestAccessChanged { rid, allowed } => {
+                // Guests go before anything else of the room is routed.
+                if !allowed {
+                    self.end_guests(rid.as_deref(), &mut dead);
+                }
+                if let Some(rid) = rid {
+                    let change = TalkChange::GuestAccessChanged { allowed: *allowed };
+                    self.talk_emit(rid, change, None, &mut dead);
+                }
+            }
+            // A new user has no live session yet.
+            Event::UserCreated(_) => {}
             Event::SubscriptionChanged(sub) => {
                 if let Some(m) = self
                     .users
@@ -155,8 +184,10 @@ impl State {
                 }
                 if type_changed {
                     let conns = self.room_subscribers(&room.id);
-                    dead.extend(self.recheck_room(&room.id, &conns, p));
+                    dead.extend(self.recheck_room(&room.id, &conns, p, EndReason::NotAllowed));
                 }
+                let change = TalkChange::ConversationUpdated(Arc::new(room.clone()));
+                self.talk_emit(&room.id, change, None, &mut dead);
                 let shared = Arc::new(room.clone());
                 let members: Vec<String> = self
                     .members_online
@@ -179,12 +210,17 @@ impl State {
                     });
                 }
             }
-            Event::RoomDeleted { rid } => self.on_room_deleted(rid, p, &mut dead),
+            Event::RoomDeleted { rid } => {
+                // Told before their subscriptions end, so readers know why.
+                self.talk_emit(rid, TalkChange::ConversationDeleted, None, &mut dead);
+                self.talk.forget(rid);
+                self.on_room_deleted(rid, p, &mut dead);
+            }
             Event::PermissionsChanged => {
                 let conns: Vec<ConnId> = self.conns.keys().copied().collect();
                 let filter = |t: &Topic| matches!(t, Topic::Room { .. });
                 for conn in conns {
-                    dead.extend(self.reevaluate(conn, p, false, &filter));
+                    dead.extend(self.reevaluate(conn, p, false, EndReason::NotAllowed, &filter));
                 }
             }
             Event::UserUpdated(user) => self.on_user_updated(user, p, &mut dead),
@@ -194,6 +230,29 @@ impl State {
         }
         for conn in dead {
             self.close(conn);
+        }
+    }
+
+    /// A participant whose access came back from `None` reads the room again (live
+    /// subscriptions made from now on; ended ones stay ended).
+    fn restore_member(&mut self, s: &crate::model::Subscription) {
+        let Some(state) = self.users.get_mut(&s.u.id) else {
+            return;
+        };
+        let m = Membership {
+            sub_id: s.id.clone(),
+            t: s.t,
+        };
+        match &mut state.pending {
+            Some(log) => log.push(Replay::Added(s.rid.clone(), m)),
+            None => {
+                if state.rooms.insert(s.rid.clone(), m).is_none() {
+                    self.members_online
+                        .entry(s.rid.clone())
+                        .or_default()
+                        .insert(s.u.id.clone());
+                }
+            }
         }
     }
 

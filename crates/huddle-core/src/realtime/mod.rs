@@ -1,6 +1,6 @@
 //! The realtime router: which open connection hears which committed change.
 //!
-//! Protocols (DDP today, the native socket later) open a connection here, log it in, and
+//! Protocols (DDP, and the TalkJS-style native socket) open a connection here, log it in, and
 //! subscribe it to [`Topic`]s. The router is an [`EventSink`](crate::events::EventSink) on the
 //! event hub: for each event it looks up the interested connections in indexes keyed by room and
 //! by user, builds one shared [`Delivery`] per distinct notice, and offers it to each
@@ -18,12 +18,16 @@ mod dispatch;
 mod revoke;
 mod router;
 mod state;
+mod talk;
 #[cfg(test)]
 mod tests;
 mod verdict;
 
-pub use delivery::{Change, Delivery, Notice, Protocol, Sink, StatusBrief, Via};
+pub use delivery::{
+    Change, Delivery, EndReason, Notice, Protocol, Sink, StatusBrief, TalkChange, Via,
+};
 pub use router::Router;
+pub use talk::{Replay, RING_CAPACITY};
 
 /// A connection's id, unique within this node.
 pub type ConnId = u64;
@@ -42,6 +46,32 @@ pub enum Topic {
     UserStatus,
     /// A stream Huddle accepts but never feeds (events it does not produce).
     Inert { needs_login: bool },
+    /// One TalkJS-style conversation's events (native socket). `guest`: read as a guest, not as
+    /// a participant; guest subscriptions are indexed apart so that switching guest access off
+    /// ends them all at once.
+    Conversation { rid: String, guest: bool },
+    /// The events of every conversation the user participates in, including ones joined later.
+    Inbox,
+}
+
+impl Topic {
+    /// The room this topic reads, if it reads one.
+    pub fn room_id(&self) -> Option<&str> {
+        match self {
+            Topic::Room { rid, .. } | Topic::Conversation { rid, .. } => Some(rid),
+            _ => None,
+        }
+    }
+
+    /// The per-room index a live subscription on this topic sits in.
+    pub(crate) fn room_stream(&self) -> Option<(&str, RoomStream)> {
+        match self {
+            Topic::Room { rid, stream } => Some((rid, *stream)),
+            Topic::Conversation { rid, guest: false } => Some((rid, RoomStream::Talk)),
+            Topic::Conversation { rid, guest: true } => Some((rid, RoomStream::TalkGuest)),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,6 +84,10 @@ pub enum RoomStream {
     Activity,
     /// Accepted (access is checked and revoked like the others) but never fed.
     Other,
+    /// TalkJS-style conversation events read by participants (native socket).
+    Talk,
+    /// The same events read by guests.
+    TalkGuest,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

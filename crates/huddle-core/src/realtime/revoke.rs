@@ -2,7 +2,7 @@
 //! removed, a room deleted, a user's roles or active flag changed. Their notices go out first,
 //! then each affected subscription is decided again and, refused now, ends with a notice.
 
-use super::delivery::{Delivery, Notice, StatusBrief};
+use super::delivery::{Delivery, EndReason, Notice, StatusBrief};
 use super::state::{Meta, Policy, Replay, State};
 use super::{ConnId, Topic, UserStream};
 use crate::model::User;
@@ -14,6 +14,7 @@ impl State {
         rid: &str,
         uid: &str,
         p: &Policy,
+        reason: EndReason,
         dead: &mut Vec<ConnId>,
     ) {
         let Some(state) = self.users.get_mut(uid) else {
@@ -45,7 +46,7 @@ impl State {
                 }
             });
         }
-        dead.extend(self.recheck_room(rid, &conns, p));
+        dead.extend(self.recheck_room(rid, &conns, p, reason));
     }
 
     pub(super) fn on_room_deleted(&mut self, rid: &str, p: &Policy, dead: &mut Vec<ConnId>) {
@@ -81,7 +82,7 @@ impl State {
             });
         }
         let conns = self.room_subscribers(rid);
-        dead.extend(self.recheck_room(rid, &conns, p));
+        dead.extend(self.recheck_room(rid, &conns, p, EndReason::RoomDeleted));
     }
 
     pub(super) fn on_user_updated(&mut self, user: &User, p: &Policy, dead: &mut Vec<ConnId>) {
@@ -93,7 +94,7 @@ impl State {
                 if user.active {
                     // Roles decide access: check the room subscriptions again.
                     let filter = |t: &Topic| matches!(t, Topic::Room { .. });
-                    dead.extend(self.reevaluate(conn, p, false, &filter));
+                    dead.extend(self.reevaluate(conn, p, false, EndReason::NotAllowed, &filter));
                 } else {
                     self.end_session(conn, p, dead);
                 }
@@ -147,7 +148,7 @@ impl State {
     /// notice, and the protocol is told to drop its login.
     fn end_session(&mut self, conn: ConnId, p: &Policy, dead: &mut Vec<ConnId>) {
         self.detach_user(conn);
-        dead.extend(self.reevaluate(conn, p, true, &|_| true));
+        dead.extend(self.reevaluate(conn, p, true, EndReason::LoggedOut, &|_| true));
         self.offer(conn, Delivery::new(Notice::LoggedOut), dead);
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use super::delivery::{Delivery, Notice, Sink};
+use super::delivery::{Delivery, EndReason, Notice, Sink};
 use super::state::{Policy, State};
 use super::{ConnId, Topic, UserStream, Verdict};
 use crate::events::{Event, EventSink};
@@ -52,7 +52,7 @@ impl Router {
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
+    pub(super) fn state(&self) -> MutexGuard<'_, State> {
         // A panic while routing must not stop realtime for everyone: the tables stay usable.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -120,8 +120,13 @@ impl Router {
 
     fn recheck_all(&self, conn: ConnId, deny_dormant: bool) {
         let overflow = self.with_policy(|p| {
-            self.state()
-                .reevaluate(conn, p, deny_dormant, &|_: &Topic| true)
+            self.state().reevaluate(
+                conn,
+                p,
+                deny_dormant,
+                EndReason::NotAllowed,
+                &|_: &Topic| true,
+            )
         });
         if let Some(c) = overflow {
             self.state().close(c);
@@ -144,12 +149,32 @@ impl Router {
         topic: Topic,
         then: impl FnOnce(Verdict),
     ) -> Result<Verdict> {
+        self.subscribe_gated(
+            conn,
+            sub_id,
+            topic,
+            |_: &State| true,
+            |_: &State, v| then(v),
+        )
+        .await
+    }
+
+    /// `subscribe_then` with a last check under the lock (`gate`; false refuses) and the state
+    /// visible to `then` (a replay is read there).
+    pub(super) async fn subscribe_gated(
+        &self,
+        conn: ConnId,
+        sub_id: &str,
+        topic: Topic,
+        gate: impl FnOnce(&State) -> bool,
+        then: impl FnOnce(&State, Verdict),
+    ) -> Result<Verdict> {
         let mut hold = None;
-        if let Topic::Room { rid, .. } = &topic {
+        if let Some(rid) = topic.room_id() {
             let known = self.state().hold_room(rid);
             let h = RoomHold {
                 router: self,
-                rid: rid.clone(),
+                rid: rid.to_string(),
                 armed: true,
             };
             if !known {
@@ -160,8 +185,15 @@ impl Router {
         }
         let verdict = self.with_policy(|p| {
             let mut st = self.state();
-            let v = st.register(conn, sub_id, topic, p);
-            then(v);
+            let v = if gate(&st) {
+                st.register(conn, sub_id, topic, p)
+            } else {
+                if let Some(rid) = topic.room_id() {
+                    st.release_room(rid);
+                }
+                Verdict::Denied
+            };
+            then(&st, v);
             v
         });
         if let Some(mut h) = hold {

@@ -6,7 +6,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use super::delivery::{Delivery, Notice, Sink};
+use super::delivery::{Delivery, EndReason, Notice, Sink};
+use super::talk::TalkLog;
 pub(crate) use super::verdict::verdict;
 use super::{ConnId, RoomStream, Topic, Verdict};
 use crate::events::RoomBrief;
@@ -88,6 +89,14 @@ pub(crate) struct State {
     /// Connections with a live all-rooms subscription.
     pub all_messages: HashMap<ConnId, u32>,
     pub user_status: HashMap<ConnId, u32>,
+    /// Connections with a live TalkJS-style inbox subscription.
+    pub inbox: HashMap<ConnId, u32>,
+    /// Grows whenever guest access is switched off anywhere: a guest admitted (by a store
+    /// check outside the lock) under an older value is refused, so a switch-off racing a
+    /// subscription cannot be missed.
+    pub guest_epoch: u64,
+    /// Recent conversation events, for resuming after a reconnect.
+    pub talk: TalkLog,
 }
 
 fn bump(map: &mut HashMap<ConnId, u32>, conn: ConnId) {
@@ -262,10 +271,7 @@ impl State {
 
     /// Adds a subscription and decides it. A room topic takes over the caller's hold on the room.
     pub fn register(&mut self, conn: ConnId, sub_id: &str, topic: Topic, p: &Policy) -> Verdict {
-        let room = match &topic {
-            Topic::Room { rid, .. } => Some(rid.clone()),
-            _ => None,
-        };
+        let room = topic.room_id().map(str::to_string);
         let Some(c) = self.conns.get(&conn) else {
             if let Some(rid) = room {
                 self.release_room(&rid);
@@ -319,15 +325,16 @@ impl State {
             return;
         }
         sub.live = true;
-        match &sub.topic {
-            Topic::Room { rid, stream } => {
-                if let Some(entry) = self.rooms.get_mut(rid) {
-                    bump(entry.live.entry(*stream).or_default(), conn);
-                }
+        if let Some((rid, stream)) = sub.topic.room_stream() {
+            if let Some(entry) = self.rooms.get_mut(rid) {
+                bump(entry.live.entry(stream).or_default(), conn);
             }
+        }
+        match &sub.topic {
             Topic::AllMessages => bump(&mut self.all_messages, conn),
             Topic::UserStatus => bump(&mut self.user_status, conn),
-            Topic::User { .. } | Topic::Inert { .. } => {}
+            Topic::Inbox => bump(&mut self.inbox, conn),
+            _ => {}
         }
     }
 
@@ -344,17 +351,20 @@ impl State {
             return;
         }
         sub.live = false;
-        match &sub.topic {
-            Topic::Room { rid, stream } => {
-                if let Some(entry) = self.rooms.get_mut(rid) {
-                    if let Some(map) = entry.live.get_mut(stream) {
-                        unbump(map, conn);
-                    }
-                }
+        if let Some((rid, stream)) = sub.topic.room_stream() {
+            if let Some(map) = self
+                .rooms
+                .get_mut(rid)
+                .and_then(|e| e.live.get_mut(&stream))
+            {
+                unbump(map, conn);
             }
+        }
+        match &sub.topic {
             Topic::AllMessages => unbump(&mut self.all_messages, conn),
             Topic::UserStatus => unbump(&mut self.user_status, conn),
-            Topic::User { .. } | Topic::Inert { .. } => {}
+            Topic::Inbox => unbump(&mut self.inbox, conn),
+            _ => {}
         }
     }
 
@@ -368,7 +378,7 @@ impl State {
         else {
             return false;
         };
-        if let Topic::Room { rid, .. } = &sub.topic {
+        if let Some(rid) = sub.topic.room_id() {
             self.release_room(rid);
         }
         true
@@ -383,6 +393,7 @@ impl State {
         conn: ConnId,
         p: &Policy,
         deny_dormant: bool,
+        reason: EndReason,
         filter: &dyn Fn(&Topic) -> bool,
     ) -> Option<ConnId> {
         let c = self.conns.get(&conn)?;
@@ -403,7 +414,7 @@ impl State {
                 Verdict::Dormant if !deny_dormant => self.deactivate(conn, &id),
                 Verdict::Denied | Verdict::Dormant => {
                     self.remove_sub(conn, &id);
-                    let ended = Delivery::new(Notice::Ended { sub_id: id });
+                    let ended = Delivery::new(Notice::Ended { sub_id: id, reason });
                     if let Some(c) = self.conns.get(&conn) {
                         overflow |= !c.sink.offer(ended);
                     }
@@ -427,11 +438,17 @@ impl State {
     }
 
     /// Decides again the live subscriptions of `conns` on room `rid`.
-    pub fn recheck_room(&mut self, rid: &str, conns: &[ConnId], p: &Policy) -> Vec<ConnId> {
-        let filter = |t: &Topic| matches!(t, Topic::Room { rid: r, .. } if r == rid);
+    pub fn recheck_room(
+        &mut self,
+        rid: &str,
+        conns: &[ConnId],
+        p: &Policy,
+        reason: EndReason,
+    ) -> Vec<ConnId> {
+        let filter = |t: &Topic| t.room_id() == Some(rid);
         conns
             .iter()
-            .filter_map(|c| self.reevaluate(*c, p, false, &filter))
+            .filter_map(|c| self.reevaluate(*c, p, false, reason, &filter))
             .collect()
     }
 }

@@ -117,7 +117,7 @@ fn kicked_reader_ends_before_the_next_message() {
     st.dispatch(&posted(&g, &owner, "after"), &p);
     let notices = sink.notices();
     assert_eq!(notices.len(), 1, "{notices:?}");
-    assert!(matches!(&notices[0], Notice::Ended { sub_id } if sub_id == "1"));
+    assert!(matches!(&notices[0], Notice::Ended { sub_id, .. } if sub_id == "1"));
     // The room entry is gone with its last subscriber.
     assert!(!st.rooms.contains_key("g"));
 }

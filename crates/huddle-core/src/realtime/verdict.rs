@@ -26,6 +26,26 @@ pub(crate) fn verdict(
             (None, true) => Verdict::Dormant,
             _ => Verdict::Live,
         },
+        Topic::Inbox => match state {
+            Some(s) if s.pending.is_none() => Verdict::Live,
+            Some(_) => Verdict::Dormant,
+            None => Verdict::Denied,
+        },
+        // TalkJS-style rule: a participant whose access is not `None` (the router never records
+        // those memberships), or a guest admitted at subscription start (guest access is checked
+        // there, and switching it off ends guest subscriptions explicitly).
+        Topic::Conversation { rid, guest } => {
+            let Some(Meta::Known(_)) = rooms.get(rid).map(|r| &r.meta) else {
+                return Verdict::Denied;
+            };
+            match (state, guest) {
+                (None, _) => Verdict::Denied,
+                (Some(_), true) => Verdict::Live,
+                (Some(s), false) if s.pending.is_some() => Verdict::Dormant,
+                (Some(s), false) if s.rooms.contains_key(rid) => Verdict::Live,
+                (Some(_), false) => Verdict::Denied,
+            }
+        }
         Topic::User { uid, .. } => match user {
             Some(u) if u == uid => Verdict::Live,
             Some(_) => Verdict::Denied,

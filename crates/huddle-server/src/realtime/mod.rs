@@ -1,7 +1,9 @@
-//! Realtime transports over WebSocket. `ddp` speaks Rocket.Chat's DDP on `/websocket`; the
+//! Realtime transports over WebSocket. `ddp` speaks Rocket.Chat's DDP on `/websocket`, `native`
+//! the TalkJS-style event socket on `/v1/{appId}/realtime`; the
 //! routing of events to connections lives in `huddle_core::realtime`.
 
 pub mod ddp;
+pub mod native;
 
 use std::time::Duration;
 
@@ -42,5 +44,7 @@ impl Default for RealtimeConfig {
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/websocket", get(ddp::upgrade))
+    Router::new()
+        .route("/websocket", get(ddp::upgrade))
+        .route("/v1/{app}/realtime", get(native::upgrade))
 }

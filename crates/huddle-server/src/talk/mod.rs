@@ -7,7 +7,7 @@ mod backend;
 mod client;
 mod error;
 mod extract;
-mod shape;
+pub(crate) mod shape;
 pub mod webhooks;
 
 use axum::http::StatusCode;

@@ -16,6 +16,7 @@ mod im;
 mod invite;
 mod matrix;
 mod membership;
+mod native;
 mod openapi;
 mod rooms;
 mod serving;

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::helpers::{unique, ClientAuth, TestApp, APP_ID, SECRET};
 use crate::talk_backend::chrono_now;
 
-fn user_token(sub: &str, exp_in: i64, secret: &str) -> String {
+pub fn user_token(sub: &str, exp_in: i64, secret: &str) -> String {
     encode(
         &Header::default(),
         &json!({ "tokenType": "user", "iss": APP_ID, "sub": sub, "exp": chrono_now() + exp_in }),

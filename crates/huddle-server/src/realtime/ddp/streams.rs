@@ -254,8 +254,9 @@ pub fn encode(notice: &Notice) -> Option<Utf8Bytes> {
                 s.roles
             ]]),
         ),
-        Notice::Ended { sub_id } => wire::nosub(sub_id, Some(revoked())),
-        Notice::LoggedOut => return None,
+        Notice::Ended { sub_id, .. } => wire::nosub(sub_id, Some(revoked())),
+        // Native-socket events; DDP clients read the same changes from their own streams.
+        Notice::LoggedOut | Notice::Talk { .. } => return None,
     };
     Some(frame)
 }
