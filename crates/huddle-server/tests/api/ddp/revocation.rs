@@ -288,3 +288,149 @@ async fn access_none_over_the_talkjs_api_revokes_live_reading() {
     let frames = r.sub("stream-room-messages", json!([gid, false])).await;
     assert_eq!(frames[0]["msg"], "nosub", "subscribing again is refused");
 }
+
+/// Kicks interleaved with a stream of posts: once a user's kick is answered, nothing posted
+/// afterwards reaches that user's socket; the users who stay get every message exactly once.
+#[tokio::test]
+async fn kicks_interleaved_with_posts_leak_nothing_posted_after_the_answer() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Mutex;
+
+    use futures::future::join_all;
+
+    const USERS: usize = 20;
+    const MESSAGES: u64 = 100;
+    let app = TestApp::spawn().await;
+    let owner = app.user("owner").await;
+    let poster = app.user("poster").await;
+    let mut users = vec![];
+    for _ in 0..USERS {
+        users.push(app.user("member").await);
+    }
+    let mut names: Vec<&str> = users.iter().map(|u| u.username.as_str()).collect();
+    names.push(&poster.username);
+    let (gid, _) = app.room(&owner, "p", &names).await;
+    let sockets = join_all(users.iter().map(|u| {
+        let (app, gid) = (&app, gid.clone());
+        async move {
+            let mut d = Ddp::resume(app, u).await;
+            let sub = d.sub_ready("stream-room-messages", &gid).await;
+            (d, sub)
+        }
+    }))
+    .await;
+
+    // One logical clock orders "kick answered" against "post started".
+    let clock = AtomicU64::new(1);
+    let posted = AtomicU64::new(0);
+    // Message i's post started at post_start[i]; user k's kick was answered at kick_done[k].
+    let post_start = Mutex::new(vec![0u64; MESSAGES as usize]);
+    let kick_done = Mutex::new(vec![u64::MAX; USERS]);
+    let kicked: Vec<usize> = (0..USERS).filter(|i| i % 2 == 0).collect();
+
+    let posting = async {
+        for i in 0..MESSAGES {
+            post_start.lock().unwrap()[i as usize] = clock.fetch_add(1, Ordering::SeqCst);
+            app.ok(
+                &poster,
+                "chat.postMessage",
+                json!({"roomId": gid, "text": format!("m{i}")}),
+            )
+            .await;
+            posted.fetch_add(1, Ordering::SeqCst);
+        }
+    };
+    let kicking = join_all(kicked.iter().enumerate().map(|(n, &k)| {
+        let (app, owner, gid, users) = (&app, &owner, &gid, &users);
+        let (clock, posted, kick_done) = (&clock, &posted, &kick_done);
+        async move {
+            // Spread the kicks over the stream of posts, two at a time: kicks 2j and 2j+1 wait
+            // for 12j posts.
+            let deadline = tokio::time::Instant::now() + super::WAIT;
+            while posted.load(Ordering::SeqCst) < 12 * (n / 2) as u64 {
+                assert!(tokio::time::Instant::now() < deadline, "posts stalled");
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            app.ok(
+                owner,
+                "groups.kick",
+                json!({"roomId": gid, "username": users[k].username}),
+            )
+            .await;
+            kick_done.lock().unwrap()[k] = clock.fetch_add(1, Ordering::SeqCst);
+        }
+    }));
+    tokio::join!(posting, kicking);
+    let last_at = clock.fetch_add(1, Ordering::SeqCst);
+    app.ok(
+        &poster,
+        "chat.postMessage",
+        json!({"roomId": gid, "text": "last"}),
+    )
+    .await;
+
+    let post_start = post_start.into_inner().unwrap();
+    let kick_done = kick_done.into_inner().unwrap();
+    let mut checked_after = 0;
+    let results = join_all(sockets.into_iter().enumerate().map(|(k, (mut d, sub))| {
+        let gid = gid.clone();
+        async move {
+            if k % 2 == 1 {
+                d.next_where(|v| message_text(v, "last")).await;
+            }
+            (k, sub, d.drain().await, gid)
+        }
+    }))
+    .await;
+    for (k, sub, frames, gid) in results {
+        let texts: Vec<String> = frames
+            .iter()
+            // User messages only: the kicks' own "ru" system messages are not in this count.
+            .filter(|v| {
+                v["msg"] == "changed"
+                    && v["fields"]["args"][0]["rid"] == json!(gid)
+                    && v["fields"]["args"][0]["t"].is_null()
+            })
+            .map(|v| {
+                v["fields"]["args"][0]["msg"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect();
+        if k % 2 == 1 {
+            // Stays: every message once ("last" was taken by next_where), in order.
+            let want: Vec<String> = (0..MESSAGES).map(|i| format!("m{i}")).collect();
+            let got: Vec<String> = texts.into_iter().filter(|t| t.starts_with('m')).collect();
+            assert_eq!(got, want, "user {k} (stays) missed or repeated messages");
+            continue;
+        }
+        let done = kick_done[k];
+        assert_ne!(done, u64::MAX, "kick {k} answered");
+        let leaked: Vec<&String> = texts
+            .iter()
+            .filter(|t| {
+                let started = match t.strip_prefix('m').and_then(|i| i.parse::<usize>().ok()) {
+                    Some(i) => post_start[i],
+                    None => last_at,
+                };
+                started > done
+            })
+            .collect();
+        checked_after += post_start.iter().filter(|&&s| s > done).count() + 1;
+        assert!(
+            leaked.is_empty(),
+            "user {k} (kicked at {done}) got messages posted after the kick's answer: {leaked:?}"
+        );
+        assert!(
+            frames
+                .iter()
+                .any(|v| v["msg"] == "nosub" && v["id"] == json!(sub)),
+            "user {k}: the room subscription ends with nosub: {frames:?}"
+        );
+    }
+    assert!(
+        checked_after >= kicked.len(),
+        "posts after kicks were checked"
+    );
+}
