@@ -4,6 +4,7 @@
 
 pub mod ddp;
 pub mod native;
+mod socket;
 
 use std::time::Duration;
 

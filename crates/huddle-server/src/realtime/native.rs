@@ -12,11 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use futures::stream::SplitSink;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use huddle_core::realtime::{
     ConnId, Delivery, Notice, Protocol, Replay, Sink, TalkChange, Topic, Verdict,
 };
@@ -26,22 +25,14 @@ use huddle_core::{Access, Error};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot, Notify};
 
+use crate::realtime::socket::{write_loop, Out, SLOW};
 use crate::state::AppState;
 use crate::talk::shape;
 
 /// The frame format version; frames naming another are refused.
 const VERSION: u64 = 1;
-/// The close code for a connection that could not keep up ("try again later").
-const SLOW: u16 = 1013;
-/// Frames written between two flushes.
-const BATCH: usize = 64;
 /// Longest subscription id accepted (ids are echoed back and kept per subscription).
 const MAX_ID: usize = 128;
-
-enum Out {
-    Frame(Utf8Bytes),
-    Shared(Arc<Delivery>),
-}
 
 #[derive(Default)]
 struct Flags {
@@ -137,7 +128,7 @@ async fn serve(socket: WebSocket, state: AppState, app: String, q: AuthQuery) {
     let (ws_tx, mut ws_rx) = socket.split();
     let (tx, rx) = mpsc::channel(state.realtime.queue.max(1));
     let (close_tx, close_rx) = oneshot::channel::<(u16, &'static str)>();
-    let writer = tokio::spawn(write_loop(ws_tx, rx, close_rx));
+    let writer = tokio::spawn(write_loop(ws_tx, rx, close_rx, Protocol::Native, encode));
     let close = session(&mut ws_rx, state, app, q, tx).await;
     let _ = close_tx.send(close);
     let mut writer = writer;
@@ -430,62 +421,6 @@ impl Conn {
             Err(e) => core_error(Some(&id), &e),
         };
         self.send(f).await
-    }
-}
-
-async fn write_loop(
-    mut ws: SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Out>,
-    mut close_rx: oneshot::Receiver<(u16, &'static str)>,
-) {
-    loop {
-        tokio::select! {
-            biased;
-            close = &mut close_rx => {
-                let (code, reason) = close.unwrap_or((1000, ""));
-                if code != SLOW {
-                    // Queued replies (an error explaining the close) go out first.
-                    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                        while let Ok(out) = rx.try_recv() {
-                            if let Some(t) = render(out) {
-                                if ws.feed(Message::Text(t)).await.is_err() {
-                                    return;
-                                }
-                            }
-                        }
-                        let _ = ws.flush().await;
-                    })
-                    .await;
-                }
-                let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-                let _ = ws.send(Message::Close(Some(frame))).await;
-                return;
-            }
-            item = rx.recv() => {
-                let Some(mut out) = item else { return };
-                for _ in 0..BATCH {
-                    if let Some(t) = render(out) {
-                        if ws.feed(Message::Text(t)).await.is_err() {
-                            return;
-                        }
-                    }
-                    match rx.try_recv() {
-                        Ok(next) => out = next,
-                        Err(_) => break,
-                    }
-                }
-                if ws.flush().await.is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-fn render(out: Out) -> Option<Utf8Bytes> {
-    match out {
-        Out::Frame(f) => Some(f),
-        Out::Shared(d) => d.frame(Protocol::Native, encode),
     }
 }
 

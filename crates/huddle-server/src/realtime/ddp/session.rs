@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures::stream::{SplitSink, SplitStream};
-use futures::{SinkExt, StreamExt};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
+use futures::stream::SplitStream;
+use futures::StreamExt;
 use huddle_core::realtime::{ConnId, Delivery, Notice, Protocol, Router, Sink, Verdict};
 use huddle_core::{Actor, Huddle};
 use serde_json::Value;
@@ -25,13 +25,8 @@ use tokio::time::Instant;
 use super::errors::MeteorError;
 use super::streams::{self, SubRequest};
 use super::{methods, wire};
+use crate::realtime::socket::{write_loop, Close, Out, SLOW};
 use crate::state::AppState;
-
-/// What the writer sends: a frame made for this connection, or a shared delivery.
-enum Out {
-    Frame(Utf8Bytes),
-    Shared(Arc<Delivery>),
-}
 
 /// Signals from the router's side to the reader.
 #[derive(Default)]
@@ -66,15 +61,6 @@ impl Sink for DdpSink {
     }
 }
 
-/// A close code and reason.
-type Close = (u16, &'static str);
-
-/// The close code for a connection that could not keep up ("try again later").
-const SLOW: u16 = 1013;
-
-/// Frames written between two flushes (and two looks at the close signal).
-const BATCH: usize = 64;
-
 /// How long a closing connection's writer may take before it is aborted.
 const WRITER_GRACE: Duration = Duration::from_secs(5);
 
@@ -97,7 +83,13 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
     let (ws_tx, mut ws_rx) = socket.split();
     let (tx, rx) = mpsc::channel(state.realtime.queue.max(1));
     let (close_tx, close_rx) = oneshot::channel::<Close>();
-    let writer = tokio::spawn(write_loop(ws_tx, rx, close_rx));
+    let writer = tokio::spawn(write_loop(
+        ws_tx,
+        rx,
+        close_rx,
+        Protocol::Ddp,
+        streams::encode,
+    ));
     let flags = Arc::new(Flags::default());
     let id = huddle_core::ids::new_id();
     let router = state.huddle.realtime().clone();
@@ -136,67 +128,6 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
         .is_err()
     {
         writer.abort();
-    }
-}
-
-async fn write_loop(
-    mut ws: SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Out>,
-    mut close_rx: oneshot::Receiver<Close>,
-) {
-    loop {
-        tokio::select! {
-            biased;
-            close = &mut close_rx => {
-                let (code, reason) = close.unwrap_or((1000, ""));
-                if code != SLOW {
-                    // Replies already queued (a `failed` answer) go out before the close; a
-                    // slow consumer's backlog does not.
-                    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                        while let Ok(out) = rx.try_recv() {
-                            if let Some(text) = render(out) {
-                                if ws.feed(Message::Text(text)).await.is_err() {
-                                    return;
-                                }
-                            }
-                        }
-                        let _ = ws.flush().await;
-                    })
-                    .await;
-                }
-                let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-                let _ = ws.send(Message::Close(Some(frame))).await;
-                return;
-            }
-            item = rx.recv() => {
-                let Some(mut out) = item else { return };
-                // Feed what is already queued (up to a batch), then flush once: fewer, larger
-                // writes.
-                for _ in 0..BATCH {
-                    if let Some(text) = render(out) {
-                        if ws.feed(Message::Text(text)).await.is_err() {
-                            return;
-                        }
-                    }
-                    match rx.try_recv() {
-                        Ok(next) => out = next,
-                        Err(_) => break,
-                    }
-                }
-                if ws.flush().await.is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// The bytes of a queued item. A shared delivery is encoded by the first connection that
-/// writes it; the others reuse those bytes.
-fn render(out: Out) -> Option<Utf8Bytes> {
-    match out {
-        Out::Frame(f) => Some(f),
-        Out::Shared(d) => d.frame(Protocol::Ddp, streams::encode),
     }
 }
 
