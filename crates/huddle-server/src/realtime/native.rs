@@ -25,7 +25,7 @@ use huddle_core::{Access, Error};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use crate::realtime::socket::{write_loop, Out, SLOW};
+use crate::realtime::socket::{offer_shared, write_loop, Out, SLOW};
 use crate::state::AppState;
 use crate::talk::shape;
 
@@ -47,15 +47,7 @@ struct NativeSink {
 
 impl Sink for NativeSink {
     fn offer(&self, delivery: Arc<Delivery>) -> bool {
-        match self.tx.try_send(Out::Shared(delivery)) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.flags.overflowed.store(true, Ordering::SeqCst);
-                self.flags.wake.notify_one();
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
+        offer_shared(&self.tx, &self.flags.overflowed, &self.flags.wake, delivery)
     }
 }
 

@@ -88,3 +88,22 @@ pub(crate) async fn write_loop(
         }
     }
 }
+
+/// Queues a shared delivery without waiting. A full queue marks the connection as too slow and
+/// wakes its reader, which closes it with `SLOW`; the router then drops it.
+pub(crate) fn offer_shared(
+    tx: &mpsc::Sender<Out>,
+    overflowed: &std::sync::atomic::AtomicBool,
+    wake: &tokio::sync::Notify,
+    delivery: Arc<Delivery>,
+) -> bool {
+    match tx.try_send(Out::Shared(delivery)) {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            overflowed.store(true, std::sync::atomic::Ordering::SeqCst);
+            wake.notify_one();
+            false
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
+    }
+}

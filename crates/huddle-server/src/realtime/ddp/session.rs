@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use super::errors::MeteorError;
 use super::streams::{self, SubRequest};
 use super::{methods, wire};
-use crate::realtime::socket::{write_loop, Close, Out, SLOW};
+use crate::realtime::socket::{offer_shared, write_loop, Close, Out, SLOW};
 use crate::state::AppState;
 
 /// Signals from the router's side to the reader.
@@ -49,15 +49,7 @@ impl Sink for DdpSink {
             self.flags.wake.notify_one();
             return true;
         }
-        match self.tx.try_send(Out::Shared(delivery)) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.flags.overflowed.store(true, Ordering::SeqCst);
-                self.flags.wake.notify_one();
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
+        offer_shared(&self.tx, &self.flags.overflowed, &self.flags.wake, delivery)
     }
 }
 
