@@ -2,6 +2,7 @@
 //! Handlers extract, call one service method and shape the response; rules live in
 //! `huddle-core`.
 
+pub mod admin_ui;
 pub mod rc;
 pub mod realtime;
 pub mod serve;
@@ -207,6 +208,7 @@ pub fn router(state: AppState, timeout: Duration) -> Router {
         .merge(rc::routes())
         .merge(talk::routes())
         .merge(realtime::routes())
+        .merge(admin_ui::routes())
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(rc::MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

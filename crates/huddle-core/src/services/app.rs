@@ -32,6 +32,16 @@ pub struct ClientActor {
     pub verified: bool,
 }
 
+/// How a backend request says who it is: `Authorization: Bearer` (a secret key or app token), or a
+/// Rocket.Chat session (`X-User-Id` + `X-Auth-Token`) of a user holding the `admin` role (the
+/// admin dashboard signs in so and then calls the backend API).
+#[derive(Debug, Clone, Default)]
+pub struct BackendCredentials {
+    pub bearer: Option<String>,
+    pub session_user_id: Option<String>,
+    pub session_token: Option<String>,
+}
+
 /// How a browser request says who it is.
 #[derive(Debug, Clone, Default)]
 pub struct ClientCredentials {
@@ -169,9 +179,10 @@ impl Huddle {
         Ok(new)
     }
 
-    /// Backend authentication for `/v1/{appId}/...`: a live secret key, or an HS256 app token
+    /// The bearer half of `authenticate_backend` (private so no route can skip the app-id and
+    /// session checks there): a live secret key, or an HS256 app token
     /// (`tokenType: "app"`, `iss` = app id, `exp` required) signed with one.
-    pub fn authenticate_app(&self, path_app_id: &str, bearer: Option<&str>) -> Result<AppActor> {
+    fn authenticate_app(&self, path_app_id: &str, bearer: Option<&str>) -> Result<AppActor> {
         self.check_app_id(path_app_id)?;
         let token = bearer
             .filter(|t| !t.is_empty())
@@ -188,6 +199,57 @@ impl Huddle {
             return Err(unauthenticated("The token is not an app token"));
         }
         Ok(AppActor)
+    }
+
+    /// The one backend check every `/v1/{appId}/...` backend route goes through: the app id
+    /// first (a foreign id is 404 whatever the credentials), then a bearer secret/app token, or
+    /// else an admin's Rocket.Chat session, checked exactly as the Rocket.Chat REST API checks
+    /// it (live token of an active user) plus the `admin` role. A valid session without the
+    /// role is 403; a bad or logged-out one is 401.
+    pub async fn authenticate_backend(
+        &self,
+        path_app_id: &str,
+        creds: &BackendCredentials,
+    ) -> Result<AppActor> {
+        self.check_app_id(path_app_id)?;
+        let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        if let Some(bearer) = non_empty(&creds.bearer) {
+            return self.authenticate_app(path_app_id, Some(&bearer));
+        }
+        let (Some(uid), Some(token)) = (
+            non_empty(&creds.session_user_id),
+            non_empty(&creds.session_token),
+        ) else {
+            return Err(unauthenticated(
+                "Missing Authorization: Bearer header (or an admin's X-User-Id and X-Auth-Token)",
+            ));
+        };
+        let actor = self.authenticate(&uid, &token).await.map_err(|e| match e {
+            Error::Unauthenticated => unauthenticated("Invalid or expired session"),
+            other => other,
+        })?;
+        if !actor.user.has_role("admin") {
+            return Err(Error::Forbidden(Failure::new(
+                "NOT_ADMIN",
+                "Only users with the admin role may use the backend API",
+            )));
+        }
+        Ok(AppActor)
+    }
+
+    /// Rotation in one step for the dashboard: a new key is made, then the old one is revoked
+    /// (an unknown or already revoked key is refused before anything is created).
+    pub async fn rotate_app_key(&self, id: &str) -> Result<AppKey> {
+        let keys = self.store.app_keys().await?;
+        if !keys.iter().any(|k| k.id == id && k.is_live()) {
+            return Err(Error::not_found(
+                "key-not-found",
+                "No live secret key with this id",
+            ));
+        }
+        let key = self.create_app_key().await?;
+        self.revoke_app_key(id).await?;
+        Ok(key)
     }
 
     /// Wrong app ids are 404, as if the app did not exist.

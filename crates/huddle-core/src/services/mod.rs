@@ -27,7 +27,9 @@ use crate::realtime::Router;
 use crate::store::Store;
 use crate::{Error, Result};
 
-pub use app::{sign_user_id, AppActor, ClientActor, ClientCredentials, JWT_LEEWAY_SECS};
+pub use app::{
+    sign_user_id, AppActor, BackendCredentials, ClientActor, ClientCredentials, JWT_LEEWAY_SECS,
+};
 pub use auth::{Actor, LoginRequest, PasswordInput};
 pub use bootstrap::{AdminBootstrap, GENERAL_ID};
 pub use live::HistoryPage;

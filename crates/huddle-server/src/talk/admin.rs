@@ -2,7 +2,7 @@
 //! checkboxes and identity verification) and secret keys. Same services as the CLI.
 
 use axum::extract::{Path, State};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use huddle_core::AppSettings;
 use serde_json::{json, Value};
@@ -17,6 +17,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/{app}/settings", get(get_settings).put(put_settings))
         .route("/v1/{app}/keys", get(list_keys).post(create_key))
         .route("/v1/{app}/keys/{kid}", delete(revoke_key))
+        .route("/v1/{app}/keys/{kid}/rotate", post(rotate_key))
 }
 
 pub fn settings_body(a: &AppSettings) -> Value {
@@ -61,6 +62,18 @@ async fn list_keys(State(s): State<AppState>, _: App) -> TalkResult {
 async fn create_key(State(s): State<AppState>, _: App) -> TalkResult {
     let key = s.huddle.create_app_key().await?;
     ok(json!({ "id": key.id, "secret": key.secret, "createdAt": key.created_at.millis() }))
+}
+
+/// A new key replaces `kid`, which stops working at once; the new secret is shown this once.
+async fn rotate_key(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, kid)): Path<(String, String)>,
+) -> TalkResult {
+    let key = s.huddle.rotate_app_key(&kid).await?;
+    ok(
+        json!({ "id": key.id, "secret": key.secret, "createdAt": key.created_at.millis(), "replaced": kid }),
+    )
 }
 
 async fn revoke_key(

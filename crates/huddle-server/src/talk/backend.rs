@@ -35,6 +35,10 @@ pub fn routes() -> Router<AppState> {
                 .delete(delete_conversation),
         )
         .route(
+            "/v1/{app}/conversations/{cid}/participants",
+            get(list_participants),
+        )
+        .route(
             "/v1/{app}/conversations/{cid}/participants/{uid}",
             put(put_participant)
                 .patch(patch_participant)
@@ -245,6 +249,27 @@ pub fn participant_settings(m: &Map<String, Value>) -> Result<ParticipantSetting
         }
     };
     Ok(ParticipantSettings { access, notify })
+}
+
+/// Every participant with their name, access `None` included (the conversation resource leaves
+/// those out; an administrator needs to see and change them).
+async fn list_participants(
+    State(s): State<AppState>,
+    _: App,
+    Path((_, cid)): Path<(String, String)>,
+) -> TalkResult {
+    let room = s.huddle.talk_conversation(&cid).await?;
+    let members = s.huddle.all_talk_participants(&room).await?;
+    let data: Vec<Value> = members
+        .iter()
+        .map(|m| {
+            let mut p = shape::participant(&m.subscription);
+            p["id"] = json!(m.user.id);
+            p["name"] = json!(m.user.name);
+            p
+        })
+        .collect();
+    ok(json!({ "data": data }))
 }
 
 async fn put_participant(

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use huddle_core::services::{AppActor, ClientActor, ClientCredentials};
+use huddle_core::services::{AppActor, BackendCredentials, ClientActor, ClientCredentials};
 use serde_json::{Map, Value};
 
 use super::error::{bad_request, TalkError};
@@ -41,7 +41,8 @@ fn header(parts: &Parts, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// The app's backend.
+/// The app's backend: a secret key or app token, or an admin's Rocket.Chat session (the admin
+/// dashboard). The whole decision is the core's `authenticate_backend`.
 pub struct App(#[allow(dead_code)] pub AppActor);
 
 impl FromRequestParts<AppState> for App {
@@ -51,10 +52,15 @@ impl FromRequestParts<AppState> for App {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(App(state.huddle.authenticate_app(
-            &path_app_id(parts),
-            bearer(parts).as_deref(),
-        )?))
+        let creds = BackendCredentials {
+            bearer: bearer(parts),
+            session_user_id: header(parts, "x-user-id"),
+            session_token: header(parts, "x-auth-token"),
+        };
+        Ok(App(state
+            .huddle
+            .authenticate_backend(&path_app_id(parts), &creds)
+            .await?))
     }
 }
 

@@ -392,7 +392,7 @@ impl TestApp {
     }
 }
 
-async fn read(res: reqwest::Response) -> (StatusCode, Value) {
+pub async fn read(res: reqwest::Response) -> (StatusCode, Value) {
     let status = res.status();
     let ct = res
         .headers()

@@ -11,6 +11,7 @@ mod auth;
 mod bad_input;
 mod chat;
 mod concurrency;
+mod dashboard;
 mod ddp;
 mod im;
 mod invite;

@@ -43,6 +43,16 @@ impl Huddle {
     /// Participants of a conversation as TalkJS lists them (those with access `None` are not
     /// shown to others).
     pub async fn talk_participants(&self, room: &Room) -> Result<Vec<Member>> {
+        Ok(self
+            .all_talk_participants(room)
+            .await?
+            .into_iter()
+            .filter(|m| m.subscription.access != crate::Access::None)
+            .collect())
+    }
+
+    /// Every participant, access `None` included: what an administrator lists and edits.
+    pub async fn all_talk_participants(&self, room: &Room) -> Result<Vec<Member>> {
         let page = self
             .store
             .list_members(
@@ -56,11 +66,7 @@ impl Huddle {
                 },
             )
             .await?;
-        Ok(page
-            .items
-            .into_iter()
-            .filter(|m| m.subscription.access != crate::Access::None)
-            .collect())
+        Ok(page.items)
     }
 
     /// `PUT /conversations/{id}`: creates (private room, guests allowed) or updates. A browser
