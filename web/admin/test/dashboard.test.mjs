@@ -148,7 +148,8 @@ test('a change after the session ended changes nothing and returns to the sign-i
   // The session is logged out behind the page's back: the next change is refused.
   const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('huddle-admin-session')));
   assert.equal((await rc(huddle.base, 'POST', 'logout', {}, { userId: token.userId, authToken: token.token })).status, 200);
-  await section.getByLabel('Disallow user synchronization via the browser').check();
+  // click, not check: the refused change replaces the page with the sign-in form.
+  await section.getByLabel('Disallow user synchronization via the browser').click();
   await page.getByRole('button', { name: 'Sign in' }).waitFor();
   assert.equal((await settings()).browserUserSync, true);
   await page.close();
@@ -320,6 +321,7 @@ test('users: listed with paging, viewed, created and updated through the upsert'
   assert.ok((await page.locator('tbody tr').count()) >= 3);
 
   await page.getByRole('link', { name: 'First page' }).click();
+  await page.getByRole('heading', { name: 'All users' }).waitFor();
   const section = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Create or update a user' }) });
   await section.getByLabel('User id').fill('newbie');
   await section.getByLabel('Name').fill('New Bie');
