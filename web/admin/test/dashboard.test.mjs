@@ -78,10 +78,18 @@ test('sign-in: an admin gets in; a non-admin and a wrong password are refused', 
   await wrong.close();
 
   const page = await signedIn();
-  for (const name of ['Settings', 'Users', 'Conversations', 'Webhooks', 'Secret keys']) {
-    await nav(page, name).waitFor();
-  }
+  // Every page renders under the strict CSP without a violation or an uncaught error.
+  const problems = [];
+  page.on('console', (m) => { if (/Content.Security.Policy/i.test(m.text())) problems.push(m.text()); });
+  page.on('pageerror', (e) => problems.push(String(e)));
   await page.getByRole('heading', { name: 'Security settings' }).waitFor();
+  for (const [name, heading] of [['Users', 'Users'], ['Conversations', 'Conversations'], ['Webhooks', 'Webhooks'],
+    ['Secret keys', 'Secret keys'], ['Settings', 'Settings']]) {
+    await nav(page, name).click();
+    await page.getByRole('heading', { name: heading, exact: true, level: 1 }).waitFor();
+    assert.equal(await nav(page, name).getAttribute('aria-current'), 'page');
+  }
+  assert.deepEqual(problems, []);
   // Signing out ends the Rocket.Chat session and shows the form again.
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('button', { name: 'Sign in' }).waitFor();
@@ -137,6 +145,31 @@ test('Security settings: the seed\'s two boxes cut guests off, identity verifica
   const back = await settings();
   assert.deepEqual([back.browserUserSync, back.browserConversationSync, back.identityVerification], [true, true, false]);
   assert.equal((await guestRead()).status, 200);
+  await page.close();
+});
+
+test('keyboard only: sign in with Tab and Enter, tick a Security settings box with Space', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${huddle.base}/admin`);
+  // The form takes focus on load; nothing is clicked from here on.
+  await page.keyboard.type(ADMIN);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(ADMIN_PASSWORD);
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Security settings' }).waitFor();
+  const target = 'Disallow user synchronization via the browser';
+  let reached = false;
+  for (let i = 0; i < 30 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate((t) => document.activeElement?.labels?.[0]?.textContent === t, target);
+  }
+  assert.ok(reached, 'the checkbox is reachable with Tab');
+  await page.keyboard.press('Space');
+  await statusIs(securitySection(page), 'Saved');
+  assert.equal((await settings()).browserUserSync, false);
+  await page.keyboard.press('Space');
+  await statusIs(securitySection(page), 'Saved');
+  assert.equal((await settings()).browserUserSync, true);
   await page.close();
 });
 
