@@ -14,6 +14,27 @@ pub struct NewMember {
     pub message: Option<Message>,
 }
 
+/// A room's counters as the write transaction that changed them left them, so a service can
+/// publish the room without reading it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomCounters {
+    pub users_count: i64,
+    pub msgs: i64,
+    pub last_message_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+}
+
+impl RoomCounters {
+    /// `room` with these counters.
+    pub fn apply(&self, mut room: Room) -> Room {
+        room.users_count = self.users_count;
+        room.msgs = self.msgs;
+        room.last_message_at = self.last_message_at;
+        room.updated_at = self.updated_at;
+        room
+    }
+}
+
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// Fails with `Conflict` (`error-field-unavailable`) when the username or email is taken.
@@ -64,9 +85,30 @@ pub trait MembershipStore: Send + Sync {
     /// Inserts the memberships that do not exist yet, in one transaction; a membership that
     /// exists already is skipped with its message. Keeps `usersCount`, `msgs` and `lm` exact.
     /// Returns the user ids actually added.
-    async fn add_members(&self, rid: &str, members: &[NewMember]) -> Result<Vec<String>>;
+    async fn add_members(&self, rid: &str, members: &[NewMember]) -> Result<Vec<String>> {
+        Ok(self.add_members_counted(rid, members).await?.0)
+    }
+    /// `add_members`, with the room's counters after the change (`None` if nobody was added).
+    async fn add_members_counted(
+        &self,
+        rid: &str,
+        members: &[NewMember],
+    ) -> Result<(Vec<String>, Option<RoomCounters>)>;
     /// Removes one membership; writes `message` only if a row was removed.
-    async fn remove_member(&self, rid: &str, uid: &str, message: Option<&Message>) -> Result<bool>;
+    async fn remove_member(&self, rid: &str, uid: &str, message: Option<&Message>) -> Result<bool> {
+        Ok(self
+            .remove_member_counted(rid, uid, message)
+            .await?
+            .is_some())
+    }
+    /// `remove_member`, with the room's counters after the change (`None` if nothing was
+    /// removed).
+    async fn remove_member_counted(
+        &self,
+        rid: &str,
+        uid: &str,
+        message: Option<&Message>,
+    ) -> Result<Option<RoomCounters>>;
     async fn subscription(&self, rid: &str, uid: &str) -> Result<Option<Subscription>>;
     /// Writes read state, open flag, roles and TalkJS settings of a membership, with an optional
     /// system message.

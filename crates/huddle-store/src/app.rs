@@ -119,35 +119,41 @@ impl AppStore for SqlStore {
 
     /// Deletes the endpoint and its whole outbox (pending items and delivery log).
     async fn delete_webhook_endpoint(&self, id: &str) -> Result<bool> {
-        let mut tx = self.db.begin().await?;
-        // The endpoint row first (PostgreSQL): this blocks enqueues for it, whose foreign-key
-        // check waits on the row, until it is gone.
-        let sql = format!(
-            "SELECT id FROM webhook_endpoints WHERE id = $1{}",
-            self.db.backend.lock_for_delete()
-        );
-        if sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&mut *tx)
+        let (id, backend) = (id.to_string(), self.db.backend);
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let id = id.as_str();
+                    // The endpoint row first (PostgreSQL): this blocks enqueues for it, whose foreign-key
+                    // check waits on the row, until it is gone.
+                    let sql = format!(
+                        "SELECT id FROM webhook_endpoints WHERE id = $1{}",
+                        backend.lock_for_delete()
+                    );
+                    if sqlx::query(&sql)
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?
+                        .is_none()
+                    {
+                        return Ok(false);
+                    }
+                    // Explicit rather than by cascade, so the outcome does not hang on a pragma.
+                    for sql in [
+                        "DELETE FROM webhook_outbox WHERE endpoint_id = $1",
+                        "DELETE FROM webhook_endpoints WHERE id = $1",
+                    ] {
+                        sqlx::query(sql)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                    }
+                    Ok(true)
+                })
+            })
             .await
-            .map_err(db_err)?
-            .is_none()
-        {
-            return Ok(false);
-        }
-        // Explicit rather than by cascade, so the outcome does not hang on a pragma.
-        for sql in [
-            "DELETE FROM webhook_outbox WHERE endpoint_id = $1",
-            "DELETE FROM webhook_endpoints WHERE id = $1",
-        ] {
-            sqlx::query(sql)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
     }
 
     /// All items or none, in multi-row statements of `CHUNK` rows. An item for an endpoint
@@ -156,32 +162,38 @@ impl AppStore for SqlStore {
         if items.is_empty() {
             return Ok(());
         }
-        let mut tx = self.db.begin().await?;
-        for chunk in items.chunks(CHUNK) {
-            let sql = self.db.backend.sql(format!(
-                "INSERT INTO webhook_outbox ({}) VALUES {}",
-                OUTBOX_FIELDS.join(", "),
-                values_rows(chunk.len(), OUTBOX_FIELDS.len())
-            ));
-            let mut q = sqlx::query(&sql);
-            for i in chunk {
-                q = q
-                    .bind(i.id.as_str())
-                    .bind(i.endpoint_id.as_str())
-                    .bind(i.event_type.as_str())
-                    .bind(i.body.as_str())
-                    .bind(i.attempts)
-                    .bind(i.next_attempt_at.0)
-                    .bind(i.delivered_at.map(|t| t.0))
-                    .bind(i.last_error.as_deref())
-                    .bind(i.created_at.0);
-            }
-            q.persistent(chunk.len() == 1)
-                .execute(&mut *tx)
-                .await
-                .map_err(outbox_err)?;
-        }
-        tx.commit().await.map_err(db_err)
+        let (items, backend) = (items.to_vec(), self.db.backend);
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    for chunk in items.chunks(CHUNK) {
+                        let sql = backend.sql(format!(
+                            "INSERT INTO webhook_outbox ({}) VALUES {}",
+                            OUTBOX_FIELDS.join(", "),
+                            values_rows(chunk.len(), OUTBOX_FIELDS.len())
+                        ));
+                        let mut q = sqlx::query(&sql);
+                        for i in chunk {
+                            q = q
+                                .bind(i.id.as_str())
+                                .bind(i.endpoint_id.as_str())
+                                .bind(i.event_type.as_str())
+                                .bind(i.body.as_str())
+                                .bind(i.attempts)
+                                .bind(i.next_attempt_at.0)
+                                .bind(i.delivered_at.map(|t| t.0))
+                                .bind(i.last_error.as_deref())
+                                .bind(i.created_at.0);
+                        }
+                        q.persistent(chunk.len() == 1)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(outbox_err)?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
     }
 
     /// Longest due first: `next_attempt_at`, then id.

@@ -170,7 +170,8 @@ impl ConversationStore for SqlStore {
     /// per user, which lets a conflict name its user; batches are small (the service allows
     /// 100).
     async fn upsert_users(&self, users: &[User]) -> Result<()> {
-        let latest: BTreeMap<&str, &User> = users.iter().map(|u| (u.id.as_str(), u)).collect();
+        let latest: BTreeMap<String, User> =
+            users.iter().map(|u| (u.id.clone(), u.clone())).collect();
         if latest.is_empty() {
             return Ok(());
         }
@@ -186,14 +187,14 @@ impl ConversationStore for SqlStore {
             USER_FIELDS.join(", "),
             placeholders(1, USER_FIELDS.len())
         );
-        let mut tx = self.db.begin().await?;
+        self.db.write(move |tx| Box::pin(async move {
         for user in latest.values() {
             bind_user(sqlx::query(&upsert), user)?
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| user_err(e, user))?;
         }
-        let ids: Vec<&str> = latest.keys().copied().collect();
+        let ids: Vec<&str> = latest.keys().map(String::as_str).collect();
         let roles: Vec<(&str, &str)> = latest
             .values()
             .flat_map(|u| u.roles.iter().map(|r| (u.id.as_str(), r.as_str())))
@@ -234,7 +235,8 @@ impl ConversationStore for SqlStore {
                 .await
                 .map_err(db_err)?;
         }
-        tx.commit().await.map_err(db_err)
+        Ok(())
+        })).await
     }
 
     async fn message_by_idempotency_key(&self, rid: &str, key: &str) -> Result<Option<Message>> {

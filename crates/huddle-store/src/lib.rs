@@ -24,6 +24,7 @@ mod rows;
 mod settings;
 mod sql;
 mod users;
+mod writer;
 
 use std::sync::Arc;
 

@@ -4,9 +4,9 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use huddle_core::store::{MembershipStore, NewMember};
+use huddle_core::store::{MembershipStore, NewMember, RoomCounters};
 use huddle_core::{Error, Member, MemberQuery, Message, Page, Result, Subscription, Timestamp};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{AnyConnection, Row};
 
 use crate::errors::{db_err, reference_err, room_not_found};
 use crate::messages::insert_messages;
@@ -21,7 +21,7 @@ use crate::SqlStore;
 /// Inserts memberships of room `rid` (whatever their own `rid` says), skipping users who are
 /// members already, in multi-row statements of `CHUNK` rows. Returns the user ids inserted.
 pub(crate) async fn insert_subscriptions(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut AnyConnection,
     backend: Backend,
     rid: &str,
     subs: &[&Subscription],
@@ -60,7 +60,7 @@ pub(crate) async fn insert_subscriptions(
         // Not cached: chunk sizes vary, and a cached statement per size would be waste.
         let inserted = q
             .persistent(false)
-            .fetch_all(&mut **tx)
+            .fetch_all(&mut *tx)
             .await
             .map_err(reference_err)?;
         for row in inserted {
@@ -76,63 +76,90 @@ fn invalid_subscription() -> Error {
 
 #[async_trait]
 impl MembershipStore for SqlStore {
-    async fn add_members(&self, rid: &str, members: &[NewMember]) -> Result<Vec<String>> {
+    async fn add_members_counted(
+        &self,
+        rid: &str,
+        members: &[NewMember],
+    ) -> Result<(Vec<String>, Option<RoomCounters>)> {
         let mut seen = HashSet::new();
-        let members: Vec<&NewMember> = members
+        let members: Vec<NewMember> = members
             .iter()
             .filter(|m| seen.insert(m.subscription.u.id.as_str()))
+            .cloned()
             .collect();
         if members.is_empty() {
-            return Ok(vec![]);
+            return Ok((vec![], None));
         }
-        let mut tx = self.db.begin().await?;
-        // The room lock makes concurrent adds to one room queue here (PostgreSQL); on conflict
-        // the insert below then skips who is already in, so each user is added exactly once.
-        if lock_room(&mut tx, self.db.backend, rid).await?.is_none() {
-            return Err(room_not_found());
-        }
-        let subs: Vec<&Subscription> = members.iter().map(|m| &m.subscription).collect();
-        let added: HashSet<String> = insert_subscriptions(&mut tx, self.db.backend, rid, &subs)
-            .await?
-            .into_iter()
-            .collect();
-        if added.is_empty() {
-            return Ok(vec![]);
-        }
-        let messages: Vec<&Message> = members
-            .iter()
-            .filter(|m| added.contains(&m.subscription.u.id))
-            .filter_map(|m| m.message.as_ref())
-            .collect();
-        insert_messages(&mut tx, self.db.backend, &messages).await?;
-        bump_room(&mut tx, rid, added.len() as i64, &messages).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(members
-            .iter()
-            .map(|m| m.subscription.u.id.clone())
-            .filter(|uid| added.contains(uid))
-            .collect())
+        let (rid, backend) = (rid.to_string(), self.db.backend);
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let rid = rid.as_str();
+                    // The room lock makes concurrent adds to one room queue here (PostgreSQL); on conflict
+                    // the insert below then skips who is already in, so each user is added exactly once.
+                    if lock_room(tx, backend, rid).await?.is_none() {
+                        return Err(room_not_found());
+                    }
+                    let subs: Vec<&Subscription> =
+                        members.iter().map(|m| &m.subscription).collect();
+                    let added: HashSet<String> = insert_subscriptions(tx, backend, rid, &subs)
+                        .await?
+                        .into_iter()
+                        .collect();
+                    if added.is_empty() {
+                        return Ok((vec![], None));
+                    }
+                    let messages: Vec<&Message> = members
+                        .iter()
+                        .filter(|m| added.contains(&m.subscription.u.id))
+                        .filter_map(|m| m.message.as_ref())
+                        .collect();
+                    insert_messages(tx, backend, &messages).await?;
+                    let counters = bump_room(tx, rid, added.len() as i64, &messages).await?;
+                    let added = members
+                        .iter()
+                        .map(|m| m.subscription.u.id.clone())
+                        .filter(|uid| added.contains(uid))
+                        .collect();
+                    Ok((added, Some(counters)))
+                })
+            })
+            .await
     }
 
-    async fn remove_member(&self, rid: &str, uid: &str, message: Option<&Message>) -> Result<bool> {
-        let mut tx = self.db.begin().await?;
-        if lock_room(&mut tx, self.db.backend, rid).await?.is_none() {
-            return Ok(false);
-        }
-        let done = sqlx::query("DELETE FROM subscriptions WHERE rid = $1 AND uid = $2")
-            .bind(rid)
-            .bind(uid)
-            .execute(&mut *tx)
+    async fn remove_member_counted(
+        &self,
+        rid: &str,
+        uid: &str,
+        message: Option<&Message>,
+    ) -> Result<Option<RoomCounters>> {
+        let (rid, uid, message, backend) = (
+            rid.to_string(),
+            uid.to_string(),
+            message.cloned(),
+            self.db.backend,
+        );
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    if lock_room(tx, backend, &rid).await?.is_none() {
+                        return Ok(None);
+                    }
+                    let done = sqlx::query("DELETE FROM subscriptions WHERE rid = $1 AND uid = $2")
+                        .bind(rid.as_str())
+                        .bind(uid.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    if done.rows_affected() == 0 {
+                        return Ok(None);
+                    }
+                    let messages: Vec<&Message> = message.iter().collect();
+                    insert_messages(tx, backend, &messages).await?;
+                    bump_room(tx, &rid, -1, &messages).await.map(Some)
+                })
+            })
             .await
-            .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        let messages: Vec<&Message> = message.into_iter().collect();
-        insert_messages(&mut tx, self.db.backend, &messages).await?;
-        bump_room(&mut tx, rid, -1, &messages).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
     }
 
     async fn subscription(&self, rid: &str, uid: &str) -> Result<Option<Subscription>> {
@@ -154,9 +181,11 @@ impl MembershipStore for SqlStore {
         sub: &Subscription,
         message: Option<&Message>,
     ) -> Result<()> {
-        let mut tx = self.db.begin().await?;
+        let (sub, message, backend) = (sub.clone(), message.cloned(), self.db.backend);
+        self.db.write(move |tx| Box::pin(async move {
+        let (sub, message) = (&sub, message.as_ref());
         if message.is_some()
-            && lock_room(&mut tx, self.db.backend, &sub.rid)
+            && lock_room(tx, backend, &sub.rid)
                 .await?
                 .is_none()
         {
@@ -187,10 +216,11 @@ impl MembershipStore for SqlStore {
             return Err(invalid_subscription());
         }
         if let Some(m) = message {
-            insert_messages(&mut tx, self.db.backend, &[m]).await?;
-            bump_room(&mut tx, &sub.rid, 0, &[m]).await?;
+            insert_messages(tx, backend, &[m]).await?;
+            bump_room(tx, &sub.rid, 0, &[m]).await?;
         }
-        tx.commit().await.map_err(db_err)
+        Ok(())
+        })).await
     }
 
     async fn list_members(&self, rid: &str, query: &MemberQuery) -> Result<Page<Member>> {
@@ -316,17 +346,20 @@ impl MembershipStore for SqlStore {
     }
 
     async fn mark_read(&self, rid: &str, uid: &str) -> Result<bool> {
+        let (rid, uid) = (rid.to_string(), uid.to_string());
+        self.db.write(move |tx| Box::pin(async move {
         let ts = now();
         let done = sqlx::query(
             "UPDATE subscriptions SET unread = 0, alert = 0, user_mentions = 0, group_mentions = 0, ls = $3, updated_at = $3 \
              WHERE rid = $1 AND uid = $2",
         )
-        .bind(rid)
-        .bind(uid)
+        .bind(rid.as_str())
+        .bind(uid.as_str())
         .bind(ts)
-        .execute(self.db.writer())
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
         Ok(done.rows_affected() > 0)
+        })).await
     }
 }

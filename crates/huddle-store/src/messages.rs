@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use huddle_core::store::MessageStore;
 use huddle_core::{Error, Message, MessageQuery, Page, Result};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{AnyConnection, Row};
 
 use crate::errors::{db_err, message_err, room_not_found};
 use crate::pool::Backend;
@@ -16,7 +16,7 @@ use crate::SqlStore;
 /// Inserts messages in multi-row statements. Room counters are the caller's business
 /// (`bump_room`), since callers batch them with other changes.
 pub(crate) async fn insert_messages(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut AnyConnection,
     backend: Backend,
     messages: &[&Message],
 ) -> Result<()> {
@@ -47,7 +47,7 @@ pub(crate) async fn insert_messages(
                 .bind(m.idempotency_key.as_deref());
         }
         q.persistent(chunk.len() == 1)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await
             .map_err(message_err)?;
     }
@@ -61,15 +61,17 @@ fn message_not_found() -> Error {
 #[async_trait]
 impl MessageStore for SqlStore {
     async fn insert_message(&self, message: &Message) -> Result<()> {
-        let mut tx = self.db.begin().await?;
-        if lock_room(&mut tx, self.db.backend, &message.rid)
+        let (message, backend) = (message.clone(), self.db.backend);
+        self.db.write(move |tx| Box::pin(async move {
+        let message = &message;
+        if lock_room(tx, backend, &message.rid)
             .await?
             .is_none()
         {
             return Err(room_not_found());
         }
-        insert_messages(&mut tx, self.db.backend, &[message]).await?;
-        bump_room(&mut tx, &message.rid, 0, &[message]).await?;
+        insert_messages(tx, backend, &[message]).await?;
+        bump_room(tx, &message.rid, 0, &[message]).await?;
         if !message.is_system() {
             // Everyone else in the room now has something unread.
             sqlx::query("UPDATE subscriptions SET unread = unread + 1, alert = 1, updated_at = $3 WHERE rid = $1 AND uid <> $2")
@@ -80,7 +82,8 @@ impl MessageStore for SqlStore {
                 .await
                 .map_err(db_err)?;
         }
-        tx.commit().await.map_err(db_err)
+        Ok(())
+        })).await
     }
 
     async fn message_by_id(&self, id: &str) -> Result<Option<Message>> {
@@ -117,7 +120,9 @@ impl MessageStore for SqlStore {
     }
 
     async fn delete_message(&self, id: &str) -> Result<bool> {
-        let mut tx = self.db.begin().await?;
+        let (id, backend) = (id.to_string(), self.db.backend);
+        self.db.write(move |tx| Box::pin(async move {
+        let id = id.as_str();
         let row = sqlx::query("SELECT rid FROM messages WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -126,7 +131,7 @@ impl MessageStore for SqlStore {
         let Some(row) = row else { return Ok(false) };
         let rid: String = row.try_get(0usize).map_err(db_err)?;
         // Room first, as every counter-changing transaction does.
-        lock_room(&mut tx, self.db.backend, &rid).await?;
+        lock_room(tx, backend, &rid).await?;
         let done = sqlx::query("DELETE FROM messages WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -142,8 +147,8 @@ impl MessageStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
         Ok(true)
+        })).await
     }
 
     async fn set_reaction(
@@ -153,31 +158,42 @@ impl MessageStore for SqlStore {
         username: &str,
         react: Option<bool>,
     ) -> Result<Option<Message>> {
-        let mut tx = self.db.begin().await?;
-        // Row lock (PostgreSQL): two reactions at once must not lose one in read-modify-write.
-        let sql = format!(
-            "SELECT {} FROM messages m WHERE m.id = $1{}",
-            *MESSAGE_COLS,
-            self.db.backend.lock_rows()
+        let (id, emoji, username, backend) = (
+            id.to_string(),
+            emoji.to_string(),
+            username.to_string(),
+            self.db.backend,
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&mut *tx)
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let (id, emoji, username) = (id.as_str(), emoji.as_str(), username.as_str());
+                    // Row lock (PostgreSQL): two reactions at once must not lose one in read-modify-write.
+                    let sql = format!(
+                        "SELECT {} FROM messages m WHERE m.id = $1{}",
+                        *MESSAGE_COLS,
+                        backend.lock_rows()
+                    );
+                    let row = sqlx::query(&sql)
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let Some(row) = row else { return Ok(None) };
+                    let mut message = rows::message(&row)?;
+                    toggle_reaction(&mut message, emoji, username, react);
+                    message.updated_at = huddle_core::Timestamp::now();
+                    sqlx::query("UPDATE messages SET extra = $2, updated_at = $3 WHERE id = $1")
+                        .bind(id)
+                        .bind(to_json(&message.extra)?)
+                        .bind(message.updated_at.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(Some(message))
+                })
+            })
             .await
-            .map_err(db_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let mut message = rows::message(&row)?;
-        toggle_reaction(&mut message, emoji, username, react);
-        message.updated_at = huddle_core::Timestamp::now();
-        sqlx::query("UPDATE messages SET extra = $2, updated_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(to_json(&message.extra)?)
-            .bind(message.updated_at.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(Some(message))
     }
 
     async fn list_messages(&self, rid: &str, query: &MessageQuery) -> Result<Page<Message>> {

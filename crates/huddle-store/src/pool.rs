@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use huddle_core::{Error, Result};
 use sqlx::any::AnyPoolOptions;
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{AnyPool, Executor};
 
 use crate::errors::{db_err, migrate_err};
+use crate::writer::{WriteFn, Writer};
 
 /// Longest a write waits for SQLite's single writer connection.
 const SQLITE_WRITER_QUEUE_WAIT: Duration = Duration::from_secs(30);
@@ -225,6 +226,8 @@ pub(crate) struct Db {
     pub(crate) backend: Backend,
     writer: AnyPool,
     reader: AnyPool,
+    /// SQLite's group-commit writer (`None` on PostgreSQL).
+    group: Option<Writer>,
 }
 
 impl Db {
@@ -244,6 +247,7 @@ impl Db {
                     backend: Backend::Postgres,
                     writer: pool.clone(),
                     reader: pool,
+                    group: None,
                 })
             }
             Target::Sqlite { url, path, memory } => {
@@ -276,6 +280,7 @@ impl Db {
                 };
                 Ok(Db {
                     backend: Backend::Sqlite,
+                    group: Some(Writer::spawn(writer.clone())),
                     writer,
                     reader,
                 })
@@ -309,16 +314,27 @@ impl Db {
         &self.writer
     }
 
-    /// A write transaction. On SQLite it starts `IMMEDIATE`, taking the write lock up front, so
-    /// it can never fail half-way on a read-to-write upgrade.
-    pub(crate) async fn begin(&self) -> Result<Transaction<'static, Any>> {
-        match self.backend {
-            Backend::Sqlite => self
-                .writer
-                .begin_with("BEGIN IMMEDIATE")
-                .await
-                .map_err(db_err),
-            Backend::Postgres => self.writer.begin().await.map_err(db_err),
+    /// Runs a write in a transaction of its own (PostgreSQL) or as a job of SQLite's
+    /// group-commit writer (`writer.rs`: one transaction and one fsync for a batch of jobs, each
+    /// job in its own savepoint). Either way the write commits or rolls back as a whole, and the
+    /// answer comes back only once it is committed. On SQLite the transaction is `IMMEDIATE`,
+    /// taking the write lock up front, so it can never fail half-way on a read-to-write upgrade.
+    pub(crate) async fn write<T: Send + 'static>(&self, write: impl WriteFn<T>) -> Result<T> {
+        if let Some(group) = &self.group {
+            return group.write(write).await;
+        }
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        match write(&mut tx).await {
+            Ok(value) => {
+                tx.commit().await.map_err(db_err)?;
+                Ok(value)
+            }
+            Err(e) => {
+                if let Err(rb) = tx.rollback().await {
+                    tracing::debug!(error = %rb, "rollback after a failed write");
+                }
+                Err(e)
+            }
         }
     }
 }

@@ -3,9 +3,9 @@
 //! PostgreSQL transactions always take the room row lock before any membership row.
 
 use async_trait::async_trait;
-use huddle_core::store::RoomStore;
-use huddle_core::{Message, Page, Result, Room, RoomQuery, RoomType, Subscription};
-use sqlx::{Any, Row, Transaction};
+use huddle_core::store::{RoomCounters, RoomStore};
+use huddle_core::{Message, Page, Result, Room, RoomQuery, RoomType, Subscription, Timestamp};
+use sqlx::{AnyConnection, Row};
 
 use crate::errors::{db_err, room_err, room_not_found};
 use crate::membership::insert_subscriptions;
@@ -26,7 +26,7 @@ pub(crate) struct LockedRoom {
 /// serialises) and reads it; `None` if the room does not exist. Every write that changes a
 /// room's counters calls this first, so such writes queue on the room in one lock order.
 pub(crate) async fn lock_room(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut AnyConnection,
     backend: Backend,
     rid: &str,
 ) -> Result<Option<LockedRoom>> {
@@ -36,7 +36,7 @@ pub(crate) async fn lock_room(
     );
     let row = sqlx::query(&sql)
         .bind(rid)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
     let Some(row) = row else { return Ok(None) };
@@ -48,27 +48,43 @@ pub(crate) async fn lock_room(
 }
 
 /// Adjusts a room's counters after memberships or messages were written: `users_delta`
-/// members, `messages` more messages, `lm` moved forward to the newest of them.
+/// members, `messages` more messages, `lm` moved forward to the newest of them. Returns the
+/// counters as they now are.
 pub(crate) async fn bump_room(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut AnyConnection,
     rid: &str,
     users_delta: i64,
     messages: &[&Message],
-) -> Result<()> {
+) -> Result<RoomCounters> {
     let latest = messages.iter().map(|m| m.ts.0).max();
     let q = match latest {
         Some(lm) => sqlx::query(
             "UPDATE rooms SET users_count = users_count + $2, msgs = msgs + $3, \
-             lm = CASE WHEN lm IS NULL OR lm < $4 THEN $4 ELSE lm END, updated_at = $5 WHERE id = $1",
+             lm = CASE WHEN lm IS NULL OR lm < $4 THEN $4 ELSE lm END, updated_at = $5 WHERE id = $1 \
+             RETURNING users_count, msgs, lm, updated_at",
         )
         .bind(rid)
         .bind(users_delta)
         .bind(messages.len() as i64)
         .bind(lm),
-        None => sqlx::query("UPDATE rooms SET users_count = users_count + $2, updated_at = $3 WHERE id = $1").bind(rid).bind(users_delta),
+        None => sqlx::query("UPDATE rooms SET users_count = users_count + $2, updated_at = $3 WHERE id = $1 \
+             RETURNING users_count, msgs, lm, updated_at").bind(rid).bind(users_delta),
     };
-    q.bind(now()).execute(&mut **tx).await.map_err(db_err)?;
-    Ok(())
+    let row = q
+        .bind(now())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(room_not_found)?;
+    Ok(RoomCounters {
+        users_count: row.try_get(0usize).map_err(db_err)?,
+        msgs: row.try_get(1usize).map_err(db_err)?,
+        last_message_at: row
+            .try_get::<Option<i64>, _>(2usize)
+            .map_err(db_err)?
+            .map(Timestamp),
+        updated_at: Timestamp(row.try_get(3usize).map_err(db_err)?),
+    })
 }
 
 /// Binds every column of `rooms` in `ROOM_FIELDS` order.
@@ -127,14 +143,23 @@ impl RoomStore for SqlStore {
             ROOM_FIELDS.join(", "),
             placeholders(1, ROOM_FIELDS.len())
         );
-        let mut tx = self.db.begin().await?;
-        // usersCount is what this transaction writes, whatever the caller's copy says.
-        bind_room(sqlx::query(&sql), room, members.len() as i64)?
-            .execute(&mut *tx)
+        let members: Vec<Subscription> = members.into_iter().cloned().collect();
+        let (room, backend) = (room.clone(), self.db.backend);
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let members: Vec<&Subscription> = members.iter().collect();
+                    let room = &room;
+                    // usersCount is what this transaction writes, whatever the caller's copy says.
+                    bind_room(sqlx::query(&sql), room, members.len() as i64)?
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| room_err(e, room))?;
+                    insert_subscriptions(tx, backend, &room.id, &members).await?;
+                    Ok(())
+                })
+            })
             .await
-            .map_err(|e| room_err(e, room))?;
-        insert_subscriptions(&mut tx, self.db.backend, &room.id, &members).await?;
-        tx.commit().await.map_err(db_err)
     }
 
     async fn room_by_id(&self, id: &str) -> Result<Option<Room>> {
@@ -146,8 +171,10 @@ impl RoomStore for SqlStore {
     }
 
     async fn update_room(&self, room: &Room, message: Option<&Message>) -> Result<()> {
-        let mut tx = self.db.begin().await?;
-        let Some(old) = lock_room(&mut tx, self.db.backend, &room.id).await? else {
+        let (room, message, backend) = (room.clone(), message.cloned(), self.db.backend);
+        self.db.write(move |tx| Box::pin(async move {
+        let (room, message) = (&room, message.as_ref());
+        let Some(old) = lock_room(tx, backend, &room.id).await? else {
             return Err(room_not_found());
         };
         sqlx::query(
@@ -200,31 +227,38 @@ impl RoomStore for SqlStore {
                 .map_err(db_err)?;
         }
         if let Some(m) = message {
-            insert_messages(&mut tx, self.db.backend, &[m]).await?;
-            bump_room(&mut tx, &room.id, 0, &[m]).await?;
+            insert_messages(tx, backend, &[m]).await?;
+            bump_room(tx, &room.id, 0, &[m]).await?;
         }
-        tx.commit().await.map_err(db_err)
+        Ok(())
+        })).await
     }
 
     async fn delete_room(&self, id: &str) -> Result<bool> {
-        let mut tx = self.db.begin().await?;
-        if lock_room(&mut tx, self.db.backend, id).await?.is_none() {
-            return Ok(false);
-        }
-        // Explicit rather than by cascade, so the outcome does not hang on a pragma.
-        for sql in [
-            "DELETE FROM messages WHERE rid = $1",
-            "DELETE FROM subscriptions WHERE rid = $1",
-            "DELETE FROM rooms WHERE id = $1",
-        ] {
-            sqlx::query(sql)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        let (id, backend) = (id.to_string(), self.db.backend);
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let id = id.as_str();
+                    if lock_room(tx, backend, id).await?.is_none() {
+                        return Ok(false);
+                    }
+                    // Explicit rather than by cascade, so the outcome does not hang on a pragma.
+                    for sql in [
+                        "DELETE FROM messages WHERE rid = $1",
+                        "DELETE FROM subscriptions WHERE rid = $1",
+                        "DELETE FROM rooms WHERE id = $1",
+                    ] {
+                        sqlx::query(sql)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                    }
+                    Ok(true)
+                })
+            })
+            .await
     }
 
     async fn list_rooms(&self, query: &RoomQuery) -> Result<Page<Room>> {

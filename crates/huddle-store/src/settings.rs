@@ -43,30 +43,36 @@ fn role(row: &AnyRow) -> Result<Role> {
 impl SqlStore {
     /// Inserts the rows that are missing, `CHUNK` at a time, in one transaction. `bind` binds
     /// the `cols` values of one row.
-    async fn insert_missing<T>(
+    async fn insert_missing<T: Clone + Send + Sync + 'static>(
         &self,
-        table_cols: &str,
-        key: &str,
+        table_cols: &'static str,
+        key: &'static str,
         cols: usize,
         items: &[T],
-        bind: impl for<'q> Fn(crate::Q<'q>, &'q T) -> Result<crate::Q<'q>>,
+        bind: impl for<'q> Fn(crate::Q<'q>, &'q T) -> Result<crate::Q<'q>> + Send + 'static,
     ) -> Result<()> {
-        let mut tx = self.db.begin().await?;
-        for chunk in items.chunks(CHUNK) {
-            let sql = self.db.backend.sql(format!(
-                "INSERT INTO {table_cols} VALUES {} ON CONFLICT ({key}) DO NOTHING",
-                values_rows(chunk.len(), cols)
-            ));
-            let mut q = sqlx::query(&sql);
-            for item in chunk {
-                q = bind(q, item)?;
-            }
-            q.persistent(false)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)
+        let (items, backend) = (items.to_vec(), self.db.backend);
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    for chunk in items.chunks(CHUNK) {
+                        let sql = backend.sql(format!(
+                            "INSERT INTO {table_cols} VALUES {} ON CONFLICT ({key}) DO NOTHING",
+                            values_rows(chunk.len(), cols)
+                        ));
+                        let mut q = sqlx::query(&sql);
+                        for item in chunk {
+                            q = bind(q, item)?;
+                        }
+                        q.persistent(false)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
     }
 }
 

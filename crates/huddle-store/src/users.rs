@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use huddle_core::store::UserStore;
 use huddle_core::{Error, LoginToken, Page, Result, TokenKind, User, UserQuery};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{AnyConnection, Row};
 
 use crate::errors::{db_err, reference_err, user_err, user_not_found};
 use crate::pool::Backend;
@@ -42,7 +42,7 @@ pub(crate) fn bind_user<'q>(q: Q<'q>, u: &'q User) -> Result<Q<'q>> {
 
 /// Replaces the searchable copy of a user's global roles.
 async fn write_roles(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut AnyConnection,
     backend: Backend,
     user_id: &str,
     roles: &[String],
@@ -51,7 +51,7 @@ async fn write_roles(
     if replace {
         sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
             .bind(user_id)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await
             .map_err(db_err)?;
     }
@@ -65,7 +65,7 @@ async fn write_roles(
             q = q.bind(user_id).bind(role.as_str());
         }
         q.persistent(false)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await
             .map_err(db_err)?;
     }
@@ -123,13 +123,20 @@ impl UserStore for SqlStore {
             USER_FIELDS.join(", "),
             placeholders(1, USER_FIELDS.len())
         );
-        let mut tx = self.db.begin().await?;
-        bind_user(sqlx::query(&sql), user)?
-            .execute(&mut *tx)
+        let (user, backend) = (user.clone(), self.db.backend);
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let user = &user;
+                    bind_user(sqlx::query(&sql), user)?
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| user_err(e, user))?;
+                    write_roles(tx, backend, &user.id, &user.roles, false).await?;
+                    Ok(())
+                })
+            })
             .await
-            .map_err(|e| user_err(e, user))?;
-        write_roles(&mut tx, self.db.backend, &user.id, &user.roles, false).await?;
-        tx.commit().await.map_err(db_err)
     }
 
     async fn update_user(&self, user: &User) -> Result<()> {
@@ -141,7 +148,9 @@ impl UserStore for SqlStore {
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!("UPDATE users SET {sets} WHERE id = $1");
-        let mut tx = self.db.begin().await?;
+        let (user, backend) = (user.clone(), self.db.backend);
+        self.db.write(move |tx| Box::pin(async move {
+        let user = &user;
         let done = bind_user(sqlx::query(&sql), user)?
             .execute(&mut *tx)
             .await
@@ -149,7 +158,7 @@ impl UserStore for SqlStore {
         if done.rows_affected() == 0 {
             return Err(user_not_found());
         }
-        write_roles(&mut tx, self.db.backend, &user.id, &user.roles, true).await?;
+        write_roles(tx, backend, &user.id, &user.roles, true).await?;
         // Memberships carry the username (member lists sort by it) and name: follow a rename.
         // The condition keeps the common case (a login stamping last_login) from touching them.
         let username = user.username.clone().unwrap_or_default();
@@ -160,7 +169,8 @@ impl UserStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        Ok(())
+        })).await
     }
 
     async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
@@ -190,8 +200,9 @@ impl UserStore for SqlStore {
     }
 
     async fn delete_user(&self, id: &str) -> Result<bool> {
-        let b = self.db.backend;
-        let mut tx = self.db.begin().await?;
+        let (id, b) = (id.to_string(), self.db.backend);
+        self.db.write(move |tx| Box::pin(async move {
+        let id = id.as_str();
         // Lock order (PostgreSQL): the user row first, which also blocks new memberships for
         // them (their foreign-key check waits on it), then their rooms in id order.
         let sql = format!("SELECT id FROM users WHERE id = $1{}", b.lock_for_delete());
@@ -251,8 +262,8 @@ impl UserStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
         Ok(true)
+        })).await
     }
 
     async fn list_users(&self, query: &UserQuery) -> Result<Page<User>> {

@@ -12,7 +12,9 @@ use huddle_core::User;
 
 const DB_ENV: &str = "HUDDLE_DURABILITY_DB";
 
-/// The child: writes users until killed, printing each id once its insert has returned.
+/// The child: eight concurrent writers insert users until killed, each id printed once its
+/// insert has returned. Concurrent, so that SQLite's writer groups them into shared commits and
+/// the test covers acknowledged writes inside a batch.
 #[tokio::test]
 #[ignore]
 async fn child_writer() {
@@ -20,15 +22,26 @@ async fn child_writer() {
         return;
     };
     let store = huddle_store::open(&url, Default::default()).await.unwrap();
+    let (acks, mut acked) = tokio::sync::mpsc::unbounded_channel();
+    for w in 0..8 {
+        let (store, acks) = (store.clone(), acks.clone());
+        tokio::spawn(async move {
+            for i in 0.. {
+                let user = User::new(
+                    format!("u{w}_{i}"),
+                    Some(format!("user{w}_{i}")),
+                    format!("User {w} {i}"),
+                );
+                store.insert_user(&user).await.unwrap();
+                if acks.send(user.id).is_err() {
+                    return;
+                }
+            }
+        });
+    }
     let mut out = std::io::stdout();
-    for i in 0.. {
-        let user = User::new(
-            format!("u{i}"),
-            Some(format!("user{i}")),
-            format!("User {i}"),
-        );
-        store.insert_user(&user).await.unwrap();
-        writeln!(out, "ACK {}", user.id).unwrap();
+    while let Some(id) = acked.recv().await {
+        writeln!(out, "ACK {id}").unwrap();
         out.flush().unwrap();
     }
 }

@@ -143,9 +143,12 @@ impl Huddle {
 
     /// Stores new memberships and publishes what actually changed.
     async fn add_and_publish(&self, room: Room, members: Vec<NewMember>) -> Result<InviteOutcome> {
-        let added = self.store.add_members(&room.id, &members).await?;
-        // The room as the change left it (counters), read once for every event below.
-        let room = self.store.room_by_id(&room.id).await?.unwrap_or(room);
+        let (added, counters) = self.store.add_members_counted(&room.id, &members).await?;
+        // The room as the change left it (counters, from the write itself), for every event below.
+        let room = match counters {
+            Some(c) => c.apply(room),
+            None => room,
+        };
         let shared = std::sync::Arc::new(room.clone());
         let mut already = vec![];
         for m in members {
@@ -216,7 +219,16 @@ impl Huddle {
     }
 
     async fn remove_and_publish(&self, room: Room, uid: &str, msg: Message) -> Result<Room> {
-        if self.store.remove_member(&room.id, uid, Some(&msg)).await? {
+        let counters = self
+            .store
+            .remove_member_counted(&room.id, uid, Some(&msg))
+            .await?;
+        let room = match counters {
+            Some(c) => c.apply(room),
+            // Nothing removed: the room may still have moved since the caller read it.
+            None => self.store.room_by_id(&room.id).await?.unwrap_or(room),
+        };
+        if counters.is_some() {
             self.publish(Event::MemberRemoved {
                 rid: room.id.clone(),
                 uid: uid.to_string(),
@@ -226,7 +238,6 @@ impl Huddle {
                 room: room.brief(),
             });
         }
-        let room = self.store.room_by_id(&room.id).await?.unwrap_or(room);
         self.publish(Event::RoomChanged(room.clone()));
         Ok(room)
     }

@@ -14,6 +14,7 @@ mod rooms;
 mod settings;
 mod talk;
 mod users;
+mod writes;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -43,6 +44,8 @@ use settings::*;
 use talk::*;
 #[allow(unused_imports)]
 use users::*;
+#[allow(unused_imports)]
+use writes::*;
 
 conformance!(
     users_crud_and_case_insensitive_lookups,
@@ -73,6 +76,8 @@ conformance!(
     app_keys_insert_revoke_list,
     webhook_endpoints_and_outbox,
     reactions_toggle_and_concurrent_reactions_are_all_kept,
+    concurrent_writes_fail_alone_and_answer_after_commit,
+    membership_writes_return_the_room_counters,
 );
 
 pub fn all() -> Paging {
