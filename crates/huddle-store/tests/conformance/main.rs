@@ -8,6 +8,7 @@ mod support;
 
 mod app;
 mod backends;
+mod lists;
 mod membership;
 mod messages;
 mod rooms;
@@ -31,6 +32,8 @@ use support::*;
 #[allow(unused_imports)]
 use app::*;
 
+#[allow(unused_imports)]
+use lists::*;
 #[allow(unused_imports)]
 use membership::*;
 #[allow(unused_imports)]
@@ -73,6 +76,8 @@ conformance!(
     app_keys_insert_revoke_list,
     webhook_endpoints_and_outbox,
     reactions_toggle_and_concurrent_reactions_are_all_kept,
+    ten_thousand_users_in_one_call_keep_order_and_skip_unknown,
+    bulk_add_10000_odd_members_in_one_call,
 );
 
 pub fn all() -> Paging {
