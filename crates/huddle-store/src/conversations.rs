@@ -17,13 +17,20 @@ use sqlx::Row;
 
 use crate::errors::{db_err, invalid_cursor, user_err};
 use crate::rows::{self, MESSAGE_COLS, ROOM_COLS, SUB_COLS, USER_COLS, USER_FIELDS};
-use crate::sql::{placeholders, values_rows, CHUNK};
+use crate::sql::{insert_json_rows, json_list, placeholders, to_json};
 use crate::users::bind_user;
 use crate::{SqlStore, Q};
 
 /// A conversation's activity: its newest message, else its creation. Spelled exactly as the
 /// `rooms_activity` index is, so both planners recognise the expression and walk the index.
 const ACTIVITY: &str = "COALESCE(r.lm, r.created_at)";
+
+/// One `user_roles` row as the JSON object `insert_json_rows` reads.
+#[derive(serde::Serialize)]
+struct RoleRow<'a> {
+    user_id: &'a str,
+    role: &'a str,
+}
 
 /// A parameter of a statement whose shape depends on the query.
 enum Bind {
@@ -194,43 +201,40 @@ impl ConversationStore for SqlStore {
                 .await
                 .map_err(|e| user_err(e, user))?;
         }
-        let ids: Vec<&str> = latest.keys().map(String::as_str).collect();
-        let roles: Vec<(&str, &str)> = latest
+        let ids = to_json(&latest.keys().collect::<Vec<_>>())?;
+        let roles: Vec<RoleRow> = latest
             .values()
-            .flat_map(|u| u.roles.iter().map(|r| (u.id.as_str(), r.as_str())))
+            .flat_map(|u| {
+                u.roles.iter().map(|r| RoleRow {
+                    user_id: &u.id,
+                    role: r,
+                })
+            })
             .collect();
-        for chunk in ids.chunks(CHUNK) {
-            let list = placeholders(1, chunk.len());
-            // The searchable copy of the roles is replaced wholesale.
-            let delete = b.sql(format!("DELETE FROM user_roles WHERE user_id IN ({list})"));
-            // Memberships carry username and name (member lists sort by them): follow a
-            // rename, touching only the rows that differ (as update_user does).
-            let follow = b.sql(format!(
-                "UPDATE subscriptions SET u_username = COALESCE(u.username, ''), u_name = u.name FROM users u \
-                 WHERE u.id = subscriptions.uid AND subscriptions.uid IN ({list}) AND \
-                 (subscriptions.u_username <> COALESCE(u.username, '') OR subscriptions.u_name IS NULL OR subscriptions.u_name <> u.name)"
-            ));
-            for sql in [delete, follow] {
-                let mut q = sqlx::query(&sql);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.persistent(false)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-            }
+        let list = json_list(b, 1);
+        // The searchable copy of the roles is replaced wholesale.
+        let delete = format!("DELETE FROM user_roles WHERE user_id IN ({list})");
+        // Memberships carry username and name (member lists sort by them): follow a rename,
+        // touching only the rows that differ (as update_user does).
+        let follow = format!(
+            "UPDATE subscriptions SET u_username = COALESCE(u.username, ''), u_name = u.name FROM users u \
+             WHERE u.id = subscriptions.uid AND subscriptions.uid IN ({list}) AND \
+             (subscriptions.u_username <> COALESCE(u.username, '') OR subscriptions.u_name IS NULL OR subscriptions.u_name <> u.name)"
+        );
+        for sql in [delete, follow] {
+            sqlx::query(&sql)
+                .bind(ids.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
         }
-        for chunk in roles.chunks(CHUNK) {
-            let sql = b.sql(format!(
-                "INSERT INTO user_roles (user_id, role) VALUES {} ON CONFLICT (user_id, role) DO NOTHING",
-                values_rows(chunk.len(), 2)
-            ));
-            let mut q = sqlx::query(&sql);
-            for (id, role) in chunk {
-                q = q.bind(*id).bind(*role);
-            }
-            q.persistent(false)
+        if !roles.is_empty() {
+            let sql = format!(
+                "{} ON CONFLICT (user_id, role) DO NOTHING",
+                insert_json_rows(b, "user_roles", &["user_id", "role"])
+            );
+            sqlx::query(&sql)
+                .bind(to_json(&roles)?)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;

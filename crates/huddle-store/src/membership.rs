@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use huddle_core::store::{MembershipStore, NewMember, RoomCounters};
 use huddle_core::{Error, Member, MemberQuery, Message, Page, Result, Subscription, Timestamp};
+use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 use crate::errors::{db_err, reference_err, room_not_found};
@@ -14,60 +15,91 @@ use crate::pool::Backend;
 use crate::rooms::{bump_room, lock_room};
 use crate::rows::{self, SUB_COLS, SUB_FIELDS, USER_COLS};
 use crate::sql::{
-    contains_pattern, escape_like, flag, now, placeholders, to_json, values_rows, CHUNK,
+    contains_pattern, escape_like, flag, insert_json_rows, now, placeholders, to_json,
 };
 use crate::SqlStore;
 
+/// One `subscriptions` row as the JSON object `insert_json_rows` reads (keys = `SUB_FIELDS`).
+#[derive(Serialize)]
+struct SubRow<'a> {
+    id: &'a str,
+    rid: &'a str,
+    uid: &'a str,
+    u_username: &'a str,
+    u_name: Option<&'a str>,
+    t: &'a str,
+    name: &'a str,
+    fname: Option<&'a str>,
+    ts: i64,
+    ls: Option<i64>,
+    open: i64,
+    alert: i64,
+    unread: i64,
+    user_mentions: i64,
+    group_mentions: i64,
+    roles: String,
+    access: &'a str,
+    notify: &'a str,
+    revoked_at: Option<i64>,
+    updated_at: i64,
+}
+
+impl<'a> SubRow<'a> {
+    fn new(rid: &'a str, s: &'a Subscription) -> Result<Self> {
+        Ok(SubRow {
+            id: &s.id,
+            rid,
+            uid: &s.u.id,
+            u_username: &s.u.username,
+            u_name: s.u.name.as_deref(),
+            t: s.t.as_str(),
+            name: &s.name,
+            fname: s.fname.as_deref(),
+            ts: s.ts.0,
+            ls: s.ls.map(|t| t.0),
+            open: flag(s.open),
+            alert: flag(s.alert),
+            unread: s.unread,
+            user_mentions: s.user_mentions,
+            group_mentions: s.group_mentions,
+            roles: to_json(&s.roles)?,
+            access: s.access.as_str(),
+            notify: &s.notify,
+            revoked_at: s.revoked_at.map(|t| t.0),
+            updated_at: s.updated_at.0,
+        })
+    }
+}
+
 /// Inserts memberships of room `rid` (whatever their own `rid` says), skipping users who are
-/// members already, in multi-row statements of `CHUNK` rows. Returns the user ids inserted.
+/// members already, in one statement whatever their number (the rows are one JSON
+/// parameter). Returns the user ids inserted.
 pub(crate) async fn insert_subscriptions(
     tx: &mut AnyConnection,
     backend: Backend,
     rid: &str,
     subs: &[&Subscription],
 ) -> Result<Vec<String>> {
-    let mut added = Vec::with_capacity(subs.len());
-    for chunk in subs.chunks(CHUNK) {
-        let sql = backend.sql(format!(
-            "INSERT INTO subscriptions ({}) VALUES {} ON CONFLICT (rid, uid) DO NOTHING RETURNING uid",
-            SUB_FIELDS.join(", "),
-            values_rows(chunk.len(), SUB_FIELDS.len())
-        ));
-        let mut q = sqlx::query(&sql);
-        for s in chunk {
-            q = q
-                .bind(s.id.as_str())
-                .bind(rid)
-                .bind(s.u.id.as_str())
-                .bind(s.u.username.as_str())
-                .bind(s.u.name.as_deref())
-                .bind(s.t.as_str())
-                .bind(s.name.as_str())
-                .bind(s.fname.as_deref())
-                .bind(s.ts.0)
-                .bind(s.ls.map(|t| t.0))
-                .bind(flag(s.open))
-                .bind(flag(s.alert))
-                .bind(s.unread)
-                .bind(s.user_mentions)
-                .bind(s.group_mentions)
-                .bind(to_json(&s.roles)?)
-                .bind(s.access.as_str())
-                .bind(s.notify.as_str())
-                .bind(s.revoked_at.map(|t| t.0))
-                .bind(s.updated_at.0);
-        }
-        // Not cached: chunk sizes vary, and a cached statement per size would be waste.
-        let inserted = q
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(reference_err)?;
-        for row in inserted {
-            added.push(row.try_get::<String, _>(0usize).map_err(db_err)?);
-        }
+    if subs.is_empty() {
+        return Ok(vec![]);
     }
-    Ok(added)
+    let rows = subs
+        .iter()
+        .map(|s| SubRow::new(rid, s))
+        .collect::<Result<Vec<_>>>()?;
+    let sql = format!(
+        "{} ON CONFLICT (rid, uid) DO NOTHING RETURNING uid",
+        insert_json_rows(backend, "subscriptions", SUB_FIELDS)
+    );
+    let inserted = sqlx::query(&sql)
+        .bind(to_json(&rows)?)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(reference_err)?;
+    inserted
+        .iter()
+        .map(|row| row.try_get::<String, _>(0usize).map_err(db_err))
+        .collect()
 }
 
 fn invalid_subscription() -> Error {

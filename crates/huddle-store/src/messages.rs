@@ -4,53 +4,78 @@
 use async_trait::async_trait;
 use huddle_core::store::MessageStore;
 use huddle_core::{Error, Message, MessageQuery, Page, Result};
+use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 use crate::errors::{db_err, message_err, room_not_found};
 use crate::pool::Backend;
 use crate::rooms::{bump_room, lock_room};
 use crate::rows::{self, MESSAGE_COLS, MESSAGE_FIELDS};
-use crate::sql::{now, to_json, values_rows, CHUNK};
+use crate::sql::{insert_json_rows, now, to_json};
 use crate::SqlStore;
 
-/// Inserts messages in multi-row statements. Room counters are the caller's business
-/// (`bump_room`), since callers batch them with other changes.
+/// One `messages` row as the JSON object `insert_json_rows` reads (keys = `MESSAGE_FIELDS`).
+#[derive(Serialize)]
+struct MessageRow<'a> {
+    id: &'a str,
+    rid: &'a str,
+    msg: &'a str,
+    ts: i64,
+    u_id: &'a str,
+    u_username: &'a str,
+    u_name: Option<&'a str>,
+    t: Option<&'a str>,
+    updated_at: i64,
+    edited_at: Option<i64>,
+    edited_by_id: Option<&'a str>,
+    edited_by_username: Option<&'a str>,
+    edited_by_name: Option<&'a str>,
+    extra: String,
+    idempotency_key: Option<&'a str>,
+}
+
+impl<'a> MessageRow<'a> {
+    fn new(m: &'a Message) -> Result<Self> {
+        let editor = m.edited_by.as_ref();
+        Ok(MessageRow {
+            id: &m.id,
+            rid: &m.rid,
+            msg: &m.msg,
+            ts: m.ts.0,
+            u_id: &m.u.id,
+            u_username: &m.u.username,
+            u_name: m.u.name.as_deref(),
+            t: m.t.as_deref(),
+            updated_at: m.updated_at.0,
+            edited_at: m.edited_at.map(|t| t.0),
+            edited_by_id: editor.map(|e| e.id.as_str()),
+            edited_by_username: editor.map(|e| e.username.as_str()),
+            edited_by_name: editor.and_then(|e| e.name.as_deref()),
+            extra: to_json(&m.extra)?,
+            idempotency_key: m.idempotency_key.as_deref(),
+        })
+    }
+}
+
+/// Inserts messages, all in one statement (the rows are one JSON parameter). Room counters are
+/// the caller's business (`bump_room`), since callers batch them with other changes.
 pub(crate) async fn insert_messages(
     tx: &mut AnyConnection,
     backend: Backend,
     messages: &[&Message],
 ) -> Result<()> {
-    for chunk in messages.chunks(CHUNK) {
-        let sql = backend.sql(format!(
-            "INSERT INTO messages ({}) VALUES {}",
-            MESSAGE_FIELDS.join(", "),
-            values_rows(chunk.len(), MESSAGE_FIELDS.len())
-        ));
-        let mut q = sqlx::query(&sql);
-        for m in chunk {
-            let editor = m.edited_by.as_ref();
-            q = q
-                .bind(m.id.as_str())
-                .bind(m.rid.as_str())
-                .bind(m.msg.as_str())
-                .bind(m.ts.0)
-                .bind(m.u.id.as_str())
-                .bind(m.u.username.as_str())
-                .bind(m.u.name.as_deref())
-                .bind(m.t.as_deref())
-                .bind(m.updated_at.0)
-                .bind(m.edited_at.map(|t| t.0))
-                .bind(editor.map(|e| e.id.as_str()))
-                .bind(editor.map(|e| e.username.as_str()))
-                .bind(editor.and_then(|e| e.name.as_deref()))
-                .bind(to_json(&m.extra)?)
-                .bind(m.idempotency_key.as_deref());
-        }
-        q.persistent(chunk.len() == 1)
-            .execute(&mut *tx)
-            .await
-            .map_err(message_err)?;
+    if messages.is_empty() {
+        return Ok(());
     }
+    let rows = messages
+        .iter()
+        .map(|m| MessageRow::new(m))
+        .collect::<Result<Vec<_>>>()?;
+    sqlx::query(&insert_json_rows(backend, "messages", MESSAGE_FIELDS))
+        .bind(to_json(&rows)?)
+        .execute(&mut *tx)
+        .await
+        .map_err(message_err)?;
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use crate::membership::insert_subscriptions;
 use crate::messages::insert_messages;
 use crate::pool::Backend;
 use crate::rows::{self, ROOM_COLS, ROOM_FIELDS};
-use crate::sql::{contains_pattern, flag, now, placeholders, to_json};
+use crate::sql::{contains_pattern, flag, json_list, now, placeholders, to_json};
 use crate::{SqlStore, Q};
 
 /// What a transaction learns when it locks a room: the fields memberships copy.
@@ -295,9 +295,11 @@ impl RoomStore for SqlStore {
                     total: 0,
                 });
             }
-            let start = binds.len() + 1;
-            binds.extend(ids.iter().cloned());
-            conditions.push(format!("r.id IN ({})", placeholders(start, ids.len())));
+            binds.push(to_json(ids)?);
+            conditions.push(format!(
+                "r.id IN ({})",
+                json_list(self.db.backend, binds.len())
+            ));
         }
         let filter = if conditions.is_empty() {
             String::new()

@@ -1,10 +1,46 @@
-//! Small helpers for building runtime SQL: numbered placeholders for multi-row statements,
-//! `LIKE` patterns, JSON columns and the chunk size that keeps bulk statements under both
-//! backends' bind-parameter limits.
+//! Small helpers for building runtime SQL: lists and rows bound as one JSON parameter,
+//! numbered placeholders for the few multi-row statements left, `LIKE` patterns, JSON columns
+//! and the chunk size that keeps those statements under both backends' bind-parameter limits.
 
 use huddle_core::{Error, Result, Timestamp};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+
+use crate::pool::Backend;
+
+/// A subquery yielding one text row per element of the JSON array of strings bound as
+/// parameter `$n`, in a column named `value`: `x IN (<this>)`. A list of any length is one parameter, so the statement
+/// is short, the same for every list and prepared once (sqlx caches it), where an `IN ($1, ...)`
+/// of thousands of placeholders was built, rewritten and parsed on every call.
+pub(crate) fn json_list(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Sqlite => format!("SELECT value FROM json_each(${n})"),
+        Backend::Postgres => format!("SELECT jsonb_array_elements_text(${n}::jsonb) AS value"),
+    }
+}
+
+/// `INSERT INTO table (fields) SELECT ... FROM <rows>`: inserts the rows of a JSON array of
+/// objects bound as `$1`, each object keyed by the column names in `fields` (serialised from a
+/// `Serialize` struct with those field names). PostgreSQL types each column from the table's
+/// own row type (`jsonb_populate_recordset`); SQLite reads each key with `->>`, which gives
+/// integers as integers and JSON `null` as `NULL`. Callers add their `ON CONFLICT` clause after
+/// ` WHERE true` (SQLite needs a `WHERE` there to parse `INSERT ... SELECT ... ON CONFLICT`).
+pub(crate) fn insert_json_rows(backend: Backend, table: &str, fields: &[&str]) -> String {
+    let cols = fields.join(", ");
+    match backend {
+        Backend::Sqlite => {
+            let exprs = fields
+                .iter()
+                .map(|f| format!("j.value ->> '{f}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("INSERT INTO {table} ({cols}) SELECT {exprs} FROM json_each($1) j WHERE true")
+        }
+        Backend::Postgres => format!(
+            "INSERT INTO {table} ({cols}) SELECT {cols} FROM jsonb_populate_recordset(NULL::{table}, $1::jsonb) WHERE true"
+        ),
+    }
+}
 
 /// Rows per multi-row `INSERT` or keys per `IN (...)` list. 500 rows of the widest insert
 /// (subscriptions, 20 columns) bind 10,000 parameters: under SQLite's 32,766 and PostgreSQL's

@@ -12,7 +12,7 @@ use sqlx::{AnyConnection, Row};
 use crate::errors::{db_err, reference_err, user_err, user_not_found};
 use crate::pool::Backend;
 use crate::rows::{self, TOKEN_COLS, TOKEN_FIELDS, USER_COLS, USER_FIELDS};
-use crate::sql::{contains_pattern, flag, fold, now, placeholders, to_json, values_rows, CHUNK};
+use crate::sql::{contains_pattern, flag, fold, json_list, now, placeholders, to_json};
 use crate::{SqlStore, Q};
 
 /// Binds every column of `users` in `USER_FIELDS` order.
@@ -55,16 +55,15 @@ async fn write_roles(
             .await
             .map_err(db_err)?;
     }
-    for chunk in roles.chunks(CHUNK) {
-        let sql = backend.sql(format!(
-            "INSERT INTO user_roles (user_id, role) VALUES {} ON CONFLICT (user_id, role) DO NOTHING",
-            values_rows(chunk.len(), 2)
-        ));
-        let mut q = sqlx::query(&sql);
-        for role in chunk {
-            q = q.bind(user_id).bind(role.as_str());
-        }
-        q.persistent(false)
+    if !roles.is_empty() {
+        let sql = format!(
+            "INSERT INTO user_roles (user_id, role) SELECT $1, r.value FROM ({}) r WHERE true \
+             ON CONFLICT (user_id, role) DO NOTHING",
+            json_list(backend, 2)
+        );
+        sqlx::query(&sql)
+            .bind(user_id)
+            .bind(to_json(roles)?)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -83,35 +82,34 @@ impl SqlStore {
         row.as_ref().map(rows::user).transpose()
     }
 
-    /// Users whose `column` is one of `keys`, one `IN` list per chunk, in the order of `keys`.
+    /// Users whose `column` is one of `keys`, in the order of `keys` (which hold no duplicates),
+    /// unknown keys skipped. One statement for any number of keys: the list is one JSON
+    /// parameter.
     async fn users_in(&self, column: &str, keys: Vec<String>) -> Result<Vec<User>> {
-        let mut found: HashMap<String, User> = HashMap::new();
-        for chunk in keys.chunks(CHUNK) {
-            let sql = self.db.backend.sql(format!(
-                "SELECT {} FROM users u WHERE u.{column} IN ({})",
-                *USER_COLS,
-                placeholders(1, chunk.len())
-            ));
-            let mut q = sqlx::query(&sql);
-            for k in chunk {
-                q = q.bind(k.as_str());
-            }
-            for row in q
-                .persistent(false)
-                .fetch_all(self.db.reader())
-                .await
-                .map_err(db_err)?
-            {
-                let user = rows::user(&row)?;
-                let key = if column == "id" {
-                    user.id.clone()
-                } else {
-                    user.username.as_deref().map(fold).unwrap_or_default()
-                };
-                found.insert(key, user);
-            }
+        if keys.is_empty() {
+            return Ok(vec![]);
         }
-        Ok(keys.iter().filter_map(|k| found.remove(k)).collect())
+        let sql = format!(
+            "SELECT {} FROM users u WHERE u.{column} IN ({})",
+            *USER_COLS,
+            json_list(self.db.backend, 1)
+        );
+        let found = sqlx::query(&sql)
+            .bind(to_json(&keys)?)
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        let mut by_key: HashMap<String, User> = HashMap::with_capacity(found.len());
+        for row in &found {
+            let user = rows::user(row)?;
+            let key = if column == "id" {
+                user.id.clone()
+            } else {
+                user.username.as_deref().map(fold).unwrap_or_default()
+            };
+            by_key.insert(key, user);
+        }
+        Ok(keys.iter().filter_map(|k| by_key.remove(k)).collect())
     }
 }
 
@@ -233,16 +231,14 @@ impl UserStore for SqlStore {
             .collect::<Result<Vec<_>, _>>()
             .map_err(db_err)?;
         let ts = now();
-        for chunk in rids.chunks(CHUNK) {
-            let sql = b.sql(format!(
+        if !rids.is_empty() {
+            let sql = format!(
                 "UPDATE rooms SET users_count = users_count - 1, updated_at = $1 WHERE id IN ({})",
-                placeholders(2, chunk.len())
-            ));
-            let mut q = sqlx::query(&sql).bind(ts);
-            for rid in chunk {
-                q = q.bind(rid.as_str());
-            }
-            q.persistent(false)
+                json_list(b, 2)
+            );
+            sqlx::query(&sql)
+                .bind(ts)
+                .bind(to_json(&rids)?)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;

@@ -8,6 +8,7 @@ mod support;
 
 mod app;
 mod backends;
+mod lists;
 mod membership;
 mod messages;
 mod rooms;
@@ -32,6 +33,8 @@ use support::*;
 #[allow(unused_imports)]
 use app::*;
 
+#[allow(unused_imports)]
+use lists::*;
 #[allow(unused_imports)]
 use membership::*;
 #[allow(unused_imports)]
@@ -78,6 +81,8 @@ conformance!(
     reactions_toggle_and_concurrent_reactions_are_all_kept,
     concurrent_writes_fail_alone_and_answer_after_commit,
     membership_writes_return_the_room_counters,
+    ten_thousand_users_in_one_call_keep_order_and_skip_unknown,
+    bulk_add_10000_odd_members_in_one_call,
 );
 
 pub fn all() -> Paging {
