@@ -7,6 +7,10 @@
 #  3. runs huddle-bench --spawn with --limits-url, so the limits figures (GET /noop,
 #     POST /insert) are measured by the same client, at the same load, in the same run, and the
 #     table's "vs limits" column is Huddle / limits.
+#  4. the realtime scenarios (issue 7: ddp-idle, fanout, sustained, invite-to-event) on a server
+#     of their own, and the limits server's WebSocket fan-out (GET /ws + POST /post, 4 KiB
+#     buffers as Huddle's) by the same client, for the "vs limits" ratio.
+# --realtime-only runs step 4 alone (with the limits fan-out).
 # Extra arguments go to huddle-bench (e.g. --scenarios invite,noop --duration 5).
 # Env: LIMITS_DIR (default ../shared/bench/limits beside the repository), OUT (JSON path).
 set -euo pipefail
@@ -15,6 +19,17 @@ root=$PWD
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 limits_src=${LIMITS_DIR:-$root/../shared/bench/limits}
 out=${OUT:-$root/bench/latest.json}
+extra=()
+for a in "$@"; do
+  if [[ $a == --realtime-only ]]; then
+    extra+=(--scenarios ddp-idle,fanout,sustained,invite-to-event)
+  else
+    extra+=("$a")
+  fi
+done
+# 10,000 DDP sockets: the bench and the server it spawns (which inherits this) each need more
+# than 10,000 open files.
+ulimit -n "$(ulimit -Hn)"
 
 # Two builds, not one: built together the two packages unify dependency features differently
 # and every shared dependency would be compiled a second time.
@@ -30,7 +45,7 @@ grep -q '^\[workspace\]' "$limits_dir/Cargo.toml" || printf '\n[workspace]\n' >>
 (cd "$limits_dir" && CARGO_TARGET_DIR=$limits_dir/target cargo build --release --locked -q)
 
 limits_db=$(mktemp -d)/limits.db
-SYNC=FULL GROUP=256 PORT=3900 DB=$limits_db "$limits_dir/target/release/limits" &
+SYNC=FULL GROUP=256 WSBUF=4096 PORT=3900 DB=$limits_db "$limits_dir/target/release/limits" &
 limits_pid=$!
 trap 'kill $limits_pid 2>/dev/null || true; rm -rf "$(dirname "$limits_db")"' EXIT
 for _ in $(seq 1 50); do
@@ -39,4 +54,4 @@ for _ in $(seq 1 50); do
 done
 
 "$CARGO_TARGET_DIR/release/huddle-bench" --spawn --huddle-bin "$CARGO_TARGET_DIR/release/huddle" \
-  --limits-url http://127.0.0.1:3900 --json "$out" "$@"
+  --limits-url http://127.0.0.1:3900 --limits-pid "$limits_pid" --json "$out" "${extra[@]}"

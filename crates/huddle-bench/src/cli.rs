@@ -21,6 +21,11 @@ pub const ALL_SCENARIOS: &[&str] = &[
     "post",
     "mixed",
     "memory",
+    // Realtime (issue 7), on a server of their own when spawned.
+    "ddp-idle",
+    "fanout",
+    "sustained",
+    "invite-to-event",
 ];
 
 #[derive(Parser, Debug)]
@@ -85,7 +90,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub fixture: Option<PathBuf>,
     /// Comma-separated scenarios (default: all). One of: noop, invite, invite-bulk, kick, join,
-    /// leave, members, size-scaling, post, mixed, memory.
+    /// leave, members, size-scaling, post, mixed, memory, and the realtime ddp-idle, fanout,
+    /// sustained, invite-to-event.
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,
     /// Concurrent connections (one in-flight request each).
@@ -101,6 +107,9 @@ pub struct RunArgs {
     /// `POST /insert`) at this URL with the same client, for Huddle/limits ratios.
     #[arg(long)]
     pub limits_url: Option<String>,
+    /// Pid of the limits server, to read its memory per idle WebSocket from /proc.
+    #[arg(long)]
+    pub limits_pid: Option<u32>,
     /// Write the results as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -116,6 +125,8 @@ pub struct RunArgs {
     pub keep: bool,
     #[command(flatten)]
     pub sizes: SizeArgs,
+    #[command(flatten)]
+    pub realtime: crate::realtime::RtArgs,
 }
 
 /// Fixture knobs; each unset one takes its full-run or `--tiny` default.

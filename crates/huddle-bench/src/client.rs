@@ -118,6 +118,33 @@ impl Http {
         ))
     }
 
+    /// A POST whose answer the caller reads (setup steps, not timed): the JSON body on success.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &Value,
+        creds: &Creds,
+    ) -> anyhow::Result<Value> {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("X-User-Id", creds.uid.clone())
+            .header("X-Auth-Token", creds.token.clone())
+            .json(body)
+            .send()
+            .await
+            .with_context(|| format!("POST {path}"))?;
+        let status = res.status();
+        let v: Value = res
+            .json()
+            .await
+            .with_context(|| format!("POST {path}: answer"))?;
+        if !status.is_success() || v["success"] != Value::Bool(true) {
+            bail!("POST {path} failed ({status}): {v}");
+        }
+        Ok(v)
+    }
+
     /// Password login (one Argon2 verification on the server): the admin's credentials.
     pub async fn login(&self, user: &str, password: &str) -> anyhow::Result<Creds> {
         let res = self

@@ -6,6 +6,7 @@
 mod cli;
 mod client;
 mod fixture;
+mod realtime;
 mod report;
 mod runner;
 mod scenarios;
@@ -221,7 +222,8 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut rows: Vec<Row> = vec![];
     let mut seeds = vec![];
 
-    if let Some(url) = &args.limits_url {
+    let http_scenarios = names.iter().any(|n| !realtime::SCENARIOS.contains(n));
+    if let (Some(url), true) = (&args.limits_url, http_scenarios) {
         let http = Http::new(url, load.connections)?;
         let mut t = Target {
             http,
@@ -241,7 +243,26 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         t.spawned = None;
     }
 
-    let main_names: Vec<&str> = names.iter().copied().filter(|n| *n != "memory").collect();
+    let rt_names: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| realtime::SCENARIOS.contains(n))
+        .collect();
+    if !rt_names.is_empty() {
+        match realtime::raise_nofile() {
+            Some(n) => say(format!("open-files limit: {n}")),
+            None => {
+                say("could not raise the open-files limit (ddp-idle may run out of sockets)".into())
+            }
+        }
+    }
+    let mut rt_rows: Vec<realtime::RtRow> = vec![];
+    let mut rt_load = None;
+    let main_names: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| *n != "memory" && !realtime::SCENARIOS.contains(n))
+        .collect();
     let wants_memory = names.contains(&"memory");
     let work = work_dir(&args)?;
 
@@ -289,6 +310,14 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
             result?;
         }
+        if !rt_names.is_empty() {
+            let rl = realtime::RtLoad::resolve(&args.realtime, args.tiny, sizes.post_room_size);
+            let (env, spawned) = spawn_realtime(work.path(), &rl, &args, &mut seeds).await?;
+            let result = realtime::run(&env, &rt_names, &rl, limits_of(&args).as_ref()).await;
+            spawned.stop().await?;
+            rt_rows = result?;
+            rt_load = Some(rl);
+        }
     } else if let Some(url) = &args.server_url {
         let manifest = match &args.fixture {
             Some(p) => Some(Manifest::load(p)?),
@@ -319,15 +348,45 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             say("memory: skipped (needs --spawn, or a server on a `seed --memory-fixture` database)".into());
         }
         measure(&mut t, ctx.as_ref(), &load, &names, &mut rows).await?;
+        if !rt_names.is_empty() {
+            match (&t.manifest, &ctx) {
+                (Some(m), Some(ctx)) if m.kind == Kind::Main => {
+                    let rl = realtime::RtLoad::resolve(
+                        &args.realtime,
+                        args.tiny,
+                        m.sizes.post_room_size,
+                    );
+                    let env = realtime::Env {
+                        http: t.http.clone(),
+                        base: url.clone(),
+                        pid: t.pid,
+                        admin: ctx.admin.clone(),
+                        token_secret: m.token_secret.clone(),
+                        token_users: m.sizes.token_users as usize,
+                    };
+                    rt_rows =
+                        realtime::run(&env, &rt_names, &rl, limits_of(&args).as_ref()).await?;
+                    rt_load = Some(rl);
+                }
+                _ => say("realtime: skipped (needs --fixture with a main-fixture manifest)".into()),
+            }
+        }
     }
 
     report::add_ratios(&mut rows);
     let full_size = !args.tiny && sizes == Sizes::full();
     let targets = report::targets(&rows, full_size, load.connections);
-    println!("\n{}", report::table(&rows));
-    println!("Targets (issue #4; judged only at full size and 64 connections):");
-    println!("{}", report::targets_table(&targets));
-    let errors: u64 = rows.iter().map(|r| r.errors).sum();
+    if !rows.is_empty() {
+        println!("\n{}", report::table(&rows));
+        println!("Targets (issue #4; judged only at full size and 64 connections):");
+        println!("{}", report::targets_table(&targets));
+    }
+    if !rt_rows.is_empty() {
+        println!("\nRealtime (issue 7; the targets are for full size: 10,000 idle, 1,000 members, 100/s):");
+        println!("{}", realtime::table(&rt_rows));
+    }
+    let rt_errors: usize = rt_rows.iter().map(|r| r.errors()).sum();
+    let errors: u64 = rows.iter().map(|r| r.errors).sum::<u64>() + rt_errors as u64;
     if let Some(path) = &args.json {
         let doc = json!({
             "date": started.to_rfc3339(),
@@ -344,6 +403,8 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             "limits_url": args.limits_url,
             "rows": rows,
             "targets": targets,
+            "realtime_load": rt_load,
+            "realtime": rt_rows,
             "errors": errors,
         });
         std::fs::write(path, serde_json::to_vec_pretty(&doc)?)
@@ -360,7 +421,85 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         say(format!("{errors} requests failed"));
         return Ok(ExitCode::FAILURE);
     }
+    // At tiny sizes nothing is under load: a lost delivery there is a bug, not a missed target.
+    if args.tiny && rt_rows.iter().any(|r| !r.lossless()) {
+        say("realtime: a message did not reach every socket exactly once".into());
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+fn limits_of(args: &RunArgs) -> Option<realtime::Limits> {
+    args.limits_url.as_ref().map(|u| realtime::Limits {
+        base: u.clone(),
+        pid: args.limits_pid,
+    })
+}
+
+/// Seeds a small main fixture for the realtime scenarios (token users for every socket, the
+/// fan-out room, none of the big rooms) and spawns a server on it configured for them: room for
+/// the `ddp-idle` sockets beside the accept loop's default cap of 10,000, and no login rate
+/// limit (every socket logs in from 127.0.0.1).
+async fn spawn_realtime(
+    dir: &Path,
+    rl: &realtime::RtLoad,
+    args: &RunArgs,
+    seeds: &mut Vec<serde_json::Value>,
+) -> anyhow::Result<(realtime::Env, Spawned)> {
+    let sub = dir.join("realtime");
+    std::fs::create_dir_all(&sub)?;
+    let sizes = Sizes {
+        room_sizes: vec![10],
+        bulk_sizes: vec![10],
+        bulk_repeats: 1,
+        pool: 10,
+        write_rooms: 1,
+        write_members: 10,
+        token_users: rl.token_users(),
+        post_room_size: rl.members as u64,
+        memory_users: 1,
+        memory_memberships: 1,
+    };
+    let plan = Plan::new(Kind::Main, &sizes);
+    let db = sub.join("huddle.db");
+    let db = db
+        .to_str()
+        .context("work dir path is not UTF-8")?
+        .to_string();
+    let bin = server::huddle_bin(args.huddle_bin.as_deref());
+    let manifest = Manifest::generate(Kind::Main, sizes.clone());
+    let stats = seed_with_spinner(&db, &bin, &plan, &manifest).await?;
+    say(format!(
+        "realtime fixture: {} users ({} with tokens), fan-out room of {} seeded in {:.1} s",
+        stats.users, sizes.token_users, rl.members, stats.seconds
+    ));
+    seeds.push(json!({ "fixture": "realtime", "stats": stats }));
+    let config = sub.join("huddle.toml");
+    let cap = rl.connections + rl.members + rl.invitees() + 1_000;
+    std::fs::write(
+        &config,
+        format!("max_connections = {cap}\nlogin_rate_per_minute = 0\n"),
+    )?;
+    let spawned = server::spawn_with(&bin, &db, sub.join("server.log"), Some(&config)).await?;
+    say(format!(
+        "spawned {} (pid {}) at {} with max_connections = {cap}, login_rate_per_minute = 0",
+        bin.display(),
+        spawned.pid,
+        spawned.url
+    ));
+    let http = Http::new(&spawned.url, 64)?;
+    let admin = http
+        .login(&manifest.admin_user, &manifest.admin_password)
+        .await?;
+    let env = realtime::Env {
+        http,
+        base: spawned.url.clone(),
+        pid: Some(spawned.pid),
+        admin,
+        token_secret: manifest.token_secret.clone(),
+        token_users: sizes.token_users as usize,
+    };
+    Ok((env, spawned))
 }
 
 /// The directory spawned servers keep their databases and logs in.

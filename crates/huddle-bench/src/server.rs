@@ -37,6 +37,16 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 pub async fn spawn(bin: &Path, db_path: &str, log: PathBuf) -> anyhow::Result<Spawned> {
+    spawn_with(bin, db_path, log, None).await
+}
+
+/// [`spawn`] with a configuration file (the realtime server's raised connection cap).
+pub async fn spawn_with(
+    bin: &Path,
+    db_path: &str,
+    log: PathBuf,
+    config: Option<&Path>,
+) -> anyhow::Result<Spawned> {
     let port = free_port()?;
     let log_file = std::fs::File::create(&log)
         .with_context(|| format!("creating server log {}", log.display()))?;
@@ -50,6 +60,9 @@ pub async fn spawn(bin: &Path, db_path: &str, log: PathBuf) -> anyhow::Result<Sp
     ])
     .arg("--database-url")
     .arg(format!("sqlite://{db_path}"));
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
     // The targets are for the default configuration: no HUDDLE_* setting from the caller's
     // environment (log level, rate limits, a config file) may leak into the measured server.
     for (key, _) in std::env::vars_os() {
