@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const check = process.argv.includes('--check');
-const common = { bundle: true, minify: true, target: 'es2020', legalComments: 'none', write: false, logLevel: 'warning' };
+// keepNames: error classes keep their names (e.name === 'BrowserSyncDisallowedError') when minified.
+const common = { bundle: true, minify: true, keepNames: true, target: 'es2020', legalComments: 'none', write: false, logLevel: 'warning' };
 const outputs = [
   { entryPoints: [join(HERE, 'src/index.ts')], format: 'esm', outfile: join(HERE, 'dist/huddle.mjs') },
   { entryPoints: [join(HERE, 'src/index.ts')], format: 'iife', globalName: 'Huddle', outfile: join(HERE, 'dist/huddle.js') },

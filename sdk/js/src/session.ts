@@ -3,7 +3,7 @@
 
 import { Auth, type TokenFetcher } from './auth.js';
 import { ConversationRef } from './conversation.js';
-import { InvalidRequestError, type HuddleError } from './errors.js';
+import { InvalidRequestError, NotFoundError, type HuddleError } from './errors.js';
 import { Http, seg } from './http.js';
 import { Realtime } from './socket.js';
 import type { Conversation, SessionSettings, User } from './types.js';
@@ -174,8 +174,12 @@ export async function getSession(opts: SessionOptions): Promise<Session> {
   try {
     await session.me();
   } catch (e) {
-    session.destroy();
-    throw e;
+    // Valid credentials for a user not created yet are fine: the app may create it next
+    // (`session.currentUser.createIfNotExists`, or from its backend).
+    if (!(e instanceof NotFoundError)) {
+      session.destroy();
+      throw e;
+    }
   }
   return session;
 }

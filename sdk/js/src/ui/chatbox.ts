@@ -207,9 +207,13 @@ export class Chatbox {
     }
     for (const m of messages) {
       const own = m.senderId === this.session.userId;
+      if (m.type === 'SystemMessage') {
+        items.push(h('div', { class: 'msg system', 'data-id': m.id }, h('span', { class: 'text' }, m.text)));
+        continue;
+      }
       items.push(h('div', { class: own ? 'msg own' : 'msg', 'data-id': m.id },
         h('span', { class: 'who', 'data-sender': m.senderId ?? undefined }, own ? 'You' : m.senderId ? this.names.get(m.senderId) ?? m.senderId : 'System'),
-        m.text));
+        h('span', { class: 'text' }, m.text)));
     }
     if (messages.length === 0) items.push(h('p', { class: 'empty' }, 'No messages yet.'));
     log.replaceChildren(...items);

@@ -28,9 +28,10 @@ header p { margin: 2px 0 0; color: var(--huddle-muted); font-size: 12px; }
 .log:focus-visible, button:focus-visible, textarea:focus-visible, li:focus-visible {
   outline: 2px solid var(--huddle-accent); outline-offset: 1px; }
 .more { align-self: center; }
-.msg { max-width: 80%; padding: 6px 10px; border-radius: var(--huddle-radius); background: var(--huddle-other-bg);
+.msg { align-self: flex-start; max-width: 80%; padding: 6px 10px; border-radius: var(--huddle-radius); background: var(--huddle-other-bg);
   white-space: pre-wrap; word-wrap: break-word; }
 .msg.own { align-self: flex-end; background: var(--huddle-own-bg); }
+.msg.system { align-self: center; background: none; color: var(--huddle-muted); font-size: 12px; font-style: italic; }
 .msg .who { display: block; font-size: 11px; color: var(--huddle-muted); }
 .typing { min-height: 18px; padding: 0 14px; color: var(--huddle-muted); font-size: 12px; }
 form { display: flex; gap: 8px; padding: 10px 14px; border-top: 1px solid var(--huddle-border); }
