@@ -55,7 +55,7 @@ async fn app_css(headers: HeaderMap) -> Response {
 
 /// The file names are not fingerprinted, so browsers revalidate every time (`no-cache`) and an
 /// unchanged file costs a 304 thanks to its ETag; after an upgrade the new dashboard shows at once.
-fn asset(req: &HeaderMap, body: Vec<u8>, content_type: &'static str) -> Response {
+pub(crate) fn asset(req: &HeaderMap, body: Vec<u8>, content_type: &'static str) -> Response {
     let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
     let fresh = req
         .get(header::IF_NONE_MATCH)

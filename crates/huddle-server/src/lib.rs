@@ -5,6 +5,7 @@
 pub mod admin_ui;
 pub mod rc;
 pub mod realtime;
+pub mod sdk_assets;
 pub mod serve;
 pub mod shape;
 pub mod state;
@@ -209,6 +210,7 @@ pub fn router(state: AppState, timeout: Duration) -> Router {
         .merge(talk::routes())
         .merge(realtime::routes())
         .merge(admin_ui::routes())
+        .merge(sdk_assets::routes())
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(rc::MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

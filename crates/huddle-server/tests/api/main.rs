@@ -20,6 +20,7 @@ mod membership;
 mod native;
 mod openapi;
 mod rooms;
+mod sdk_assets;
 mod serving;
 mod snapshots;
 mod talk_backend;

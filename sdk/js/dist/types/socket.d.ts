@@ -1,0 +1,67 @@
+import { HuddleError } from './errors.js';
+import type { Auth } from './auth.js';
+export interface EventFrame {
+    conversation: string;
+    eventId: number;
+    event: string;
+    data: any;
+}
+export interface SubHandlers {
+    onEvent(e: EventFrame): void;
+    /** The server could not replay what was missed: reload from REST. */
+    onResync(): void;
+    /** The subscription ended on the server's side (removed, access-none, guest-access-off...). */
+    onRevoked(reason: string): void;
+    /** A (re)subscription was refused. */
+    onError(e: HuddleError): void;
+}
+interface Sub {
+    id: string;
+    target: {
+        conversation: string;
+        asGuest: boolean;
+    } | {
+        inbox: true;
+    };
+    lastEventId?: number;
+    /** Set when re-subscribing after a drop with no event seen yet: nothing to resume from. */
+    reload?: boolean;
+    handlers: SubHandlers;
+    ready?: {
+        resolve(): void;
+        reject(e: HuddleError): void;
+    };
+}
+export declare class Realtime {
+    private readonly base;
+    private readonly appId;
+    private readonly auth;
+    private ws?;
+    private subs;
+    private seq;
+    private backoff;
+    private pingTimer?;
+    private reconnectTimer?;
+    private closed;
+    private open;
+    /** Connection state changes, for UIs that show "reconnecting". */
+    onState?: (state: 'connecting' | 'open' | 'reconnecting' | 'closed') => void;
+    constructor(base: string, appId: string, auth: Auth);
+    /** Subscribes; resolves on `ready`, rejects with the typed error the server answered. */
+    subscribe(target: Sub['target'], handlers: SubHandlers): {
+        id: string;
+        ready: Promise<void>;
+        close(): void;
+    };
+    /** Drops the connection as if the network failed (tests and "reconnect now" buttons). */
+    reconnectNow(): void;
+    destroy(): void;
+    private disconnect;
+    private connect;
+    private dropped;
+    private send;
+    private sendSubscribe;
+    private frame;
+    private failAll;
+}
+export {};
