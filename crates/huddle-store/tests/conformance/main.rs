@@ -78,6 +78,7 @@ conformance!(
     reactions_toggle_and_concurrent_reactions_are_all_kept,
     concurrent_writes_fail_alone_and_answer_after_commit,
     membership_writes_return_the_room_counters,
+    cached_reads_follow_writes,
 );
 
 pub fn all() -> Paging {
