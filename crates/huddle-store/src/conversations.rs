@@ -177,6 +177,7 @@ impl ConversationStore for SqlStore {
     /// per user, which lets a conflict name its user; batches are small (the service allows
     /// 100).
     async fn upsert_users(&self, users: &[User]) -> Result<()> {
+        let uids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
         let latest: BTreeMap<String, User> =
             users.iter().map(|u| (u.id.clone(), u.clone())).collect();
         if latest.is_empty() {
@@ -194,7 +195,7 @@ impl ConversationStore for SqlStore {
             USER_FIELDS.join(", "),
             placeholders(1, USER_FIELDS.len())
         );
-        self.db.write(move |tx| Box::pin(async move {
+        let out = self.db.write(move |tx| Box::pin(async move {
         for user in latest.values() {
             bind_user(sqlx::query(&upsert), user)?
                 .execute(&mut *tx)
@@ -240,7 +241,11 @@ impl ConversationStore for SqlStore {
                 .map_err(db_err)?;
         }
         Ok(())
-        })).await
+        })).await;
+        self.caches
+            .tokens
+            .invalidate_where(|(u, _)| uids.contains(&u.id));
+        out
     }
 
     async fn message_by_idempotency_key(&self, rid: &str, key: &str) -> Result<Option<Message>> {

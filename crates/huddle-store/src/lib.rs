@@ -14,6 +14,7 @@
 //! ```
 
 mod app;
+mod cache;
 mod conversations;
 mod errors;
 mod membership;
@@ -45,7 +46,10 @@ pub(crate) type Q<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArgument
 pub async fn open(url: &str, opts: StoreOptions) -> Result<Arc<dyn Store>, Error> {
     let db = pool::Db::connect(url, &opts).await?;
     tracing::info!(backend = db.backend.name(), "store open");
-    Ok(Arc::new(SqlStore { db }))
+    Ok(Arc::new(SqlStore {
+        db,
+        caches: cache::Caches::new(),
+    }))
 }
 
 /// Applies pending migrations to the database a URL names, then disconnects.
@@ -56,6 +60,8 @@ pub async fn migrate(url: &str) -> Result<(), Error> {
 /// The store; its trait implementations are spread over the aggregate modules.
 pub(crate) struct SqlStore {
     db: pool::Db,
+    /// Token and room reads kept in memory; the write methods invalidate them (`cache.rs`).
+    caches: cache::Caches,
 }
 
 impl Store for SqlStore {

@@ -113,6 +113,7 @@ impl MembershipStore for SqlStore {
         rid: &str,
         members: &[NewMember],
     ) -> Result<(Vec<String>, Option<RoomCounters>)> {
+        let rid_key = rid.to_string();
         let mut seen = HashSet::new();
         let members: Vec<NewMember> = members
             .iter()
@@ -123,7 +124,8 @@ impl MembershipStore for SqlStore {
             return Ok((vec![], None));
         }
         let (rid, backend) = (rid.to_string(), self.db.backend);
-        self.db
+        let out = self
+            .db
             .write(move |tx| {
                 Box::pin(async move {
                     let rid = rid.as_str();
@@ -156,7 +158,9 @@ impl MembershipStore for SqlStore {
                     Ok((added, Some(counters)))
                 })
             })
-            .await
+            .await;
+        self.caches.rooms.invalidate(&rid_key);
+        out
     }
 
     async fn remove_member_counted(
@@ -165,13 +169,15 @@ impl MembershipStore for SqlStore {
         uid: &str,
         message: Option<&Message>,
     ) -> Result<Option<RoomCounters>> {
+        let rid_key = rid.to_string();
         let (rid, uid, message, backend) = (
             rid.to_string(),
             uid.to_string(),
             message.cloned(),
             self.db.backend,
         );
-        self.db
+        let out = self
+            .db
             .write(move |tx| {
                 Box::pin(async move {
                     if lock_room(tx, backend, &rid).await?.is_none() {
@@ -191,7 +197,9 @@ impl MembershipStore for SqlStore {
                     bump_room(tx, &rid, -1, &messages).await.map(Some)
                 })
             })
-            .await
+            .await;
+        self.caches.rooms.invalidate(&rid_key);
+        out
     }
 
     async fn subscription(&self, rid: &str, uid: &str) -> Result<Option<Subscription>> {
@@ -213,8 +221,9 @@ impl MembershipStore for SqlStore {
         sub: &Subscription,
         message: Option<&Message>,
     ) -> Result<()> {
+        let rid_key = sub.rid.clone();
         let (sub, message, backend) = (sub.clone(), message.cloned(), self.db.backend);
-        self.db.write(move |tx| Box::pin(async move {
+        let out = self.db.write(move |tx| Box::pin(async move {
         let (sub, message) = (&sub, message.as_ref());
         if message.is_some()
             && lock_room(tx, backend, &sub.rid)
@@ -252,7 +261,9 @@ impl MembershipStore for SqlStore {
             bump_room(tx, &sub.rid, 0, &[m]).await?;
         }
         Ok(())
-        })).await
+        })).await;
+        self.caches.rooms.invalidate(&rid_key);
+        out
     }
 
     async fn list_members(&self, rid: &str, query: &MemberQuery) -> Result<Page<Member>> {

@@ -86,8 +86,9 @@ fn message_not_found() -> Error {
 #[async_trait]
 impl MessageStore for SqlStore {
     async fn insert_message(&self, message: &Message) -> Result<()> {
+        let rid_key = message.rid.clone();
         let (message, backend) = (message.clone(), self.db.backend);
-        self.db.write(move |tx| Box::pin(async move {
+        let out = self.db.write(move |tx| Box::pin(async move {
         let message = &message;
         if lock_room(tx, backend, &message.rid)
             .await?
@@ -108,7 +109,9 @@ impl MessageStore for SqlStore {
                 .map_err(db_err)?;
         }
         Ok(())
-        })).await
+        })).await;
+        self.caches.rooms.invalidate(&rid_key);
+        out
     }
 
     async fn message_by_id(&self, id: &str) -> Result<Option<Message>> {
@@ -146,7 +149,7 @@ impl MessageStore for SqlStore {
 
     async fn delete_message(&self, id: &str) -> Result<bool> {
         let (id, backend) = (id.to_string(), self.db.backend);
-        self.db.write(move |tx| Box::pin(async move {
+        let out = self.db.write(move |tx| Box::pin(async move {
         let id = id.as_str();
         let row = sqlx::query("SELECT rid FROM messages WHERE id = $1")
             .bind(id)
@@ -173,7 +176,9 @@ impl MessageStore for SqlStore {
             .await
             .map_err(db_err)?;
         Ok(true)
-        })).await
+        })).await;
+        self.caches.rooms.invalidate_where(|_| true);
+        out
     }
 
     async fn set_reaction(

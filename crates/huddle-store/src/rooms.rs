@@ -163,7 +163,15 @@ impl RoomStore for SqlStore {
     }
 
     async fn room_by_id(&self, id: &str) -> Result<Option<Room>> {
-        self.room_where("r.id = $1", id).await
+        if let Some(hit) = self.caches.rooms.get(id) {
+            return Ok(Some(hit));
+        }
+        let ticket = self.caches.rooms.ticket();
+        let found = self.room_where("r.id = $1", id).await?;
+        if let Some(room) = &found {
+            self.caches.rooms.fill(id, room.clone(), ticket);
+        }
+        Ok(found)
     }
 
     async fn room_by_name(&self, name: &str) -> Result<Option<Room>> {
@@ -171,8 +179,9 @@ impl RoomStore for SqlStore {
     }
 
     async fn update_room(&self, room: &Room, message: Option<&Message>) -> Result<()> {
+        let rid = room.id.clone();
         let (room, message, backend) = (room.clone(), message.cloned(), self.db.backend);
-        self.db.write(move |tx| Box::pin(async move {
+        let out = self.db.write(move |tx| Box::pin(async move {
         let (room, message) = (&room, message.as_ref());
         let Some(old) = lock_room(tx, backend, &room.id).await? else {
             return Err(room_not_found());
@@ -231,12 +240,16 @@ impl RoomStore for SqlStore {
             bump_room(tx, &room.id, 0, &[m]).await?;
         }
         Ok(())
-        })).await
+        })).await;
+        self.caches.rooms.invalidate(&rid);
+        out
     }
 
     async fn delete_room(&self, id: &str) -> Result<bool> {
+        let rid = id.to_string();
         let (id, backend) = (id.to_string(), self.db.backend);
-        self.db
+        let out = self
+            .db
             .write(move |tx| {
                 Box::pin(async move {
                     let id = id.as_str();
@@ -258,7 +271,9 @@ impl RoomStore for SqlStore {
                     Ok(true)
                 })
             })
-            .await
+            .await;
+        self.caches.rooms.invalidate(&rid);
+        out
     }
 
     async fn list_rooms(&self, query: &RoomQuery) -> Result<Page<Room>> {

@@ -138,6 +138,7 @@ impl UserStore for SqlStore {
     }
 
     async fn update_user(&self, user: &User) -> Result<()> {
+        let uid = user.id.clone();
         let sets = USER_FIELDS
             .iter()
             .enumerate()
@@ -147,7 +148,7 @@ impl UserStore for SqlStore {
             .join(", ");
         let sql = format!("UPDATE users SET {sets} WHERE id = $1");
         let (user, backend) = (user.clone(), self.db.backend);
-        self.db.write(move |tx| Box::pin(async move {
+        let out = self.db.write(move |tx| Box::pin(async move {
         let user = &user;
         let done = bind_user(sqlx::query(&sql), user)?
             .execute(&mut *tx)
@@ -168,7 +169,9 @@ impl UserStore for SqlStore {
             .await
             .map_err(db_err)?;
         Ok(())
-        })).await
+        })).await;
+        self.caches.user_changed(&uid);
+        out
     }
 
     async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
@@ -198,8 +201,9 @@ impl UserStore for SqlStore {
     }
 
     async fn delete_user(&self, id: &str) -> Result<bool> {
+        let uid = id.to_string();
         let (id, b) = (id.to_string(), self.db.backend);
-        self.db.write(move |tx| Box::pin(async move {
+        let out = self.db.write(move |tx| Box::pin(async move {
         let id = id.as_str();
         // Lock order (PostgreSQL): the user row first, which also blocks new memberships for
         // them (their foreign-key check waits on it), then their rooms in id order.
@@ -259,7 +263,11 @@ impl UserStore for SqlStore {
             .await
             .map_err(db_err)?;
         Ok(true)
-        })).await
+        })).await;
+        self.caches.user_changed(&uid);
+        // Their memberships went, and with them a member from each of their rooms' counters.
+        self.caches.rooms.invalidate_where(|_| true);
+        out
     }
 
     async fn list_users(&self, query: &UserQuery) -> Result<Page<User>> {
@@ -362,6 +370,10 @@ impl UserStore for SqlStore {
     }
 
     async fn user_by_token(&self, hashed: &str) -> Result<Option<(User, LoginToken)>> {
+        if let Some(hit) = self.caches.tokens.get(hashed) {
+            return Ok(Some(hit));
+        }
+        let ticket = self.caches.tokens.ticket();
         let sql = format!("SELECT {}, {} FROM login_tokens k JOIN users u ON u.id = k.user_id WHERE k.hashed = $1", *USER_COLS, *TOKEN_COLS);
         let row = sqlx::query(&sql)
             .bind(hashed)
@@ -369,7 +381,11 @@ impl UserStore for SqlStore {
             .await
             .map_err(db_err)?;
         match row {
-            Some(row) => Ok(Some((rows::user(&row)?, rows::token(&row)?))),
+            Some(row) => {
+                let found = (rows::user(&row)?, rows::token(&row)?);
+                self.caches.tokens.fill(hashed, found.clone(), ticket);
+                Ok(Some(found))
+            }
             None => Ok(None),
         }
     }
@@ -380,7 +396,9 @@ impl UserStore for SqlStore {
             .execute(self.db.writer())
             .await
             .map_err(db_err)?;
-        Ok(done.rows_affected() > 0)
+        let out = Ok(done.rows_affected() > 0);
+        self.caches.tokens.invalidate(hashed);
+        out
     }
 
     async fn tokens_of_user(&self, user_id: &str, kind: TokenKind) -> Result<Vec<LoginToken>> {
@@ -401,7 +419,11 @@ impl UserStore for SqlStore {
             .execute(self.db.writer())
             .await
             .map_err(db_err)?;
-        Ok(done.rows_affected() > 0)
+        let out = Ok(done.rows_affected() > 0);
+        self.caches
+            .tokens
+            .invalidate_where(|(u, k)| u.id == user_id && k.name.as_deref() == Some(name));
+        out
     }
 
     async fn delete_tokens_of_user(&self, user_id: &str) -> Result<()> {
@@ -410,7 +432,9 @@ impl UserStore for SqlStore {
             .execute(self.db.writer())
             .await
             .map_err(db_err)?;
-        Ok(())
+        let out = Ok(());
+        self.caches.user_changed(user_id);
+        out
     }
 }
 

@@ -83,6 +83,7 @@ conformance!(
     membership_writes_return_the_room_counters,
     ten_thousand_users_in_one_call_keep_order_and_skip_unknown,
     bulk_add_10000_odd_members_in_one_call,
+    cached_reads_follow_writes,
 );
 
 pub fn all() -> Paging {

@@ -115,3 +115,87 @@ pub async fn membership_writes_return_the_room_counters(store: Arc<dyn Store>) {
         .unwrap()
         .is_none());
 }
+
+/// Token and room reads are served from memory after the first read; every write that changes
+/// them makes the next read see the change.
+pub async fn cached_reads_follow_writes(store: Arc<dyn Store>) {
+    let alice = insert_user(&store, "alice").await;
+    let bob = insert_user(&store, "bob").await;
+    let session = token(&alice.id, TokenKind::Session, None);
+    let other = token(&alice.id, TokenKind::Session, None);
+    let pat = token(&alice.id, TokenKind::PersonalAccess, Some("ci"));
+    for t in [&session, &other, &pat] {
+        store.insert_token(t).await.unwrap();
+    }
+    let cached = |hashed: String| {
+        let store = store.clone();
+        async move {
+            // Twice: the second read is the cached one.
+            store.user_by_token(&hashed).await.unwrap();
+            store.user_by_token(&hashed).await.unwrap()
+        }
+    };
+    assert!(cached(session.hashed.clone()).await.is_some());
+    // Logout: the token is gone for the very next request.
+    assert!(store.delete_token(&session.hashed).await.unwrap());
+    assert!(cached(session.hashed.clone()).await.is_none());
+    // A named token deleted by name.
+    assert!(cached(pat.hashed.clone()).await.is_some());
+    assert!(store.delete_named_token(&alice.id, "ci").await.unwrap());
+    assert!(cached(pat.hashed.clone()).await.is_none());
+    // Deactivation and a role change are seen through a cached token.
+    let (u, _) = cached(other.hashed.clone()).await.unwrap();
+    assert!(u.active);
+    let mut changed = u.clone();
+    changed.active = false;
+    changed.roles = vec!["user".into(), "bot".into()];
+    store.update_user(&changed).await.unwrap();
+    let (u, _) = cached(other.hashed.clone()).await.unwrap();
+    assert!(!u.active);
+    assert_eq!(u.roles, changed.roles);
+    // All of a user's tokens at once; then the user deleted.
+    store.delete_tokens_of_user(&alice.id).await.unwrap();
+    assert!(cached(other.hashed.clone()).await.is_none());
+    let bobs = token(&bob.id, TokenKind::Session, None);
+    store.insert_token(&bobs).await.unwrap();
+    assert!(cached(bobs.hashed.clone()).await.is_some());
+    assert!(store.delete_user(&bob.id).await.unwrap());
+    assert!(cached(bobs.hashed.clone()).await.is_none());
+
+    // Rooms: rename, counters, deletion.
+    let carol = insert_user(&store, "carol").await;
+    let room = create_room(&store, "cached", RoomType::Channel).await;
+    let read = |id: String| {
+        let store = store.clone();
+        async move {
+            store.room_by_id(&id).await.unwrap();
+            store.room_by_id(&id).await.unwrap()
+        }
+    };
+    let mut r = read(room.id.clone()).await.unwrap();
+    r.fname = Some("Renamed".into());
+    r.topic = Some("new topic".into());
+    store.update_room(&r, None).await.unwrap();
+    let now = read(room.id.clone()).await.unwrap();
+    assert_eq!(
+        (now.fname.as_deref(), now.topic.as_deref()),
+        (Some("Renamed"), Some("new topic"))
+    );
+    store
+        .add_members(&room.id, &[member(&room, &carol, &carol.to_ref())])
+        .await
+        .unwrap();
+    assert_eq!(read(room.id.clone()).await.unwrap().users_count, 1);
+    store
+        .insert_message(&message_at(&room, &carol, "hi", 1_000))
+        .await
+        .unwrap();
+    assert_eq!(read(room.id.clone()).await.unwrap().msgs, 2);
+    assert!(store
+        .remove_member(&room.id, &carol.id, None)
+        .await
+        .unwrap());
+    assert_eq!(read(room.id.clone()).await.unwrap().users_count, 0);
+    assert!(store.delete_room(&room.id).await.unwrap());
+    assert!(read(room.id.clone()).await.is_none());
+}
