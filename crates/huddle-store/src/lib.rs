@@ -16,6 +16,8 @@
 mod app;
 mod conversations;
 mod errors;
+mod member_index;
+mod member_pages;
 mod membership;
 mod messages;
 mod pool;
@@ -44,7 +46,11 @@ pub(crate) type Q<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArgument
 pub async fn open(url: &str, opts: StoreOptions) -> Result<Arc<dyn Store>, Error> {
     let db = pool::Db::connect(url, &opts).await?;
     tracing::info!(backend = db.backend.name(), "store open");
-    Ok(Arc::new(SqlStore { db }))
+    Ok(Arc::new(SqlStore {
+        db,
+        members: member_index::MemberIndexes::default(),
+        bytewise: tokio::sync::OnceCell::new(),
+    }))
 }
 
 /// Applies pending migrations to the database a URL names, then disconnects.
@@ -55,6 +61,10 @@ pub async fn migrate(url: &str) -> Result<(), Error> {
 /// The store; its trait implementations are spread over the aggregate modules.
 pub(crate) struct SqlStore {
     db: pool::Db,
+    /// Order-statistic indexes of large rooms' members, for deep member pages.
+    members: member_index::MemberIndexes,
+    /// Whether the database compares ids bytewise (`member_pages::bytewise_ids`).
+    bytewise: tokio::sync::OnceCell<bool>,
 }
 
 impl Store for SqlStore {

@@ -10,6 +10,7 @@ use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
 use crate::errors::{db_err, reference_err, room_not_found};
+use crate::member_index::Key;
 use crate::messages::insert_messages;
 use crate::pool::Backend;
 use crate::rooms::{bump_room, lock_room};
@@ -131,6 +132,12 @@ impl MembershipStore for SqlStore {
         if added.is_empty() {
             return Ok(vec![]);
         }
+        let staged = self.members.stage(
+            rid,
+            subs.iter()
+                .filter(|s| added.contains(&s.u.id))
+                .map(|s| (Key::new(&s.u.username, &s.u.id), true)),
+        );
         let messages: Vec<&Message> = members
             .iter()
             .filter(|m| added.contains(&m.subscription.u.id))
@@ -139,6 +146,7 @@ impl MembershipStore for SqlStore {
         insert_messages(&mut tx, self.db.backend, &messages).await?;
         bump_room(&mut tx, rid, added.len() as i64, &messages).await?;
         tx.commit().await.map_err(db_err)?;
+        staged.finish();
         Ok(members
             .iter()
             .map(|m| m.subscription.u.id.clone())
@@ -151,19 +159,24 @@ impl MembershipStore for SqlStore {
         if lock_room(&mut tx, self.db.backend, rid).await?.is_none() {
             return Ok(false);
         }
-        let done = sqlx::query("DELETE FROM subscriptions WHERE rid = $1 AND uid = $2")
-            .bind(rid)
-            .bind(uid)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected() == 0 {
+        let done = sqlx::query(
+            "DELETE FROM subscriptions WHERE rid = $1 AND uid = $2 RETURNING u_username",
+        )
+        .bind(rid)
+        .bind(uid)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(done) = done else {
             return Ok(false);
-        }
+        };
+        let username: String = done.try_get(0usize).map_err(db_err)?;
+        let staged = self.members.stage(rid, [(Key::new(&username, uid), false)]);
         let messages: Vec<&Message> = message.into_iter().collect();
         insert_messages(&mut tx, self.db.backend, &messages).await?;
         bump_room(&mut tx, rid, -1, &messages).await?;
         tx.commit().await.map_err(db_err)?;
+        staged.finish();
         Ok(true)
     }
 
@@ -226,6 +239,9 @@ impl MembershipStore for SqlStore {
     }
 
     async fn list_members(&self, rid: &str, query: &MemberQuery) -> Result<Page<Member>> {
+        if let Some(page) = self.deep_member_page(rid, query).await? {
+            return Ok(page);
+        }
         let mut conditions = vec!["s.rid = $1".to_string(), "u.active = 1".to_string()];
         let mut binds: Vec<String> = vec![rid.to_string()];
         let text = query

@@ -224,6 +224,7 @@ impl RoomStore for SqlStore {
                 .map_err(db_err)?;
         }
         tx.commit().await.map_err(db_err)?;
+        self.members.invalidate_all();
         Ok(true)
     }
 

@@ -151,14 +151,19 @@ impl UserStore for SqlStore {
         // Memberships carry the username (member lists sort by it) and name: follow a rename.
         // The condition keeps the common case (a login stamping last_login) from touching them.
         let username = user.username.clone().unwrap_or_default();
-        sqlx::query("UPDATE subscriptions SET u_username = $2, u_name = $3 WHERE uid = $1 AND (u_username <> $2 OR u_name IS NULL OR u_name <> $3)")
+        let followed = sqlx::query("UPDATE subscriptions SET u_username = $2, u_name = $3 WHERE uid = $1 AND (u_username <> $2 OR u_name IS NULL OR u_name <> $3)")
             .bind(user.id.as_str())
             .bind(username)
             .bind(user.name.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await.map_err(db_err)?;
+        if followed.rows_affected() > 0 {
+            // Member indexes are keyed by username: a rename reorders them.
+            self.members.invalidate_all();
+        }
+        Ok(())
     }
 
     async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
@@ -248,6 +253,9 @@ impl UserStore for SqlStore {
             .await
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
+        if !rids.is_empty() {
+            self.members.invalidate_all();
+        }
         Ok(true)
     }
 

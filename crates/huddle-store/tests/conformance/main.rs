@@ -9,6 +9,7 @@ mod support;
 mod app;
 mod backends;
 mod lists;
+mod member_pages;
 mod membership;
 mod messages;
 mod rooms;
@@ -34,6 +35,8 @@ use app::*;
 
 #[allow(unused_imports)]
 use lists::*;
+#[allow(unused_imports)]
+use member_pages::*;
 #[allow(unused_imports)]
 use membership::*;
 #[allow(unused_imports)]
@@ -78,6 +81,7 @@ conformance!(
     reactions_toggle_and_concurrent_reactions_are_all_kept,
     ten_thousand_users_in_one_call_keep_order_and_skip_unknown,
     bulk_add_10000_odd_members_in_one_call,
+    deep_member_pages_match_a_plain_scan,
 );
 
 pub fn all() -> Paging {
