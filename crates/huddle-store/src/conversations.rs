@@ -222,12 +222,14 @@ impl ConversationStore for SqlStore {
              WHERE u.id = subscriptions.uid AND subscriptions.uid IN ({list}) AND \
              (subscriptions.u_username <> COALESCE(u.username, '') OR subscriptions.u_name IS NULL OR subscriptions.u_name <> u.name)"
         );
-        for sql in [delete, follow] {
-            sqlx::query(&sql)
+        let mut renamed = false;
+        for (sql, is_follow) in [(delete, false), (follow, true)] {
+            let done = sqlx::query(&sql)
                 .bind(ids.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
+            renamed |= is_follow && done.rows_affected() > 0;
         }
         if !roles.is_empty() {
             let sql = format!(
@@ -240,12 +242,16 @@ impl ConversationStore for SqlStore {
                 .await
                 .map_err(db_err)?;
         }
-        Ok(())
+        Ok(renamed)
         })).await;
         self.caches
             .tokens
             .invalidate_where(|(u, _)| uids.contains(&u.id));
-        out
+        if matches!(out, Ok(true)) {
+            // Member indexes are keyed by username: a rename reorders them.
+            self.members.invalidate_all();
+        }
+        out.map(|_| ())
     }
 
     async fn message_by_idempotency_key(&self, rid: &str, key: &str) -> Result<Option<Message>> {

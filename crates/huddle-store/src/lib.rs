@@ -17,6 +17,8 @@ mod app;
 mod cache;
 mod conversations;
 mod errors;
+mod member_index;
+mod member_pages;
 mod membership;
 mod messages;
 mod pool;
@@ -49,6 +51,8 @@ pub async fn open(url: &str, opts: StoreOptions) -> Result<Arc<dyn Store>, Error
     Ok(Arc::new(SqlStore {
         db,
         caches: cache::Caches::new(),
+        members: Arc::new(member_index::MemberIndexes::default()),
+        bytewise: tokio::sync::OnceCell::new(),
     }))
 }
 
@@ -62,6 +66,11 @@ pub(crate) struct SqlStore {
     db: pool::Db,
     /// Token and room reads kept in memory; the write methods invalidate them (`cache.rs`).
     caches: cache::Caches,
+    /// Order-statistic indexes of large rooms' members, for deep member pages (shared with
+    /// the write jobs that stage changes to them).
+    members: Arc<member_index::MemberIndexes>,
+    /// Whether the database compares ids bytewise (`member_pages::bytewise_ids`).
+    bytewise: tokio::sync::OnceCell<bool>,
 }
 
 impl Store for SqlStore {

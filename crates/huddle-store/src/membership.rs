@@ -10,6 +10,7 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 use crate::errors::{db_err, reference_err, room_not_found};
+use crate::member_index::Key;
 use crate::messages::insert_messages;
 use crate::pool::Backend;
 use crate::rooms::{bump_room, lock_room};
@@ -124,6 +125,7 @@ impl MembershipStore for SqlStore {
             return Ok((vec![], None));
         }
         let (rid, backend) = (rid.to_string(), self.db.backend);
+        let indexes = self.members.clone();
         let out = self
             .db
             .write(move |tx| {
@@ -141,8 +143,16 @@ impl MembershipStore for SqlStore {
                         .into_iter()
                         .collect();
                     if added.is_empty() {
-                        return Ok((vec![], None));
+                        return Ok((vec![], None, None));
                     }
+                    // Staged after the room's serialization point; applied by the caller once
+                    // the group commit answered (dropped unfinished, it marks the index stale).
+                    let staged = indexes.stage(
+                        rid,
+                        subs.iter()
+                            .filter(|s| added.contains(&s.u.id))
+                            .map(|s| (Key::new(&s.u.username, &s.u.id), true)),
+                    );
                     let messages: Vec<&Message> = members
                         .iter()
                         .filter(|m| added.contains(&m.subscription.u.id))
@@ -155,12 +165,16 @@ impl MembershipStore for SqlStore {
                         .map(|m| m.subscription.u.id.clone())
                         .filter(|uid| added.contains(uid))
                         .collect();
-                    Ok((added, Some(counters)))
+                    Ok((added, Some(counters), Some(staged)))
                 })
             })
             .await;
         self.caches.rooms.invalidate(&rid_key);
-        out
+        let (added, counters, staged) = out?;
+        if let Some(staged) = staged {
+            staged.finish();
+        }
+        Ok((added, counters))
     }
 
     async fn remove_member_counted(
@@ -176,6 +190,7 @@ impl MembershipStore for SqlStore {
             message.cloned(),
             self.db.backend,
         );
+        let indexes = self.members.clone();
         let out = self
             .db
             .write(move |tx| {
@@ -183,23 +198,31 @@ impl MembershipStore for SqlStore {
                     if lock_room(tx, backend, &rid).await?.is_none() {
                         return Ok(None);
                     }
-                    let done = sqlx::query("DELETE FROM subscriptions WHERE rid = $1 AND uid = $2")
-                        .bind(rid.as_str())
-                        .bind(uid.as_str())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    if done.rows_affected() == 0 {
+                    let done = sqlx::query(
+                        "DELETE FROM subscriptions WHERE rid = $1 AND uid = $2 RETURNING u_username",
+                    )
+                    .bind(rid.as_str())
+                    .bind(uid.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    let Some(done) = done else {
                         return Ok(None);
-                    }
+                    };
+                    let username: String = done.try_get(0usize).map_err(db_err)?;
+                    let staged = indexes.stage(&rid, [(Key::new(&username, &uid), false)]);
                     let messages: Vec<&Message> = message.iter().collect();
                     insert_messages(tx, backend, &messages).await?;
-                    bump_room(tx, &rid, -1, &messages).await.map(Some)
+                    let counters = bump_room(tx, &rid, -1, &messages).await?;
+                    Ok(Some((counters, staged)))
                 })
             })
             .await;
         self.caches.rooms.invalidate(&rid_key);
-        out
+        Ok(out?.map(|(counters, staged)| {
+            staged.finish();
+            counters
+        }))
     }
 
     async fn subscription(&self, rid: &str, uid: &str) -> Result<Option<Subscription>> {
@@ -267,6 +290,9 @@ impl MembershipStore for SqlStore {
     }
 
     async fn list_members(&self, rid: &str, query: &MemberQuery) -> Result<Page<Member>> {
+        if let Some(page) = self.deep_member_page(rid, query).await? {
+            return Ok(page);
+        }
         let mut conditions = vec!["s.rid = $1".to_string(), "u.active = 1".to_string()];
         let mut binds: Vec<String> = vec![rid.to_string()];
         let text = query

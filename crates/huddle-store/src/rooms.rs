@@ -273,6 +273,9 @@ impl RoomStore for SqlStore {
             })
             .await;
         self.caches.rooms.invalidate(&rid);
+        if matches!(out, Ok(true)) {
+            self.members.invalidate_all();
+        }
         out
     }
 

@@ -161,17 +161,21 @@ impl UserStore for SqlStore {
         // Memberships carry the username (member lists sort by it) and name: follow a rename.
         // The condition keeps the common case (a login stamping last_login) from touching them.
         let username = user.username.clone().unwrap_or_default();
-        sqlx::query("UPDATE subscriptions SET u_username = $2, u_name = $3 WHERE uid = $1 AND (u_username <> $2 OR u_name IS NULL OR u_name <> $3)")
+        let followed = sqlx::query("UPDATE subscriptions SET u_username = $2, u_name = $3 WHERE uid = $1 AND (u_username <> $2 OR u_name IS NULL OR u_name <> $3)")
             .bind(user.id.as_str())
             .bind(username)
             .bind(user.name.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        Ok(())
+        Ok(followed.rows_affected() > 0)
         })).await;
         self.caches.user_changed(&uid);
-        out
+        if matches!(out, Ok(true)) {
+            // Member indexes are keyed by username: a rename reorders them.
+            self.members.invalidate_all();
+        }
+        out.map(|_| ())
     }
 
     async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
@@ -267,6 +271,10 @@ impl UserStore for SqlStore {
         self.caches.user_changed(&uid);
         // Their memberships went, and with them a member from each of their rooms' counters.
         self.caches.rooms.invalidate_where(|_| true);
+        if matches!(out, Ok(true)) {
+            // A deleted user leaves every room's member index (rare: reload rather than follow).
+            self.members.invalidate_all();
+        }
         out
     }
 

@@ -9,6 +9,7 @@ mod support;
 mod app;
 mod backends;
 mod lists;
+mod member_pages;
 mod membership;
 mod messages;
 mod rooms;
@@ -35,6 +36,8 @@ use app::*;
 
 #[allow(unused_imports)]
 use lists::*;
+#[allow(unused_imports)]
+use member_pages::*;
 #[allow(unused_imports)]
 use membership::*;
 #[allow(unused_imports)]
@@ -84,6 +87,7 @@ conformance!(
     ten_thousand_users_in_one_call_keep_order_and_skip_unknown,
     bulk_add_10000_odd_members_in_one_call,
     cached_reads_follow_writes,
+    deep_member_pages_match_a_plain_scan,
 );
 
 pub fn all() -> Paging {

@@ -1,0 +1,200 @@
+//! Deep pages of large rooms' member lists through the in-memory index (`member_index`):
+//! `offset` becomes a starting key in O(log n) and the page is a keyset read of `count` rows
+//! off the `(rid, u_username, uid)` index, where `LIMIT/OFFSET` walked (and joined `users` for)
+//! every skipped membership: ~1 s at offset 500,000. Same rows, order and `total` as the plain
+//! query in `membership.rs`, which still serves shallow pages, small rooms, filtered listings
+//! and any moment the index and the database disagree.
+
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use huddle_core::{Member, MemberQuery, Page, Result};
+use sqlx::Row;
+
+use crate::errors::db_err;
+use crate::member_index::Key;
+use crate::pool::Backend;
+use crate::rows::{self, SUB_COLS, USER_COLS};
+use crate::SqlStore;
+
+/// Rooms below this size, and offsets below this, are cheap to walk: no index for them.
+const MIN_ROOM: i64 = 5_000;
+const MIN_OFFSET: i64 = 500;
+/// Longest a load waits for writes staged before it to commit before giving up (the page is
+/// then served by the plain query).
+const SETTLE_WAIT: Duration = Duration::from_secs(2);
+
+impl SqlStore {
+    /// The page from the index, or `None` when the plain query should answer it.
+    pub(crate) async fn deep_member_page(
+        &self,
+        rid: &str,
+        query: &MemberQuery,
+    ) -> Result<Option<Page<Member>>> {
+        let filtered = query.text.as_deref().is_some_and(|t| !t.trim().is_empty())
+            || !query.statuses.is_empty();
+        let (Some(count), offset) = (query.paging.count, query.paging.offset) else {
+            return Ok(None);
+        };
+        if filtered || offset < MIN_OFFSET || !self.bytewise_ids().await? {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT users_count FROM rooms WHERE id = $1")
+            .bind(rid)
+            .fetch_optional(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        let Some(users_count) = row.map(|r| rows::count(&r)).transpose()? else {
+            return Ok(None);
+        };
+        if users_count < MIN_ROOM {
+            return Ok(None);
+        }
+        // Inactive members are few (their own partial index finds them); they stay in the
+        // index, and the page query skips them as the plain one does.
+        let found = sqlx::query(
+            "SELECT s.u_username, s.uid FROM users u JOIN subscriptions s ON s.uid = u.id \
+             WHERE u.active = 0 AND s.rid = $1",
+        )
+        .bind(rid)
+        .fetch_all(self.db.reader())
+        .await
+        .map_err(db_err)?;
+        let mut inactive = found
+            .iter()
+            .map(|r| Ok(Key::new(r.try_get(0usize)?, r.try_get(1usize)?)))
+            .collect::<std::result::Result<Vec<Key>, sqlx::Error>>()
+            .map_err(db_err)?;
+        inactive.sort();
+        if !self.ensure_member_index(rid).await? {
+            return Ok(None);
+        }
+        let total = users_count - inactive.len() as i64;
+        if offset >= total {
+            return Ok(Some(Page {
+                items: vec![],
+                total,
+            }));
+        }
+        // The offset-th active member in the listing's direction, as an ascending rank.
+        let active_rank = if query.sort_desc {
+            total - 1 - offset
+        } else {
+            offset
+        } as usize;
+        let start = self.members.with_index(rid, |index| {
+            let keys = &index.keys;
+            if keys.len() as i64 != users_count || !inactive.iter().all(|k| keys.contains(k)) {
+                return None; // an operation between its commit and its application
+            }
+            let mut p = active_rank;
+            for k in &inactive {
+                if keys.rank(k) > p {
+                    break;
+                }
+                p += 1;
+            }
+            keys.at(p).cloned()
+        });
+        let Some(Some(start)) = start else {
+            return Ok(None);
+        };
+        let (cmp, dir) = if query.sort_desc {
+            ("<=", "DESC")
+        } else {
+            (">=", "ASC")
+        };
+        let sql = format!(
+            "SELECT {}, {} FROM subscriptions s JOIN users u ON u.id = s.uid \
+             WHERE s.rid = $1 AND u.active = 1 AND (s.u_username, s.uid) {cmp} ($2, $3) \
+             ORDER BY s.u_username {dir}, s.uid {dir} LIMIT $4",
+            *SUB_COLS, *USER_COLS
+        );
+        let found = sqlx::query(&sql)
+            .bind(rid)
+            .bind(start.username())
+            .bind(start.uid())
+            .bind(count.max(0))
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        let items = found
+            .iter()
+            .map(|row| {
+                Ok(Member {
+                    subscription: rows::subscription(row)?,
+                    user: rows::user(row)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(Page { items, total }))
+    }
+
+    /// Loads the room's index unless it is loaded and current; false if it could not be.
+    async fn ensure_member_index(&self, rid: &str) -> Result<bool> {
+        if self.members.with_index(rid, |_| ()).is_some() {
+            return Ok(true);
+        }
+        let slot = self.members.loader(rid);
+        let _one_loader = slot.load.lock().await;
+        if self.members.with_index(rid, |_| ()).is_some() {
+            return Ok(true);
+        }
+        self.members.begin_load(&slot);
+        let deadline = Instant::now() + SETTLE_WAIT;
+        while !self.members.settled(&slot) {
+            if Instant::now() > deadline {
+                self.members.finish_load(&slot, None);
+                return Ok(false);
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let keys = match self.read_member_keys(rid).await {
+            Ok(keys) => keys,
+            Err(e) => {
+                self.members.finish_load(&slot, None);
+                return Err(e);
+            }
+        };
+        self.members.finish_load(&slot, Some(keys));
+        Ok(self.members.with_index(rid, |_| ()).is_some())
+    }
+
+    /// Every membership key of the room, ascending, streamed off the covering index.
+    async fn read_member_keys(&self, rid: &str) -> Result<Vec<Key>> {
+        let mut keys = Vec::new();
+        let mut found = sqlx::query(
+            "SELECT u_username, uid FROM subscriptions WHERE rid = $1 ORDER BY u_username, uid",
+        )
+        .bind(rid)
+        .fetch(self.db.reader());
+        while let Some(row) = found.try_next().await.map_err(db_err)? {
+            let username: &str = row.try_get(0usize).map_err(db_err)?;
+            let uid: &str = row.try_get(1usize).map_err(db_err)?;
+            keys.push(Key::new(username, uid));
+        }
+        // The database's order is the index's; sorting again costs little if it already is.
+        if !keys.is_sorted() {
+            keys.sort();
+        }
+        Ok(keys)
+    }
+
+    /// Whether ids compare bytewise in the database, as the index compares them. `uid` has no
+    /// collation of its own, so on PostgreSQL it follows the database's default, probed once.
+    async fn bytewise_ids(&self) -> Result<bool> {
+        if self.db.backend == Backend::Sqlite {
+            return Ok(true);
+        }
+        let probe = self.bytewise.get_or_try_init(|| async {
+            let row = sqlx::query(
+                "SELECT CASE WHEN 'B' < 'a' AND 'Z' < '_' AND '_' < 'a' AND 'a' < 'ab' THEN 1::bigint ELSE 0::bigint END",
+            )
+            .fetch_one(self.db.reader())
+            .await
+            .map_err(db_err)?;
+            Ok::<bool, huddle_core::Error>(rows::count(&row)? == 1)
+        });
+        Ok(*probe.await?)
+    }
+}
