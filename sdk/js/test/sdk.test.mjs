@@ -68,6 +68,9 @@ test('getSession: token, signature, tokenFetcher; bad and expired tokens are Inv
   );
   await assert.rejects(getSession({ url: huddle.base, appId: APP_ID, userId: a, token: userToken(a, { secret: 'wrong' }) }), InvalidTokenError);
   await assert.rejects(getSession({ url: huddle.base, appId: APP_ID, userId: a, signature: 'ab'.repeat(32) }), InvalidTokenError);
+  // A token for another user would sign in as them: refused before any request.
+  await assert.rejects(getSession({ url: huddle.base, appId: APP_ID, userId: 'someone-else', token: userToken(a) }),
+    (e) => e instanceof InvalidTokenError && e.code === 'TOKEN_USER_MISMATCH');
 });
 
 test('tokens: refreshed before they expire, and once after a 401', async () => {
