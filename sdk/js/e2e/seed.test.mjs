@@ -64,8 +64,12 @@ test('the seed story: setParticipant, live inbox, a guest, the two boxes, a back
   await inboxItem(b, 'Seed planning').waitFor();
   await inboxItem(b, 'Seed planning').click();
   await messageIn(b, 'Welcome, Bob!').waitFor();
+  // B types: A's chat box shows it; B's message ends it.
+  await chat(b).getByRole('textbox', { name: 'Message' }).pressSequentially('Thanks');
+  await chat(a).getByRole('status').filter({ hasText: 'Bob is typing…' }).waitFor();
   await typeAndSend(b, 'Thanks Alice');
   await messageIn(a, 'Thanks Alice').waitFor();
+  await until(async () => (await chat(a).getByText('Bob is typing…').count()) === 0, 'typing cleared');
 
   // C, not a participant, opens it as a guest: reads and writes, with a visible guest badge.
   const c = await openAs(ctx, example.base, 'carol', `&conversation=${cid}&asGuest=1`);
