@@ -5,27 +5,23 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHuddle, backend } from '../test/harness.mjs';
-import { startBrowser, startExample, openAs } from './browser.mjs';
+import { backend } from '../test/harness.mjs';
+import { startStack, openAs, chat, messageIn } from './browser.mjs';
 
 let huddle;
 let example;
 let browser;
+let stack;
 
 before(async () => {
-  huddle = await startHuddle('ui');
-  example = await startExample(huddle.base);
-  browser = await startBrowser();
+  stack = await startStack('ui');
+  ({ huddle, example, browser } = stack);
 });
 
 after(async () => {
-  await browser?.close();
-  await example?.stop();
-  await huddle?.stop();
+  await stack?.stop();
 });
 
-const chat = (page) => page.getByRole('region', { name: 'Chat' });
-const messageIn = (page, text) => chat(page).getByRole('log', { name: 'Messages' }).getByText(text, { exact: true });
 
 /** Posts `count` messages from `sender`, ten per request (the API's batch limit), 8 requests at a time. */
 async function post(cid, sender, count, prefix = 'm') {
