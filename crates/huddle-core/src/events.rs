@@ -81,6 +81,8 @@ pub enum Event {
     /// session it came from, which does not get it back.
     UserActivity {
         rid: String,
+        /// The user's id (the native socket names users by id, DDP by username).
+        uid: String,
         username: String,
         activities: Vec<String>,
         origin: Option<String>,

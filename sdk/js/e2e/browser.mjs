@@ -2,32 +2,13 @@
 // browser), and the example app (examples/embed) started against the test's Huddle.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { REPO, APP_ID, SECRET, freePort } from '../test/harness.mjs';
-
-const CHROMIUM = process.env.HUDDLE_CHROMIUM || '/usr/bin/chromium';
+import { startChromium } from '../../../web/testkit/huddle.mjs';
+import { REPO, APP_ID, SECRET, freePort, startHuddle } from '../test/harness.mjs';
 
 /** A fresh Chromium profile in a temp dir; `close()` removes it. */
-export async function startBrowser() {
-  const profile = mkdtempSync(join(tmpdir(), 'huddle-sdk-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1000, height: 640 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  return {
-    context,
-    async close() {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
-}
+export const startBrowser = () => startChromium(chromium, { label: 'sdk', viewport: { width: 1000, height: 640 } });
 
 /** `node examples/embed/server.mjs` on a free port, pointed at `huddleBase`. */
 export async function startExample(huddleBase) {
@@ -67,4 +48,25 @@ export async function openAs(context, exampleBase, user, extra = '') {
   await page.waitForFunction(() => !!window.demo);
   page.errors = errors;
   return page;
+}
+
+/** The chat box's region, and a message in its log (by its exact text). */
+export const chat = (page) => page.getByRole('region', { name: 'Chat' });
+export const messageIn = (page, text) => chat(page).getByRole('log', { name: 'Messages' }).getByText(text, { exact: true });
+
+/** A Huddle, the example app against it and a browser, for one test file; `stop()` ends all. */
+export async function startStack(label) {
+  const huddle = await startHuddle(label);
+  const example = await startExample(huddle.base);
+  const browser = await startBrowser();
+  return {
+    huddle,
+    example,
+    browser,
+    async stop() {
+      await browser.close();
+      await example.stop();
+      await huddle.stop();
+    },
+  };
 }

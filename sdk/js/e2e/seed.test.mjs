@@ -10,30 +10,26 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { startHuddle, backend, until, REPO, ADMIN, ADMIN_PASSWORD } from '../test/harness.mjs';
-import { startBrowser, startExample, openAs } from './browser.mjs';
+import { backend, until, REPO, ADMIN, ADMIN_PASSWORD } from '../test/harness.mjs';
+import { startStack, openAs, chat, messageIn } from './browser.mjs';
 
 let huddle;
 let example;
 let browser;
+let stack;
 // Screenshots are kept in git; only the SQLite run writes them, so one test run makes one set.
 const SHOTS = process.env.HUDDLE_TEST_POSTGRES_URL ? null : join(REPO, 'docs', 'screenshots');
 
 before(async () => {
-  huddle = await startHuddle('e2e');
-  example = await startExample(huddle.base);
-  browser = await startBrowser();
+  stack = await startStack('e2e');
+  ({ huddle, example, browser } = stack);
 });
 
 after(async () => {
-  await browser?.close();
-  await example?.stop();
-  await huddle?.stop();
+  await stack?.stop();
 });
 
-const chat = (page) => page.getByRole('region', { name: 'Chat' });
 const inboxItem = (page, name) => page.getByRole('listbox', { name: 'Conversations' }).getByRole('option', { name: new RegExp(name) });
-const messageIn = (page, text) => chat(page).getByRole('log', { name: 'Messages' }).getByText(text, { exact: true });
 
 async function typeAndSend(page, text) {
   const box = chat(page).getByRole('textbox', { name: 'Message' });
@@ -64,8 +60,12 @@ test('the seed story: setParticipant, live inbox, a guest, the two boxes, a back
   await inboxItem(b, 'Seed planning').waitFor();
   await inboxItem(b, 'Seed planning').click();
   await messageIn(b, 'Welcome, Bob!').waitFor();
+  // B types: A's chat box shows it; B's message ends it.
+  await chat(b).getByRole('textbox', { name: 'Message' }).pressSequentially('Thanks');
+  await chat(a).getByRole('status').filter({ hasText: 'Bob is typing…' }).waitFor();
   await typeAndSend(b, 'Thanks Alice');
   await messageIn(a, 'Thanks Alice').waitFor();
+  await until(async () => (await chat(a).getByText('Bob is typing…').count()) === 0, 'typing cleared');
 
   // C, not a participant, opens it as a guest: reads and writes, with a visible guest badge.
   const c = await openAs(ctx, example.base, 'carol', `&conversation=${cid}&asGuest=1`);

@@ -17,17 +17,23 @@ export interface Credentials {
  * at 80 % of their life (never at once, which would loop on short-lived tokens). */
 const REFRESH_MARGIN = 60_000;
 
-/** The `exp` claim of a JWT in ms, or null (malformed or none). */
-export function tokenExpiry(token: string): number | null {
+/** The claims of a JWT (not verified: the server does that), or null when malformed. */
+function claims(token: string): Record<string, unknown> | null {
   const part = token.split('.')[1];
   if (!part) return null;
   try {
     const b64 = part.replace(/-/g, '+').replace(/_/g, '/');
     const json = JSON.parse(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)));
-    return typeof json.exp === 'number' ? json.exp * 1000 : null;
+    return json && typeof json === 'object' ? json : null;
   } catch {
     return null;
   }
+}
+
+/** The `exp` claim of a JWT in ms, or null (malformed or none). */
+export function tokenExpiry(token: string): number | null {
+  const exp = claims(token)?.exp;
+  return typeof exp === 'number' ? exp * 1000 : null;
 }
 
 export class Auth {
@@ -41,7 +47,16 @@ export class Auth {
   onRefreshError?: (e: HuddleError) => void;
 
   constructor(readonly creds: Credentials) {
+    if (creds.token) this.check(creds.token);
     this.token = creds.token;
+  }
+
+  /** A token for another user would silently sign in as them: refuse it here. */
+  private check(token: string): void {
+    const sub = claims(token)?.sub;
+    if (typeof sub === 'string' && sub !== this.creds.userId) {
+      throw new InvalidTokenError('TOKEN_USER_MISMATCH', `The token is for user ${sub}, not ${this.creds.userId}`);
+    }
   }
 
   canRefresh(): boolean {
@@ -74,6 +89,7 @@ export class Auth {
 
   /** Replaces the token (also public on the session, for apps that push tokens themselves). */
   setToken(token: string): void {
+    this.check(token);
     this.token = token;
     this.schedule();
     this.onToken?.(token);

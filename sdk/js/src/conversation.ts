@@ -221,8 +221,54 @@ export class ConversationRef {
     };
   }
 
+  /**
+   * Who else is typing now (user ids), live. A user counts as typing until they say they
+   * stopped or for 6 s after their last notice (a closed tab sends no "stopped").
+   */
+  subscribeTyping(onChange: (userIds: string[]) => void, opts: LiveOptions = {}): Subscription & { ready: Promise<void> } {
+    const typing = new Map<string, ReturnType<typeof setTimeout>>();
+    let live = true;
+    const emit = () => live && onChange([...typing.keys()]);
+    const stop = (uid: string) => {
+      clearTimeout(typing.get(uid));
+      if (typing.delete(uid)) emit();
+    };
+    const sub = this.live(opts, {
+      event: (e) => {
+        // A message from someone ends their typing at once.
+        if (e.event === 'message.created' && e.data.senderId) stop(e.data.senderId);
+      },
+      typing: (uid, on) => {
+        if (uid === this.me) return;
+        if (!on) return stop(uid);
+        const known = typing.has(uid);
+        clearTimeout(typing.get(uid));
+        typing.set(uid, setTimeout(() => stop(uid), TYPING_TTL));
+        if (!known) emit();
+      },
+      reload: async () => undefined,
+      end: () => { for (const uid of [...typing.keys()]) stop(uid); },
+    });
+    return {
+      ready: sub.ready,
+      unsubscribe: () => {
+        live = false;
+        for (const t of typing.values()) clearTimeout(t);
+        sub.close();
+      },
+    };
+  }
+
+  /**
+   * Says whether the current user is typing here. Call with true on input (at most every few
+   * seconds) and false when they stop or send; best effort, needs a live view of the conversation.
+   */
+  setTyping(typing: boolean, opts: ConversationOptions = {}): void {
+    this.rt.typing(this.id, typing, !!opts.asGuest);
+  }
+
   /** One socket subscription with the end of access reported once. */
-  private live(opts: LiveOptions, on: { event(e: EventFrame): void; reload(): Promise<void>; end(): void }) {
+  private live(opts: LiveOptions, on: { event(e: EventFrame): void; typing?(uid: string, on: boolean): void; reload(): Promise<void>; end(): void }) {
     let ended = false;
     const end = (reason: EndReason, error?: HuddleError) => {
       if (ended) return;
@@ -237,12 +283,16 @@ export class ConversationRef {
       },
       onResync: () => { on.reload().catch((e) => end('error', e)); },
       onRevoked: (reason) => end(reason),
+      onTyping: on.typing,
       onError: (e) => end(e.code === 'GUEST_ACCESS_DISABLED' ? 'guest-access-off' : 'not-found', e),
     });
     sub.ready.catch((e) => end('not-found', e));
     return sub;
   }
 }
+
+/** How long a typing notice counts without a repeat (senders repeat every 3 s). */
+const TYPING_TTL = 6_000;
 
 function guest(opts: ConversationOptions): Record<string, string | undefined> {
   return { asGuest: opts.asGuest ? 'true' : undefined };

@@ -22,6 +22,8 @@ export interface SubHandlers {
   onRevoked(reason: string): void;
   /** A (re)subscription was refused. */
   onError(e: HuddleError): void;
+  /** Someone else started or stopped typing in the subscribed conversation. */
+  onTyping?(userId: string, typing: boolean): void;
 }
 
 interface Sub {
@@ -69,6 +71,14 @@ export class Realtime {
         if (this.subs.size === 0) this.disconnect();
       },
     };
+  }
+
+  /**
+   * Tells the conversation's other subscribers that this user types (best effort: dropped while
+   * the socket is not open; typing is transient). A refusal is ignored.
+   */
+  typing(conversation: string, typing: boolean, asGuest: boolean): void {
+    this.send({ type: 'typing', id: `t${++this.seq}`, conversation, typing, asGuest });
   }
 
   /** Drops the connection as if the network failed (tests and "reconnect now" buttons). */
@@ -170,6 +180,12 @@ export class Realtime {
           if (sub.lastEventId !== undefined && f.eventId <= sub.lastEventId) continue;
           sub.lastEventId = f.eventId;
           sub.handlers.onEvent(f as EventFrame);
+        }
+        return;
+      case 'typing':
+        for (const sub of this.subs.values()) {
+          const t = sub.target;
+          if (!('inbox' in t) && t.conversation === f.conversation) sub.handlers.onTyping?.(String(f.userId), !!f.typing);
         }
         return;
       case 'resync':

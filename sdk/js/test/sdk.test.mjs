@@ -68,6 +68,9 @@ test('getSession: token, signature, tokenFetcher; bad and expired tokens are Inv
   );
   await assert.rejects(getSession({ url: huddle.base, appId: APP_ID, userId: a, token: userToken(a, { secret: 'wrong' }) }), InvalidTokenError);
   await assert.rejects(getSession({ url: huddle.base, appId: APP_ID, userId: a, signature: 'ab'.repeat(32) }), InvalidTokenError);
+  // A token for another user would sign in as them: refused before any request.
+  await assert.rejects(getSession({ url: huddle.base, appId: APP_ID, userId: 'someone-else', token: userToken(a) }),
+    (e) => e instanceof InvalidTokenError && e.code === 'TOKEN_USER_MISMATCH');
 });
 
 test('tokens: refreshed before they expire, and once after a 401', async () => {
@@ -299,6 +302,38 @@ test('guests: asGuest reads and writes; guests off refuses with GuestAccessDisab
   // The conversation's own switch.
   await backend(huddle.base, 'PUT', `conversations/${cid}`, { guestAccess: false });
   await assert.rejects(sg.conversation(cid).get({ asGuest: true }), GuestAccessDisabledError);
+});
+
+test('typing: setTyping reaches subscribeTyping of others; stops on false, on a message, and not for guests', async () => {
+  const [a, b, g] = [await user('a'), await user('b'), await user('g')];
+  const sa = await session(a);
+  const sb = await session(b);
+  const sg = await session(g);
+  const cid = uid('c');
+  await sa.conversation(cid).createIfNotExists({ participants: [b] });
+  const seenByB = collector();
+  const seenByA = collector();
+  const seenByG = collector();
+  const tb = sb.conversation(cid).subscribeTyping(seenByB.push);
+  const ta = sa.conversation(cid).subscribeTyping(seenByA.push);
+  const tg = sg.conversation(cid).subscribeTyping(seenByG.push, { asGuest: true });
+  await Promise.all([tb.ready, ta.ready, tg.ready]);
+  sa.conversation(cid).setTyping(true);
+  await seenByB.next((ids) => ids.length === 1 && ids[0] === a, 'B sees A typing');
+  await seenByG.next((ids) => ids[0] === a, 'a guest sees A typing');
+  sa.conversation(cid).setTyping(false);
+  await seenByB.next((ids, i) => i > 0 && ids.length === 0, 'stopped');
+  sa.conversation(cid).setTyping(true);
+  await until(() => seenByB.seen.filter((ids) => ids.length === 1).length === 2, 'typing again');
+  await sa.conversation(cid).send('done typing');
+  await until(() => seenByB.last().length === 0, 'a message ends typing');
+  // A guest's typing is shown to no one; nobody sees themselves type.
+  sg.conversation(cid).setTyping(true, { asGuest: true });
+  sb.conversation(cid).setTyping(true);
+  await seenByA.next((ids) => ids[0] === b, 'A sees B');
+  assert.ok(seenByA.seen.every((ids) => !ids.includes(g) && !ids.includes(a)));
+  assert.ok(seenByB.seen.every((ids) => !ids.includes(g) && !ids.includes(b)));
+  for (const t of [ta, tb, tg]) t.unsubscribe();
 });
 
 test('reconnect: a cut connection resumes with every message once, in order', async () => {

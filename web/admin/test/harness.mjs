@@ -1,143 +1,35 @@
-// Test harness: a real `huddle serve` on a free 127.0.0.1 port with a fresh database (a temp
-// SQLite file, or a fresh PostgreSQL database when HUDDLE_TEST_POSTGRES_URL is set, dropped
-// afterwards), and Debian's Chromium driven by playwright-core (never a downloaded browser).
+// Test harness of the dashboard: a real `huddle serve` with a fresh database and Debian's
+// Chromium driven by playwright-core (web/testkit/huddle.mjs, shared with the SDK's tests), and
+// the API calls the tests check the dashboard's changes with.
 
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import * as kit from '../../testkit/huddle.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-export const REPO = resolve(HERE, '../../..');
+export { REPO, call } from '../../testkit/huddle.mjs';
 export const APP_ID = 'dash-app';
 export const SECRET = `sk_test_${randomBytes(12).toString('hex')}`;
 export const ADMIN = 'admin';
 export const ADMIN_PASSWORD = `pw-${randomBytes(9).toString('hex')}`;
 
-const CHROMIUM = process.env.HUDDLE_CHROMIUM || '/usr/bin/chromium';
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
-function huddleBin() {
-  if (process.env.HUDDLE_BIN) return process.env.HUDDLE_BIN;
-  const target = process.env.CARGO_TARGET_DIR ? resolve(REPO, process.env.CARGO_TARGET_DIR) : join(REPO, 'target');
-  return join(target, 'debug', 'huddle');
-}
-
 /** Starts the server; `stop()` ends it and removes its database. */
-export async function startHuddle() {
-  const bin = huddleBin();
-  if (!existsSync(bin)) throw new Error(`huddle binary not found at ${bin} (cargo build -p huddle, or set HUDDLE_BIN)`);
-  const dir = mkdtempSync(join(tmpdir(), 'huddle-admin-test-'));
-  let databaseUrl = `sqlite://${join(dir, 'huddle.db')}`;
-  let dropDb = null;
-  const pg = process.env.HUDDLE_TEST_POSTGRES_URL;
-  if (pg) {
-    const name = `huddle_admin_${process.pid}_${randomBytes(3).toString('hex')}`;
-    execFileSync('psql', [pg, '-qc', `CREATE DATABASE ${name}`]);
-    databaseUrl = `${pg.slice(0, pg.lastIndexOf('/'))}/${name}`;
-    dropDb = () => execFileSync('psql', [pg, '-qc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
-  }
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  let log = '';
-  const child = spawn(bin, ['serve', '--listen', '127.0.0.1', '--port', String(port), '--database-url', databaseUrl], {
-    env: {
-      ...process.env,
-      HUDDLE_ADMIN_USERNAME: ADMIN,
-      HUDDLE_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      HUDDLE_ADMIN_EMAIL: 'admin@example.com',
-      HUDDLE_APP_ID: APP_ID,
-      HUDDLE_APP_SECRET: SECRET,
-      HUDDLE_LOGIN_RATE_PER_MINUTE: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout.on('data', (d) => { log += d; });
-  child.stderr.on('data', (d) => { log += d; });
-  let exited = false;
-  child.on('exit', () => { exited = true; });
-  // Readiness is polled (a bounded number of tries), never timed as an assertion.
-  for (let i = 0; ; i++) {
-    if (exited) throw new Error(`huddle exited early:\n${log}`);
-    try {
-      const r = await fetch(`${base}/api/info`);
-      if (r.ok) break;
-    } catch { /* not listening yet */ }
-    if (i > 300) throw new Error(`huddle did not start:\n${log}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    base,
-    log: () => log,
-    async stop() {
-      if (!exited) {
-        const gone = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await gone;
-      }
-      if (dropDb) dropDb();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+export const startHuddle = () =>
+  kit.startHuddle({ label: 'admin', appId: APP_ID, secret: SECRET, admin: ADMIN, adminPassword: ADMIN_PASSWORD });
 
 /** A fresh Chromium profile in a temp dir; `close()` removes it. */
-export async function startBrowser() {
-  const profile = mkdtempSync(join(tmpdir(), 'huddle-admin-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1100, height: 800 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  return {
-    context,
-    async close() {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
-}
-
-/** JSON over HTTP: `{ status, body }`. */
-export async function call(base, method, path, { body, headers = {} } = {}) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let parsed = null;
-  try { parsed = text ? JSON.parse(text) : null; } catch { parsed = text; }
-  return { status: res.status, body: parsed };
-}
+export const startBrowser = () => kit.startChromium(chromium, { label: 'admin', viewport: { width: 1100, height: 800 } });
 
 /** The backend API with the secret key. */
 export const backend = (base, method, path, body) =>
-  call(base, method, `/v1/${APP_ID}/${path}`, { body, headers: { Authorization: `Bearer ${SECRET}` } });
+  kit.call(base, method, `/v1/${APP_ID}/${path}`, { body, headers: { Authorization: `Bearer ${SECRET}` } });
 
 /** A browser-API request as `userId` (no signature: works while identity verification is off). */
 export const browserCall = (base, userId, method, path, body) =>
-  call(base, method, `/v1/${APP_ID}/client/${path}`, { body, headers: { 'X-Huddle-User-Id': userId } });
+  kit.call(base, method, `/v1/${APP_ID}/client/${path}`, { body, headers: { 'X-Huddle-User-Id': userId } });
 
 /** A Rocket.Chat REST call. */
 export const rc = (base, method, path, body, session) =>
-  call(base, method, `/api/v1/${path}`, {
+  kit.call(base, method, `/api/v1/${path}`, {
     body,
     headers: session ? { 'X-User-Id': session.userId, 'X-Auth-Token': session.authToken } : {},
   });

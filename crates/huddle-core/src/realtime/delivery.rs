@@ -142,6 +142,13 @@ pub enum Notice {
     },
     /// The connection's login no longer holds (the account was deactivated).
     LoggedOut,
+    /// A participant of a TalkJS-style conversation started or stopped typing. Transient: not
+    /// numbered and never replayed.
+    Typing {
+        rid: String,
+        uid: String,
+        typing: bool,
+    },
 }
 
 /// The protocols that cache an encoding in a delivery.

@@ -67,10 +67,12 @@ impl State {
             }
             Event::UserActivity {
                 rid,
+                uid,
                 username,
                 activities,
                 origin,
             } => {
+                self.talk_typing(rid, uid, activities, origin.as_deref(), &mut dead);
                 let mut d = Lazy::new(|| Notice::Activity {
                     rid: rid.clone(),
                     username: username.clone(),

@@ -122,6 +122,39 @@ impl TalkLog {
 }
 
 impl State {
+    /// Typing in a conversation, to its participant and guest subscribers (guests see others
+    /// type), except the connection it came from. Only `user-typing` counts as typing; any
+    /// other activity list (RC clients send `[]` to stop) is "stopped".
+    pub(super) fn talk_typing(
+        &mut self,
+        rid: &str,
+        uid: &str,
+        activities: &[String],
+        origin: Option<&str>,
+        dead: &mut Vec<ConnId>,
+    ) {
+        let Some(entry) = self.rooms.get(rid) else {
+            return;
+        };
+        let to: HashSet<ConnId> = [RoomStream::Talk, RoomStream::TalkGuest]
+            .iter()
+            .filter_map(|s| entry.live.get(s))
+            .flat_map(|m| m.keys().copied())
+            .filter(|c| origin.is_none() || self.conns.get(c).map(|c| c.session.as_str()) != origin)
+            .collect();
+        if to.is_empty() {
+            return;
+        }
+        let d = Delivery::new(Notice::Typing {
+            rid: rid.to_string(),
+            uid: uid.to_string(),
+            typing: activities.iter().any(|a| a == "user-typing"),
+        });
+        for conn in to {
+            self.offer(conn, d.clone(), dead);
+        }
+    }
+
     /// Numbers, logs and delivers one conversation event: to the conversation's participant
     /// and guest subscribers, and to the inbox subscribers among its online members and `also`
     /// (a member who just left still hears that they left). Each connection gets it once.

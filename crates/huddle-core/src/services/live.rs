@@ -176,6 +176,7 @@ impl Huddle {
         }
         self.publish(Event::UserActivity {
             rid: rid.to_string(),
+            uid: actor.user.id.clone(),
             username: actor.user.username_or_id().to_string(),
             activities,
             origin,

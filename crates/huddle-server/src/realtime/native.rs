@@ -112,6 +112,9 @@ struct Conn {
     state: AppState,
     conn: ConnId,
     user_id: String,
+    /// The router's session id of this connection: its own typing notices skip it.
+    session: String,
+    verified: bool,
     tx: mpsc::Sender<Out>,
     flags: Arc<Flags>,
 }
@@ -192,7 +195,8 @@ async fn session(
         tx: tx.clone(),
         flags: flags.clone(),
     });
-    let conn = router.open(&huddle_core::ids::new_id(), sink);
+    let session_id = huddle_core::ids::new_id();
+    let conn = router.open(&session_id, sink);
     if let Err(e) = router.login(conn, &user, None).await {
         router.close(conn);
         let _ = tx.send(Out::Frame(core_error(None, &e))).await;
@@ -202,6 +206,8 @@ async fn session(
         state,
         conn,
         user_id: user.id.clone(),
+        session: session_id,
+        verified,
         tx,
         flags,
     };
@@ -302,6 +308,7 @@ impl Conn {
                 };
                 self.send(f).await
             }
+            Some("typing") => self.typing(idr, &v).await,
             Some("auth") => {
                 self.send(error_frame(idr, "INVALID_FRAME", "Already authenticated"))
                     .await
@@ -310,6 +317,28 @@ impl Conn {
                 self.send(error_frame(idr, "INVALID_FRAME", "Unknown frame type"))
                     .await
             }
+        }
+    }
+
+    /// `{"type":"typing","conversation":cid,"typing":bool,"asGuest"?}`: no answer unless refused.
+    async fn typing(&self, id: Option<&str>, v: &Value) {
+        let (Value::String(cid), Value::Bool(typing)) = (&v["conversation"], &v["typing"]) else {
+            let reason = "typing needs a conversation and typing: true|false";
+            return self.send(error_frame(id, "INVALID_FRAME", reason)).await;
+        };
+        let actor = huddle_core::services::ClientActor {
+            user_id: self.user_id.clone(),
+            verified: self.verified,
+        };
+        let as_guest = v["asGuest"].as_bool().unwrap_or(false);
+        let origin = Some(self.session.clone());
+        if let Err(e) = self
+            .state
+            .huddle
+            .client_typing(&actor, cid, as_guest, *typing, origin)
+            .await
+        {
+            self.send(core_error(id, &e)).await
         }
     }
 
@@ -462,6 +491,9 @@ fn encode(n: &Notice) -> Option<Utf8Bytes> {
                 "data": data,
             })))
         }
+        Notice::Typing { rid, uid, typing } => Some(text(json!({
+            "v": VERSION, "type": "typing", "conversation": rid, "userId": uid, "typing": typing,
+        }))),
         Notice::Ended { sub_id, reason } => Some(text(
             json!({"v": VERSION, "type": "revoked", "sub": sub_id, "reason": reason.as_str()}),
         )),

@@ -18,6 +18,7 @@ mod invite;
 mod matrix;
 mod membership;
 mod native;
+mod native_typing;
 mod openapi;
 mod rooms;
 mod sdk_assets;

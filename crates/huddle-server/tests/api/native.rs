@@ -14,7 +14,7 @@ use crate::talk_client::user_token;
 const WAIT: Duration = Duration::from_secs(10);
 const QUIET: Duration = Duration::from_millis(400);
 
-struct Native {
+pub(crate) struct Native {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
@@ -31,13 +31,13 @@ impl Native {
     }
 
     /// Opens as `uid` (bare id) and reads the welcome.
-    async fn user(app: &TestApp, uid: &str) -> Native {
+    pub(crate) async fn user(app: &TestApp, uid: &str) -> Native {
         let mut n = Native::open(app, &format!("userId={uid}")).await;
         assert_eq!(n.recv().await["type"], "welcome");
         n
     }
 
-    async fn send(&mut self, v: Value) {
+    pub(crate) async fn send(&mut self, v: Value) {
         self.ws
             .send(Message::Text(v.to_string().into()))
             .await
@@ -56,18 +56,18 @@ impl Native {
         }
     }
 
-    async fn recv(&mut self) -> Value {
+    pub(crate) async fn recv(&mut self) -> Value {
         self.next(WAIT).await.expect("a frame")
     }
 
-    async fn quiet(&mut self) {
+    pub(crate) async fn quiet(&mut self) {
         if let Some(v) = self.next(QUIET).await {
             panic!("unexpected frame {v}");
         }
     }
 
     /// Subscribes and expects `ready`.
-    async fn sub(&mut self, frame: Value) {
+    pub(crate) async fn sub(&mut self, frame: Value) {
         let id = frame["id"].clone();
         self.send(frame).await;
         let v = self.recv().await;
@@ -84,7 +84,7 @@ impl Native {
     }
 }
 
-async fn conversation(app: &TestApp, participants: &[&str]) -> String {
+pub(crate) async fn conversation(app: &TestApp, participants: &[&str]) -> String {
     for u in participants {
         app.talk_ok("PUT", &format!("users/{u}"), Some(json!({ "name": u })))
             .await;

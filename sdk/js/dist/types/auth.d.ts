@@ -19,6 +19,8 @@ export declare class Auth {
     /** Called when a scheduled refresh fails (the next request retries). */
     onRefreshError?: (e: HuddleError) => void;
     constructor(creds: Credentials);
+    /** A token for another user would silently sign in as them: refuse it here. */
+    private check;
     canRefresh(): boolean;
     start(): Promise<void>;
     /** Fetches a new token (one fetch at a time, shared by concurrent callers). */

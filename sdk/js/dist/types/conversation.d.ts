@@ -85,6 +85,18 @@ export declare class ConversationRef {
     subscribeMessages(onChange: (w: MessageWindow) => void, opts?: LiveOptions & {
         limit?: number;
     }): MessagesSubscription;
+    /**
+     * Who else is typing now (user ids), live. A user counts as typing until they say they
+     * stopped or for 6 s after their last notice (a closed tab sends no "stopped").
+     */
+    subscribeTyping(onChange: (userIds: string[]) => void, opts?: LiveOptions): Subscription & {
+        ready: Promise<void>;
+    };
+    /**
+     * Says whether the current user is typing here. Call with true on input (at most every few
+     * seconds) and false when they stop or send; best effort, needs a live view of the conversation.
+     */
+    setTyping(typing: boolean, opts?: ConversationOptions): void;
     /** One socket subscription with the end of access reported once. */
     private live;
 }

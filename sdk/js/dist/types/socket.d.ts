@@ -14,6 +14,8 @@ export interface SubHandlers {
     onRevoked(reason: string): void;
     /** A (re)subscription was refused. */
     onError(e: HuddleError): void;
+    /** Someone else started or stopped typing in the subscribed conversation. */
+    onTyping?(userId: string, typing: boolean): void;
 }
 interface Sub {
     id: string;
@@ -53,6 +55,11 @@ export declare class Realtime {
         ready: Promise<void>;
         close(): void;
     };
+    /**
+     * Tells the conversation's other subscribers that this user types (best effort: dropped while
+     * the socket is not open; typing is transient). A refusal is ignored.
+     */
+    typing(conversation: string, typing: boolean, asGuest: boolean): void;
     /** Drops the connection as if the network failed (tests and "reconnect now" buttons). */
     reconnectNow(): void;
     destroy(): void;

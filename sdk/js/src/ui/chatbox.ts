@@ -35,6 +35,8 @@ export class Chatbox {
   private conv: ConversationRef | null = null;
   private messagesSub: MessagesSubscription | null = null;
   private convSub: Subscription | null = null;
+  private typingSub: Subscription | null = null;
+  private typingSentAt = 0;
   private names = new Map<string, string>();
   private generation = 0;
   private asGuest = false;
@@ -94,8 +96,10 @@ export class Chatbox {
     this.generation++;
     this.messagesSub?.unsubscribe();
     this.convSub?.unsubscribe();
+    this.typingSub?.unsubscribe();
     this.messagesSub = null;
     this.convSub = null;
+    this.typingSub = null;
     this.conv = null;
   }
 
@@ -112,6 +116,7 @@ export class Chatbox {
 
   private header = h('header');
   private log = h('div', { class: 'log', role: 'log', 'aria-label': 'Messages', 'aria-live': 'polite', tabindex: '0' });
+  private typingLine = h('div', { class: 'typing', role: 'status', 'aria-live': 'polite' });
   private footer = h('div');
   private access: Access = 'ReadWrite';
   private guest = false;
@@ -120,9 +125,10 @@ export class Chatbox {
     this.guest = !!c.guest;
     this.access = this.guest ? 'ReadWrite' : c.participants?.[this.session.userId]?.access ?? 'ReadWrite';
     this.log.replaceChildren();
+    this.typingLine.textContent = '';
     this.renderHeader(c);
     this.renderFooter();
-    this.box.replaceChildren(this.header, this.log, this.footer);
+    this.box.replaceChildren(this.header, this.log, this.typingLine, this.footer);
   }
 
   private renderHeader(c: Conversation): void {
@@ -144,6 +150,7 @@ export class Chatbox {
       const text = input.value.trim();
       if (!text || !this.conv) return;
       input.value = '';
+      this.typed(false);
       try {
         await this.conv.send(text, { asGuest: this.asGuest });
       } catch (e) {
@@ -151,6 +158,8 @@ export class Chatbox {
         this.notice(e instanceof HuddleError ? e.message : 'Sending failed');
       }
     };
+    input.addEventListener('input', () => this.typed(input.value.trim() !== ''));
+    input.addEventListener('blur', () => this.typed(false));
     input.addEventListener('keydown', (e: KeyboardEvent) => {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
@@ -160,6 +169,25 @@ export class Chatbox {
     const form = h('form', { 'aria-label': 'Send a message', onsubmit: (e: Event) => { e.preventDefault(); send(); } },
       input, h('button', { type: 'submit' }, 'Send'));
     this.footer.replaceChildren(form);
+  }
+
+  /** Typing notices: "typing" at most every 3 s while there is text, "stopped" once. */
+  private typed(typing: boolean): void {
+    if (!this.conv || this.guest) return;
+    const now = Date.now();
+    if (typing && now - this.typingSentAt < 3_000) return;
+    if (!typing && this.typingSentAt === 0) return;
+    this.typingSentAt = typing ? now : 0;
+    this.conv.setTyping(typing, { asGuest: this.asGuest });
+  }
+
+  private typingIds: string[] = [];
+
+  private showTyping(): void {
+    const names = this.typingIds.map((id) => this.names.get(id) ?? id);
+    this.typingLine.textContent = names.length === 0 ? ''
+      : names.length === 1 ? `${names[0]} is typing…`
+        : names.length === 2 ? `${names[0]} and ${names[1]} are typing…` : 'Several people are typing…';
   }
 
   private notice(text: string): void {
@@ -180,6 +208,12 @@ export class Chatbox {
       }
       this.names_of(Object.keys(c.participants ?? {})).then(() => latest && gen === this.generation && this.renderHeader(latest));
     }, { asGuest: this.asGuest, onEnd });
+    this.typingSub = conv.subscribeTyping((ids) => {
+      if (gen !== this.generation) return;
+      this.typingIds = ids;
+      this.showTyping();
+      this.names_of(ids).then(() => gen === this.generation && this.showTyping());
+    }, { asGuest: this.asGuest });
     let first = true;
     let painted!: () => void;
     const done = new Promise<void>((r) => { painted = r; });

@@ -6,6 +6,7 @@
 mod conversations;
 mod messages;
 mod participants;
+mod typing;
 mod users;
 
 pub use conversations::{sync_disallowed, ConversationPatch};

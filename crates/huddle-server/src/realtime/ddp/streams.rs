@@ -256,7 +256,7 @@ pub fn encode(notice: &Notice) -> Option<Utf8Bytes> {
         ),
         Notice::Ended { sub_id, .. } => wire::nosub(sub_id, Some(revoked())),
         // Native-socket events; DDP clients read the same changes from their own streams.
-        Notice::LoggedOut | Notice::Talk { .. } => return None,
+        Notice::LoggedOut | Notice::Talk { .. } | Notice::Typing { .. } => return None,
     };
     Some(frame)
 }

@@ -15,6 +15,8 @@ export declare class Chatbox {
     private conv;
     private messagesSub;
     private convSub;
+    private typingSub;
+    private typingSentAt;
     private names;
     private generation;
     private asGuest;
@@ -32,12 +34,17 @@ export declare class Chatbox {
     private end;
     private header;
     private log;
+    private typingLine;
     private footer;
     private access;
     private guest;
     private render;
     private renderHeader;
     private renderFooter;
+    /** Typing notices: "typing" at most every 3 s while there is text, "stopped" once. */
+    private typed;
+    private typingIds;
+    private showTyping;
     private notice;
     private live;
     private paint;
