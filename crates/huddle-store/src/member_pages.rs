@@ -50,11 +50,13 @@ impl SqlStore {
         if users_count < MIN_ROOM {
             return Ok(None);
         }
-        // Inactive members are few (their own partial index finds them); they stay in the
-        // index, and the page query skips them as the plain one does.
+        // Inactive members are few: the inactive users come off their own partial index and
+        // each is looked up in the room, never the other way round (a walk of the room; SQLite
+        // keeps a `CROSS JOIN`'s order). They stay in the index, and the page query skips them
+        // as the plain one does.
         let found = sqlx::query(
-            "SELECT s.u_username, s.uid FROM users u JOIN subscriptions s ON s.uid = u.id \
-             WHERE u.active = 0 AND s.rid = $1",
+            "SELECT s.u_username, s.uid FROM users u CROSS JOIN subscriptions s \
+             WHERE u.active = 0 AND s.rid = $1 AND s.uid = u.id",
         )
         .bind(rid)
         .fetch_all(self.db.reader())

@@ -2,6 +2,7 @@
 //! messages and the room counters in one transaction, read state, room roles, member lists.
 
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use huddle_core::store::{MembershipStore, NewMember, RoomCounters};
@@ -16,9 +17,10 @@ use crate::pool::Backend;
 use crate::rooms::{bump_room, lock_room};
 use crate::rows::{self, SUB_COLS, SUB_FIELDS, USER_COLS};
 use crate::sql::{
-    contains_pattern, escape_like, flag, insert_json_rows, now, placeholders, to_json,
+    contains_pattern, escape_like, flag, insert_json_rows, insert_values_sql, now, placeholders,
+    to_json, CHUNK,
 };
-use crate::SqlStore;
+use crate::{SqlStore, Q};
 
 /// One `subscriptions` row as the JSON object `insert_json_rows` reads (keys = `SUB_FIELDS`).
 #[derive(Serialize)]
@@ -73,8 +75,12 @@ impl<'a> SubRow<'a> {
 }
 
 /// Inserts memberships of room `rid` (whatever their own `rid` says), skipping users who are
-/// members already, in one statement whatever their number (the rows are one JSON
-/// parameter). Returns the user ids inserted.
+/// members already. Returns the user ids inserted.
+///
+/// PostgreSQL gets every row in one statement as one JSON parameter. SQLite gets multi-row
+/// `VALUES` of `CHUNK` rows: its JSON functions re-parse each row's object once per column
+/// (measured 4x slower for 10,000 rows), so instead every full chunk reuses one cached statement
+/// (`persistent`) and only the last, shorter one is parsed per call.
 pub(crate) async fn insert_subscriptions(
     tx: &mut AnyConnection,
     backend: Backend,
@@ -84,23 +90,77 @@ pub(crate) async fn insert_subscriptions(
     if subs.is_empty() {
         return Ok(vec![]);
     }
-    let rows = subs
-        .iter()
-        .map(|s| SubRow::new(rid, s))
-        .collect::<Result<Vec<_>>>()?;
-    let sql = format!(
-        "{} ON CONFLICT (rid, uid) DO NOTHING RETURNING uid",
-        insert_json_rows(backend, "subscriptions", SUB_FIELDS)
-    );
-    let inserted = sqlx::query(&sql)
-        .bind(to_json(&rows)?)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(reference_err)?;
+    const SUFFIX: &str = " ON CONFLICT (rid, uid) DO NOTHING RETURNING uid";
+    let inserted = match backend {
+        Backend::Postgres => {
+            let rows = subs
+                .iter()
+                .map(|s| SubRow::new(rid, s))
+                .collect::<Result<Vec<_>>>()?;
+            let sql = format!(
+                "{}{SUFFIX}",
+                insert_json_rows(backend, "subscriptions", SUB_FIELDS)
+            );
+            sqlx::query(&sql)
+                .bind(to_json(&rows)?)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(reference_err)?
+        }
+        Backend::Sqlite => {
+            static FULL: LazyLock<String> =
+                LazyLock::new(|| insert_values_sql("subscriptions", SUB_FIELDS, CHUNK, SUFFIX));
+            let mut inserted = Vec::with_capacity(subs.len());
+            for chunk in subs.chunks(CHUNK) {
+                let short;
+                let sql = if chunk.len() == CHUNK {
+                    FULL.as_str()
+                } else {
+                    short = insert_values_sql("subscriptions", SUB_FIELDS, chunk.len(), SUFFIX);
+                    short.as_str()
+                };
+                let mut q = sqlx::query(sql);
+                for s in chunk {
+                    q = bind_sub(q, rid, s)?;
+                }
+                inserted.extend(
+                    q.persistent(chunk.len() == CHUNK)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(reference_err)?,
+                );
+            }
+            inserted
+        }
+    };
     inserted
         .iter()
         .map(|row| row.try_get::<String, _>(0usize).map_err(db_err))
         .collect()
+}
+
+/// Binds one membership's columns in `SUB_FIELDS` order.
+fn bind_sub<'q>(q: Q<'q>, rid: &'q str, s: &'q Subscription) -> Result<Q<'q>> {
+    Ok(q.bind(s.id.as_str())
+        .bind(rid)
+        .bind(s.u.id.as_str())
+        .bind(s.u.username.as_str())
+        .bind(s.u.name.as_deref())
+        .bind(s.t.as_str())
+        .bind(s.name.as_str())
+        .bind(s.fname.as_deref())
+        .bind(s.ts.0)
+        .bind(s.ls.map(|t| t.0))
+        .bind(flag(s.open))
+        .bind(flag(s.alert))
+        .bind(s.unread)
+        .bind(s.user_mentions)
+        .bind(s.group_mentions)
+        .bind(to_json(&s.roles)?)
+        .bind(s.access.as_str())
+        .bind(s.notify.as_str())
+        .bind(s.revoked_at.map(|t| t.0))
+        .bind(s.updated_at.0))
 }
 
 fn invalid_subscription() -> Error {

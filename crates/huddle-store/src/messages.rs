@@ -1,6 +1,8 @@
 //! Messages: the `messages` table, posting (with the room counters and the other members'
 //! unread state in the same transaction), editing, deleting and history pages.
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use huddle_core::store::MessageStore;
 use huddle_core::{Error, Message, MessageQuery, Page, Result};
@@ -11,7 +13,7 @@ use crate::errors::{db_err, message_err, room_not_found};
 use crate::pool::Backend;
 use crate::rooms::{bump_room, lock_room};
 use crate::rows::{self, MESSAGE_COLS, MESSAGE_FIELDS};
-use crate::sql::{insert_json_rows, now, to_json};
+use crate::sql::{insert_json_rows, insert_values_sql, now, to_json, CHUNK};
 use crate::SqlStore;
 
 /// One `messages` row as the JSON object `insert_json_rows` reads (keys = `MESSAGE_FIELDS`).
@@ -57,8 +59,10 @@ impl<'a> MessageRow<'a> {
     }
 }
 
-/// Inserts messages, all in one statement (the rows are one JSON parameter). Room counters are
-/// the caller's business (`bump_room`), since callers batch them with other changes.
+/// Inserts messages: on PostgreSQL all in one statement (the rows are one JSON parameter), on
+/// SQLite in multi-row `VALUES` whose full chunks share one cached statement (as
+/// `insert_subscriptions`, and for the same measured reason). Room counters are the caller's
+/// business (`bump_room`), since callers batch them with other changes.
 pub(crate) async fn insert_messages(
     tx: &mut AnyConnection,
     backend: Backend,
@@ -67,15 +71,54 @@ pub(crate) async fn insert_messages(
     if messages.is_empty() {
         return Ok(());
     }
-    let rows = messages
-        .iter()
-        .map(|m| MessageRow::new(m))
-        .collect::<Result<Vec<_>>>()?;
-    sqlx::query(&insert_json_rows(backend, "messages", MESSAGE_FIELDS))
-        .bind(to_json(&rows)?)
-        .execute(&mut *tx)
-        .await
-        .map_err(message_err)?;
+    if backend == Backend::Postgres {
+        let rows = messages
+            .iter()
+            .map(|m| MessageRow::new(m))
+            .collect::<Result<Vec<_>>>()?;
+        sqlx::query(&insert_json_rows(backend, "messages", MESSAGE_FIELDS))
+            .bind(to_json(&rows)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(message_err)?;
+        return Ok(());
+    }
+    static FULL: LazyLock<String> =
+        LazyLock::new(|| insert_values_sql("messages", MESSAGE_FIELDS, CHUNK, ""));
+    for chunk in messages.chunks(CHUNK) {
+        let short;
+        let sql = if chunk.len() == CHUNK {
+            FULL.as_str()
+        } else {
+            short = insert_values_sql("messages", MESSAGE_FIELDS, chunk.len(), "");
+            short.as_str()
+        };
+        let mut q = sqlx::query(sql);
+        for m in chunk {
+            let editor = m.edited_by.as_ref();
+            q = q
+                .bind(m.id.as_str())
+                .bind(m.rid.as_str())
+                .bind(m.msg.as_str())
+                .bind(m.ts.0)
+                .bind(m.u.id.as_str())
+                .bind(m.u.username.as_str())
+                .bind(m.u.name.as_deref())
+                .bind(m.t.as_deref())
+                .bind(m.updated_at.0)
+                .bind(m.edited_at.map(|t| t.0))
+                .bind(editor.map(|e| e.id.as_str()))
+                .bind(editor.map(|e| e.username.as_str()))
+                .bind(editor.and_then(|e| e.name.as_deref()))
+                .bind(to_json(&m.extra)?)
+                .bind(m.idempotency_key.as_deref());
+        }
+        // Cached: the full chunk's statement, and the single message of every post.
+        q.persistent(chunk.len() == CHUNK || chunk.len() == 1)
+            .execute(&mut *tx)
+            .await
+            .map_err(message_err)?;
+    }
     Ok(())
 }
 

@@ -47,6 +47,16 @@ pub(crate) fn insert_json_rows(backend: Backend, table: &str, fields: &[&str]) -
 /// 65,535, and large enough that 10,000 members take 20 round trips, not 10,000.
 pub(crate) const CHUNK: usize = 500;
 
+/// `INSERT INTO table (fields) VALUES (?, ...), ... suffix` for `rows` rows, with SQLite's
+/// anonymous parameters (see `Backend::sql`).
+pub(crate) fn insert_values_sql(table: &str, fields: &[&str], rows: usize, suffix: &str) -> String {
+    Backend::Sqlite.sql(format!(
+        "INSERT INTO {table} ({}) VALUES {}{suffix}",
+        fields.join(", "),
+        values_rows(rows, fields.len())
+    ))
+}
+
 /// `$start, $start+1, ...` (`n` of them).
 pub(crate) fn placeholders(start: usize, n: usize) -> String {
     (start..start + n)
