@@ -18,6 +18,7 @@ mod invite;
 mod matrix;
 mod membership;
 mod native;
+mod native_transport;
 mod openapi;
 mod rooms;
 mod serving;

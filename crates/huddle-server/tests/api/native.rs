@@ -14,12 +14,12 @@ use crate::talk_client::user_token;
 const WAIT: Duration = Duration::from_secs(10);
 const QUIET: Duration = Duration::from_millis(400);
 
-struct Native {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+pub(crate) struct Native {
+    pub(crate) ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
 impl Native {
-    async fn open(app: &TestApp, query: &str) -> Native {
+    pub(crate) async fn open(app: &TestApp, query: &str) -> Native {
         let url = format!(
             "{}/v1/{APP_ID}/realtime?{query}",
             app.base.replacen("http://", "ws://", 1)
@@ -31,20 +31,20 @@ impl Native {
     }
 
     /// Opens as `uid` (bare id) and reads the welcome.
-    async fn user(app: &TestApp, uid: &str) -> Native {
+    pub(crate) async fn user(app: &TestApp, uid: &str) -> Native {
         let mut n = Native::open(app, &format!("userId={uid}")).await;
         assert_eq!(n.recv().await["type"], "welcome");
         n
     }
 
-    async fn send(&mut self, v: Value) {
+    pub(crate) async fn send(&mut self, v: Value) {
         self.ws
             .send(Message::Text(v.to_string().into()))
             .await
             .expect("send");
     }
 
-    async fn next(&mut self, wait: Duration) -> Option<Value> {
+    pub(crate) async fn next(&mut self, wait: Duration) -> Option<Value> {
         loop {
             match tokio::time::timeout(wait, self.ws.next()).await {
                 Ok(Some(Ok(Message::Text(t)))) => return serde_json::from_str(t.as_str()).ok(),
@@ -56,18 +56,18 @@ impl Native {
         }
     }
 
-    async fn recv(&mut self) -> Value {
+    pub(crate) async fn recv(&mut self) -> Value {
         self.next(WAIT).await.expect("a frame")
     }
 
-    async fn quiet(&mut self) {
+    pub(crate) async fn quiet(&mut self) {
         if let Some(v) = self.next(QUIET).await {
             panic!("unexpected frame {v}");
         }
     }
 
     /// Subscribes and expects `ready`.
-    async fn sub(&mut self, frame: Value) {
+    pub(crate) async fn sub(&mut self, frame: Value) {
         let id = frame["id"].clone();
         self.send(frame).await;
         let v = self.recv().await;
@@ -76,7 +76,7 @@ impl Native {
     }
 
     /// The next event frame, skipping nothing.
-    async fn event(&mut self, name: &str) -> Value {
+    pub(crate) async fn event(&mut self, name: &str) -> Value {
         let v = self.recv().await;
         assert_eq!(v["type"], "event", "{v}");
         assert_eq!(v["event"], name, "{v}");
@@ -84,7 +84,7 @@ impl Native {
     }
 }
 
-async fn conversation(app: &TestApp, participants: &[&str]) -> String {
+pub(crate) async fn conversation(app: &TestApp, participants: &[&str]) -> String {
     for u in participants {
         app.talk_ok("PUT", &format!("users/{u}"), Some(json!({ "name": u })))
             .await;
@@ -99,7 +99,7 @@ async fn conversation(app: &TestApp, participants: &[&str]) -> String {
     cid
 }
 
-async fn post(app: &TestApp, cid: &str, sender: &str, text: &str) {
+pub(crate) async fn post(app: &TestApp, cid: &str, sender: &str, text: &str) {
     app.talk_ok(
         "POST",
         &format!("conversations/{cid}/messages"),
