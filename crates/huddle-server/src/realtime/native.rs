@@ -25,7 +25,7 @@ use huddle_core::{Access, Error};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use crate::realtime::socket::{offer_shared, write_loop, Out, SLOW};
+use crate::realtime::socket::{offer_shared, write_loop, Beat, Heartbeat, Out, SLOW};
 use crate::state::AppState;
 use crate::talk::shape;
 
@@ -225,18 +225,24 @@ impl Conn {
     /// Queues a reply, waiting for space but not forever: a client that sends without reading
     /// is closed like a slow consumer.
     async fn send(&self, frame: Utf8Bytes) {
+        self.queue(Out::Frame(frame)).await
+    }
+
+    async fn queue(&self, out: Out) {
         let wait = self.state.realtime.heartbeat_interval + self.state.realtime.heartbeat_timeout;
-        if tokio::time::timeout(wait, self.tx.send(Out::Frame(frame)))
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(wait, self.tx.send(out)).await.is_err() {
             self.flags.overflowed.store(true, Ordering::SeqCst);
             self.flags.wake.notify_one();
         }
     }
 
+    /// Serves frames until the client leaves, falls silent or cannot keep up. After
+    /// `heartbeat_interval` without a frame from the client the server sends a WebSocket ping
+    /// (answered by the client's WebSocket stack, no SDK code needed); after a further
+    /// `heartbeat_timeout` of silence it closes with 4000.
     async fn read_loop(&mut self, rx: &mut Reader) -> (u16, &'static str) {
-        let idle = self.state.realtime.heartbeat_interval + self.state.realtime.heartbeat_timeout;
+        let cfg = &self.state.realtime;
+        let mut beat = Heartbeat::new(cfg.heartbeat_interval, cfg.heartbeat_timeout);
         loop {
             tokio::select! {
                 _ = self.flags.wake.notified() => {
@@ -244,16 +250,23 @@ impl Conn {
                         return (SLOW, "too slow");
                     }
                 }
-                msg = tokio::time::timeout(idle, rx.next()) => match msg {
-                    // Clients ping (frame or WebSocket ping) within the heartbeat window.
-                    Err(_) => return (4000, "TIMEOUT"),
-                    Ok(Some(Ok(Message::Text(t)))) => self.handle(t.as_str()).await,
-                    Ok(Some(Ok(Message::Binary(_)))) => {
-                        self.send(error_frame(None, "INVALID_FRAME", "Frames are JSON text")).await
-                    }
-                    Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
-                    Ok(Some(Ok(Message::Close(_))) | Some(Err(_)) | None) => return (1000, ""),
+                b = beat.check(true) => match b {
+                    Some(Beat::Close) => return (4000, "TIMEOUT"),
+                    Some(Beat::Ping) => self.queue(Out::Ping).await,
+                    None => {}
                 },
+                msg = rx.next() => {
+                    // Anything from the client (a frame, a pong, its own ping) shows it is there.
+                    beat.seen();
+                    match msg {
+                        Some(Ok(Message::Text(t))) => self.handle(t.as_str()).await,
+                        Some(Ok(Message::Binary(_))) => {
+                            self.send(error_frame(None, "INVALID_FRAME", "Frames are JSON text")).await
+                        }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                        Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return (1000, ""),
+                    }
+                }
             }
         }
     }

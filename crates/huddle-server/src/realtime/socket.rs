@@ -11,10 +11,12 @@ use futures::SinkExt;
 use huddle_core::realtime::{Delivery, Notice, Protocol};
 use tokio::sync::{mpsc, oneshot};
 
-/// What the writer sends: a frame made for this connection, or a shared delivery.
+/// What the writer sends: a frame made for this connection, a shared delivery, or a WebSocket
+/// ping (the native socket's heartbeat: every client, browsers included, answers it unasked).
 pub(crate) enum Out {
     Frame(Utf8Bytes),
     Shared(Arc<Delivery>),
+    Ping,
 }
 
 /// A close code and reason.
@@ -39,8 +41,9 @@ pub(crate) async fn write_loop(
     encode: Encode,
 ) {
     let render = |out: Out| match out {
-        Out::Frame(f) => Some(f),
-        Out::Shared(d) => d.frame(protocol, encode),
+        Out::Frame(f) => Some(Message::Text(f)),
+        Out::Shared(d) => d.frame(protocol, encode).map(Message::Text),
+        Out::Ping => Some(Message::Ping(Default::default())),
     };
     loop {
         tokio::select! {
@@ -52,8 +55,8 @@ pub(crate) async fn write_loop(
                     // close; a slow consumer's backlog does not.
                     let _ = tokio::time::timeout(Duration::from_secs(1), async {
                         while let Ok(out) = rx.try_recv() {
-                            if let Some(text) = render(out) {
-                                if ws.feed(Message::Text(text)).await.is_err() {
+                            if let Some(m) = render(out) {
+                                if ws.feed(m).await.is_err() {
                                     return;
                                 }
                             }
@@ -71,8 +74,8 @@ pub(crate) async fn write_loop(
                 // Feed what is already queued (up to a batch), then flush once: fewer, larger
                 // writes.
                 for _ in 0..BATCH {
-                    if let Some(text) = render(out) {
-                        if ws.feed(Message::Text(text)).await.is_err() {
+                    if let Some(m) = render(out) {
+                        if ws.feed(m).await.is_err() {
                             return;
                         }
                     }
@@ -86,6 +89,59 @@ pub(crate) async fn write_loop(
                 }
             }
         }
+    }
+}
+
+/// What a heartbeat check asks of the connection.
+pub(crate) enum Beat {
+    /// Silent for the interval: ping the client.
+    Ping,
+    /// Silent for the interval plus the timeout: close it (4000).
+    Close,
+}
+
+/// The server's side of a heartbeat, shared by both protocols: looked at four times an interval,
+/// one ping per silence, a close when the silence outlasts the timeout.
+pub(crate) struct Heartbeat {
+    interval: Duration,
+    timeout: Duration,
+    last_seen: tokio::time::Instant,
+    pinged: bool,
+    tick: tokio::time::Interval,
+}
+
+impl Heartbeat {
+    pub(crate) fn new(interval: Duration, timeout: Duration) -> Heartbeat {
+        let period = (interval / 4).max(Duration::from_millis(10));
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Heartbeat {
+            interval,
+            timeout,
+            last_seen: tokio::time::Instant::now(),
+            pinged: false,
+            tick,
+        }
+    }
+
+    /// Anything arrived from the client: it is there.
+    pub(crate) fn seen(&mut self) {
+        self.last_seen = tokio::time::Instant::now();
+        self.pinged = false;
+    }
+
+    /// Waits for the next look; `Some` when the connection must ping (if `may_ping`) or close.
+    pub(crate) async fn check(&mut self, may_ping: bool) -> Option<Beat> {
+        self.tick.tick().await;
+        let idle = self.last_seen.elapsed();
+        if idle >= self.interval + self.timeout {
+            return Some(Beat::Close);
+        }
+        if idle >= self.interval && !self.pinged && may_ping {
+            self.pinged = true;
+            return Some(Beat::Ping);
+        }
+        None
     }
 }
 

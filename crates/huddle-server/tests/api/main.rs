@@ -19,6 +19,7 @@ mod matrix;
 mod membership;
 mod native;
 mod native_typing;
+mod native_transport;
 mod openapi;
 mod rooms;
 mod sdk_assets;

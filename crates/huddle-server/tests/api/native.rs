@@ -15,11 +15,11 @@ const WAIT: Duration = Duration::from_secs(10);
 const QUIET: Duration = Duration::from_millis(400);
 
 pub(crate) struct Native {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub(crate) ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
 impl Native {
-    async fn open(app: &TestApp, query: &str) -> Native {
+    pub(crate) async fn open(app: &TestApp, query: &str) -> Native {
         let url = format!(
             "{}/v1/{APP_ID}/realtime?{query}",
             app.base.replacen("http://", "ws://", 1)
@@ -44,7 +44,7 @@ impl Native {
             .expect("send");
     }
 
-    async fn next(&mut self, wait: Duration) -> Option<Value> {
+    pub(crate) async fn next(&mut self, wait: Duration) -> Option<Value> {
         loop {
             match tokio::time::timeout(wait, self.ws.next()).await {
                 Ok(Some(Ok(Message::Text(t)))) => return serde_json::from_str(t.as_str()).ok(),
@@ -76,7 +76,7 @@ impl Native {
     }
 
     /// The next event frame, skipping nothing.
-    async fn event(&mut self, name: &str) -> Value {
+    pub(crate) async fn event(&mut self, name: &str) -> Value {
         let v = self.recv().await;
         assert_eq!(v["type"], "event", "{v}");
         assert_eq!(v["event"], name, "{v}");
@@ -99,7 +99,7 @@ pub(crate) async fn conversation(app: &TestApp, participants: &[&str]) -> String
     cid
 }
 
-async fn post(app: &TestApp, cid: &str, sender: &str, text: &str) {
+pub(crate) async fn post(app: &TestApp, cid: &str, sender: &str, text: &str) {
     app.talk_ok(
         "POST",
         &format!("conversations/{cid}/messages"),

@@ -20,12 +20,11 @@ use huddle_core::realtime::{ConnId, Delivery, Notice, Protocol, Router, Sink, Ve
 use huddle_core::{Actor, Huddle};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, Notify};
-use tokio::time::Instant;
 
 use super::errors::MeteorError;
 use super::streams::{self, SubRequest};
 use super::{methods, wire};
-use crate::realtime::socket::{offer_shared, write_loop, Close, Out, SLOW};
+use crate::realtime::socket::{offer_shared, write_loop, Beat, Close, Heartbeat, Out, SLOW};
 use crate::state::AppState;
 
 /// Signals from the router's side to the reader.
@@ -161,12 +160,8 @@ impl Session {
     }
 
     async fn read_loop(&mut self, rx: &mut SplitStream<WebSocket>) -> Option<Close> {
-        let cfg = self.state.realtime.clone();
-        let mut last_seen = Instant::now();
-        let mut pinged = false;
-        let period = (cfg.heartbeat_interval / 4).max(Duration::from_millis(10));
-        let mut tick = tokio::time::interval(period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let cfg = &self.state.realtime;
+        let mut beat = Heartbeat::new(cfg.heartbeat_interval, cfg.heartbeat_timeout);
         loop {
             tokio::select! {
                 _ = self.flags.wake.notified() => {
@@ -175,20 +170,14 @@ impl Session {
                     }
                     self.check_logged_out();
                 }
-                _ = tick.tick() => {
-                    let idle = last_seen.elapsed();
-                    if idle >= cfg.heartbeat_interval + cfg.heartbeat_timeout {
-                        return Some((4000, "TIMEOUT"));
-                    }
-                    if idle >= cfg.heartbeat_interval && !pinged && self.connected {
-                        pinged = true;
-                        self.send(wire::ping()).await;
-                    }
-                }
+                b = beat.check(self.connected) => match b {
+                    Some(Beat::Close) => return Some((4000, "TIMEOUT")),
+                    Some(Beat::Ping) => self.send(wire::ping()).await,
+                    None => {}
+                },
                 msg = rx.next() => {
                     // Any inbound message counts as a pong.
-                    last_seen = Instant::now();
-                    pinged = false;
+                    beat.seen();
                     match msg {
                         Some(Ok(Message::Text(text))) => {
                             if let Some(close) = self.handle(text.as_str()).await {
