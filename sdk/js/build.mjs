@@ -2,10 +2,14 @@
 //   huddle.mjs      ESM, data API + chat UI (bundlers, <script type="module">)
 //   huddle.js       IIFE for a plain <script> tag, global `Huddle`
 //   huddle-data.mjs ESM, data API only
-// `node build.mjs --check` builds in memory and fails when a committed file differs (stale dist).
+//   types/          declarations (tsc), for TypeScript users of the package
+// `node build.mjs --check` builds in memory (declarations into a temp dir) and fails when a
+// committed file differs (stale dist). `npm run build` runs this, then tsc for dist/types.
 
 import { build } from 'esbuild';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,6 +34,27 @@ for (const o of outputs) {
   } else {
     mkdirSync(dirname(o.outfile), { recursive: true });
     writeFileSync(o.outfile, text);
+  }
+}
+if (check) {
+  // Declarations: emitted by tsc into a temp dir and compared file by file.
+  const tmp = mkdtempSync(join(tmpdir(), 'huddle-sdk-types-'));
+  try {
+    execFileSync(process.execPath, [join(HERE, 'node_modules/typescript/bin/tsc'), '-p', HERE, '--outDir', tmp], { stdio: 'inherit' });
+    const list = (dir, pre = '') => readdirSync(dir, { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? list(join(dir, e.name), `${pre}${e.name}/`) : [`${pre}${e.name}`]));
+    const fresh = list(tmp).sort();
+    let committed = [];
+    try { committed = list(join(HERE, 'dist/types')).sort(); } catch { /* none: stale */ }
+    for (const f of new Set([...fresh, ...committed])) {
+      let a = null;
+      let b = null;
+      try { a = readFileSync(join(tmp, f), 'utf8'); } catch { /* removed */ }
+      try { b = readFileSync(join(HERE, 'dist/types', f), 'utf8'); } catch { /* missing */ }
+      if (a !== b) stale.push(join(HERE, 'dist/types', f));
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
 if (stale.length) {

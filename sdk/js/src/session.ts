@@ -105,9 +105,14 @@ export class Session {
       loadedAll = data.length < Math.min(wanted, 100);
       emit();
     };
+    // Conversations this connection hears of without being their participant (entered as a
+    // guest in a chat box on the same session): not looked up again until the user joins one.
+    const notMine = new Set<string>();
     const refreshOne = async (cid: string) => {
       const c = await this.conversation(cid).get().catch(() => null);
       const mine = c && c.participants?.[this.userId];
+      if (mine) notMine.delete(cid);
+      else notMine.add(cid);
       list = list.filter((x) => x.id !== cid);
       if (c && mine) {
         const { participants: _p, ...rest } = c;
@@ -122,7 +127,8 @@ export class Session {
         if (e.event === 'conversation.deleted' || (mineChanged && (e.event === 'participant.left' || e.data.participant?.access === 'None'))) {
           list = list.filter((c) => c.id !== e.conversation);
           emit();
-        } else if (!known || mineChanged) {
+        } else if (mineChanged || (!known && !notMine.has(e.conversation))) {
+          // Unknown: joined, or active beyond the loaded window (it moves to the top).
           refreshOne(e.conversation);
         } else if (e.event === 'message.created') {
           list = list.map((c) => (c.id === e.conversation ? { ...c, lastMessage: e.data, isUnread: e.data.senderId !== this.userId || c.isUnread } : c));
