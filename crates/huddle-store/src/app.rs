@@ -58,32 +58,49 @@ impl AppStore for SqlStore {
     }
 
     async fn insert_app_key(&self, key: &AppKey) -> Result<()> {
-        let sql = format!(
-            "INSERT INTO app_keys ({}) VALUES ({})",
-            APP_KEY_FIELDS.join(", "),
-            placeholders(1, APP_KEY_FIELDS.len())
-        );
-        sqlx::query(&sql)
-            .bind(key.id.as_str())
-            .bind(key.secret.as_str())
-            .bind(key.created_at.0)
-            .bind(key.revoked_at.map(|t| t.0))
-            .execute(self.db.writer())
+        let key = key.clone();
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let key = &key;
+                    let sql = format!(
+                        "INSERT INTO app_keys ({}) VALUES ({})",
+                        APP_KEY_FIELDS.join(", "),
+                        placeholders(1, APP_KEY_FIELDS.len())
+                    );
+                    sqlx::query(&sql)
+                        .bind(key.id.as_str())
+                        .bind(key.secret.as_str())
+                        .bind(key.created_at.0)
+                        .bind(key.revoked_at.map(|t| t.0))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| insert_err(e, "key", &key.id))?;
+                    Ok(())
+                })
+            })
             .await
-            .map_err(|e| insert_err(e, "key", &key.id))?;
-        Ok(())
     }
 
     /// `true` if the key exists. Revoking a revoked key keeps the first revocation time.
     async fn revoke_app_key(&self, id: &str, at: Timestamp) -> Result<bool> {
-        let done =
-            sqlx::query("UPDATE app_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
-                .bind(id)
-                .bind(at.0)
-                .execute(self.db.writer())
-                .await
-                .map_err(db_err)?;
-        Ok(done.rows_affected() > 0)
+        let id = id.to_string();
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let id = id.as_str();
+                    let done = sqlx::query(
+                        "UPDATE app_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(at.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(done.rows_affected() > 0)
+                })
+            })
+            .await
     }
 
     /// Oldest first.
@@ -100,21 +117,29 @@ impl AppStore for SqlStore {
     }
 
     async fn insert_webhook_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<()> {
-        let sql = format!(
-            "INSERT INTO webhook_endpoints ({}) VALUES ({})",
-            ENDPOINT_FIELDS.join(", "),
-            placeholders(1, ENDPOINT_FIELDS.len())
-        );
-        sqlx::query(&sql)
-            .bind(endpoint.id.as_str())
-            .bind(endpoint.url.as_str())
-            .bind(to_json(&endpoint.events)?)
-            .bind(flag(endpoint.enabled))
-            .bind(endpoint.created_at.0)
-            .execute(self.db.writer())
+        let endpoint = endpoint.clone();
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let endpoint = &endpoint;
+                    let sql = format!(
+                        "INSERT INTO webhook_endpoints ({}) VALUES ({})",
+                        ENDPOINT_FIELDS.join(", "),
+                        placeholders(1, ENDPOINT_FIELDS.len())
+                    );
+                    sqlx::query(&sql)
+                        .bind(endpoint.id.as_str())
+                        .bind(endpoint.url.as_str())
+                        .bind(to_json(&endpoint.events)?)
+                        .bind(flag(endpoint.enabled))
+                        .bind(endpoint.created_at.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| insert_err(e, "webhook endpoint", &endpoint.id))?;
+                    Ok(())
+                })
+            })
             .await
-            .map_err(|e| insert_err(e, "webhook endpoint", &endpoint.id))?;
-        Ok(())
     }
 
     /// Deletes the endpoint and its whole outbox (pending items and delivery log).
@@ -224,6 +249,9 @@ impl AppStore for SqlStore {
     /// An item that is gone (its endpoint was deleted meanwhile) is no error: there is nothing
     /// left to record against.
     async fn record_attempt(&self, item: &OutboxItem) -> Result<()> {
+        let item = item.clone();
+        self.db.write(move |tx| Box::pin(async move {
+        let item = &item;
         sqlx::query(
             "UPDATE webhook_outbox SET attempts = $2, next_attempt_at = $3, delivered_at = $4, last_error = $5 WHERE id = $1",
         )
@@ -232,10 +260,11 @@ impl AppStore for SqlStore {
         .bind(item.next_attempt_at.0)
         .bind(item.delivered_at.map(|t| t.0))
         .bind(item.last_error.as_deref())
-        .execute(self.db.writer())
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
         Ok(())
+        })).await
     }
 
     /// Newest first: `created_at` descending, then id descending.

@@ -168,6 +168,9 @@ impl MessageStore for SqlStore {
     }
 
     async fn update_message(&self, message: &Message) -> Result<()> {
+        let message = message.clone();
+        self.db.write(move |tx| Box::pin(async move {
+        let message = &message;
         let editor = message.edited_by.as_ref();
         let done = sqlx::query(
             "UPDATE messages SET msg = $2, updated_at = $3, edited_at = $4, edited_by_id = $5, edited_by_username = $6, \
@@ -181,13 +184,14 @@ impl MessageStore for SqlStore {
         .bind(editor.map(|e| e.username.as_str()))
         .bind(editor.and_then(|e| e.name.as_deref()))
         .bind(to_json(&message.extra)?)
-        .execute(self.db.writer())
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
         if done.rows_affected() == 0 {
             return Err(message_not_found());
         }
         Ok(())
+        })).await
     }
 
     async fn delete_message(&self, id: &str) -> Result<bool> {

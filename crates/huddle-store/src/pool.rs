@@ -309,7 +309,8 @@ impl Db {
         &self.reader
     }
 
-    /// The pool for single-statement writes.
+    /// The writer pool itself (tests of its pragmas); writes go through `write`.
+    #[cfg(test)]
     pub(crate) fn writer(&self) -> &AnyPool {
         &self.writer
     }

@@ -102,6 +102,9 @@ impl SettingsStore for SqlStore {
     }
 
     async fn set_permission_roles(&self, id: &str, roles: &[String]) -> Result<()> {
+        let (id, roles) = (id.to_string(), roles.to_vec());
+        self.db.write(move |tx| Box::pin(async move {
+        let (id, roles) = (id.as_str(), roles.as_slice());
         sqlx::query(
             "INSERT INTO permissions (id, roles, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (id) DO UPDATE SET roles = excluded.roles, updated_at = excluded.updated_at",
@@ -109,10 +112,11 @@ impl SettingsStore for SqlStore {
         .bind(id)
         .bind(to_json(roles)?)
         .bind(now())
-        .execute(self.db.writer())
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
         Ok(())
+        })).await
     }
 
     async fn roles(&self) -> Result<Vec<Role>> {
@@ -167,12 +171,16 @@ impl SettingsStore for SqlStore {
     }
 
     async fn set_setting(&self, id: &str, value: &serde_json::Value) -> Result<()> {
+        let (id, value) = (id.to_string(), value.clone());
+        self.db.write(move |tx| Box::pin(async move {
+        let (id, value) = (id.as_str(), &value);
         sqlx::query("INSERT INTO settings (id, value) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET value = excluded.value")
             .bind(id)
             .bind(to_json(value)?)
-            .execute(self.db.writer())
+            .execute(&mut *tx)
             .await
             .map_err(db_err)?;
         Ok(())
+        })).await
     }
 }

@@ -357,24 +357,31 @@ impl UserStore for SqlStore {
             TOKEN_FIELDS.join(", "),
             placeholders(1, TOKEN_FIELDS.len())
         );
-        let result = sqlx::query(&sql)
-            .bind(token.hashed.as_str())
-            .bind(token.user_id.as_str())
-            .bind(token.kind.as_str())
-            .bind(token.name.as_deref())
-            .bind(token.last_part.as_str())
-            .bind(flag(token.bypass_two_factor))
-            .bind(token.created_at.0)
-            .execute(self.db.writer())
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if crate::errors::is_unique_violation(&e) => Err(Error::conflict(
-                "error-token-already-exists",
-                "A token with this name already exists",
-            )),
-            Err(e) => Err(reference_err(e)),
-        }
+        let token = token.clone();
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let result = sqlx::query(&sql)
+                        .bind(token.hashed.as_str())
+                        .bind(token.user_id.as_str())
+                        .bind(token.kind.as_str())
+                        .bind(token.name.as_deref())
+                        .bind(token.last_part.as_str())
+                        .bind(flag(token.bypass_two_factor))
+                        .bind(token.created_at.0)
+                        .execute(&mut *tx)
+                        .await;
+                    match result {
+                        Ok(_) => Ok(()),
+                        Err(e) if crate::errors::is_unique_violation(&e) => Err(Error::conflict(
+                            "error-token-already-exists",
+                            "A token with this name already exists",
+                        )),
+                        Err(e) => Err(reference_err(e)),
+                    }
+                })
+            })
+            .await
     }
 
     async fn user_by_token(&self, hashed: &str) -> Result<Option<(User, LoginToken)>> {
@@ -399,12 +406,20 @@ impl UserStore for SqlStore {
     }
 
     async fn delete_token(&self, hashed: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM login_tokens WHERE hashed = $1")
-            .bind(hashed)
-            .execute(self.db.writer())
-            .await
-            .map_err(db_err)?;
-        let out = Ok(done.rows_affected() > 0);
+        let key = hashed.to_string();
+        let out = self
+            .db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let done = sqlx::query("DELETE FROM login_tokens WHERE hashed = $1")
+                        .bind(key.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(done.rows_affected() > 0)
+                })
+            })
+            .await;
         self.caches.tokens.invalidate(hashed);
         out
     }
@@ -421,13 +436,22 @@ impl UserStore for SqlStore {
     }
 
     async fn delete_named_token(&self, user_id: &str, name: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM login_tokens WHERE user_id = $1 AND name = $2")
-            .bind(user_id)
-            .bind(name)
-            .execute(self.db.writer())
-            .await
-            .map_err(db_err)?;
-        let out = Ok(done.rows_affected() > 0);
+        let (uid, token_name) = (user_id.to_string(), name.to_string());
+        let out = self
+            .db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let done =
+                        sqlx::query("DELETE FROM login_tokens WHERE user_id = $1 AND name = $2")
+                            .bind(uid.as_str())
+                            .bind(token_name.as_str())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                    Ok(done.rows_affected() > 0)
+                })
+            })
+            .await;
         self.caches
             .tokens
             .invalidate_where(|(u, k)| u.id == user_id && k.name.as_deref() == Some(name));
@@ -435,12 +459,20 @@ impl UserStore for SqlStore {
     }
 
     async fn delete_tokens_of_user(&self, user_id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM login_tokens WHERE user_id = $1")
-            .bind(user_id)
-            .execute(self.db.writer())
-            .await
-            .map_err(db_err)?;
-        let out = Ok(());
+        let uid = user_id.to_string();
+        let out = self
+            .db
+            .write(move |tx| {
+                Box::pin(async move {
+                    sqlx::query("DELETE FROM login_tokens WHERE user_id = $1")
+                        .bind(uid.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(())
+                })
+            })
+            .await;
         self.caches.user_changed(user_id);
         out
     }
