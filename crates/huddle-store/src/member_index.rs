@@ -220,12 +220,28 @@ impl Slot {
     }
 }
 
+/// Loads running at once, store-wide: each holds a reader connection while it streams a room,
+/// and ten rooms loading together would leave no reader for anything else (503s).
+const CONCURRENT_LOADS: usize = 2;
+
 /// Every room's index, kept by the store.
-#[derive(Default)]
 pub(crate) struct MemberIndexes {
     rooms: Mutex<HashMap<Box<str>, Arc<Slot>>>,
     seq: AtomicU64,
     epoch: AtomicU64,
+    /// Permits to load (`CONCURRENT_LOADS`).
+    pub(crate) loads: tokio::sync::Semaphore,
+}
+
+impl Default for MemberIndexes {
+    fn default() -> Self {
+        MemberIndexes {
+            rooms: Mutex::default(),
+            seq: AtomicU64::new(0),
+            epoch: AtomicU64::new(0),
+            loads: tokio::sync::Semaphore::new(CONCURRENT_LOADS),
+        }
+    }
 }
 
 /// Operations staged by one transaction; `finish` after a successful commit applies them.

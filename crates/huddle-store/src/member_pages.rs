@@ -142,6 +142,9 @@ impl SqlStore {
         if self.members.with_index(rid, |_| ()).is_some() {
             return Ok(true);
         }
+        let Ok(_permit) = self.members.loads.acquire().await else {
+            return Ok(false); // closed: never, the store owns it
+        };
         self.members.begin_load(&slot);
         let deadline = Instant::now() + SETTLE_WAIT;
         while !self.members.settled(&slot) {
