@@ -134,6 +134,32 @@ pub async fn serial(track: &Arc<Track>, post: &Post, posts: usize) -> Latency {
     l
 }
 
+/// Posts warm-up messages (sequence numbers from `first`, `count` at most) one at a time until
+/// one reaches every socket within `quick`: the sockets' logins leave the server work (presence
+/// writes, one per session) that would otherwise be measured as delivery latency. Returns how
+/// many were needed, or `None` if the server never settled.
+pub async fn settle(
+    track: &Arc<Track>,
+    post: &Post,
+    first: usize,
+    count: usize,
+    quick: Duration,
+) -> Option<usize> {
+    for i in 0..count {
+        let seq = first + i;
+        let t0 = track.now_ns();
+        if post(seq).await.is_err() {
+            continue;
+        }
+        if let Some(l) = track.wait_last(seq, Duration::from_secs(30)).await {
+            if Duration::from_nanos(l.saturating_sub(t0)) <= quick {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
+}
+
 /// `rate` messages per second for `secs` seconds, sequence numbers from `first`; every
 /// delivery counted, the latency of each message taken at its last socket.
 pub async fn sustained(

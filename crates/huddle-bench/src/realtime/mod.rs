@@ -24,6 +24,10 @@ use crate::server;
 use fanout::{Post, Track};
 pub use report::{table, RtRow};
 
+/// Warm-up posts at most before the fan-out is measured, and the latency that counts as settled.
+const SETTLE_POSTS: usize = 200;
+const SETTLED: Duration = Duration::from_millis(50);
+
 /// The realtime scenarios, in run order.
 pub const SCENARIOS: &[&str] = &["ddp-idle", "fanout", "sustained", "invite-to-event"];
 
@@ -271,7 +275,8 @@ async fn room_fanout(env: &Env, load: &RtLoad, fan: bool, sus: bool) -> anyhow::
     let members = load.members.min(env.token_users);
     let url = sessions_url(&env.base);
     let sustained_count = (load.rate as f64 * load.seconds).round() as usize;
-    let track = Track::new(load.posts + sustained_count, members);
+    let measured = load.posts + sustained_count;
+    let track = Track::new(measured + SETTLE_POSTS, members);
     let tasks = fanout::open_all(members, 64, &track, |i| {
         let (url, tok) = (url.clone(), token(env, i + 1));
         async move { ddp::session(&url, &tok, "stream-room-messages", POST_ROOM).await }
@@ -279,6 +284,12 @@ async fn room_fanout(env: &Env, load: &RtLoad, fan: bool, sus: bool) -> anyhow::
     .await
     .context("fanout: opening the members' sessions")?;
     let post = huddle_post(env)?;
+    match fanout::settle(&track, &post, measured, SETTLE_POSTS, SETTLED).await {
+        Some(n) => say(format!("fanout: server settled after {n} warm-up posts")),
+        None => say(format!(
+            "fanout: no warm-up post of {SETTLE_POSTS} reached every socket within {SETTLED:?}; measuring anyway"
+        )),
+    }
     let rows = measure_fanout("", &track, &post, load, members, fan, sus).await;
     for t in &tasks {
         t.abort();
@@ -344,7 +355,8 @@ async fn limits_fanout(
     let sockets = load.members;
     let url = ddp::ws_url(&l.base, "/ws");
     let sustained_count = (load.rate as f64 * load.seconds).round() as usize;
-    let track = Track::new(load.posts + sustained_count, sockets);
+    let measured = load.posts + sustained_count;
+    let track = Track::new(measured + SETTLE_POSTS, sockets);
     let before = rss_kib(l.pid);
     let tasks = fanout::open_all(sockets, 64, &track, |_| {
         let url = url.clone();
@@ -365,6 +377,7 @@ async fn limits_fanout(
         };
         Box::pin(async move { http.send(&req).await })
     });
+    let _ = fanout::settle(&track, &post, measured, SETTLE_POSTS, SETTLED).await;
     let mut rows = measure_fanout("limits-", &track, &post, load, sockets, fan, sus).await;
     for t in &tasks {
         t.abort();
