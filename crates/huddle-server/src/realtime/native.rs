@@ -167,7 +167,9 @@ async fn session(
     };
     let huddle = state.huddle.clone();
     let user = match huddle.authenticate_client(&app, &creds) {
-        Ok(actor) => match huddle.talk_user(&actor.user_id).await {
+        // Boxed (as the router's login and every frame's handling below): inline, the largest
+        // await's state would stay allocated for the socket's whole life.
+        Ok(actor) => match Box::pin(huddle.talk_user(&actor.user_id)).await {
             Ok(u) => Ok((u, actor.verified)),
             Err(e) => Err(e),
         },
@@ -197,7 +199,7 @@ async fn session(
     });
     let session_id = huddle_core::ids::new_id();
     let conn = router.open(&session_id, sink);
-    if let Err(e) = router.login(conn, &user, None).await {
+    if let Err(e) = Box::pin(router.login(conn, &user, None)).await {
         router.close(conn);
         let _ = tx.send(Out::Frame(core_error(None, &e))).await;
         return (1011, "internal");
@@ -259,7 +261,7 @@ impl Conn {
                     // Anything from the client (a frame, a pong, its own ping) shows it is there.
                     beat.seen();
                     match msg {
-                        Some(Ok(Message::Text(t))) => self.handle(t.as_str()).await,
+                        Some(Ok(Message::Text(t))) => Box::pin(self.handle(t.as_str())).await,
                         Some(Ok(Message::Binary(_))) => {
                             self.send(error_frame(None, "INVALID_FRAME", "Frames are JSON text")).await
                         }

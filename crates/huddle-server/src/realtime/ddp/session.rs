@@ -106,7 +106,9 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
         .await;
     let close = session.read_loop(&mut ws_rx).await;
     if let Some(uid) = router.close(conn) {
-        if let Err(e) = session.huddle().presence_disconnected(&uid).await {
+        // Boxed, as every store call here: an async fn's state is as large as its largest
+        // await, and this task lives as long as the socket (see `read_loop`).
+        if let Err(e) = Box::pin(session.huddle().presence_disconnected(&uid)).await {
             tracing::warn!(error = %e, "presence update on disconnect failed");
         }
     }
@@ -180,7 +182,9 @@ impl Session {
                     beat.seen();
                     match msg {
                         Some(Ok(Message::Text(text))) => {
-                            if let Some(close) = self.handle(text.as_str()).await {
+                            // Boxed: a method call's future (store queries, Argon2) is many
+                            // KiB; inline it would be held by every idle connection.
+                            if let Some(close) = Box::pin(self.handle(text.as_str())).await {
                                 return Some(close);
                             }
                         }
