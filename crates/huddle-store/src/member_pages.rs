@@ -120,15 +120,7 @@ impl SqlStore {
             .fetch_all(self.db.reader())
             .await
             .map_err(db_err)?;
-        let items = found
-            .iter()
-            .map(|row| {
-                Ok(Member {
-                    subscription: rows::subscription(row)?,
-                    user: rows::user(row)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let items = rows::all(&found, rows::member)?;
         Ok(Some(Page { items, total }))
     }
 

@@ -415,15 +415,7 @@ impl MembershipStore for SqlStore {
             None => 0,
         };
         let found = page_q.fetch_all(self.db.reader()).await.map_err(db_err)?;
-        let items = found
-            .iter()
-            .map(|row| {
-                Ok(Member {
-                    subscription: rows::subscription(row)?,
-                    user: rows::user(row)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let items = rows::all(&found, rows::member)?;
         Ok(Page { items, total })
     }
 

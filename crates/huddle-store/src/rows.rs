@@ -6,8 +6,8 @@
 use std::sync::LazyLock;
 
 use huddle_core::{
-    Access, AppKey, Error, LoginToken, Message, OutboxItem, Result, Room, RoomType, Subscription,
-    Timestamp, TokenKind, User, UserRef, WebhookEndpoint,
+    Access, AppKey, Error, LoginToken, Member, Message, OutboxItem, Result, Room, RoomType,
+    Subscription, Timestamp, TokenKind, User, UserRef, WebhookEndpoint,
 };
 use serde::de::DeserializeOwned;
 use sqlx::any::AnyRow;
@@ -326,6 +326,14 @@ pub(crate) fn subscription(row: &AnyRow) -> Result<Subscription> {
         notify: c.text("notify")?,
         revoked_at: c.opt_time("revoked_at")?,
         updated_at: c.time("updated_at")?,
+    })
+}
+
+/// A member as listed: a row selecting `SUB_COLS` and `USER_COLS`.
+pub(crate) fn member(row: &AnyRow) -> Result<Member> {
+    Ok(Member {
+        subscription: subscription(row)?,
+        user: user(row)?,
     })
 }
 
