@@ -79,8 +79,8 @@ impl<'a> SubRow<'a> {
 ///
 /// PostgreSQL gets every row in one statement as one JSON parameter. SQLite gets multi-row
 /// `VALUES` of `CHUNK` rows: its JSON functions re-parse each row's object once per column
-/// (measured 4x slower for 10,000 rows), so instead every full chunk reuses one cached statement
-/// (`persistent`) and only the last, shorter one is parsed per call.
+/// (measured 4x slower for 10,000 rows), so instead every full chunk and every single row reuse
+/// one cached statement each (`persistent`), and only a last, shorter chunk is parsed per call.
 pub(crate) async fn insert_subscriptions(
     tx: &mut AnyConnection,
     backend: Backend,
@@ -110,21 +110,27 @@ pub(crate) async fn insert_subscriptions(
         Backend::Sqlite => {
             static FULL: LazyLock<String> =
                 LazyLock::new(|| insert_values_sql("subscriptions", SUB_FIELDS, CHUNK, SUFFIX));
+            // One row is every single invite, join and room creation: built once, not per call.
+            static ONE: LazyLock<String> =
+                LazyLock::new(|| insert_values_sql("subscriptions", SUB_FIELDS, 1, SUFFIX));
             let mut inserted = Vec::with_capacity(subs.len());
             for chunk in subs.chunks(CHUNK) {
                 let short;
-                let sql = if chunk.len() == CHUNK {
-                    FULL.as_str()
-                } else {
-                    short = insert_values_sql("subscriptions", SUB_FIELDS, chunk.len(), SUFFIX);
-                    short.as_str()
+                let sql = match chunk.len() {
+                    CHUNK => FULL.as_str(),
+                    1 => ONE.as_str(),
+                    n => {
+                        short = insert_values_sql("subscriptions", SUB_FIELDS, n, SUFFIX);
+                        short.as_str()
+                    }
                 };
                 let mut q = sqlx::query(sql);
                 for s in chunk {
                     q = bind_sub(q, rid, s)?;
                 }
                 inserted.extend(
-                    q.persistent(chunk.len() == CHUNK)
+                    // Cached: the full chunk's statement and the single row.
+                    q.persistent(chunk.len() == CHUNK || chunk.len() == 1)
                         .fetch_all(&mut *tx)
                         .await
                         .map_err(reference_err)?,

@@ -85,13 +85,18 @@ pub(crate) async fn insert_messages(
     }
     static FULL: LazyLock<String> =
         LazyLock::new(|| insert_values_sql("messages", MESSAGE_FIELDS, CHUNK, ""));
+    // The single message of every post and membership change: its text built once, not per call.
+    static ONE: LazyLock<String> =
+        LazyLock::new(|| insert_values_sql("messages", MESSAGE_FIELDS, 1, ""));
     for chunk in messages.chunks(CHUNK) {
         let short;
-        let sql = if chunk.len() == CHUNK {
-            FULL.as_str()
-        } else {
-            short = insert_values_sql("messages", MESSAGE_FIELDS, chunk.len(), "");
-            short.as_str()
+        let sql = match chunk.len() {
+            CHUNK => FULL.as_str(),
+            1 => ONE.as_str(),
+            n => {
+                short = insert_values_sql("messages", MESSAGE_FIELDS, n, "");
+                short.as_str()
+            }
         };
         let mut q = sqlx::query(sql);
         for m in chunk {

@@ -149,7 +149,7 @@ async fn run_batch(
     let conn: &mut AnyConnection = &mut pooled;
     // IMMEDIATE: the write lock up front, so no job can fail half-way on a read-to-write
     // upgrade (another process, the CLI, may hold it for a moment: busy_timeout waits).
-    conn.execute("BEGIN IMMEDIATE").await.map_err(db_err)?;
+    cached(conn, "BEGIN IMMEDIATE").await?;
     let mut next = 0;
     loop {
         if let Err(e) = run_job(conn, batch[next].as_mut()).await {
@@ -167,20 +167,32 @@ async fn run_batch(
             Err(_) => break,
         }
     }
-    if let Err(e) = conn.execute("COMMIT").await {
+    if let Err(e) = cached(conn, "COMMIT").await {
         rollback(conn).await;
-        return Err(db_err(e));
+        return Err(e);
     }
     Ok(())
 }
 
 /// One job in its savepoint. `Err` only when the transaction itself is broken.
 async fn run_job(conn: &mut AnyConnection, job: &mut dyn Job) -> Result<()> {
-    conn.execute("SAVEPOINT job").await.map_err(db_err)?;
+    cached(conn, "SAVEPOINT job").await?;
     if !job.run(conn).await {
         conn.execute("ROLLBACK TO job").await.map_err(db_err)?;
     }
-    conn.execute("RELEASE job").await.map_err(db_err)?;
+    cached(conn, "RELEASE job").await?;
+    Ok(())
+}
+
+/// Runs one of the writer's own statements through the connection's statement cache: a plain
+/// `execute(&str)` is parsed again on every call, and these run for every job (savepoint) and
+/// every batch (transaction).
+async fn cached(conn: &mut AnyConnection, sql: &'static str) -> Result<()> {
+    sqlx::query(sql)
+        .persistent(true)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
     Ok(())
 }
 
