@@ -150,9 +150,18 @@ async fn signed_deliveries_for_messages_and_participants() {
         .unwrap();
     verify(&h, &raw);
 
-    let log = app
-        .talk_ok("GET", &format!("webhooks/{wid}/deliveries"), None)
-        .await;
+    // The receiver has the request before the sender has recorded its answer: poll the log
+    // until the delivery is marked (a loaded machine can take a moment between the two).
+    let mut log = Value::Null;
+    for _ in 0..200 {
+        log = app
+            .talk_ok("GET", &format!("webhooks/{wid}/deliveries"), None)
+            .await;
+        if log["data"][0]["deliveredAt"].is_i64() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let first = &log["data"].as_array().unwrap()[0];
     assert!(first["deliveredAt"].is_i64(), "{log}");
     let before = got.lock().unwrap().len();
