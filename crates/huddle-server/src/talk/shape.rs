@@ -82,6 +82,31 @@ pub fn own_conversation(r: &Room, sub: Option<&Subscription>, last: Option<&Mess
     v
 }
 
+/// The text of a system message as an app shows it. The membership messages Huddle writes
+/// (Rocket.Chat's `uj`, `ul`, `au`, `ru`, and access changes) store only the subject's username,
+/// as Rocket.Chat does; an app's chat UI shows `text` as it is, so it gets a sentence. System
+/// messages an app posts itself keep their own text.
+fn system_text(m: &Message) -> String {
+    // Messages written before the subject was always recorded may hold an empty text.
+    let who = if m.msg.is_empty() { &m.u.id } else { &m.msg };
+    let by = &m.u.username;
+    match m.t.as_deref() {
+        Some("uj") => format!("{who} joined"),
+        Some("ul") => format!("{who} left"),
+        Some("au") if !by.is_empty() => format!("{who} was added by {by}"),
+        Some("au") => format!("{who} was added"),
+        Some("ru") if !by.is_empty() => format!("{who} was removed by {by}"),
+        Some("ru") => format!("{who} was removed"),
+        Some("participant-access-changed") => {
+            match m.extra.get("access").and_then(|a| a.as_str()) {
+                Some(access) => format!("{who}'s access changed to {access}"),
+                None => format!("{who}'s access changed"),
+            }
+        }
+        _ => m.msg.clone(),
+    }
+}
+
 pub fn message(m: &Message) -> Value {
     let system = m.t.is_some();
     json!({
@@ -89,7 +114,7 @@ pub fn message(m: &Message) -> Value {
         "conversationId": m.rid,
         "type": if system { "SystemMessage" } else { "UserMessage" },
         "senderId": if system || m.u.id.is_empty() { Value::Null } else { json!(m.u.id) },
-        "text": m.msg,
+        "text": if system { system_text(m) } else { m.msg.clone() },
         "custom": m.extra.get("custom").cloned().unwrap_or_else(|| json!({})),
         "attachment": null,
         "location": null,

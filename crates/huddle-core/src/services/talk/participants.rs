@@ -160,11 +160,17 @@ impl Huddle {
         sub.updated_at = Timestamp::now();
         // Access changes are visible to everyone in the room; notify is the member's own business.
         let msg = (sub.access != before.access).then(|| {
+            // Like the join and leave messages: the username, or the id of a user without one.
+            let subject = if sub.u.username.is_empty() {
+                &sub.u.id
+            } else {
+                &sub.u.username
+            };
             let mut m = Message::system(
                 &sub.rid,
                 "participant-access-changed",
                 sub.u.clone(),
-                &sub.u.username,
+                subject,
             );
             m.extra
                 .insert("access".into(), serde_json::json!(sub.access.as_str()));
