@@ -3,13 +3,13 @@
 //! `huddle-core`.
 
 pub mod admin_ui;
-pub mod rc;
 pub mod realtime;
+pub mod rocketchat;
 pub mod sdk_assets;
 pub mod serve;
 pub mod shape;
 pub mod state;
-pub mod talk;
+pub mod talkjs;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -117,7 +117,7 @@ pub struct Application {
     router: Router,
     state: AppState,
     /// Tasks that live as long as the server (webhook writer and sender).
-    background: talk::webhooks::Webhooks,
+    background: talkjs::webhooks::Webhooks,
     serve: ServeOptions,
 }
 
@@ -143,7 +143,7 @@ impl Application {
             }
         }
         let huddle = Arc::new(huddle);
-        let background = talk::webhooks::spawn(huddle.clone());
+        let background = talkjs::webhooks::spawn(huddle.clone());
         let state = AppState::new(huddle, config.login_rate_per_minute)
             .with_realtime(config.realtime.clone());
         let listener = TcpListener::bind((config.listen.as_str(), config.port)).await?;
@@ -206,13 +206,13 @@ fn serve_options(c: &ServerConfig) -> anyhow_like::Result<ServeOptions> {
 
 pub fn router(state: AppState, timeout: Duration) -> Router {
     Router::new()
-        .merge(rc::routes())
-        .merge(talk::routes())
+        .merge(rocketchat::routes())
+        .merge(talkjs::routes())
         .merge(realtime::routes())
         .merge(admin_ui::routes())
         .merge(sdk_assets::routes())
         .with_state(state)
-        .layer(axum::extract::DefaultBodyLimit::max(rc::MAX_BODY))
+        .layer(axum::extract::DefaultBodyLimit::max(rocketchat::MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             timeout,

@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::realtime::socket::{offer_shared, write_loop, Beat, Heartbeat, Out, SLOW};
 use crate::state::AppState;
-use crate::talk::shape;
+use crate::talkjs::shape;
 
 /// The frame format version; frames naming another are refused.
 const VERSION: u64 = 1;

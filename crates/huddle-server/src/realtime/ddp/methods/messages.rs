@@ -65,7 +65,7 @@ pub async fn send(s: &mut Session, p: &[Value]) -> Outcome {
         Err(Error::NotFound(_)) => return Err(MeteorError::not_allowed(method)),
         Err(e) => return Err(MeteorError::from_core(e, method)),
     };
-    let extras = crate::rc::message_extras(m);
+    let extras = crate::rocketchat::message_extras(m);
     match s
         .huddle()
         .post_message_with_id(&actor, &room, text, extras, client_id)
