@@ -1,7 +1,7 @@
 //! Time as the store keeps it (milliseconds since the epoch) and as the APIs show it.
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A point in time with millisecond precision, serialized as ISO-8601 with milliseconds and `Z`
 /// (`2024-10-15T02:52:42.123Z`), as Rocket.Chat's REST API does.
@@ -32,6 +32,15 @@ impl Timestamp {
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.to_iso())
+    }
+}
+
+/// Reads what `Serialize` writes (ISO-8601), so stored event payloads read back exactly.
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Timestamp::parse_iso(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("not an ISO-8601 date: {s}")))
     }
 }
 

@@ -1,7 +1,8 @@
 use crate::{Timestamp, UserRef};
 
 /// A message: user text (`t == None`) or a system event (`au`, `ru`, `uj`, `ul`, ...).
-#[derive(Debug, Clone, PartialEq)]
+/// Serde: the room event log keeps messages as JSON (`store::RoomEventItem`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Message {
     pub id: String,
     pub rid: String,

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use crate::{Timestamp, UserRef};
 
 /// Rocket.Chat's room types. TalkJS conversations are private rooms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum RoomType {
     Channel,
     Group,
@@ -28,11 +28,41 @@ impl RoomType {
     }
 }
 
+/// Which API made a room, and so whose rules govern it (`policy`): a room made through the
+/// Rocket.Chat API stays under Rocket.Chat's permissions whichever API reaches it; a
+/// conversation made through the TalkJS-style API follows TalkJS's rules.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+pub enum Origin {
+    #[default]
+    RocketChat,
+    TalkJs,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::RocketChat => "rocketchat",
+            Origin::TalkJs => "talkjs",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "rocketchat" => Some(Origin::RocketChat),
+            "talkjs" => Some(Origin::TalkJs),
+            _ => None,
+        }
+    }
+}
+
 /// A conversation: public channel, private group or direct message.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Room {
     pub id: String,
     pub t: RoomType,
+    /// Which API made it; fixed at creation.
+    pub origin: Origin,
     /// Unique among channels and groups; absent for direct messages.
     pub name: Option<String>,
     pub fname: Option<String>,
@@ -67,6 +97,7 @@ impl Room {
         Room {
             id,
             t,
+            origin: Origin::RocketChat,
             fname: name.clone(),
             name,
             topic: None,
@@ -101,7 +132,7 @@ impl Room {
 }
 
 /// TalkJS participant access.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Access {
     #[default]
     ReadWrite,
@@ -128,7 +159,7 @@ impl Access {
 }
 
 /// A membership: one user in one room, with room-scoped roles and read state.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Subscription {
     pub id: String,
     pub rid: String,

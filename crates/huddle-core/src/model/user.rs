@@ -88,7 +88,7 @@ impl User {
 }
 
 /// The short form of a user embedded in rooms, memberships and messages (`u`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UserRef {
     pub id: String,
     pub username: String,

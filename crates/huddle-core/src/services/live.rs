@@ -67,7 +67,7 @@ impl Huddle {
         let username = actor.user.username_or_id();
         let updated = self
             .store
-            .set_reaction(message_id, &emoji, username, react)
+            .set_reaction(&room.id, message_id, &emoji, username, react)
             .await?
             .ok_or_else(|| Error::not_allowed(method))?;
         self.publish(Event::MessageUpdated {

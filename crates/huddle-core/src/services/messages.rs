@@ -201,7 +201,7 @@ impl Huddle {
         if !allowed {
             return Err(Error::not_allowed("deleteMessage"));
         }
-        self.store.delete_message(id).await?;
+        self.store.delete_message(rid, id).await?;
         self.publish(Event::MessageDeleted {
             rid: rid.to_string(),
             id: id.to_string(),

@@ -277,7 +277,7 @@ impl Huddle {
 
     pub async fn delete_talk_message(&self, rid: &str, id: &str) -> Result<()> {
         self.talk_message(rid, id).await?;
-        self.store.delete_message(id).await?;
+        self.store.delete_message(rid, id).await?;
         self.publish(Event::MessageDeleted {
             rid: rid.to_string(),
             id: id.to_string(),

@@ -7,6 +7,10 @@ use async_trait::async_trait;
 use crate::model::*;
 use crate::{Result, Timestamp};
 
+pub use room_write::*;
+
+mod room_write;
+
 /// A membership to create, with the system message that records it (if any).
 #[derive(Debug, Clone)]
 pub struct NewMember {
@@ -67,56 +71,15 @@ pub trait UserStore: Send + Sync {
 
 #[async_trait]
 pub trait RoomStore: Send + Sync {
-    /// Creates the room and its first members (no system messages, as Rocket.Chat does).
-    /// Fails with `Conflict` (`error-duplicate-channel-name`) when the name is taken.
-    async fn create_room(&self, room: &Room, members: &[Subscription]) -> Result<()>;
     async fn room_by_id(&self, id: &str) -> Result<Option<Room>>;
     async fn room_by_name(&self, name: &str) -> Result<Option<Room>>;
-    /// Writes the room's settings (not its counters), with an optional system message.
-    async fn update_room(&self, room: &Room, message: Option<&Message>) -> Result<()>;
-    /// Deletes the room, its memberships and messages.
-    async fn delete_room(&self, id: &str) -> Result<bool>;
     async fn list_rooms(&self, query: &RoomQuery) -> Result<Page<Room>>;
     async fn default_rooms(&self) -> Result<Vec<Room>>;
 }
 
 #[async_trait]
 pub trait MembershipStore: Send + Sync {
-    /// Inserts the memberships that do not exist yet, in one transaction; a membership that
-    /// exists already is skipped with its message. Keeps `usersCount`, `msgs` and `lm` exact.
-    /// Returns the user ids actually added.
-    async fn add_members(&self, rid: &str, members: &[NewMember]) -> Result<Vec<String>> {
-        Ok(self.add_members_counted(rid, members).await?.0)
-    }
-    /// `add_members`, with the room's counters after the change (`None` if nobody was added).
-    async fn add_members_counted(
-        &self,
-        rid: &str,
-        members: &[NewMember],
-    ) -> Result<(Vec<String>, Option<RoomCounters>)>;
-    /// Removes one membership; writes `message` only if a row was removed.
-    async fn remove_member(&self, rid: &str, uid: &str, message: Option<&Message>) -> Result<bool> {
-        Ok(self
-            .remove_member_counted(rid, uid, message)
-            .await?
-            .is_some())
-    }
-    /// `remove_member`, with the room's counters after the change (`None` if nothing was
-    /// removed).
-    async fn remove_member_counted(
-        &self,
-        rid: &str,
-        uid: &str,
-        message: Option<&Message>,
-    ) -> Result<Option<RoomCounters>>;
     async fn subscription(&self, rid: &str, uid: &str) -> Result<Option<Subscription>>;
-    /// Writes read state, open flag, roles and TalkJS settings of a membership, with an optional
-    /// system message.
-    async fn update_subscription(
-        &self,
-        sub: &Subscription,
-        message: Option<&Message>,
-    ) -> Result<()>;
     /// Members of a room who are active users, with the total of such members.
     async fn list_members(&self, rid: &str, query: &MemberQuery) -> Result<Page<Member>>;
     /// Memberships holding any room role.
@@ -133,24 +96,7 @@ pub trait MembershipStore: Send + Sync {
 
 #[async_trait]
 pub trait MessageStore: Send + Sync {
-    /// Stores the message, bumps the room's `msgs` and `lm` and the unread count of the other
-    /// members.
-    async fn insert_message(&self, message: &Message) -> Result<()>;
     async fn message_by_id(&self, id: &str) -> Result<Option<Message>>;
-    async fn update_message(&self, message: &Message) -> Result<()>;
-    async fn delete_message(&self, id: &str) -> Result<bool>;
-    /// Adds (`react` true), removes (false) or toggles (`None`) `username`'s `emoji` reaction
-    /// on a message, in one transaction so concurrent reactions are all kept. Reactions live in
-    /// the message's `extra.reactions` as Rocket.Chat shapes them
-    /// (`{":emoji:": {"usernames": [...]}}`). Returns the message after the change, `None` if
-    /// it does not exist.
-    async fn set_reaction(
-        &self,
-        id: &str,
-        emoji: &str,
-        username: &str,
-        react: Option<bool>,
-    ) -> Result<Option<Message>>;
     async fn list_messages(&self, rid: &str, query: &MessageQuery) -> Result<Page<Message>>;
 }
 
@@ -232,7 +178,8 @@ pub trait AppStore: Send + Sync {
 
 /// Everything the services need from storage.
 pub trait Store:
-    UserStore
+    RoomWriteStore
+    + UserStore
     + RoomStore
     + MembershipStore
     + MessageStore

@@ -1,0 +1,293 @@
+//! The one write path's storage half: every change to a room is one `RoomWrite`, committed by
+//! `RoomWriteStore::write_room` in one transaction that writes the rows, the room's counters, the
+//! system message, one `room_events` row numbered by the room's own counter (`rooms.seq`, so
+//! commit order is `seq` order, with no gaps) and the webhook outbox rows of that event.
+//!
+//! A write that changes nothing (adding members who are all members already, removing a
+//! non-member, deleting a message that is gone) writes no event and takes no number.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{NewMember, RoomCounters};
+use crate::model::{Message, Room, Subscription, WebhookEndpoint};
+use crate::{Error, Result, Timestamp};
+
+/// One change to one room.
+#[derive(Debug, Clone)]
+pub enum RoomChange {
+    /// A new room with its first members (no system messages, as Rocket.Chat does). Fails with
+    /// `Conflict` (`error-duplicate-channel-name`) when the name is taken, or when the id is.
+    Create {
+        room: Room,
+        members: Vec<Subscription>,
+    },
+    /// Memberships that do not exist yet, each with its system message; existing ones are
+    /// skipped with their message.
+    AddMembers(Vec<NewMember>),
+    /// One membership, with its system message (written only if a row was removed).
+    RemoveMember {
+        uid: String,
+        message: Option<Message>,
+    },
+    /// Roles, access and notify of an existing membership, with an optional system message.
+    UpdateMember {
+        subscription: Subscription,
+        message: Option<Message>,
+    },
+    /// A message (user text or a system message the app posts); bumps `msgs`, `lm` and the
+    /// unread counts of the other members. A repeated idempotency key is `Conflict`.
+    PostMessage(Message),
+    EditMessage(Message),
+    DeleteMessage {
+        id: String,
+    },
+    /// Adds (`react` true), removes (false) or toggles (`None`) `username`'s `emoji` reaction.
+    React {
+        id: String,
+        emoji: String,
+        username: String,
+        react: Option<bool>,
+    },
+    /// The room's settings (not its counters), with an optional system message. `guest_access`
+    /// is the new value when this change switches guest access.
+    UpdateRoom {
+        room: Room,
+        message: Option<Message>,
+        guest_access: Option<bool>,
+    },
+    /// The room, its memberships and messages. Its event rows stay: other nodes and resuming
+    /// clients learn of the deletion from them.
+    DeleteRoom,
+}
+
+impl RoomChange {
+    /// The `room_events.kind` of the event this change writes.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RoomChange::Create { .. } => "room.created",
+            RoomChange::AddMembers(_) => "members.added",
+            RoomChange::RemoveMember { .. } => "member.removed",
+            RoomChange::UpdateMember { .. } => "member.updated",
+            RoomChange::PostMessage(_) => "message.created",
+            RoomChange::EditMessage(_) => "message.updated",
+            RoomChange::DeleteMessage { .. } => "message.deleted",
+            RoomChange::React { .. } => "message.reacted",
+            RoomChange::UpdateRoom { .. } => "room.updated",
+            RoomChange::DeleteRoom => "room.deleted",
+        }
+    }
+}
+
+/// A change and who must hear of it by webhook.
+#[derive(Debug, Clone)]
+pub struct RoomWrite {
+    pub rid: String,
+    pub change: RoomChange,
+    /// The endpoints registered now; the store writes an outbox row for each item an endpoint
+    /// wants (`WebhookEndpoint::wants` of `RoomEventItem::webhook_type`), in the same
+    /// transaction.
+    pub webhooks: Vec<WebhookEndpoint>,
+}
+
+impl RoomWrite {
+    pub fn new(rid: &str, change: RoomChange) -> Self {
+        RoomWrite {
+            rid: rid.to_string(),
+            change,
+            webhooks: vec![],
+        }
+    }
+}
+
+/// What one committed change did, in the order consumers must see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum RoomEventItem {
+    RoomCreated { room: Box<Room> },
+    MemberAdded { subscription: Box<Subscription> },
+    MemberRemoved { uid: String },
+    MemberUpdated { subscription: Box<Subscription> },
+    MessageCreated { message: Box<Message> },
+    MessageUpdated { message: Box<Message> },
+    MessageDeleted { id: String },
+    RoomUpdated { room: Box<Room> },
+    GuestAccessChanged { allowed: bool },
+    RoomDeleted,
+}
+
+impl RoomEventItem {
+    /// The webhook event type this item is delivered as (TalkJS's names), if webhooks carry it.
+    pub fn webhook_type(&self) -> Option<&'static str> {
+        Some(match self {
+            RoomEventItem::MessageCreated { .. } => "message.sent",
+            RoomEventItem::MessageUpdated { .. } => "message.updated",
+            RoomEventItem::MessageDeleted { .. } => "message.deleted",
+            RoomEventItem::MemberAdded { .. } => "participant.joined",
+            RoomEventItem::MemberUpdated { .. } => "participant.updated",
+            RoomEventItem::MemberRemoved { .. } => "participant.left",
+            RoomEventItem::GuestAccessChanged { .. } => "guestAccess.changed",
+            RoomEventItem::RoomDeleted => "conversation.deleted",
+            RoomEventItem::RoomCreated { .. } | RoomEventItem::RoomUpdated { .. } => return None,
+        })
+    }
+}
+
+/// What `write_room` committed. `seq` is `None` when nothing changed (and nothing was written).
+#[derive(Debug, Clone, Default)]
+pub struct RoomWritten {
+    pub seq: Option<i64>,
+    pub items: Vec<RoomEventItem>,
+    /// The room's counters after the change, when it moved them.
+    pub counters: Option<RoomCounters>,
+}
+
+impl RoomWritten {
+    pub fn changed(&self) -> bool {
+        self.seq.is_some()
+    }
+}
+
+/// One `room_events` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomEvent {
+    pub rid: String,
+    pub seq: i64,
+    pub kind: String,
+    pub items: Vec<RoomEventItem>,
+    pub created_at: Timestamp,
+}
+
+/// The write path's store. Services reach it only through `Huddle`'s one write function
+/// (`services::write`); the conveniences below serve tests and tools that need one kind of
+/// change without webhooks.
+#[async_trait]
+pub trait RoomWriteStore: Send + Sync {
+    /// Commits one change to one room as described in the module docs.
+    async fn write_room(&self, write: RoomWrite) -> Result<RoomWritten>;
+    /// The room's events after `after_seq`, in `seq` order, at most `limit`.
+    async fn room_events(&self, rid: &str, after_seq: i64, limit: i64) -> Result<Vec<RoomEvent>>;
+
+    async fn create_room(&self, room: &Room, members: &[Subscription]) -> Result<()> {
+        let change = RoomChange::Create {
+            room: room.clone(),
+            members: members.to_vec(),
+        };
+        self.write_room(RoomWrite::new(&room.id, change)).await?;
+        Ok(())
+    }
+    /// The user ids actually added.
+    async fn add_members(&self, rid: &str, members: &[NewMember]) -> Result<Vec<String>> {
+        Ok(self.add_members_counted(rid, members).await?.0)
+    }
+    /// `add_members`, with the room's counters after the change (`None` if nobody was added).
+    async fn add_members_counted(
+        &self,
+        rid: &str,
+        members: &[NewMember],
+    ) -> Result<(Vec<String>, Option<RoomCounters>)> {
+        let change = RoomChange::AddMembers(members.to_vec());
+        let written = self.write_room(RoomWrite::new(rid, change)).await?;
+        let added = written
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                RoomEventItem::MemberAdded { subscription } => Some(subscription.u.id.clone()),
+                _ => None,
+            })
+            .collect();
+        Ok((added, written.counters))
+    }
+    async fn remove_member(&self, rid: &str, uid: &str, message: Option<&Message>) -> Result<bool> {
+        Ok(self
+            .remove_member_counted(rid, uid, message)
+            .await?
+            .is_some())
+    }
+    /// The room's counters after the change (`None` if nothing was removed).
+    async fn remove_member_counted(
+        &self,
+        rid: &str,
+        uid: &str,
+        message: Option<&Message>,
+    ) -> Result<Option<RoomCounters>> {
+        let change = RoomChange::RemoveMember {
+            uid: uid.to_string(),
+            message: message.cloned(),
+        };
+        let written = self.write_room(RoomWrite::new(rid, change)).await?;
+        Ok(written.changed().then_some(written.counters).flatten())
+    }
+    async fn update_subscription(
+        &self,
+        sub: &Subscription,
+        message: Option<&Message>,
+    ) -> Result<()> {
+        let change = RoomChange::UpdateMember {
+            subscription: sub.clone(),
+            message: message.cloned(),
+        };
+        self.write_room(RoomWrite::new(&sub.rid, change)).await?;
+        Ok(())
+    }
+    async fn insert_message(&self, message: &Message) -> Result<()> {
+        let change = RoomChange::PostMessage(message.clone());
+        self.write_room(RoomWrite::new(&message.rid, change))
+            .await?;
+        Ok(())
+    }
+    async fn update_message(&self, message: &Message) -> Result<()> {
+        let change = RoomChange::EditMessage(message.clone());
+        self.write_room(RoomWrite::new(&message.rid, change))
+            .await?;
+        Ok(())
+    }
+    /// Deletes message `id` of room `rid`; false if there was none.
+    async fn delete_message(&self, rid: &str, id: &str) -> Result<bool> {
+        let change = RoomChange::DeleteMessage { id: id.to_string() };
+        Ok(self
+            .write_room(RoomWrite::new(rid, change))
+            .await?
+            .changed())
+    }
+    /// The message after the reaction change, `None` if it does not exist.
+    async fn set_reaction(
+        &self,
+        rid: &str,
+        id: &str,
+        emoji: &str,
+        username: &str,
+        react: Option<bool>,
+    ) -> Result<Option<Message>> {
+        let change = RoomChange::React {
+            id: id.to_string(),
+            emoji: emoji.to_string(),
+            username: username.to_string(),
+            react,
+        };
+        let written = self.write_room(RoomWrite::new(rid, change)).await?;
+        Ok(written.items.into_iter().find_map(|i| match i {
+            RoomEventItem::MessageUpdated { message } => Some(*message),
+            _ => None,
+        }))
+    }
+    async fn update_room(&self, room: &Room, message: Option<&Message>) -> Result<()> {
+        let change = RoomChange::UpdateRoom {
+            room: room.clone(),
+            message: message.cloned(),
+            guest_access: None,
+        };
+        self.write_room(RoomWrite::new(&room.id, change)).await?;
+        Ok(())
+    }
+    async fn delete_room(&self, id: &str) -> Result<bool> {
+        match self
+            .write_room(RoomWrite::new(id, RoomChange::DeleteRoom))
+            .await
+        {
+            Ok(w) => Ok(w.changed()),
+            Err(Error::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
