@@ -54,14 +54,16 @@ pub enum Event {
         rid: String,
         uid: String,
     },
+    /// The member's own view of a room changed (read state, open/hidden): theirs alone.
     SubscriptionChanged(Subscription),
+    /// A membership changed in a way the room may see: room roles, TalkJS `access`/`notify`.
+    /// One event for both APIs.
+    MemberUpdated(Subscription),
     RoomChanged(Room),
     RoomDeleted {
         rid: String,
     },
     PermissionsChanged,
-    /// A participant's access or notify setting changed (TalkJS-style API).
-    ParticipantUpdated(Subscription),
     /// Guest access was switched for one conversation (`rid`) or the whole app (`None`).
     GuestAccessChanged {
         rid: Option<String>,

@@ -6,6 +6,7 @@ pub mod events;
 pub mod ids;
 pub mod model;
 pub mod permissions;
+pub mod policy;
 pub mod realtime;
 pub mod services;
 pub mod settings;

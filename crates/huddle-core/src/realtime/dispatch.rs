@@ -136,13 +136,22 @@ impl State {
             }
             // Access `None` is a removal as far as reading is concerned; other changes to
             // access or notify do not change what may be read (unless access comes back).
-            Event::ParticipantUpdated(s) => {
+            // Room roles travel to the member's DDP subscription list as an update.
+            Event::MemberUpdated(s) => {
                 if s.access == crate::model::Access::None {
                     self.on_member_removed(&s.rid, &s.u.id, p, EndReason::AccessNone, &mut dead);
                 } else {
                     self.restore_member(s);
                 }
-                let change = TalkChange::ParticipantUpdated(Arc::new(s.clone()));
+                let shared = Arc::new(s.clone());
+                self.offer_user(&s.u.id, UserStream::Subscriptions, &mut dead, || {
+                    Notice::SubscriptionChanged {
+                        uid: s.u.id.clone(),
+                        change: Change::Updated,
+                        subscription: shared.clone(),
+                    }
+                });
+                let change = TalkChange::ParticipantUpdated(shared);
                 self.talk_emit(&s.rid, change, Some(&s.u.id), &mut dead);
             }
             Event::GuestAccessChanged { rid, allowed } => {

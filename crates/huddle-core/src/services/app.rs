@@ -20,16 +20,28 @@ use crate::{ids, Error, Failure, Result, Timestamp};
 /// 90 s (jsonwebtoken's default leeway is 60 s).
 pub const JWT_LEEWAY_SECS: u64 = 5;
 
-/// The app's backend, authenticated with a secret key or an app token: may do anything.
+/// The app's backend, authenticated with a secret key or an app token: trusted by the policy.
+/// Only `authenticate_backend` makes one (the field is private).
 #[derive(Debug, Clone)]
-pub struct AppActor;
+pub struct AppActor {
+    _proof: (),
+}
 
-/// A browser session acting as one user.
+/// A browser session acting as one user. Only `authenticate_client` makes one.
 #[derive(Debug, Clone)]
 pub struct ClientActor {
-    pub user_id: String,
+    user_id: String,
     /// Whether the session proved the user id (JWT or signature) rather than just naming it.
-    pub verified: bool,
+    verified: bool,
+}
+
+impl ClientActor {
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+    pub fn verified(&self) -> bool {
+        self.verified
+    }
 }
 
 /// How a backend request says who it is: `Authorization: Bearer` (a secret key or app token), or a
@@ -192,13 +204,13 @@ impl Huddle {
             .iter()
             .any(|s| bool::from(s.as_bytes().ct_eq(token.as_bytes())))
         {
-            return Ok(AppActor);
+            return Ok(AppActor { _proof: () });
         }
         let claims = self.verify_jwt(token, &secrets)?;
         if claims.token_type.as_deref() != Some("app") {
             return Err(unauthenticated("The token is not an app token"));
         }
-        Ok(AppActor)
+        Ok(AppActor { _proof: () })
     }
 
     /// The one backend check every `/v1/{appId}/...` backend route goes through: the app id
@@ -234,7 +246,7 @@ impl Huddle {
                 "Only users with the admin role may use the backend API",
             )));
         }
-        Ok(AppActor)
+        Ok(AppActor { _proof: () })
     }
 
     /// Rotation in one step for the dashboard: a new key is made, then the old one is revoked

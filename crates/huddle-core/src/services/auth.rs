@@ -7,15 +7,34 @@ use argon2::Argon2;
 
 use super::Huddle;
 use crate::ids::{hash_token, new_token, sha256_hex};
-use crate::model::{LoginToken, TokenKind, User};
+use crate::model::{LoginToken, Subscription, TokenKind, User};
+use crate::policy::{Channel, Person, Principal};
 use crate::{Error, Failure, Result, Timestamp};
 
-/// The authenticated caller of a use case.
+/// The authenticated caller of a use case. Only authentication makes one (`authenticate`,
+/// `login`): the fields are private to the core.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub user: User,
+    pub(crate) user: User,
     /// Hash of the token this request came with (for logout).
-    pub token_hash: String,
+    pub(crate) token_hash: String,
+}
+
+impl Actor {
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+    pub fn token_hash(&self) -> &str {
+        &self.token_hash
+    }
+    /// This user as the policy sees them on one room, acting through the Rocket.Chat API.
+    pub(crate) fn person<'a>(&'a self, membership: Option<&'a Subscription>) -> Principal<'a> {
+        Principal::Person(Person {
+            roles: &self.user.roles,
+            membership,
+            channel: Channel::RocketChat,
+        })
+    }
 }
 
 /// A password as clients send it: plain text or its sha-256 hex digest (Meteor's DDP login).
@@ -95,6 +114,13 @@ impl Huddle {
             }),
             _ => Err(Error::Unauthenticated),
         }
+    }
+
+    /// A login that also yields the session's actor (DDP keeps it for the connection).
+    pub async fn login_actor(&self, request: LoginRequest) -> Result<(Actor, String)> {
+        let (user, token) = self.login(request).await?;
+        let token_hash = hash_token(&token);
+        Ok((Actor { user, token_hash }, token))
     }
 
     /// Password or resume login; returns the user and a new session token (or the resumed one).

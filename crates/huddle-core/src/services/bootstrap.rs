@@ -4,7 +4,9 @@
 use super::{Huddle, NewUserInput, UserLookup};
 use crate::model::{Room, RoomType};
 use crate::permissions::{default_permissions, default_roles, PermissionTable};
+use crate::policy::{Action, Principal};
 use crate::settings::default_settings;
+use crate::store::RoomChange;
 use crate::{Result, Timestamp};
 
 /// The default channel's fixed id, as in Rocket.Chat.
@@ -37,8 +39,15 @@ impl Huddle {
             );
             room.default = true;
             room.created_at = Timestamp::now();
-            match self.store.create_room(&room, &[]).await {
-                Ok(()) | Err(crate::Error::Conflict(_)) => {}
+            let permit = self
+                .decide(Principal::Workspace, Action::Create, &room)
+                .map_err(|_| crate::Error::Internal("the workspace makes its rooms".into()))?;
+            let change = RoomChange::Create {
+                room: room.clone(),
+                members: vec![],
+            };
+            match self.write(&permit, &room, change).await {
+                Ok(_) | Err(crate::Error::Conflict(_)) => {}
                 Err(e) => return Err(e),
             }
         }

@@ -1,8 +1,9 @@
 //! Direct messages: created on demand between two or more users, never joined, left or invited to.
 
 use super::{Actor, Huddle};
-use crate::events::Event;
 use crate::model::{Room, RoomType, User};
+use crate::policy::Action;
+use crate::store::RoomChange;
 use crate::{ids, Error, Result};
 
 impl Huddle {
@@ -27,9 +28,10 @@ impl Huddle {
         if others.len() < dedup_len(&wanted) {
             return Err(Error::invalid("error-invalid-user", "Invalid user").in_method(method));
         }
-        if !self.has_permission(&actor.user, "create-d") {
-            return Err(Error::not_allowed(method));
-        }
+        let probe = Room::new(String::new(), RoomType::Direct, None, None);
+        // Decided now, so refusals come in Rocket.Chat's order; again below on the room itself.
+        self.decide(actor.person(None), Action::Create, &probe)
+            .map_err(|_| Error::not_allowed(method))?;
         let mut members: Vec<User> = Vec::new();
         if !exclude_self {
             members.push(actor.user.clone());
@@ -70,27 +72,23 @@ impl Huddle {
                 s
             })
             .collect();
-        match self.store.create_room(&room, &subs).await {
-            Ok(()) => {}
+        let permit = self
+            .decide(actor.person(None), Action::Create, &room)
+            .map_err(|_| Error::not_allowed(method))?;
+        let change = RoomChange::Create {
+            room: room.clone(),
+            members: subs,
+        };
+        match self.write(&permit, &room, change).await {
+            Ok(done) => Ok(done.room),
             // Lost a race with an identical request: the DM exists now.
-            Err(Error::Conflict(_)) => {
-                if let Some(existing) = self.store.room_by_id(&room.id).await? {
-                    return Ok(existing);
-                }
-                return Err(Error::Internal(
-                    "direct message vanished after conflict".into(),
-                ));
-            }
-            Err(e) => return Err(e),
+            Err(Error::Conflict(_)) => self
+                .store
+                .room_by_id(&room.id)
+                .await?
+                .ok_or_else(|| Error::Internal("direct message vanished after conflict".into())),
+            Err(e) => Err(e),
         }
-        let shared = std::sync::Arc::new(room.clone());
-        for s in subs {
-            self.publish(Event::MemberAdded {
-                subscription: s,
-                room: shared.clone(),
-            });
-        }
-        Ok(room)
     }
 
     /// The DM between the caller and one username, if it exists (`im.*` by `username`).

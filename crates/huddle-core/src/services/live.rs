@@ -5,6 +5,8 @@
 use super::{Actor, Huddle};
 use crate::events::Event;
 use crate::model::{Message, MessageQuery, Paging, Room, RoomQuery};
+use crate::policy::Action;
+use crate::store::{RoomChange, RoomEventItem};
 use crate::{Error, Failure, Result, Timestamp};
 
 /// One page of history as `loadHistory` answers it.
@@ -58,23 +60,29 @@ impl Huddle {
             .await?
             .ok_or_else(|| Error::not_allowed(method))?;
         let sub = self.store.subscription(&room.id, &actor.user.id).await?;
-        if !self.can_access(&actor.user, &room, sub.as_ref()) || room.archived {
-            return Err(Error::not_allowed(method));
-        }
-        if room.read_only && !self.has_permission_in(&actor.user, "post-readonly", sub.as_ref()) {
-            return Err(Error::not_allowed(method));
-        }
-        let username = actor.user.username_or_id();
-        let updated = self
-            .store
-            .set_reaction(&room.id, message_id, &emoji, username, react)
-            .await?
-            .ok_or_else(|| Error::not_allowed(method))?;
-        self.publish(Event::MessageUpdated {
-            message: updated.clone(),
-            room: room.brief(),
+        let permit = self
+            .decide(actor.person(sub.as_ref()), Action::React, &room)
+            .map_err(|_| Error::not_allowed(method))?;
+        let change = RoomChange::React {
+            id: message_id.to_string(),
+            emoji,
+            username: actor.user.username_or_id().to_string(),
+            react,
+        };
+        let done = self.write(&permit, &room, change).await?;
+        let updated = done.written.items.into_iter().find_map(|i| match i {
+            RoomEventItem::MessageUpdated { message } => Some(*message),
+            _ => None,
         });
-        Ok(updated)
+        match updated {
+            Some(m) => Ok(m),
+            // Nothing to change (removing a reaction that is not there): the message as it is.
+            None => self
+                .store
+                .message_by_id(message_id)
+                .await?
+                .ok_or_else(|| Error::not_allowed(method)),
+        }
     }
 
     /// `loadHistory`: up to `limit` messages before `end` (newest first), and when `ls` (the

@@ -2,10 +2,13 @@
 //! Rocket.Chat's permission rules and refusals. Every change writes one system message in the
 //! same transaction and publishes its events after commit.
 
+use std::collections::HashSet;
+
+use super::write::Committed;
 use super::{Actor, Huddle, RoomKind, UserLookup};
-use crate::events::Event;
 use crate::model::{Access, Member, MemberQuery, Page, Room, RoomType, Subscription, User};
-use crate::store::NewMember;
+use crate::policy::{Action, Permit, Refusal};
+use crate::store::{NewMember, RoomChange};
 use crate::{ids, Error, Message, Result, Timestamp};
 
 /// A fresh membership of `user` in `room`, with Rocket.Chat's defaults for an invite or join.
@@ -33,8 +36,10 @@ pub fn new_subscription(room: &Room, user: &User) -> Subscription {
     }
 }
 
-/// New memberships for the users that have a username, each with its system message of `kind`
-/// (`au` by the inviter, `uj` by the user), whose actor `by` picks.
+/// New memberships for the users, each with its system message of `kind` (`au` by the inviter,
+/// `uj` by the user), whose actor `by` picks. A user is a user whichever API made them: one
+/// without a username (made through the TalkJS-style API) is added by id and named by id in the
+/// message.
 fn joiners(
     room: &Room,
     users: &[User],
@@ -43,7 +48,6 @@ fn joiners(
 ) -> Vec<NewMember> {
     users
         .iter()
-        .filter(|u| u.username.is_some())
         .map(|u| NewMember {
             subscription: new_subscription(room, u),
             message: Some(Message::system(&room.id, kind, by(u), u.username_or_id())),
@@ -127,56 +131,68 @@ impl Huddle {
             .in_method("addUsersToRoom"));
         }
         let sub = self.store.subscription(&room.id, &actor.user.id).await?;
-        let allowed = (sub.is_some()
-            && self.has_permission_in(&actor.user, "add-user-to-joined-room", sub.as_ref()))
-            || (room.t == RoomType::Channel
-                && self.has_permission(&actor.user, "add-user-to-any-c-room"))
-            || (room.t == RoomType::Group
-                && self.has_permission(&actor.user, "add-user-to-any-p-room"));
-        if !allowed {
-            return Err(Error::not_allowed("addUsersToRoom"));
-        }
+        let permit = self
+            .decide(actor.person(sub.as_ref()), Action::Invite, &room)
+            .map_err(|_| Error::not_allowed("addUsersToRoom"))?;
         let inviter = actor.user.to_ref();
         let members = joiners(&room, &users, "au", |_| inviter.clone());
-        self.add_and_publish(room, members).await
+        self.add_members(&permit, room, members).await
     }
 
-    /// Stores new memberships and publishes what actually changed.
-    async fn add_and_publish(&self, room: Room, members: Vec<NewMember>) -> Result<InviteOutcome> {
-        let (added, counters) = self.store.add_members_counted(&room.id, &members).await?;
-        // The room as the change left it (counters, from the write itself), for every event below.
-        let room = match counters {
-            Some(c) => c.apply(room),
-            None => room,
-        };
-        let shared = std::sync::Arc::new(room.clone());
-        let mut already = vec![];
+    /// The one way members are added, whichever API asks: the write path commits the
+    /// memberships, their system messages and the room's event together; the outcome says who
+    /// was added and who was a member already.
+    pub(crate) async fn add_members(
+        &self,
+        permit: &Permit,
+        room: Room,
+        members: Vec<NewMember>,
+    ) -> Result<InviteOutcome> {
+        let asked: Vec<String> = members
+            .iter()
+            .map(|m| m.subscription.u.id.clone())
+            .collect();
+        let done = self
+            .write(permit, &room, RoomChange::AddMembers(members))
+            .await?;
         // A set: a 10,000-user invite looked each user up in the added list (50 M compares).
-        let added_ids: std::collections::HashSet<&str> = added.iter().map(String::as_str).collect();
-        for m in members {
-            if added_ids.contains(m.subscription.u.id.as_str()) {
-                self.publish(Event::MemberAdded {
-                    subscription: m.subscription,
-                    room: shared.clone(),
-                });
-                if let Some(msg) = m.message {
-                    self.publish(Event::MessageCreated {
-                        message: msg,
-                        room: room.brief(),
-                    });
-                }
-            } else {
-                already.push(m.subscription.u.id);
-            }
-        }
-        if !added.is_empty() {
-            self.publish(Event::RoomChanged(room.clone()));
-        }
+        let added_ids: HashSet<&str> = done.added().map(|s| s.u.id.as_str()).collect();
+        let added: Vec<String> = done.added().map(|s| s.u.id.clone()).collect();
+        let mut seen = HashSet::new();
+        let already = asked
+            .into_iter()
+            .filter(|uid| !added_ids.contains(uid.as_str()))
+            .filter(|uid| seen.insert(uid.clone()))
+            .collect();
         Ok(InviteOutcome {
-            room,
+            room: done.room,
             added,
             already,
         })
+    }
+
+    /// The one way a member is removed (kick, leave, participant removal): nothing happens if
+    /// they are no member.
+    pub(crate) async fn remove_member(
+        &self,
+        permit: &Permit,
+        room: Room,
+        uid: &str,
+        message: Message,
+    ) -> Result<Committed> {
+        let change = RoomChange::RemoveMember {
+            uid: uid.to_string(),
+            message: Some(message),
+        };
+        self.write(permit, &room, change).await
+    }
+
+    /// The number of owners, read only when `member` is one (the policy needs it then alone).
+    async fn owners_if_owner(&self, rid: &str, member: Option<&Subscription>) -> Result<i64> {
+        match member {
+            Some(m) if m.has_role("owner") => self.store.count_role_in_room(rid, "owner").await,
+            _ => Ok(i64::MAX),
+        }
     }
 
     /// `channels.kick` / `groups.kick` / `removeUserFromRoom`.
@@ -184,22 +200,23 @@ impl Huddle {
         let target = self.find_user(Some(target)).await?;
         let method = "removeUserFromRoom";
         let actor_sub = self.store.subscription(&room.id, &actor.user.id).await?;
-        if !self.has_permission_in(&actor.user, "remove-user", actor_sub.as_ref())
-            || room.t == RoomType::Direct
-        {
-            return Err(Error::not_allowed(method));
-        }
-        let kick_any = match room.t {
-            RoomType::Channel => self.has_permission(&actor.user, "kick-user-from-any-c-room"),
-            RoomType::Group => self.has_permission(&actor.user, "kick-user-from-any-p-room"),
-            RoomType::Direct => false,
-        };
-        if !kick_any && !self.can_access(&actor.user, &room, actor_sub.as_ref()) {
-            return Err(RoomKind::Group.not_found());
-        }
         let target_sub = self.store.subscription(&room.id, &target.id).await?;
-        let Some(target_sub) = target_sub else {
-            if kick_any {
+        let owners = self.owners_if_owner(&room.id, target_sub.as_ref()).await?;
+        let action = Action::Kick {
+            target: target_sub.as_ref(),
+            owners,
+        };
+        let permit = self
+            .decide(actor.person(actor_sub.as_ref()), action, &room)
+            .map_err(|r| match r {
+                Refusal::NotVisible => RoomKind::Group.not_found(),
+                Refusal::LastOwner => {
+                    Error::conflict("error-you-are-last-owner", LAST_OWNER_LEAVE).in_method(method)
+                }
+                _ => Error::not_allowed(method),
+            })?;
+        if target_sub.is_none() {
+            if self.kicks_anyone(actor, &room) {
                 // Rocket.Chat lets kick-any holders "kick" a non-member; nothing changes, so no
                 // system message is written either.
                 return Ok(room);
@@ -208,49 +225,40 @@ impl Huddle {
                 Error::invalid("error-user-not-in-room", "User is not in this room")
                     .in_method(method),
             );
-        };
-        if target_sub.has_role("owner")
-            && self.store.count_role_in_room(&room.id, "owner").await? <= 1
-        {
-            return Err(
-                Error::conflict("error-you-are-last-owner", LAST_OWNER_LEAVE).in_method(method),
-            );
         }
         let msg = Message::system(&room.id, "ru", actor.user.to_ref(), target.username_or_id());
-        self.remove_and_publish(room, &target.id, msg).await
+        let done = self.remove_member(&permit, room, &target.id, msg).await?;
+        self.room_after(done).await
     }
 
-    async fn remove_and_publish(&self, room: Room, uid: &str, msg: Message) -> Result<Room> {
-        let counters = self
-            .store
-            .remove_member_counted(&room.id, uid, Some(&msg))
-            .await?;
-        let room = match counters {
-            Some(c) => c.apply(room),
-            // Nothing removed: the room may still have moved since the caller read it.
-            None => self.store.room_by_id(&room.id).await?.unwrap_or(room),
-        };
-        if counters.is_some() {
-            self.publish(Event::MemberRemoved {
-                rid: room.id.clone(),
-                uid: uid.to_string(),
-            });
-            self.publish(Event::MessageCreated {
-                message: msg,
-                room: room.brief(),
-            });
+    /// The room after a removal; when nothing was removed (a concurrent removal won) the room
+    /// may still have moved since the caller read it.
+    async fn room_after(&self, done: Committed) -> Result<Room> {
+        if done.written.changed() {
+            return Ok(done.room);
         }
-        self.publish(Event::RoomChanged(room.clone()));
-        Ok(room)
+        Ok(self
+            .store
+            .room_by_id(&done.room.id)
+            .await?
+            .unwrap_or(done.room))
+    }
+
+    fn kicks_anyone(&self, actor: &Actor, room: &Room) -> bool {
+        match room.t {
+            RoomType::Channel => self.has_permission(&actor.user, "kick-user-from-any-c-room"),
+            RoomType::Group => self.has_permission(&actor.user, "kick-user-from-any-p-room"),
+            RoomType::Direct => false,
+        }
     }
 
     /// `channels.join` / `joinRoom`: public rooms the caller may see, with the join code when one
     /// is set (unless the caller holds `join-without-join-code`).
     pub async fn join(&self, actor: &Actor, room: Room, join_code: Option<&str>) -> Result<Room> {
         let method = "joinRoom";
-        if room.t != RoomType::Channel || !self.can_access(&actor.user, &room, None) {
-            return Err(Error::not_allowed(method));
-        }
+        let permit = self
+            .decide(actor.person(None), Action::Join, &room)
+            .map_err(|_| Error::not_allowed(method))?;
         if self
             .store
             .subscription(&room.id, &actor.user.id)
@@ -284,47 +292,45 @@ impl Huddle {
                 actor.user.username_or_id(),
             )),
         };
-        Ok(self.add_and_publish(room, vec![member]).await?.room)
+        Ok(self.add_members(&permit, room, vec![member]).await?.room)
     }
 
     /// `channels.leave` / `groups.leave` / `rooms.leave` / `leaveRoom`.
     pub async fn leave(&self, actor: &Actor, room: Room) -> Result<Room> {
         let method = "leaveRoom";
-        let perm = match room.t {
-            RoomType::Channel => "leave-c",
-            RoomType::Group => "leave-p",
-            RoomType::Direct => return Err(Error::not_allowed(method)),
-        };
-        if !self.has_permission(&actor.user, perm) {
-            return Err(Error::not_allowed(method));
-        }
-        let Some(sub) = self.store.subscription(&room.id, &actor.user.id).await? else {
-            return Err(
-                Error::invalid("error-user-not-in-room", "You are not in this room")
-                    .in_method(method),
-            );
-        };
-        if sub.has_role("owner") && self.store.count_role_in_room(&room.id, "owner").await? <= 1 {
-            return Err(
-                Error::conflict("error-you-are-last-owner", LAST_OWNER_LEAVE).in_method(method),
-            );
-        }
+        let sub = self.store.subscription(&room.id, &actor.user.id).await?;
+        let owners = self.owners_if_owner(&room.id, sub.as_ref()).await?;
+        let permit = self
+            .decide(actor.person(sub.as_ref()), Action::Leave { owners }, &room)
+            .map_err(|r| match r {
+                Refusal::NotMember => {
+                    Error::invalid("error-user-not-in-room", "You are not in this room")
+                        .in_method(method)
+                }
+                Refusal::LastOwner => {
+                    Error::conflict("error-you-are-last-owner", LAST_OWNER_LEAVE).in_method(method)
+                }
+                _ => Error::not_allowed(method),
+            })?;
         let msg = Message::system(
             &room.id,
             "ul",
             actor.user.to_ref(),
             actor.user.username_or_id(),
         );
-        self.remove_and_publish(room, &actor.user.id, msg).await
+        let done = self
+            .remove_member(&permit, room, &actor.user.id, msg)
+            .await?;
+        self.room_after(done).await
     }
 
     /// `channels.addAll` / `groups.addAll`: every (active) user joins, up to `API_User_Limit`.
     pub async fn add_all(&self, actor: &Actor, room: Room, active_only: bool) -> Result<Room> {
-        if !self.has_permission(&actor.user, "add-all-to-room") {
-            return Err(
+        let permit = self
+            .decide(actor.person(None), Action::AddAll, &room)
+            .map_err(|_| {
                 Error::invalid("403", "Access to Method Forbidden").in_method("addAllUserToRoom")
-            );
-        }
+            })?;
         let limit = self.setting_i64("API_User_Limit", 500);
         let ids = self.store.all_user_ids(active_only, limit + 1).await?;
         if ids.len() as i64 > limit {
@@ -335,7 +341,7 @@ impl Huddle {
         }
         let users = self.store.users_by_ids(&ids).await?;
         let members = joiners(&room, &users, "uj", User::to_ref);
-        Ok(self.add_and_publish(room, members).await?.room)
+        Ok(self.add_members(&permit, room, members).await?.room)
     }
 
     /// `channels.addOwner` and friends: grant or revoke a room role. Needs `set-<role>` in the room.
@@ -356,12 +362,14 @@ impl Huddle {
             (RoomRole::Leader, RoleChange::Remove) => "removeRoomLeader",
         };
         let target = self.find_user(Some(target)).await?;
-        if !self
-            .has_permission_in_room(&actor.user, role.permission(), &room.id)
-            .await?
-        {
-            return Err(Error::not_allowed(method));
-        }
+        let actor_sub = self.store.subscription(&room.id, &actor.user.id).await?;
+        let may = Action::ChangeRole {
+            permission: role.permission(),
+            removes_last_owner: false,
+        };
+        let mut permit = self
+            .decide(actor.person(actor_sub.as_ref()), may, &room)
+            .map_err(|_| Error::not_allowed(method))?;
         let Some(mut sub) = self.store.subscription(&room.id, &target.id).await? else {
             return Err(
                 Error::invalid("error-user-not-in-room", "User is not in this room")
@@ -388,15 +396,21 @@ impl Huddle {
                     )
                     .in_method(method));
                 }
-                if role == RoomRole::Owner
-                    && self.store.count_role_in_room(&room.id, "owner").await? <= 1
-                {
-                    return Err(Error::conflict(
-                        "error-remove-last-owner",
-                        "This is the last owner. Please set a new owner before removing this one.",
-                    )
-                    .in_method(method));
-                }
+                let removes_last_owner = role == RoomRole::Owner
+                    && self.store.count_role_in_room(&room.id, "owner").await? <= 1;
+                let action = Action::ChangeRole {
+                    permission: role.permission(),
+                    removes_last_owner,
+                };
+                permit = self
+                    .decide(actor.person(actor_sub.as_ref()), action, &room)
+                    .map_err(|_| {
+                        Error::conflict(
+                            "error-remove-last-owner",
+                            "This is the last owner. Please set a new owner before removing this one.",
+                        )
+                        .in_method(method)
+                    })?;
                 sub.roles.retain(|r| r != name);
             }
         }
@@ -409,12 +423,11 @@ impl Huddle {
         let mut msg = Message::system(&room.id, kind, actor.user.to_ref(), target.username_or_id());
         msg.extra
             .insert("role".into(), serde_json::Value::String(name.into()));
-        self.store.update_subscription(&sub, Some(&msg)).await?;
-        self.publish(Event::SubscriptionChanged(sub));
-        self.publish(Event::MessageCreated {
-            message: msg,
-            room: room.brief(),
-        });
+        let change = RoomChange::UpdateMember {
+            subscription: sub,
+            message: Some(msg),
+        };
+        self.write(&permit, &room, change).await?;
         Ok(())
     }
 

@@ -2,9 +2,9 @@
 //! readable by those who may access the room).
 
 use super::{Actor, Huddle};
-use crate::events::Event;
 use crate::model::{MessageQuery, Page, Room, RoomType};
-use crate::store::NewMember;
+use crate::policy::{Action, Refusal};
+use crate::store::{NewMember, RoomChange};
 use crate::{Error, Message, Result, Timestamp};
 
 impl Huddle {
@@ -57,11 +57,9 @@ impl Huddle {
             ));
         }
         let mut sub = self.store.subscription(&room.id, &actor.user.id).await?;
-        if sub.is_none() {
-            if room.t == RoomType::Channel
-                && self.can_access(&actor.user, room, None)
-                && !room.archived
-            {
+        if sub.is_none() && room.t == RoomType::Channel && !room.archived {
+            // `chat.postMessage` joins a public channel first, when the poster may join it.
+            if let Ok(permit) = self.decide(actor.person(None), Action::Join, room) {
                 let s = super::membership::new_subscription(room, &actor.user);
                 let msg = Message::system(
                     &room.id,
@@ -69,49 +67,30 @@ impl Huddle {
                     actor.user.to_ref(),
                     actor.user.username_or_id(),
                 );
-                let added = self
-                    .store
-                    .add_members(
-                        &room.id,
-                        &[NewMember {
-                            subscription: s.clone(),
-                            message: Some(msg.clone()),
-                        }],
-                    )
+                let joined = NewMember {
+                    subscription: s.clone(),
+                    message: Some(msg),
+                };
+                self.add_members(&permit, room.clone(), vec![joined])
                     .await?;
-                if !added.is_empty() {
-                    self.publish(Event::MemberAdded {
-                        subscription: s.clone(),
-                        room: std::sync::Arc::new(room.clone()),
-                    });
-                    self.publish(Event::MessageCreated {
-                        message: msg,
-                        room: room.brief(),
-                    });
-                }
-                sub = Some(s);
-            } else {
-                return Err(Error::Forbidden(crate::Failure::plain("error-not-allowed")));
+                sub = self.store.subscription(&room.id, &actor.user.id).await?;
             }
         }
-        if room.archived {
-            return Err(Error::Forbidden(crate::Failure::plain("error-not-allowed")));
-        }
-        if room.read_only && !self.has_permission_in(&actor.user, "post-readonly", sub.as_ref()) {
-            return Err(Error::Forbidden(crate::Failure::plain(
-                "You can't send messages because the room is readonly.",
-            )));
-        }
+        let permit = self
+            .decide(actor.person(sub.as_ref()), Action::Post, room)
+            .map_err(|r| match r {
+                Refusal::ReadOnly => Error::Forbidden(crate::Failure::plain(
+                    "You can't send messages because the room is readonly.",
+                )),
+                _ => Error::Forbidden(crate::Failure::plain("error-not-allowed")),
+            })?;
         let mut msg = Message::new(&room.id, actor.user.to_ref(), text, None);
         if let Some(id) = id {
             msg.id = id;
         }
         msg.extra = extra;
-        self.store.insert_message(&msg).await?;
-        self.publish(Event::MessageCreated {
-            message: msg.clone(),
-            room: room.brief(),
-        });
+        self.write(&permit, room, RoomChange::PostMessage(msg.clone()))
+            .await?;
         Ok(msg)
     }
 
@@ -142,35 +121,40 @@ impl Huddle {
         text: String,
     ) -> Result<Message> {
         let mut msg = self.message_in_room(rid, id).await?;
+        let (room, sub) = self.room_and_membership(actor, rid).await?;
         let own = msg.u.id == actor.user.id;
-        if msg.is_system()
-            || !(own
-                || self
-                    .has_permission_in_room(&actor.user, "edit-message", rid)
-                    .await?)
-        {
-            return Err(Error::not_allowed("updateMessage"));
-        }
+        let decided = self.decide(
+            actor.person(sub.as_ref()),
+            Action::EditMessage { own },
+            &room,
+        );
+        let permit = match decided {
+            Ok(p) if !msg.is_system() => p,
+            _ => return Err(Error::not_allowed("updateMessage")),
+        };
         msg.msg = text;
         let now = Timestamp::now();
         msg.edited_at = Some(now);
         msg.edited_by = Some(actor.user.to_ref());
         msg.updated_at = now;
-        self.store.update_message(&msg).await?;
-        self.publish_message_updated(&msg).await?;
+        self.write(&permit, &room, RoomChange::EditMessage(msg.clone()))
+            .await?;
         Ok(msg)
     }
 
-    /// Publishes an edited message with the room facts routing needs (one room read per edit,
-    /// never one per recipient).
-    pub(crate) async fn publish_message_updated(&self, msg: &Message) -> Result<()> {
-        if let Some(room) = self.store.room_by_id(&msg.rid).await? {
-            self.publish(Event::MessageUpdated {
-                message: msg.clone(),
-                room: room.brief(),
-            });
-        }
-        Ok(())
+    /// The room a message names and the actor's membership of it.
+    async fn room_and_membership(
+        &self,
+        actor: &Actor,
+        rid: &str,
+    ) -> Result<(Room, Option<crate::Subscription>)> {
+        let room = self
+            .store
+            .room_by_id(rid)
+            .await?
+            .ok_or_else(|| super::RoomKind::Any.not_found())?;
+        let sub = self.store.subscription(rid, &actor.user.id).await?;
+        Ok((room, sub))
     }
 
     /// The message `id` if it is in room `rid` (`chat.update`/`chat.delete` name both).
@@ -187,25 +171,17 @@ impl Huddle {
     /// `chat.delete`: own messages with `delete-own-message`, others' with `delete-message`.
     pub async fn delete_message(&self, actor: &Actor, rid: &str, id: &str) -> Result<Message> {
         let msg = self.message_in_room(rid, id).await?;
+        let (room, sub) = self.room_and_membership(actor, rid).await?;
         let own = msg.u.id == actor.user.id;
-        let allowed = if own {
-            self.has_permission_in_room(&actor.user, "delete-own-message", rid)
-                .await?
-                || self
-                    .has_permission_in_room(&actor.user, "delete-message", rid)
-                    .await?
-        } else {
-            self.has_permission_in_room(&actor.user, "delete-message", rid)
-                .await?
-        };
-        if !allowed {
-            return Err(Error::not_allowed("deleteMessage"));
-        }
-        self.store.delete_message(rid, id).await?;
-        self.publish(Event::MessageDeleted {
-            rid: rid.to_string(),
-            id: id.to_string(),
-        });
+        let permit = self
+            .decide(
+                actor.person(sub.as_ref()),
+                Action::DeleteMessage { own },
+                &room,
+            )
+            .map_err(|_| Error::not_allowed("deleteMessage"))?;
+        let change = RoomChange::DeleteMessage { id: id.to_string() };
+        self.write(&permit, &room, change).await?;
         Ok(msg)
     }
 

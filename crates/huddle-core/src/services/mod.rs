@@ -16,6 +16,7 @@ mod rooms;
 pub mod talk;
 mod users;
 pub mod webhooks;
+mod write;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -37,6 +38,7 @@ pub use lookup::{RoomKind, RoomLookup, UserLookup};
 pub use membership::{InviteOutcome, RoleChange, RoomRole};
 pub use rooms::{CreateRoom, RoomUpdate};
 pub use users::{NewUserInput, UserPatch};
+pub use write::Committed;
 
 /// The application: the store, the in-memory permission and settings caches, the event hub and
 /// the realtime router attached to it.

@@ -4,6 +4,8 @@ use super::users::valid_name;
 use super::{Actor, Huddle};
 use crate::events::Event;
 use crate::model::{Page, Room, RoomQuery, RoomType, Subscription, User};
+use crate::policy::Action;
+use crate::store::RoomChange;
 use crate::{ids, Error, Failure, Message, Result, Timestamp};
 
 /// A room to create (`channels.create`, `groups.create`).
@@ -37,20 +39,21 @@ impl Huddle {
     /// `channels.create` without `create-c` is a bare 403, `groups.create` without `create-p`
     /// is `error-not-allowed`.
     pub async fn create_room(&self, actor: &Actor, t: RoomType, input: CreateRoom) -> Result<Room> {
-        match t {
-            RoomType::Channel if !self.has_permission(&actor.user, "create-c") => {
-                return Err(Error::unauthorized())
-            }
-            RoomType::Group if !self.has_permission(&actor.user, "create-p") => {
-                return Err(Error::not_allowed("createPrivateGroup"))
-            }
-            RoomType::Direct => {
-                return Err(Error::invalid(
-                    "error-invalid-room-type",
-                    "Invalid room type",
-                ))
-            }
-            _ => {}
+        if t == RoomType::Direct {
+            return Err(Error::invalid(
+                "error-invalid-room-type",
+                "Invalid room type",
+            ));
+        }
+        let probe = Room::new(String::new(), t, None, None);
+        if self
+            .decide(actor.person(None), Action::Create, &probe)
+            .is_err()
+        {
+            return Err(match t {
+                RoomType::Channel => Error::unauthorized(),
+                _ => Error::not_allowed("createPrivateGroup"),
+            });
         }
         let name = input.name.trim().to_string();
         if name.is_empty() {
@@ -71,16 +74,14 @@ impl Huddle {
             .map(|u| creation_subscription(&room, u, u.id == actor.user.id))
             .collect::<Vec<_>>();
         room.users_count = subs.len() as i64;
-        self.store.create_room(&room, &subs).await?;
-        let shared = std::sync::Arc::new(room.clone());
-        for s in subs {
-            self.publish(Event::MemberAdded {
-                subscription: s,
-                room: shared.clone(),
-            });
-        }
-        self.publish(Event::RoomChanged(room.clone()));
-        Ok(room)
+        let permit = self
+            .decide(actor.person(None), Action::Create, &room)
+            .map_err(|_| Error::not_allowed("createPrivateGroup"))?;
+        let change = RoomChange::Create {
+            room: room.clone(),
+            members: subs,
+        };
+        Ok(self.write(&permit, &room, change).await?.room)
     }
 
     /// Name rules: Rocket.Chat's default pattern `[0-9a-zA-Z-_.]+`, unique among rooms.
@@ -126,9 +127,11 @@ impl Huddle {
             _ => ("edit-room", "saveRoomSettings"),
         };
         let sub = self.store.subscription(&room.id, &actor.user.id).await?;
-        if !self.has_permission_in(&actor.user, perm, sub.as_ref()) || room.t == RoomType::Direct {
-            return Err(Error::not_allowed(method));
-        }
+        let action = Action::EditRoom { permission: perm };
+        let permit = match self.decide(actor.person(sub.as_ref()), action, &room) {
+            Ok(p) if room.t != RoomType::Direct => p,
+            _ => return Err(Error::not_allowed(method)),
+        };
         let editor = actor.user.to_ref();
         let msg = |kind: &str, text: String| {
             Some(Message::new(&room.id, editor.clone(), text, Some(kind)))
@@ -210,33 +213,23 @@ impl Huddle {
             }
         };
         room.updated_at = Timestamp::now();
-        self.store.update_room(&room, message.as_ref()).await?;
-        if let Some(m) = message {
-            self.publish(Event::MessageCreated {
-                message: m,
-                room: room.brief(),
-            });
-        }
-        let room = self.store.room_by_id(&room.id).await?.unwrap_or(room);
-        self.publish(Event::RoomChanged(room.clone()));
-        Ok(room)
+        let change = RoomChange::UpdateRoom {
+            room: room.clone(),
+            message,
+            guest_access: None,
+        };
+        self.write(&permit, &room, change).await?;
+        // The counters may have moved since the caller read the room.
+        Ok(self.store.room_by_id(&room.id).await?.unwrap_or(room))
     }
 
     /// `channels.delete` / `groups.delete`: `delete-c` / `delete-p` in the room.
     pub async fn delete_room(&self, actor: &Actor, room: Room) -> Result<()> {
-        let perm = match room.t {
-            RoomType::Channel => "delete-c",
-            RoomType::Group => "delete-p",
-            RoomType::Direct => "delete-d",
-        };
-        if !self
-            .has_permission_in_room(&actor.user, perm, &room.id)
-            .await?
-        {
-            return Err(Error::not_allowed("eraseRoom"));
-        }
-        self.store.delete_room(&room.id).await?;
-        self.publish(Event::RoomDeleted { rid: room.id });
+        let sub = self.store.subscription(&room.id, &actor.user.id).await?;
+        let permit = self
+            .decide(actor.person(sub.as_ref()), Action::DeleteRoom, &room)
+            .map_err(|_| Error::not_allowed("eraseRoom"))?;
+        self.write(&permit, &room, RoomChange::DeleteRoom).await?;
         Ok(())
     }
 
@@ -285,12 +278,69 @@ impl Huddle {
             })
     }
 
+    /// Whether the caller may read the room, as the one policy decides for a Rocket.Chat
+    /// session (Rocket.Chat's `canAccessRoom`).
+    pub async fn may_read(&self, actor: &Actor, room: &Room) -> Result<bool> {
+        let sub = self.store.subscription(&room.id, &actor.user.id).await?;
+        Ok(self
+            .decide(actor.person(sub.as_ref()), Action::Read, room)
+            .is_ok())
+    }
+
+    /// The caller's membership of a room, if any (`subscriptions.getOne`).
+    pub async fn own_membership(&self, actor: &Actor, rid: &str) -> Result<Option<Subscription>> {
+        self.store.subscription(rid, &actor.user.id).await
+    }
+
+    /// `*.counters`: the caller's view of a room, or another user's with
+    /// `view-room-administration`: that user's membership and the room's member count.
+    pub async fn counters(
+        &self,
+        actor: &Actor,
+        room: &Room,
+        user_id: Option<&str>,
+    ) -> Result<(Option<Subscription>, i64)> {
+        let uid = match user_id {
+            Some(u) if u != actor.user.id => {
+                if !self.has_permission(&actor.user, "view-room-administration") {
+                    return Err(Error::unauthorized());
+                }
+                u
+            }
+            _ => actor.user.id.as_str(),
+        };
+        let sub = self.store.subscription(&room.id, uid).await?;
+        let query = crate::MemberQuery {
+            paging: crate::Paging {
+                offset: 0,
+                count: Some(0),
+            },
+            ..Default::default()
+        };
+        let members = self.store.list_members(&room.id, &query).await?.total;
+        Ok((sub, members))
+    }
+
+    /// A user's memberships as `users.info` shows them: one's own, or anyone's with
+    /// `view-other-user-channels`; `None` when the caller may not see them.
+    pub async fn rooms_of_user(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+    ) -> Result<Option<Vec<Subscription>>> {
+        if actor.user.id != user_id && !self.has_permission(&actor.user, "view-other-user-channels")
+        {
+            return Ok(None);
+        }
+        Ok(Some(self.store.subscriptions_of_user(user_id, None).await?))
+    }
+
     /// `open` / `close`: show or hide the room in the caller's sidebar.
     pub async fn set_open(&self, actor: &Actor, rid: &str, open: bool) -> Result<Subscription> {
         let mut sub = self.own_subscription(actor, rid).await?;
         sub.open = open;
         sub.updated_at = Timestamp::now();
-        self.store.update_subscription(&sub, None).await?;
+        self.store.set_own_state(&sub).await?;
         self.publish(Event::SubscriptionChanged(sub.clone()));
         Ok(sub)
     }
@@ -315,7 +365,7 @@ impl Huddle {
         sub.alert = true;
         sub.unread = sub.unread.max(1);
         sub.updated_at = Timestamp::now();
-        self.store.update_subscription(&sub, None).await?;
+        self.store.set_own_state(&sub).await?;
         self.publish(Event::SubscriptionChanged(sub));
         Ok(())
     }

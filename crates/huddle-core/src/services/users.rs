@@ -6,8 +6,9 @@ use super::auth::hash_password;
 use super::{must, Actor, Huddle, UserLookup};
 use crate::events::Event;
 use crate::model::{Page, User, UserQuery};
+use crate::policy::{Action, Principal};
 use crate::settings::REGISTRATION_DISABLED;
-use crate::store::NewMember;
+use crate::store::{NewMember, RoomChange};
 use crate::{ids, Error, Failure, Message, Result, Timestamp};
 
 /// A new account as `users.create` / `users.register` / the CLI describe it.
@@ -162,32 +163,20 @@ impl Huddle {
         }
     }
 
+    /// New users join the default rooms: the workspace's own rule, not anyone's request.
     async fn join_default_rooms(&self, user: &User) -> Result<()> {
         for room in self.store.default_rooms().await? {
+            let permit = self
+                .decide(Principal::Workspace, Action::Join, &room)
+                .map_err(|_| Error::Internal("default rooms are joinable".into()))?;
             let mut sub = super::membership::new_subscription(&room, user);
             sub.alert = true;
             let msg = Message::system(&room.id, "uj", user.to_ref(), user.username_or_id());
-            let added = self
-                .store
-                .add_members(
-                    &room.id,
-                    &[NewMember {
-                        subscription: sub.clone(),
-                        message: Some(msg.clone()),
-                    }],
-                )
-                .await?;
-            if !added.is_empty() {
-                let brief = room.brief();
-                self.publish(Event::MemberAdded {
-                    subscription: sub,
-                    room: std::sync::Arc::new(room),
-                });
-                self.publish(Event::MessageCreated {
-                    message: msg,
-                    room: brief,
-                });
-            }
+            let member = NewMember {
+                subscription: sub,
+                message: Some(msg),
+            };
+            self.add_members(&permit, room, vec![member]).await?;
         }
         Ok(())
     }
@@ -327,14 +316,29 @@ impl Huddle {
                 "Leaving the app without admins is not allowed.",
             ));
         }
-        let subs = self.store.subscriptions_of_user(&user.id, None).await?;
-        self.store.delete_user(&user.id).await?;
-        for sub in subs {
-            self.publish(Event::MemberRemoved {
-                rid: sub.rid,
+        // Each membership leaves through the write path, so every room's event log and
+        // webhooks hear of it; then the user goes.
+        for sub in self.store.subscriptions_of_user(&user.id, None).await? {
+            let Some(room) = self.store.room_by_id(&sub.rid).await? else {
+                continue;
+            };
+            let permit = self
+                .decide(
+                    Principal::Workspace,
+                    Action::Kick {
+                        target: None,
+                        owners: i64::MAX,
+                    },
+                    &room,
+                )
+                .map_err(|_| Error::Internal("a deleted user leaves every room".into()))?;
+            let change = RoomChange::RemoveMember {
                 uid: user.id.clone(),
-            });
+                message: None,
+            };
+            self.write(&permit, &room, change).await?;
         }
+        self.store.delete_user(&user.id).await?;
         // Live sessions of a deleted account end as a deactivated one's do.
         let mut gone = user;
         gone.active = false;

@@ -73,6 +73,15 @@ impl Huddle {
     }
 
     /// Whether any endpoint wants this event type (checked before building a payload).
+    /// The enabled endpoints as they are now, for the write path to queue deliveries in the
+    /// change's own transaction.
+    pub(crate) fn webhook_endpoints_now(&self) -> Vec<WebhookEndpoint> {
+        self.hooks
+            .read()
+            .map(|h| h.iter().filter(|e| e.enabled).cloned().collect())
+            .unwrap_or_default()
+    }
+
     pub fn webhook_wanted(&self, event_type: &str) -> bool {
         self.hooks
             .read()

@@ -90,6 +90,9 @@ pub trait MembershipStore: Send + Sync {
         uid: &str,
         updated_since: Option<Timestamp>,
     ) -> Result<Vec<Subscription>>;
+    /// Writes the member's own view of a room (read state, unread markers, open flag): theirs
+    /// alone, so no room event. False if there is no such membership.
+    async fn set_own_state(&self, sub: &Subscription) -> Result<bool>;
     /// Marks a membership read: unread and mentions to zero, `ls` now.
     async fn mark_read(&self, rid: &str, uid: &str) -> Result<bool>;
 }

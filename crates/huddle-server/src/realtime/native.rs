@@ -20,7 +20,7 @@ use huddle_core::realtime::{
     ConnId, Delivery, Notice, Protocol, Replay, Sink, TalkChange, Topic, Verdict,
 };
 use huddle_core::services::talk::Viewer;
-use huddle_core::services::ClientCredentials;
+use huddle_core::services::{ClientActor, ClientCredentials};
 use huddle_core::{Access, Error};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -111,10 +111,10 @@ fn core_error(id: Option<&str>, e: &Error) -> Utf8Bytes {
 struct Conn {
     state: AppState,
     conn: ConnId,
-    user_id: String,
+    /// Who authenticated this socket: every frame acts as them.
+    actor: ClientActor,
     /// The router's session id of this connection: its own typing notices skip it.
     session: String,
-    verified: bool,
     tx: mpsc::Sender<Out>,
     flags: Arc<Flags>,
 }
@@ -169,13 +169,13 @@ async fn session(
     let user = match huddle.authenticate_client(&app, &creds) {
         // Boxed (as the router's login and every frame's handling below): inline, the largest
         // await's state would stay allocated for the socket's whole life.
-        Ok(actor) => match Box::pin(huddle.talk_user(&actor.user_id)).await {
-            Ok(u) => Ok((u, actor.verified)),
+        Ok(actor) => match Box::pin(huddle.talk_user(actor.user_id())).await {
+            Ok(u) => Ok((u, actor)),
             Err(e) => Err(e),
         },
         Err(e) => Err(e),
     };
-    let (user, verified) = match user {
+    let (user, actor) = match user {
         Ok(u) => u,
         Err(e) => {
             let f = match &e {
@@ -207,14 +207,13 @@ async fn session(
     let mut c = Conn {
         state,
         conn,
-        user_id: user.id.clone(),
         session: session_id,
-        verified,
+        actor,
         tx,
         flags,
     };
     c.send(text(
-        json!({"v": VERSION, "type": "welcome", "userId": user.id, "verified": verified}),
+        json!({"v": VERSION, "type": "welcome", "userId": user.id, "verified": c.actor.verified()}),
     ))
     .await;
     let close = c.read_loop(rx).await;
@@ -341,16 +340,12 @@ impl Conn {
             let reason = "typing needs a conversation and typing: true|false";
             return self.send(error_frame(id, "INVALID_FRAME", reason)).await;
         };
-        let actor = huddle_core::services::ClientActor {
-            user_id: self.user_id.clone(),
-            verified: self.verified,
-        };
         let as_guest = v["asGuest"].as_bool().unwrap_or(false);
         let origin = Some(self.session.clone());
         if let Err(e) = self
             .state
             .huddle
-            .client_typing(&actor, cid, as_guest, *typing, origin)
+            .client_typing(&self.actor, cid, as_guest, *typing, origin)
             .await
         {
             self.send(core_error(id, &e)).await
@@ -381,7 +376,10 @@ impl Conn {
             (Value::String(cid), Value::Null) => {
                 let huddle = &self.state.huddle;
                 let viewer = match huddle.talk_conversation(cid).await {
-                    Ok(room) => huddle.viewer(&room, &self.user_id, as_guest).await,
+                    Ok(room) => huddle
+                        .viewer(&room, &self.actor, as_guest)
+                        .await
+                        .map(|(viewer, _)| viewer),
                     Err(e) => Err(e),
                 };
                 match viewer {

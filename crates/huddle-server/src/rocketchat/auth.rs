@@ -85,8 +85,8 @@ async fn logout(State(s): State<AppState>, Auth(actor): Auth) -> RcResult {
 }
 
 async fn me(State(s): State<AppState>, Auth(actor): Auth) -> RcResult {
-    let mut body = shape::me(&actor.user, &site_url(&s));
-    body["services"] = json!({ "password": { "exists": actor.user.password_hash.is_some() } });
+    let mut body = shape::me(actor.user(), &site_url(&s));
+    body["services"] = json!({ "password": { "exists": actor.user().password_hash.is_some() } });
     body["isOAuthUser"] = json!(false);
     ok(body)
 }

@@ -65,12 +65,7 @@ async fn resolve(s: &AppState, actor: &Actor, p: &Params) -> Result<Room, RcErro
         (None, Some(u)) => s.huddle.find_dm_with(actor, &u).await?,
         _ => return Err(plain("Body param \"roomId\" or \"username\" is required")),
     };
-    let sub = s
-        .huddle
-        .store()
-        .subscription(&room.id, &actor.user.id)
-        .await?;
-    if !s.huddle.can_access(&actor.user, &room, sub.as_ref()) {
+    if !s.huddle.may_read(actor, &room).await? {
         return Err(RoomKind::Direct.not_found().into());
     }
     Ok(room)
@@ -80,7 +75,7 @@ async fn list(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResu
     let (offset, count) = p.paging()?;
     let query = RoomQuery {
         types: vec![RoomType::Direct],
-        member: Some(actor.user.id.clone()),
+        member: Some(actor.user().id.clone()),
         paging: s.huddle.paging(offset, count),
         ..Default::default()
     };

@@ -185,12 +185,7 @@ async fn readable_room<F: Flavour>(
 ) -> Result<Room, RcError> {
     let room = resolve::<F>(s, actor, p, true).await?;
     if F::T == RoomType::Channel {
-        let sub = s
-            .huddle
-            .store()
-            .subscription(&room.id, &actor.user.id)
-            .await?;
-        if !s.huddle.can_access(&actor.user, &room, sub.as_ref()) {
+        if !s.huddle.may_read(actor, &room).await? {
             return Err(Error::unauthorized().into());
         }
     }

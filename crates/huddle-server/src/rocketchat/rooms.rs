@@ -55,7 +55,7 @@ pub async fn resolve<F: Flavour>(
     let room = match F::KIND {
         RoomKind::Group => {
             s.huddle
-                .find_accessible_room(&actor.user, &lookup, F::KIND, allow_archived)
+                .find_accessible_room(actor.user(), &lookup, F::KIND, allow_archived)
                 .await?
         }
         _ => s.huddle.find_room(&lookup, F::KIND, allow_archived).await?,
@@ -358,33 +358,8 @@ async fn messages<F: Flavour>(State(s): State<AppState>, Auth(actor): Auth, p: P
 
 /// `*.counters`: the caller's (or, with `view-room-administration`, another user's) view.
 pub async fn counters_of(s: &AppState, actor: &Actor, room: &Room, p: &Params) -> RcResult {
-    let uid = match p.str("userId")? {
-        Some(u) if u != actor.user.id => {
-            if !s
-                .huddle
-                .has_permission(&actor.user, "view-room-administration")
-            {
-                return Err(huddle_core::Error::unauthorized().into());
-            }
-            u
-        }
-        _ => actor.user.id.clone(),
-    };
-    let sub = s.huddle.store().subscription(&room.id, &uid).await?;
-    let members = s
-        .huddle
-        .members(
-            room,
-            &huddle_core::MemberQuery {
-                paging: huddle_core::Paging {
-                    offset: 0,
-                    count: Some(0),
-                },
-                ..Default::default()
-            },
-        )
-        .await?
-        .total;
+    let user_id = p.str("userId")?;
+    let (sub, members) = s.huddle.counters(actor, room, user_id.as_deref()).await?;
     ok(json!({
         "joined": sub.is_some(),
         "members": members,
@@ -443,7 +418,7 @@ async fn list_joined<F: Flavour>(
 ) -> RcResult {
     let mut query = room_query(&s, &p)?;
     query.types = vec![F::T];
-    query.member = Some(actor.user.id.clone());
+    query.member = Some(actor.user().id.clone());
     let offset = query.paging.offset;
     room_list(F::LIST_KEY, s.huddle.list_rooms(&query).await?, offset)
 }
@@ -478,12 +453,7 @@ async fn rooms_info(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> 
         }
     };
     let room = s.huddle.find_room(&lookup, RoomKind::Any, true).await?;
-    let sub = s
-        .huddle
-        .store()
-        .subscription(&room.id, &actor.user.id)
-        .await?;
-    if !s.huddle.can_access(&actor.user, &room, sub.as_ref()) {
+    if !s.huddle.may_read(&actor, &room).await? {
         return Err(huddle_core::Error::unauthorized().into());
     }
     ok(json!({ "room": shape::room(&room) }))

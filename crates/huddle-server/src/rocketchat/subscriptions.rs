@@ -38,7 +38,7 @@ async fn get_one(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcR
     let rid = p
         .str("roomId")?
         .ok_or_else(|| plain("The 'roomId' param is required"))?;
-    let sub = s.huddle.store().subscription(&rid, &actor.user.id).await?;
+    let sub = s.huddle.own_membership(&actor, &rid).await?;
     ok(json!({ "subscription": sub.as_ref().map(shape::subscription) }))
 }
 

@@ -79,9 +79,9 @@ async fn create(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcRe
 }
 
 fn can_see_full(s: &AppState, actor: &Actor, uid: &str) -> bool {
-    actor.user.id == uid
+    actor.user().id == uid
         || s.huddle
-            .has_permission(&actor.user, "view-full-other-user-info")
+            .has_permission(actor.user(), "view-full-other-user-info")
 }
 
 async fn info(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
@@ -98,16 +98,11 @@ async fn info(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResu
         shape::user_public(&user)
     };
     body["canViewAllInfo"] = json!(full);
-    if wants_rooms(&p)?
-        && (actor.user.id == user.id
-            || s.huddle
-                .has_permission(&actor.user, "view-other-user-channels"))
-    {
-        let subs = s
-            .huddle
-            .store()
-            .subscriptions_of_user(&user.id, None)
-            .await?;
+    let subs = match wants_rooms(&p)? {
+        true => s.huddle.rooms_of_user(&actor, &user.id).await?,
+        false => None,
+    };
+    if let Some(subs) = subs {
         let mut rooms: Vec<Value> = subs
             .iter()
             .map(|sub| json!({ "_id": sub.id, "rid": sub.rid, "name": sub.name, "t": sub.t.as_str(), "roles": sub.roles, "unread": sub.unread }))
@@ -136,7 +131,7 @@ async fn list(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResu
     let page = s.huddle.list_users(&actor, &query).await?;
     let full = s
         .huddle
-        .has_permission(&actor.user, "view-full-other-user-info");
+        .has_permission(actor.user(), "view-full-other-user-info");
     let users: Vec<Value> = page
         .items
         .iter()
@@ -206,7 +201,7 @@ async fn set_active(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> 
 async fn get_presence(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
     let user = match p.user()? {
         Some(l) => s.huddle.find_user(Some(&l)).await?,
-        None => actor.user,
+        None => actor.user().clone(),
     };
     ok(json!({ "presence": user.status, "connectionStatus": user.status }))
 }

@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use axum::routing::{get, put};
 use axum::{Json, Router};
+use huddle_core::services::talk::TalkCaller;
 use huddle_core::services::talk::{
     ConversationPatch, ParticipantSettings, TalkMessageInput, TalkUserPatch,
 };
@@ -126,27 +127,25 @@ fn conversation_query(q: &Listing, member: Option<String>) -> Result<Conversatio
     })
 }
 
-/// Lists conversations with their last message (one small read per conversation, pages are
-/// capped at 100).
+/// Lists conversations with the last message their reader may see (one small read per
+/// conversation, pages are capped at 100).
 pub async fn conversation_page(
     s: &AppState,
     query: ConversationQuery,
     with_participants: bool,
 ) -> TalkResult<Vec<Value>> {
-    let rows = s.huddle.list_talk_conversations(&query).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for (room, sub) in rows {
-        let last = s
-            .huddle
-            .talk_messages(&room.id, None, 1)
-            .await?
-            .into_iter()
-            .next();
+    let views = s.huddle.list_talk_conversations(&query).await?;
+    let mut out = Vec::with_capacity(views.len());
+    for v in views {
         if with_participants {
-            let members = s.huddle.talk_participants(&room).await?;
-            out.push(shape::conversation(&room, &members, last.as_ref()));
+            let members = s.huddle.talk_participants(&v.room).await?;
+            out.push(shape::conversation(
+                &v.room,
+                &members,
+                v.last_message.as_ref(),
+            ));
         } else {
-            out.push(shape::own_conversation(&room, sub.as_ref(), last.as_ref()));
+            out.push(shape::own_conversation(&v));
         }
     }
     Ok(out)
@@ -188,26 +187,18 @@ pub fn conversation_patch(m: &Map<String, Value>) -> Result<ConversationPatch, T
 
 async fn put_conversation(
     State(s): State<AppState>,
-    _: App,
+    App(app): App,
     Path((_, cid)): Path<(String, String)>,
     body: Body,
 ) -> TalkResult {
     s.huddle
-        .upsert_conversation(&cid, &conversation_patch(body.object()?)?, None)
+        .upsert_conversation(
+            &cid,
+            &conversation_patch(body.object()?)?,
+            TalkCaller::Backend(&app),
+        )
         .await?;
     ok(json!({}))
-}
-
-pub async fn full_conversation(s: &AppState, cid: &str) -> TalkResult<Value> {
-    let room = s.huddle.talk_conversation(cid).await?;
-    let members = s.huddle.talk_participants(&room).await?;
-    let last = s
-        .huddle
-        .talk_messages(cid, None, 1)
-        .await?
-        .into_iter()
-        .next();
-    Ok(shape::conversation(&room, &members, last.as_ref()))
 }
 
 async fn get_conversation(
@@ -215,15 +206,16 @@ async fn get_conversation(
     _: App,
     Path((_, cid)): Path<(String, String)>,
 ) -> TalkResult {
-    ok(full_conversation(&s, &cid).await?)
+    let (room, members, last) = s.huddle.talk_conversation_full(&cid).await?;
+    ok(shape::conversation(&room, &members, last.as_ref()))
 }
 
 async fn delete_conversation(
     State(s): State<AppState>,
-    _: App,
+    App(app): App,
     Path((_, cid)): Path<(String, String)>,
 ) -> TalkResult {
-    s.huddle.delete_conversation(&cid).await?;
+    s.huddle.delete_conversation(&cid, &app).await?;
     ok(json!({}))
 }
 
@@ -274,34 +266,46 @@ async fn list_participants(
 
 async fn put_participant(
     State(s): State<AppState>,
-    _: App,
+    App(app): App,
     Path((_, cid, uid)): Path<(String, String, String)>,
     body: Body,
 ) -> TalkResult {
     s.huddle
-        .put_participant(&cid, &uid, &participant_settings(body.object()?)?, None)
+        .put_participant(
+            &cid,
+            &uid,
+            &participant_settings(body.object()?)?,
+            TalkCaller::Backend(&app),
+        )
         .await?;
     ok(json!({}))
 }
 
 async fn patch_participant(
     State(s): State<AppState>,
-    _: App,
+    App(app): App,
     Path((_, cid, uid)): Path<(String, String, String)>,
     body: Body,
 ) -> TalkResult {
     s.huddle
-        .patch_participant(&cid, &uid, &participant_settings(body.object()?)?, None)
+        .patch_participant(
+            &cid,
+            &uid,
+            &participant_settings(body.object()?)?,
+            TalkCaller::Backend(&app),
+        )
         .await?;
     ok(json!({}))
 }
 
 async fn delete_participant(
     State(s): State<AppState>,
-    _: App,
+    App(app): App,
     Path((_, cid, uid)): Path<(String, String, String)>,
 ) -> TalkResult {
-    s.huddle.remove_participant(&cid, &uid, None).await?;
+    s.huddle
+        .remove_participant(&cid, &uid, TalkCaller::Backend(&app))
+        .await?;
     ok(json!({}))
 }
 
@@ -389,23 +393,23 @@ async fn get_message(
 
 async fn edit_message(
     State(s): State<AppState>,
-    _: App,
+    App(app): App,
     Path((_, cid, mid)): Path<(String, String, String)>,
     body: Body,
 ) -> TalkResult {
     let m = body.object()?;
     let custom = string_object(m, "custom")?;
     s.huddle
-        .edit_talk_message(&cid, &mid, opt_str(m, "text")?, custom)
+        .edit_talk_message(&app, &cid, &mid, opt_str(m, "text")?, custom)
         .await?;
     ok(json!({}))
 }
 
 async fn delete_message(
     State(s): State<AppState>,
-    _: App,
+    App(app): App,
     Path((_, cid, mid)): Path<(String, String, String)>,
 ) -> TalkResult {
-    s.huddle.delete_talk_message(&cid, &mid).await?;
+    s.huddle.delete_talk_message(&app, &cid, &mid).await?;
     ok(json!({}))
 }

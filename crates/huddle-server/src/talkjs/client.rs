@@ -6,12 +6,11 @@
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post, put};
 use axum::Router;
+use huddle_core::services::talk::TalkCaller;
 use huddle_core::store::ConversationQuery;
 use serde_json::{json, Value};
 
-use super::backend::{
-    conversation_page, conversation_patch, full_conversation, participant_settings, user_patch,
-};
+use super::backend::{conversation_page, conversation_patch, participant_settings, user_patch};
 use super::error::{bad_request, TalkResult};
 use super::extract::{opt_str, string_object, Body, Client, Listing};
 use super::{ok, shape};
@@ -40,9 +39,9 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn me(State(s): State<AppState>, Client(c): Client) -> TalkResult {
-    let user = s.huddle.talk_user(&c.user_id).await?;
+    let user = s.huddle.talk_user(c.user_id()).await?;
     ok(
-        json!({ "user": shape::user(&user, false), "verified": c.verified, "settings": settings_json(&s) }),
+        json!({ "user": shape::user(&user, false), "verified": c.verified(), "settings": settings_json(&s) }),
     )
 }
 
@@ -81,7 +80,7 @@ async fn inbox(
     Query(q): Query<Listing>,
 ) -> TalkResult {
     let query = ConversationQuery {
-        member: Some(c.user_id),
+        member: Some(c.user_id().to_string()),
         starting_after: q.starting_after.clone(),
         limit: q.limit(20)?,
         ..Default::default()
@@ -97,12 +96,11 @@ async fn get_conversation(
     Path((_, cid)): Path<(String, String)>,
     Query(q): Query<Listing>,
 ) -> TalkResult {
-    let room = s.huddle.talk_conversation(&cid).await?;
-    let viewer = s
+    let (room, members, last, viewer) = s
         .huddle
-        .viewer(&room, &c.user_id, Listing::flag(&q.as_guest))
+        .client_conversation(&c, &cid, Listing::flag(&q.as_guest))
         .await?;
-    let mut v = full_conversation(&s, &cid).await?;
+    let mut v = shape::conversation(&room, &members, last.as_ref());
     v["guest"] = json!(viewer.is_guest());
     ok(v)
 }
@@ -114,7 +112,11 @@ async fn put_conversation(
     body: Body,
 ) -> TalkResult {
     s.huddle
-        .upsert_conversation(&cid, &conversation_patch(body.object()?)?, Some(&c))
+        .upsert_conversation(
+            &cid,
+            &conversation_patch(body.object()?)?,
+            TalkCaller::Browser(&c),
+        )
         .await?;
     ok(json!({}))
 }
@@ -126,7 +128,12 @@ async fn put_participant(
     body: Body,
 ) -> TalkResult {
     s.huddle
-        .put_participant(&cid, &uid, &participant_settings(body.object()?)?, Some(&c))
+        .put_participant(
+            &cid,
+            &uid,
+            &participant_settings(body.object()?)?,
+            TalkCaller::Browser(&c),
+        )
         .await?;
     ok(json!({}))
 }
@@ -138,7 +145,12 @@ async fn patch_participant(
     body: Body,
 ) -> TalkResult {
     s.huddle
-        .patch_participant(&cid, &uid, &participant_settings(body.object()?)?, Some(&c))
+        .patch_participant(
+            &cid,
+            &uid,
+            &participant_settings(body.object()?)?,
+            TalkCaller::Browser(&c),
+        )
         .await?;
     ok(json!({}))
 }
@@ -148,7 +160,9 @@ async fn delete_participant(
     Client(c): Client,
     Path((_, cid, uid)): Path<(String, String, String)>,
 ) -> TalkResult {
-    s.huddle.remove_participant(&cid, &uid, Some(&c)).await?;
+    s.huddle
+        .remove_participant(&cid, &uid, TalkCaller::Browser(&c))
+        .await?;
     ok(json!({}))
 }
 

@@ -43,7 +43,7 @@ fn header(parts: &Parts, name: &str) -> Option<String> {
 
 /// The app's backend: a secret key or app token, or an admin's Rocket.Chat session (the admin
 /// dashboard). The whole decision is the core's `authenticate_backend`.
-pub struct App(#[allow(dead_code)] pub AppActor);
+pub struct App(pub AppActor);
 
 impl FromRequestParts<AppState> for App {
     type Rejection = TalkError;

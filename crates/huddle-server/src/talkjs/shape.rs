@@ -1,6 +1,7 @@
 //! Resources as the TalkJS-style API returns them: users, conversations with their
 //! participants, messages. Times are unix milliseconds.
 
+use huddle_core::services::talk::ConversationView;
 use huddle_core::{Access, Member, Message, Room, Subscription, User};
 use serde_json::{json, Map, Value};
 
@@ -67,13 +68,14 @@ pub fn conversation(r: &Room, members: &[Member], last: Option<&Message>) -> Val
 }
 
 /// A conversation as one user sees it in their list: with their own participation.
-pub fn own_conversation(r: &Room, sub: Option<&Subscription>, last: Option<&Message>) -> Value {
-    let mut v = conversation(r, &[], last);
-    if let Some(s) = sub {
+/// Nothing past the reader's cut-off shows: `lastMessage` and `isUnread` come from the view.
+pub fn own_conversation(view: &ConversationView) -> Value {
+    let mut v = conversation(&view.room, &[], view.last_message.as_ref());
+    if let Some(s) = &view.membership {
         let p = participant(s);
         v["access"] = p["access"].clone();
         v["notify"] = p["notify"].clone();
-        v["isUnread"] = p["isUnread"].clone();
+        v["isUnread"] = json!(view.is_unread());
         v["joinedAt"] = p["joinedAt"].clone();
     }
     if let Value::Object(o) = &mut v {

@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use super::{check_id, patch_custom};
-use crate::events::Event;
-use crate::services::{ClientActor, Huddle};
-use crate::store::{ConversationQuery, NewMember};
+use super::Viewer;
+use super::{check_id, patch_custom, refusal, TalkCaller};
+use crate::policy::Action;
+use crate::services::{AppActor, ClientActor, Huddle};
+use crate::store::{ConversationQuery, NewMember, RoomChange};
 use crate::{
-    Error, Failure, Member, MemberQuery, Message, Paging, Result, Room, RoomType, Subscription,
-    Timestamp, User,
+    Error, Failure, Member, MemberQuery, Message, Origin, Paging, Result, Room, RoomType,
+    Subscription, Timestamp, User,
 };
 
 /// A conversation patch: `None` leaves a field, `Some(None)` deletes it (JSON `null`).
@@ -23,6 +24,34 @@ pub struct ConversationPatch {
     pub participants: Option<Vec<String>>,
     /// Whether guests may enter (also needs the app settings to allow guests).
     pub guest_access: Option<bool>,
+}
+
+/// A conversation as one reader may see it.
+#[derive(Debug, Clone)]
+pub struct ConversationView {
+    pub room: Room,
+    /// The reader's membership, when the listing is one user's.
+    pub membership: Option<Subscription>,
+    /// The newest message the reader may see.
+    pub last_message: Option<Message>,
+    /// Set when the reader's access is `None`: nothing after it is theirs to see.
+    pub cut_off: Option<Timestamp>,
+}
+
+impl ConversationView {
+    /// Whether the reader has unread messages: past a cut-off only what came before it counts.
+    pub fn is_unread(&self) -> bool {
+        let Some(m) = &self.membership else {
+            return false;
+        };
+        match self.cut_off {
+            None => m.unread > 0 || m.alert,
+            Some(_) => self
+                .last_message
+                .as_ref()
+                .is_some_and(|last| Some(last.ts) > m.ls && last.u.id != m.u.id),
+        }
+    }
 }
 
 fn not_found(id: &str) -> Error {
@@ -70,20 +99,18 @@ impl Huddle {
     }
 
     /// `PUT /conversations/{id}`: creates (private room, guests allowed) or updates. A browser
-    /// session (`by`) needs conversation sync and becomes a participant itself.
+    /// session becomes a participant itself. On an existing room every part of the request is
+    /// decided on its own: settings, guest access, and each participant added.
     pub async fn upsert_conversation(
         &self,
         id: &str,
         patch: &ConversationPatch,
-        by: Option<&ClientActor>,
+        by: TalkCaller<'_>,
     ) -> Result<Room> {
         check_id("conversation", id)?;
-        if by.is_some() && !self.app_settings().browser_conversation_sync {
-            return Err(sync_disallowed("conversation"));
-        }
         let mut wanted = patch.participants.clone().unwrap_or_default();
-        if let Some(actor) = by {
-            wanted.push(actor.user_id.clone());
+        if let TalkCaller::Browser(actor) = by {
+            wanted.push(actor.user_id().to_string());
         }
         wanted.sort();
         wanted.dedup();
@@ -97,25 +124,24 @@ impl Huddle {
         let room = match self.store.room_by_id(id).await? {
             None => {
                 let mut room = Room::new(id.to_string(), RoomType::Group, None, None);
+                room.origin = Origin::TalkJs;
                 room.guest_access = true;
                 apply(&mut room, patch);
+                let caller = self.talk_caller(by, &room).await?;
+                let permit = self
+                    .decide(caller.principal(), Action::Create, &room)
+                    .map_err(refusal)?;
                 let subs: Vec<Subscription> = users
                     .iter()
                     .map(|u| crate::services::rooms::creation_subscription(&room, u, false))
                     .collect();
                 room.users_count = subs.len() as i64;
-                match self.store.create_room(&room, &subs).await {
-                    Ok(()) => {
-                        let shared = std::sync::Arc::new(room.clone());
-                        for s in subs {
-                            self.publish(Event::MemberAdded {
-                                subscription: s,
-                                room: shared.clone(),
-                            });
-                        }
-                        self.publish(Event::RoomChanged(room.clone()));
-                        return Ok(room);
-                    }
+                let change = RoomChange::Create {
+                    room: room.clone(),
+                    members: subs,
+                };
+                match self.write(&permit, &room, change).await {
+                    Ok(done) => return Ok(done.room),
                     // Created concurrently by another request: update it like an existing one.
                     Err(Error::Conflict(_)) => self.talk_conversation(id).await?,
                     Err(e) => return Err(e),
@@ -123,7 +149,7 @@ impl Huddle {
             }
             Some(existing) => existing,
         };
-        self.update_conversation(room, patch, &users).await
+        self.update_conversation(room, patch, &users, by).await
     }
 
     async fn update_conversation(
@@ -131,22 +157,58 @@ impl Huddle {
         mut room: Room,
         patch: &ConversationPatch,
         add: &[User],
+        by: TalkCaller<'_>,
     ) -> Result<Room> {
+        let caller = self.talk_caller(by, &room).await?;
         let before = room.clone();
         apply(&mut room, patch);
         if room != before {
-            room.updated_at = Timestamp::now();
-            self.store.update_room(&room, None).await?;
-            if before.guest_access != room.guest_access {
-                self.publish(Event::GuestAccessChanged {
-                    rid: Some(room.id.clone()),
-                    allowed: room.guest_access,
-                });
+            let switch = before.guest_access != room.guest_access;
+            let mut settings_only = room.clone();
+            settings_only.guest_access = before.guest_access;
+            let mut permit = None;
+            if settings_only != before {
+                let action = Action::EditRoom {
+                    permission: "edit-room",
+                };
+                permit = Some(
+                    self.decide(caller.principal(), action, &before)
+                        .map_err(refusal)?,
+                );
+            }
+            if switch {
+                permit = Some(
+                    self.decide(caller.principal(), Action::SwitchGuestAccess, &before)
+                        .map_err(refusal)?,
+                );
+            }
+            if let Some(permit) = permit {
+                room.updated_at = Timestamp::now();
+                let change = RoomChange::UpdateRoom {
+                    room: room.clone(),
+                    message: None,
+                    guest_access: switch.then_some(room.guest_access),
+                };
+                self.write(&permit, &room, change).await?;
             }
         }
-        let members: Vec<NewMember> = add
-            .iter()
-            .map(|u| NewMember {
+        // Only those not in yet are decided and added (a member re-sent is no request to join).
+        let mut members = vec![];
+        let mut permits = vec![];
+        for u in add {
+            if self.store.subscription(&room.id, &u.id).await?.is_some() {
+                continue;
+            }
+            let action = if caller.user_id() == Some(u.id.as_str()) {
+                Action::Join
+            } else {
+                Action::Invite
+            };
+            permits.push(
+                self.decide(caller.principal(), action, &room)
+                    .map_err(refusal)?,
+            );
+            members.push(NewMember {
                 subscription: crate::services::rooms::creation_subscription(&room, u, false),
                 message: Some(Message::system(
                     &room.id,
@@ -154,52 +216,119 @@ impl Huddle {
                     u.to_ref(),
                     u.username_or_id(),
                 )),
-            })
-            .collect();
-        let added = self.store.add_members(&room.id, &members).await?;
-        let shared = std::sync::Arc::new(room.clone());
-        for m in members
-            .into_iter()
-            .filter(|m| added.contains(&m.subscription.u.id))
-        {
-            self.publish(Event::MemberAdded {
-                subscription: m.subscription,
-                room: shared.clone(),
             });
-            if let Some(msg) = m.message {
-                self.publish(Event::MessageCreated {
-                    message: msg,
-                    room: room.brief(),
-                });
-            }
         }
-        let room = self.talk_conversation(&room.id).await?;
-        self.publish(Event::RoomChanged(room.clone()));
-        Ok(room)
+        if let Some(permit) = permits.first() {
+            return Ok(self.add_members(permit, room, members).await?.room);
+        }
+        self.talk_conversation(&room.id).await
     }
 
     /// `DELETE /conversations/{id}`: messages and memberships go with it.
-    pub async fn delete_conversation(&self, id: &str) -> Result<()> {
-        if !self.store.delete_room(id).await? {
+    pub async fn delete_conversation(&self, id: &str, by: &AppActor) -> Result<()> {
+        let room = self.talk_conversation(id).await?;
+        let caller = self.talk_caller(TalkCaller::Backend(by), &room).await?;
+        let permit = self
+            .decide(caller.principal(), Action::DeleteRoom, &room)
+            .map_err(refusal)?;
+        if !self
+            .write(&permit, &room, RoomChange::DeleteRoom)
+            .await?
+            .written
+            .changed()
+        {
             return Err(not_found(id));
         }
-        self.publish(Event::RoomDeleted {
-            rid: id.to_string(),
-        });
         Ok(())
     }
 
-    /// `GET /conversations` and `GET /users/{id}/conversations`.
+    /// `GET /conversations`, `GET /users/{id}/conversations` and a browser's inbox, each with
+    /// the last message its reader may see: a participant whose access is `None` sees none
+    /// newer than the revocation.
     pub async fn list_talk_conversations(
         &self,
         query: &ConversationQuery,
-    ) -> Result<Vec<(Room, Option<Subscription>)>> {
+    ) -> Result<Vec<ConversationView>> {
         if let Some(uid) = &query.member {
             self.talk_user(uid).await?;
         }
         let mut q = query.clone();
         q.limit = q.limit.clamp(1, 100);
-        self.store.list_conversations(&q).await
+        let rows = self.store.list_conversations(&q).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (room, membership) in rows {
+            let until = membership
+                .as_ref()
+                .filter(|m| m.access == crate::Access::None)
+                .map(|m| m.revoked_at.unwrap_or(Timestamp(0)));
+            let last_message = self.last_message_until(&room.id, until).await?;
+            out.push(ConversationView {
+                room,
+                membership,
+                last_message,
+                cut_off: until,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A conversation with its participants (those with access `None` left out) and the newest
+    /// message, for the backend.
+    pub async fn talk_conversation_full(
+        &self,
+        id: &str,
+    ) -> Result<(Room, Vec<Member>, Option<Message>)> {
+        let room = self.talk_conversation(id).await?;
+        let members = self.talk_participants(&room).await?;
+        let last = self.last_message_until(id, None).await?;
+        Ok((room, members, last))
+    }
+
+    /// A conversation as a browser session sees it (as a participant, or as a guest when it
+    /// asks): the newest message is the newest it may see.
+    pub async fn client_conversation(
+        &self,
+        actor: &ClientActor,
+        id: &str,
+        as_guest: bool,
+    ) -> Result<(Room, Vec<Member>, Option<Message>, Viewer)> {
+        let room = self.talk_conversation(id).await?;
+        let (viewer, permit) = self.viewer(&room, actor, as_guest).await?;
+        let members = self.talk_participants(&room).await?;
+        let last = self.last_message_until(id, permit.until()).await?;
+        Ok((room, members, last, viewer))
+    }
+
+    /// The newest message of a room, or the newest up to `until`.
+    pub(crate) async fn last_message_until(
+        &self,
+        rid: &str,
+        until: Option<Timestamp>,
+    ) -> Result<Option<Message>> {
+        let Some(until) = until else {
+            return Ok(self
+                .store
+                .list_messages_after(rid, None, 1)
+                .await?
+                .into_iter()
+                .next());
+        };
+        let query = crate::MessageQuery {
+            latest: Some(until),
+            inclusive: true,
+            paging: Paging {
+                offset: 0,
+                count: Some(1),
+            },
+            ..Default::default()
+        };
+        Ok(self
+            .store
+            .list_messages(rid, &query)
+            .await?
+            .items
+            .into_iter()
+            .next())
     }
 }
 

@@ -1,10 +1,14 @@
 //! Messages over the TalkJS-style API, and who may read and write: participants by their
 //! `access`, guests while the app and the conversation allow guests.
 
-use super::MAX_MESSAGE_BATCH;
+use super::{refusal, TalkCaller, MAX_MESSAGE_BATCH};
 use crate::events::Event;
-use crate::services::{ClientActor, Huddle};
-use crate::{Access, Error, Failure, Message, Result, Room, Subscription, Timestamp, UserRef};
+use crate::policy::{Action, Channel, Permit, Person, Principal, Refusal};
+use crate::services::{AppActor, ClientActor, Huddle};
+use crate::store::RoomChange;
+use crate::{
+    Access, Error, Failure, Message, Result, Room, Subscription, Timestamp, User, UserRef,
+};
 
 /// One message of a `POST .../messages` array.
 #[derive(Debug, Clone)]
@@ -59,26 +63,53 @@ impl Huddle {
         room.guest_access && self.app_settings().guests_allowed()
     }
 
-    /// How `user_id` sees the conversation. A participant stays a participant whatever they ask;
-    /// a non-participant gets in only as a guest, only when asking to and when guests are allowed.
-    pub async fn viewer(&self, room: &Room, user_id: &str, as_guest: bool) -> Result<Viewer> {
-        if let Some(sub) = self.store.subscription(&room.id, user_id).await? {
-            return Ok(Viewer::Participant(Box::new(sub)));
+    /// How a browser session sees the conversation, as the policy decides: a participant stays a
+    /// participant whatever they ask (the permit carries the cut-off of access `None`); a
+    /// non-participant gets in only as a guest, only when asking to and when guests are allowed.
+    pub async fn viewer(
+        &self,
+        room: &Room,
+        actor: &ClientActor,
+        as_guest: bool,
+    ) -> Result<(Viewer, Permit)> {
+        let caller = self.talk_caller(TalkCaller::Browser(actor), room).await?;
+        if let Some(sub) = caller.membership() {
+            let permit = self
+                .decide(caller.principal(), Action::Read, room)
+                .map_err(refusal)?;
+            return Ok((Viewer::Participant(Box::new(sub.clone())), permit));
         }
         if !as_guest {
-            return Err(Error::NotFound(Failure::new(
-                "CONVERSATION_NOT_FOUND",
-                "The conversation does not exist or you are not a participant (join it, or ask to enter as a guest)",
-            )));
+            return Err(refusal(Refusal::NotVisible));
         }
-        if !self.guests_allowed_in(room) {
-            return Err(Error::Forbidden(Failure::new(
-                "GUEST_ACCESS_DISABLED",
-                "Guest access to this conversation is disabled",
-            )));
-        }
-        self.talk_user(user_id).await?;
-        Ok(Viewer::Guest)
+        let guest = Principal::Guest {
+            verified: actor.verified(),
+        };
+        let permit = self.decide(guest, Action::Read, room).map_err(refusal)?;
+        Ok((Viewer::Guest, permit))
+    }
+
+    /// The post permit of a viewer.
+    fn may_post(
+        &self,
+        viewer: &Viewer,
+        actor: &ClientActor,
+        room: &Room,
+        user: &User,
+    ) -> Result<Permit> {
+        let who = match viewer {
+            Viewer::Participant(sub) => Principal::Person(Person {
+                roles: &user.roles,
+                membership: Some(sub),
+                channel: Channel::Browser {
+                    verified: actor.verified(),
+                },
+            }),
+            Viewer::Guest => Principal::Guest {
+                verified: actor.verified(),
+            },
+        };
+        self.decide(who, Action::Post, room).map_err(refusal)
     }
 
     /// `POST .../messages` from the backend: up to 10, each checked before any is stored.
@@ -96,7 +127,7 @@ impl Huddle {
         let room = self.talk_conversation(rid).await?;
         let mut prepared = Vec::with_capacity(inputs.len());
         for input in inputs {
-            let msg = match input {
+            let (msg, permit) = match input {
                 TalkMessageInput::User {
                     sender,
                     text,
@@ -109,28 +140,34 @@ impl Huddle {
                             format!("Sender {sender} does not exist"),
                         )
                     })?;
-                    let viewer = self.viewer(&room, &sender, true).await.map_err(|_| {
-                        Error::invalid(
-                            "SENDER_NOT_ALLOWED",
-                            format!("{sender} is not a participant and guests are not allowed"),
-                        )
+                    // TalkJS: the sender must be a participant who may write.
+                    let membership = self.store.subscription(rid, &sender).await?;
+                    let who = Principal::Person(Person {
+                        roles: &user.roles,
+                        membership: membership.as_ref(),
+                        channel: Channel::OnBehalf,
+                    });
+                    let permit = self.decide(who, Action::Post, &room).map_err(|r| {
+                        let why = match r {
+                            Refusal::NotMember => "is not a participant of this conversation",
+                            Refusal::NoWriteAccess => "has no write access",
+                            _ => "may not post in this conversation",
+                        };
+                        Error::invalid("SENDER_NOT_ALLOWED", format!("{sender} {why}"))
                     })?;
-                    if !viewer.can_write() {
-                        return Err(Error::invalid(
-                            "SENDER_NOT_ALLOWED",
-                            format!("{sender} has no write access"),
-                        ));
-                    }
                     let mut m = Message::new(rid, user.to_ref(), text, None);
                     set_custom(&mut m, custom);
                     m.idempotency_key = idempotency_key;
-                    m
+                    (m, permit)
                 }
                 TalkMessageInput::System {
                     text,
                     custom,
                     idempotency_key,
                 } => {
+                    let permit = self
+                        .decide(Principal::Backend, Action::Post, &room)
+                        .map_err(refusal)?;
                     let mut m = Message::new(
                         rid,
                         UserRef {
@@ -143,43 +180,40 @@ impl Huddle {
                     );
                     set_custom(&mut m, custom);
                     m.idempotency_key = idempotency_key;
-                    m
+                    (m, permit)
                 }
             };
-            prepared.push(msg);
+            prepared.push((msg, permit));
         }
         let mut out = Vec::with_capacity(prepared.len());
-        for msg in prepared {
-            out.push(self.store_once(msg, &room).await?);
+        for (msg, permit) in prepared {
+            out.push(self.store_once(&permit, msg, &room).await?);
         }
         Ok(out)
     }
 
     /// Stores a message unless one with the same idempotency key exists in the room.
-    async fn store_once(&self, msg: Message, room: &Room) -> Result<Message> {
+    async fn store_once(&self, permit: &Permit, msg: Message, room: &Room) -> Result<Message> {
         if let Some(key) = &msg.idempotency_key {
             if let Some(existing) = self.store.message_by_idempotency_key(&msg.rid, key).await? {
                 return Ok(existing);
             }
         }
-        match self.store.insert_message(&msg).await {
-            Ok(()) => {}
+        match self
+            .write(permit, room, RoomChange::PostMessage(msg.clone()))
+            .await
+        {
+            Ok(_) => Ok(msg),
             // The same key raced in: the first one stands.
             Err(Error::Conflict(_)) if msg.idempotency_key.is_some() => {
                 let key = msg.idempotency_key.as_deref().unwrap_or_default();
-                return self
-                    .store
+                self.store
                     .message_by_idempotency_key(&msg.rid, key)
                     .await?
-                    .ok_or_else(|| Error::Internal("idempotent message vanished".into()));
+                    .ok_or_else(|| Error::Internal("idempotent message vanished".into()))
             }
-            Err(e) => return Err(e),
+            Err(e) => Err(e),
         }
-        self.publish(Event::MessageCreated {
-            message: msg.clone(),
-            room: room.brief(),
-        });
-        Ok(msg)
     }
 
     /// A browser session sends a message: participants with `ReadWrite`, or guests.
@@ -193,18 +227,13 @@ impl Huddle {
         idempotency_key: Option<String>,
     ) -> Result<Message> {
         let room = self.talk_conversation(rid).await?;
-        let viewer = self.viewer(&room, &actor.user_id, as_guest).await?;
-        if !viewer.can_write() {
-            return Err(Error::Forbidden(Failure::new(
-                "NO_WRITE_ACCESS",
-                "You have read-only access to this conversation",
-            )));
-        }
-        let user = self.talk_user(&actor.user_id).await?;
+        let (viewer, _) = self.viewer(&room, actor, as_guest).await?;
+        let user = self.talk_user(actor.user_id()).await?;
+        let permit = self.may_post(&viewer, actor, &room, &user)?;
         let mut m = Message::new(rid, user.to_ref(), text, None);
         set_custom(&mut m, custom);
         m.idempotency_key = idempotency_key;
-        self.store_once(m, &room).await
+        self.store_once(&permit, m, &room).await
     }
 
     /// Messages newest first, after the cursor.
@@ -231,16 +260,13 @@ impl Huddle {
         limit: i64,
     ) -> Result<(Viewer, Vec<Message>)> {
         let room = self.talk_conversation(rid).await?;
-        let viewer = self.viewer(&room, &actor.user_id, as_guest).await?;
+        let (viewer, permit) = self.viewer(&room, actor, as_guest).await?;
         let mut messages = self
             .store
             .list_messages_after(rid, starting_after, limit.clamp(1, 100))
             .await?;
-        if let Viewer::Participant(sub) = &viewer {
-            if sub.access == Access::None {
-                let until = sub.revoked_at.unwrap_or(Timestamp(0));
-                messages.retain(|m| m.ts <= until);
-            }
+        if let Some(until) = permit.until() {
+            messages.retain(|m| m.ts <= until);
         }
         Ok((viewer, messages))
     }
@@ -255,11 +281,16 @@ impl Huddle {
     /// `PUT .../messages/{id}`: edits text and/or custom (`null` custom clears it).
     pub async fn edit_talk_message(
         &self,
+        by: &AppActor,
         rid: &str,
         id: &str,
         text: Option<String>,
         custom: Option<Option<serde_json::Map<String, serde_json::Value>>>,
     ) -> Result<Message> {
+        let room = self.talk_conversation(rid).await?;
+        let permit = self
+            .backend_permit(by, &room, Action::EditMessage { own: false })
+            .await?;
         let mut m = self.talk_message(rid, id).await?;
         if let Some(t) = text {
             m.msg = t;
@@ -270,30 +301,42 @@ impl Huddle {
         let now = Timestamp::now();
         m.edited_at = Some(now);
         m.updated_at = now;
-        self.store.update_message(&m).await?;
-        self.publish_message_updated(&m).await?;
+        self.write(&permit, &room, RoomChange::EditMessage(m.clone()))
+            .await?;
         Ok(m)
     }
 
-    pub async fn delete_talk_message(&self, rid: &str, id: &str) -> Result<()> {
+    pub async fn delete_talk_message(&self, by: &AppActor, rid: &str, id: &str) -> Result<()> {
+        let room = self.talk_conversation(rid).await?;
+        let permit = self
+            .backend_permit(by, &room, Action::DeleteMessage { own: false })
+            .await?;
         self.talk_message(rid, id).await?;
-        self.store.delete_message(rid, id).await?;
-        self.publish(Event::MessageDeleted {
-            rid: rid.to_string(),
-            id: id.to_string(),
-        });
+        let change = RoomChange::DeleteMessage { id: id.to_string() };
+        self.write(&permit, &room, change).await?;
         Ok(())
+    }
+
+    async fn backend_permit(
+        &self,
+        by: &AppActor,
+        room: &Room,
+        action: Action<'_>,
+    ) -> Result<Permit> {
+        let caller = self.talk_caller(TalkCaller::Backend(by), room).await?;
+        self.decide(caller.principal(), action, room)
+            .map_err(refusal)
     }
 
     /// `markAsRead` from a browser session.
     pub async fn client_mark_read(&self, actor: &ClientActor, rid: &str) -> Result<()> {
-        if !self.store.mark_read(rid, &actor.user_id).await? {
+        if !self.store.mark_read(rid, actor.user_id()).await? {
             return Err(Error::NotFound(Failure::new(
                 "PARTICIPANT_NOT_FOUND",
                 "You are not a participant of this conversation",
             )));
         }
-        if let Some(sub) = self.store.subscription(rid, &actor.user_id).await? {
+        if let Some(sub) = self.store.subscription(rid, actor.user_id()).await? {
             self.publish(Event::SubscriptionChanged(sub));
         }
         Ok(())

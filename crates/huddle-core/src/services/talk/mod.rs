@@ -9,6 +9,7 @@ mod participants;
 mod typing;
 mod users;
 
+pub use conversations::ConversationView;
 pub use conversations::{sync_disallowed, ConversationPatch};
 pub use messages::{TalkMessageInput, Viewer};
 pub use participants::ParticipantSettings;
@@ -16,7 +17,105 @@ pub use users::TalkUserPatch;
 
 use std::collections::BTreeMap;
 
-use crate::{Error, Result};
+use crate::model::{Subscription, User};
+use crate::policy::{Channel, Person, Principal, Refusal};
+use crate::services::{AppActor, ClientActor, Huddle};
+use crate::{Error, Failure, Result, Room};
+
+/// Who calls a TalkJS-style use case: the app's backend, or a browser session.
+#[derive(Debug, Clone, Copy)]
+pub enum TalkCaller<'a> {
+    Backend(&'a AppActor),
+    Browser(&'a ClientActor),
+}
+
+/// The caller as the policy sees them on one room: owned, so a service can hold it across
+/// awaits and lend `principal()` to each decision.
+pub(crate) struct Caller {
+    browser: Option<(User, bool)>,
+    membership: Option<Subscription>,
+}
+
+impl Caller {
+    pub(crate) fn principal(&self) -> Principal<'_> {
+        match &self.browser {
+            None => Principal::Backend,
+            Some((user, verified)) => Principal::Person(Person {
+                roles: &user.roles,
+                membership: self.membership.as_ref(),
+                channel: Channel::Browser {
+                    verified: *verified,
+                },
+            }),
+        }
+    }
+    /// The browser user's id; `None` for the backend.
+    pub(crate) fn user_id(&self) -> Option<&str> {
+        self.browser.as_ref().map(|(u, _)| u.id.as_str())
+    }
+    pub(crate) fn membership(&self) -> Option<&Subscription> {
+        self.membership.as_ref()
+    }
+}
+
+impl Huddle {
+    /// Loads what the policy needs to know of the caller on `room`.
+    pub(crate) async fn talk_caller(&self, by: TalkCaller<'_>, room: &Room) -> Result<Caller> {
+        match by {
+            TalkCaller::Backend(_) => Ok(Caller {
+                browser: None,
+                membership: None,
+            }),
+            TalkCaller::Browser(actor) => {
+                let user = self.talk_user(actor.user_id()).await?;
+                let membership = self.store.subscription(&room.id, &user.id).await?;
+                Ok(Caller {
+                    browser: Some((user, actor.verified())),
+                    membership,
+                })
+            }
+        }
+    }
+}
+
+/// A policy refusal as the TalkJS-style API says it.
+pub fn refusal(r: Refusal) -> Error {
+    let forbidden =
+        |code: &'static str, reason: &'static str| Error::Forbidden(Failure::new(code, reason));
+    match r {
+        Refusal::NotAllowed | Refusal::DirectRoom => forbidden(
+            "FORBIDDEN",
+            "You are not allowed to do this in this conversation",
+        ),
+        Refusal::NotVisible => Error::NotFound(Failure::new(
+            "CONVERSATION_NOT_FOUND",
+            "The conversation does not exist or you are not a participant (join it, or ask to enter as a guest)",
+        )),
+        Refusal::NotMember => forbidden(
+            "NOT_A_PARTICIPANT",
+            "You are not a participant of this conversation",
+        ),
+        Refusal::NoWriteAccess => forbidden(
+            "NO_WRITE_ACCESS",
+            "You have read-only access to this conversation",
+        ),
+        Refusal::ReadOnly => forbidden("READ_ONLY", "This conversation is read-only"),
+        Refusal::Archived => forbidden("ARCHIVED", "This conversation is archived"),
+        Refusal::LastOwner => Error::Conflict(Failure::new(
+            "LAST_OWNER",
+            "The last owner cannot leave or be removed; make someone else owner first",
+        )),
+        Refusal::BrowserSyncDisallowed => sync_disallowed("conversation"),
+        Refusal::GuestAccessDisabled => forbidden(
+            "GUEST_ACCESS_DISABLED",
+            "Guest access to this conversation is disabled",
+        ),
+        Refusal::Unverified => forbidden(
+            "IDENTITY_NOT_VERIFIED",
+            "This room is governed by Rocket.Chat's permissions: prove the session's identity with a user token or signature",
+        ),
+    }
+}
 
 /// Most users in one batch upsert.
 pub const MAX_USER_BATCH: usize = 100;

@@ -1,12 +1,12 @@
 //! Participants: join (PUT, overwrites settings), modify (PATCH, only given fields; `access:
 //! "None"` revokes while keeping the history seen), leave (DELETE). All idempotent; every real
-//! change writes a system message and an event.
+//! change goes through the one policy and the one write path, with a system message.
 
-use super::conversations::sync_disallowed;
-use crate::events::Event;
-use crate::services::{ClientActor, Huddle};
-use crate::store::NewMember;
-use crate::{Access, Error, Failure, Message, Result, Subscription, Timestamp};
+use super::{refusal, Caller, TalkCaller};
+use crate::policy::{Action, Permit};
+use crate::services::Huddle;
+use crate::store::{NewMember, RoomChange};
+use crate::{Access, Error, Failure, Message, Result, Room, Subscription, Timestamp};
 
 /// `access` and `notify` as a request gives them.
 #[derive(Debug, Clone, Default)]
@@ -27,25 +27,30 @@ fn check_notify(n: &str) -> Result<()> {
     }
 }
 
+fn not_a_participant(uid: &str, rid: &str) -> Error {
+    Error::NotFound(Failure::new(
+        "PARTICIPANT_NOT_FOUND",
+        format!("{uid} is not a participant of {rid}"),
+    ))
+}
+
+/// The name a membership's system messages show: the username, or the id of a user without one.
+fn shown_name(sub: &Subscription) -> &str {
+    if sub.u.username.is_empty() {
+        &sub.u.id
+    } else {
+        &sub.u.username
+    }
+}
+
 impl Huddle {
-    /// A browser may change participants only with conversation sync, except its own `notify`
-    /// and leaving itself.
-    fn check_client_participant_write(
-        &self,
-        by: Option<&ClientActor>,
-        uid: &str,
-        settings: Option<&ParticipantSettings>,
-    ) -> Result<()> {
-        let Some(actor) = by else { return Ok(()) };
-        if self.app_settings().browser_conversation_sync {
-            return Ok(());
+    /// Joining `uid` is the caller adding themselves or someone else.
+    fn add_action(caller: &Caller, uid: &str) -> Action<'static> {
+        if caller.user_id() == Some(uid) {
+            Action::Join
+        } else {
+            Action::Invite
         }
-        let own = actor.user_id == uid;
-        let notify_only = settings.is_some_and(|s| s.access.is_none());
-        if own && (settings.is_none() || notify_only) {
-            return Ok(());
-        }
-        Err(sync_disallowed("conversation"))
     }
 
     /// `PUT .../participants/{userId}`: join, or overwrite the settings of a participant.
@@ -54,11 +59,8 @@ impl Huddle {
         rid: &str,
         uid: &str,
         settings: &ParticipantSettings,
-        by: Option<&ClientActor>,
+        by: TalkCaller<'_>,
     ) -> Result<Subscription> {
-        if by.is_some() && !self.app_settings().browser_conversation_sync {
-            return Err(sync_disallowed("conversation"));
-        }
         if settings.access == Some(Access::None) {
             return Err(Error::invalid(
                 "INVALID_ACCESS",
@@ -69,28 +71,30 @@ impl Huddle {
         let notify = settings.notify.clone().unwrap_or_else(|| "true".into());
         check_notify(&notify)?;
         let room = self.talk_conversation(rid).await?;
+        let caller = self.talk_caller(by, &room).await?;
         let user = self.talk_user(uid).await?;
         if let Some(sub) = self.store.subscription(rid, uid).await? {
+            // PUT overwrites access as well: decided as an access change.
             return self
-                .change_participant(&room, sub, Some(access), Some(notify))
+                .change_participant(&caller, &room, sub, Some(access), Some(notify), true)
                 .await;
         }
+        let permit = self
+            .decide(caller.principal(), Self::add_action(&caller, uid), &room)
+            .map_err(refusal)?;
         // Joining through the app is not news to the joiner: nothing unread yet.
         let mut sub = crate::services::rooms::creation_subscription(&room, &user, false);
         sub.access = access;
         sub.notify = notify;
         let msg = Message::system(rid, "uj", user.to_ref(), user.username_or_id());
-        let added = self
-            .store
-            .add_members(
-                rid,
-                &[NewMember {
-                    subscription: sub.clone(),
-                    message: Some(msg.clone()),
-                }],
-            )
+        let member = NewMember {
+            subscription: sub.clone(),
+            message: Some(msg),
+        };
+        let outcome = self
+            .add_members(&permit, room.clone(), vec![member])
             .await?;
-        if added.is_empty() {
+        if outcome.added.is_empty() {
             // Joined concurrently: apply the settings to the membership that won.
             let existing = self
                 .store
@@ -98,17 +102,16 @@ impl Huddle {
                 .await?
                 .ok_or_else(|| Error::Internal("membership vanished".into()))?;
             return self
-                .change_participant(&room, existing, Some(access), Some(sub.notify))
+                .change_participant(
+                    &caller,
+                    &room,
+                    existing,
+                    Some(access),
+                    Some(sub.notify),
+                    true,
+                )
                 .await;
         }
-        self.publish(Event::MemberAdded {
-            subscription: sub.clone(),
-            room: std::sync::Arc::new(room.clone()),
-        });
-        self.publish(Event::MessageCreated {
-            message: msg,
-            room: room.brief(),
-        });
         Ok(sub)
     }
 
@@ -118,30 +121,48 @@ impl Huddle {
         rid: &str,
         uid: &str,
         settings: &ParticipantSettings,
-        by: Option<&ClientActor>,
+        by: TalkCaller<'_>,
     ) -> Result<Subscription> {
-        self.check_client_participant_write(by, uid, Some(settings))?;
         if let Some(n) = &settings.notify {
             check_notify(n)?;
         }
         let room = self.talk_conversation(rid).await?;
-        let sub = self.store.subscription(rid, uid).await?.ok_or_else(|| {
-            Error::NotFound(Failure::new(
-                "PARTICIPANT_NOT_FOUND",
-                format!("{uid} is not a participant of {rid}"),
-            ))
-        })?;
-        self.change_participant(&room, sub, settings.access, settings.notify.clone())
-            .await
+        let caller = self.talk_caller(by, &room).await?;
+        let sub = self
+            .store
+            .subscription(rid, uid)
+            .await?
+            .ok_or_else(|| not_a_participant(uid, rid))?;
+        let access_given = settings.access.is_some();
+        self.change_participant(
+            &caller,
+            &room,
+            sub,
+            settings.access,
+            settings.notify.clone(),
+            access_given,
+        )
+        .await
     }
 
+    /// Decides and applies a participant change; `access_write` when the request sets access
+    /// (even to its current value: that is still an access write a browser needs sync for).
     async fn change_participant(
         &self,
-        room: &crate::Room,
+        caller: &Caller,
+        room: &Room,
         mut sub: Subscription,
         access: Option<Access>,
         notify: Option<String>,
+        access_write: bool,
     ) -> Result<Subscription> {
+        let action = Action::ChangeParticipant {
+            target: &sub,
+            access: access_write,
+        };
+        let permit = self
+            .decide(caller.principal(), action, room)
+            .map_err(refusal)?;
         let before = sub.clone();
         if let Some(a) = access {
             sub.access = a;
@@ -159,63 +180,52 @@ impl Huddle {
         }
         sub.updated_at = Timestamp::now();
         // Access changes are visible to everyone in the room; notify is the member's own business.
-        let msg = (sub.access != before.access).then(|| {
-            // Like the join and leave messages: the username, or the id of a user without one.
-            let subject = if sub.u.username.is_empty() {
-                &sub.u.id
-            } else {
-                &sub.u.username
-            };
+        let message = (sub.access != before.access).then(|| {
             let mut m = Message::system(
                 &sub.rid,
                 "participant-access-changed",
                 sub.u.clone(),
-                subject,
+                shown_name(&sub),
             );
             m.extra
                 .insert("access".into(), serde_json::json!(sub.access.as_str()));
             m
         });
-        self.store.update_subscription(&sub, msg.as_ref()).await?;
-        self.publish(Event::ParticipantUpdated(sub.clone()));
-        if let Some(m) = msg {
-            self.publish(Event::MessageCreated {
-                message: m,
-                room: room.brief(),
-            });
-        }
+        let change = RoomChange::UpdateMember {
+            subscription: sub.clone(),
+            message,
+        };
+        self.write(&permit, room, change).await?;
         Ok(sub)
     }
 
     /// `DELETE .../participants/{userId}`: leaves; the conversation disappears from their list.
-    /// Removing a non-participant succeeds and changes nothing.
-    pub async fn remove_participant(
-        &self,
-        rid: &str,
-        uid: &str,
-        by: Option<&ClientActor>,
-    ) -> Result<()> {
-        self.check_client_participant_write(by, uid, None)?;
+    /// Removing a non-participant succeeds and changes nothing (once the caller may remove).
+    pub async fn remove_participant(&self, rid: &str, uid: &str, by: TalkCaller<'_>) -> Result<()> {
         let room = self.talk_conversation(rid).await?;
-        let Some(sub) = self.store.subscription(rid, uid).await? else {
+        let caller = self.talk_caller(by, &room).await?;
+        let target = self.store.subscription(rid, uid).await?;
+        let owners = match &target {
+            Some(t) if t.has_role("owner") => self.store.count_role_in_room(rid, "owner").await?,
+            _ => i64::MAX,
+        };
+        let own = caller.user_id() == Some(uid);
+        let action = if own && caller.membership().is_some() {
+            Action::Leave { owners }
+        } else {
+            Action::Kick {
+                target: target.as_ref(),
+                owners,
+            }
+        };
+        let permit: Permit = self
+            .decide(caller.principal(), action, &room)
+            .map_err(refusal)?;
+        let Some(sub) = target else {
             return Ok(());
         };
-        let name = if sub.u.username.is_empty() {
-            sub.u.id.clone()
-        } else {
-            sub.u.username.clone()
-        };
-        let msg = Message::system(rid, "ul", sub.u.clone(), &name);
-        if self.store.remove_member(rid, uid, Some(&msg)).await? {
-            self.publish(Event::MemberRemoved {
-                rid: rid.to_string(),
-                uid: uid.to_string(),
-            });
-            self.publish(Event::MessageCreated {
-                message: msg,
-                room: room.brief(),
-            });
-        }
+        let msg = Message::system(rid, "ul", sub.u.clone(), shown_name(&sub));
+        self.remove_member(&permit, room, uid, msg).await?;
         Ok(())
     }
 }

@@ -18,7 +18,7 @@ impl Huddle {
         origin: Option<String>,
     ) -> Result<()> {
         let room = self.talk_conversation(rid).await?;
-        let viewer = self.viewer(&room, &actor.user_id, as_guest).await?;
+        let (viewer, _) = self.viewer(&room, actor, as_guest).await?;
         if viewer.is_guest() {
             return Ok(());
         }
@@ -28,7 +28,7 @@ impl Huddle {
                 "You have read-only access to this conversation",
             )));
         }
-        let user = self.talk_user(&actor.user_id).await?;
+        let user = self.talk_user(actor.user_id()).await?;
         self.publish(Event::UserActivity {
             rid: rid.to_string(),
             uid: user.id.clone(),

@@ -1,8 +1,7 @@
 //! `login` (plaintext password, sha-256 digest, resume token), `logout`, `UserPresence:*`.
 
-use huddle_core::ids::hash_token;
 use huddle_core::services::{LoginRequest, PasswordInput};
-use huddle_core::{Actor, Timestamp};
+use huddle_core::Timestamp;
 use serde_json::{json, Value};
 
 use super::{fail, object, string, Outcome};
@@ -55,21 +54,19 @@ fn request(
 pub async fn login(s: &mut Session, p: &[Value]) -> Outcome {
     let (req, kind) = request(object(p, 0)?)?;
     s.state.check_login_rate(s.ip).map_err(fail("login"))?;
-    let (user, token) = s.huddle().login(req).await.map_err(fail("login"))?;
-    let token_hash = hash_token(&token);
+    let (actor, token) = s.huddle().login_actor(req).await.map_err(fail("login"))?;
     // Subscriptions made before this login are decided again now (bots resubscribe before
     // they resume their session).
     s.router()
-        .login(s.conn, &user, Some(&token_hash))
+        .login(s.conn, actor.user(), Some(actor.token_hash()))
         .await
         .map_err(fail("login"))?;
-    let actor = Actor { user, token_hash };
     if let Err(e) = s.huddle().presence_connected(&actor).await {
         tracing::warn!(error = %e, "presence update on login failed");
     }
     let expires = Timestamp::now().millis() + TOKEN_DAYS * 24 * 3600 * 1000;
     let result = json!({
-        "id": actor.user.id,
+        "id": actor.user().id,
         "token": token,
         "tokenExpires": { "$date": expires },
         "type": kind,

@@ -87,7 +87,7 @@ pub async fn send(s: &mut Session, p: &[Value]) -> Outcome {
                 .failure()
                 .map(|f| f.reason.to_string())
                 .unwrap_or_else(|| e.to_string());
-            ephemeral(s, &actor.user.id, rid, reason);
+            ephemeral(s, actor.user().id, rid, reason);
             Ok(None)
         }
     }
@@ -193,7 +193,7 @@ pub async fn notify_room(s: &mut Session, p: &[Value]) -> Outcome {
     let event = string(p, 0)?;
     let (rid, kind) = event.split_once('/').unwrap_or((event, ""));
     let username = string(p, 1)?;
-    if kind != "user-activity" || actor.user.username.as_deref() != Some(username) {
+    if kind != "user-activity" || actor.user().username.as_deref() != Some(username) {
         return Err(MeteorError::bare("not-allowed"));
     }
     let activities: Vec<String> = match p.get(2) {

@@ -32,7 +32,7 @@ pub async fn id_by_name_or_id(s: &mut Session, p: &[Value]) -> Outcome {
     match s
         .huddle()
         .find_accessible_room(
-            &actor.user,
+            actor.user(),
             &RoomLookup::IdOrName(key.to_string()),
             RoomKind::Any,
             true,
@@ -54,7 +54,7 @@ pub async fn name_by_id(s: &mut Session, p: &[Value]) -> Outcome {
         .map_err(|_| MeteorError::not_allowed(method))?;
     let member = s.huddle().own_subscription(actor, rid).await.is_ok();
     if !member
-        && (room.t != RoomType::Channel || !s.huddle().has_permission(&actor.user, "view-c-room"))
+        && (room.t != RoomType::Channel || !s.huddle().has_permission(actor.user(), "view-c-room"))
     {
         return Err(MeteorError::not_allowed(method));
     }
@@ -141,7 +141,7 @@ pub async fn add_users(s: &mut Session, p: &[Value]) -> Outcome {
     for uid in &outcome.already {
         if let Some(u) = users.iter().find(|u| &u.id == uid) {
             let text = format!("`@{}` is already in here.", u.username_or_id());
-            ephemeral(s, &actor.user.id, rid, text);
+            ephemeral(s, actor.user().id, rid, text);
         }
     }
     Ok(Some(json!(true)))
@@ -171,7 +171,7 @@ pub async fn roles(s: &mut Session, p: &[Value]) -> Outcome {
     let actor = s.actor(method)?;
     let room = room_by_id(s, rid, method).await?;
     let sub = s.huddle().own_subscription(actor, rid).await.ok();
-    if !s.huddle().can_access(&actor.user, &room, sub.as_ref()) {
+    if !s.huddle().can_access(actor.user(), &room, sub.as_ref()) {
         return Err(MeteorError::not_allowed(method));
     }
     let subs = s.huddle().room_roles(&room).await.map_err(fail(method))?;
