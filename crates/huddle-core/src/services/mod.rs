@@ -13,6 +13,7 @@ pub(crate) mod membership;
 mod messages;
 mod roles;
 mod rooms;
+mod sequencer;
 pub mod talk;
 mod users;
 pub mod webhooks;
@@ -53,6 +54,8 @@ pub struct Huddle {
     keys: RwLock<Vec<AppKey>>,
     /// Webhook endpoints, read for every event.
     hooks: RwLock<Vec<crate::model::WebhookEndpoint>>,
+    /// Holds committed room changes back until they can be published in `seq` order.
+    sequencer: Arc<sequencer::Sequencer>,
     limits: Limits,
 }
 
@@ -93,6 +96,7 @@ impl Huddle {
             realtime,
             keys: RwLock::new(Vec::new()),
             hooks: RwLock::new(Vec::new()),
+            sequencer: Arc::default(),
             limits,
         };
         app.bootstrap().await?;

@@ -7,8 +7,9 @@
 
 use std::sync::Arc;
 
+use super::sequencer::Finished;
 use super::Huddle;
-use crate::events::Event;
+use crate::events::{Event, EventHub};
 use crate::model::{Room, Subscription};
 use crate::policy::{self, Action, Facts, Permit, Principal, Refusal};
 use crate::store::{RoomChange, RoomEventItem, RoomWrite, RoomWritten};
@@ -76,19 +77,45 @@ impl Huddle {
             change,
             webhooks: self.webhook_endpoints_now(),
         };
-        let written = self.store.write_room(write).await?;
-        let room = match written.counters {
-            Some(c) => c.apply(room.clone()),
-            None => room.clone(),
-        };
-        self.publish_written(&room, &written);
-        Ok(Committed { room, written })
+        let (store, hub, sequencer) =
+            (self.store.clone(), self.hub.clone(), self.sequencer.clone());
+        let room = room.clone();
+        // Its own task: once the store has the change, its events are published even if the
+        // caller stops waiting (a client that hangs up cannot make a committed change silent).
+        let task = tokio::spawn(async move {
+            let ticket = sequencer.begin(&room.id);
+            let result = store.write_room(write).await;
+            let committed = result.as_ref().ok().map(|written| Committed {
+                room: match written.counters {
+                    Some(c) => c.apply(room.clone()),
+                    None => room.clone(),
+                },
+                written: written.clone(),
+            });
+            let ready = committed.clone().map(|c| (c.room, c.written));
+            let finished = sequencer.finish(&room.id, ticket, ready, |(room, written)| {
+                publish_written(hub.as_ref(), &room, &written)
+            });
+            // A call returns only once its events are out: a kick has revoked before it answers.
+            if let Finished::Waiting(published) = finished {
+                let _ = published.await;
+            }
+            result.map(|_| committed)
+        });
+        match task.await {
+            Ok(Ok(Some(committed))) => Ok(committed),
+            Ok(Ok(None)) => Err(Error::Internal("a write returned no result".into())),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(Error::Internal(format!("the write task failed: {e}"))),
+        }
     }
+}
 
-    /// Publishes a committed change as domain events, in the order the realtime router must see
-    /// them: guest access taken away before anything else of the room, then the items, then the
-    /// room's new counters when members came or went.
-    fn publish_written(&self, room: &Room, written: &RoomWritten) {
+/// Publishes a committed change as domain events, in the order the realtime router must see
+/// them: guest access taken away before anything else of the room, then the items, then the
+/// room's new counters when members came or went.
+fn publish_written(hub: &dyn EventHub, room: &Room, written: &RoomWritten) {
+    {
         if !written.changed() {
             return;
         }
@@ -98,7 +125,7 @@ impl Huddle {
         let mut created = false;
         for item in &written.items {
             if let RoomEventItem::GuestAccessChanged { allowed: false } = item {
-                self.publish(Event::GuestAccessChanged {
+                hub.publish(Event::GuestAccessChanged {
                     rid: Some(rid.clone()),
                     allowed: false,
                 });
@@ -109,48 +136,48 @@ impl Huddle {
                 RoomEventItem::RoomCreated { .. } => created = true,
                 RoomEventItem::MemberAdded { subscription } => {
                     membership_moved = true;
-                    self.publish(Event::MemberAdded {
+                    hub.publish(Event::MemberAdded {
                         subscription: subscription.as_ref().clone(),
                         room: shared.clone(),
                     });
                 }
                 RoomEventItem::MemberRemoved { uid } => {
                     membership_moved = true;
-                    self.publish(Event::MemberRemoved {
+                    hub.publish(Event::MemberRemoved {
                         rid: rid.clone(),
                         uid: uid.clone(),
                     });
                 }
                 RoomEventItem::MemberUpdated { subscription } => {
-                    self.publish(Event::MemberUpdated(subscription.as_ref().clone()));
+                    hub.publish(Event::MemberUpdated(subscription.as_ref().clone()));
                 }
-                RoomEventItem::MessageCreated { message } => self.publish(Event::MessageCreated {
+                RoomEventItem::MessageCreated { message } => hub.publish(Event::MessageCreated {
                     message: message.as_ref().clone(),
                     room: room.brief(),
                 }),
-                RoomEventItem::MessageUpdated { message } => self.publish(Event::MessageUpdated {
+                RoomEventItem::MessageUpdated { message } => hub.publish(Event::MessageUpdated {
                     message: message.as_ref().clone(),
                     room: room.brief(),
                 }),
-                RoomEventItem::MessageDeleted { id } => self.publish(Event::MessageDeleted {
+                RoomEventItem::MessageDeleted { id } => hub.publish(Event::MessageDeleted {
                     rid: rid.clone(),
                     id: id.clone(),
                 }),
                 RoomEventItem::RoomUpdated { room: updated } => {
-                    self.publish(Event::RoomChanged(updated.as_ref().clone()))
+                    hub.publish(Event::RoomChanged(updated.as_ref().clone()))
                 }
                 RoomEventItem::GuestAccessChanged { allowed: true } => {
-                    self.publish(Event::GuestAccessChanged {
+                    hub.publish(Event::GuestAccessChanged {
                         rid: Some(rid.clone()),
                         allowed: true,
                     })
                 }
                 RoomEventItem::GuestAccessChanged { allowed: false } => {}
-                RoomEventItem::RoomDeleted => self.publish(Event::RoomDeleted { rid: rid.clone() }),
+                RoomEventItem::RoomDeleted => hub.publish(Event::RoomDeleted { rid: rid.clone() }),
             }
         }
         if membership_moved || created {
-            self.publish(Event::RoomChanged(room.clone()));
+            hub.publish(Event::RoomChanged(room.clone()));
         }
     }
 }

@@ -20,6 +20,7 @@ mod membership;
 mod native;
 mod native_transport;
 mod native_typing;
+mod one_policy;
 mod openapi;
 mod rooms;
 mod sdk_assets;
