@@ -103,10 +103,6 @@ impl Huddle {
         Ok(app)
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
     pub fn hub(&self) -> &Arc<dyn EventHub> {
         &self.hub
     }

@@ -143,6 +143,11 @@ impl TestApp {
         })));
     }
 
+    /// The database this app runs on (tests read the room event log through the store).
+    pub fn database_url(&self) -> &str {
+        &self.config.database_url
+    }
+
     /// Stops the server (gracefully) and starts a new one on the same database.
     pub async fn restart(&mut self) {
         if let Some(stop) = self.shutdown.take() {

@@ -21,6 +21,7 @@ mod native;
 mod native_transport;
 mod native_typing;
 mod one_policy;
+mod one_write_path;
 mod openapi;
 mod rooms;
 mod sdk_assets;
