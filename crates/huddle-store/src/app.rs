@@ -208,7 +208,10 @@ impl AppStore for SqlStore {
                                 .bind(i.next_attempt_at.0)
                                 .bind(i.delivered_at.map(|t| t.0))
                                 .bind(i.last_error.as_deref())
-                                .bind(i.created_at.0);
+                                .bind(i.created_at.0)
+                                .bind(i.rid.as_deref())
+                                .bind(i.seq)
+                                .bind(i.item);
                         }
                         q.persistent(chunk.len() == 1)
                             .execute(&mut *tx)
@@ -265,6 +268,26 @@ impl AppStore for SqlStore {
         .map_err(db_err)?;
         Ok(())
         })).await
+    }
+
+    async fn set_outbox_body(&self, id: &str, body: &str) -> Result<bool> {
+        let (id, body) = (id.to_string(), body.to_string());
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    // Only an empty body: a body once stored is what every attempt signs.
+                    let done = sqlx::query(
+                        "UPDATE webhook_outbox SET body = $2 WHERE id = $1 AND body = ''",
+                    )
+                    .bind(id.as_str())
+                    .bind(body.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(done.rows_affected() > 0)
+                })
+            })
+            .await
     }
 
     /// Newest first: `created_at` descending, then id descending.

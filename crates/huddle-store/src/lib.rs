@@ -1,7 +1,10 @@
 //! Huddle's storage: one implementation of `huddle_core::store::Store` over sqlx's Any driver,
 //! for SQLite (a file, for one node) and PostgreSQL. The URL picks the backend; the few dialect
-//! differences live in `pool::Backend`. Each aggregate has its module: `users` (and tokens),
-//! `rooms`, `membership`, `messages`, `settings` (with permissions and roles), `conversations`
+//! differences live in `pool::Backend`. Every change to a room goes through `room_writes` (one
+//! transaction: the rows, the room's numbered event, its webhook outbox rows), which runs the
+//! per-kind changes of `rooms`, `membership` and `messages`. Each aggregate has its module:
+//! `users` (and tokens), `rooms`, `membership`, `messages`, `settings` (with permissions and
+//! roles), `conversations`
 //! (the TalkJS-style listings, batch user upserts and idempotent messages), `app` (secret keys,
 //! webhook endpoints and their outbox); `rows` maps rows to the model, `sql` builds statements,
 //! `errors` maps failures, `pool` connects and migrates.
@@ -22,6 +25,7 @@ mod member_pages;
 mod membership;
 mod messages;
 mod pool;
+mod room_writes;
 mod rooms;
 mod rows;
 mod settings;

@@ -1,20 +1,22 @@
-//! Memberships (the `subscriptions` table): adding and removing members with their system
-//! messages and the room counters in one transaction, read state, room roles, member lists.
+//! Memberships (the `subscriptions` table): the membership changes of the write path (`add`,
+//! `remove`, `update_member`, run by `room_writes`: members with their system messages and the
+//! room counters in one transaction), read state, room roles, member lists.
 
 use std::collections::HashSet;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
-use huddle_core::store::{MembershipStore, NewMember, RoomCounters};
+use huddle_core::store::{MembershipStore, NewMember, RoomEventItem};
 use huddle_core::{Error, Member, MemberQuery, Message, Page, Result, Subscription, Timestamp};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 use crate::errors::{db_err, reference_err, room_not_found};
-use crate::member_index::Key;
+use crate::member_index::{Key, MemberIndexes};
 use crate::messages::insert_messages;
 use crate::pool::Backend;
-use crate::rooms::{bump_room, lock_room};
+use crate::room_writes::Applied;
+use crate::rooms::{advance_room, bump_room, lock_room};
 use crate::rows::{self, SUB_COLS, SUB_FIELDS, USER_COLS};
 use crate::sql::{
     contains_pattern, escape_like, flag, insert_json_rows, insert_values_sql, now, placeholders,
@@ -169,128 +171,182 @@ fn bind_sub<'q>(q: Q<'q>, rid: &'q str, s: &'q Subscription) -> Result<Q<'q>> {
         .bind(s.updated_at.0))
 }
 
+/// `RoomChange::AddMembers`: the memberships that do not exist yet (the room lock makes
+/// concurrent adds to one room queue, PostgreSQL; on conflict the insert skips who is already
+/// in, so each user is added exactly once), each with its system message; `None` if nobody was
+/// added. `members` holds one entry per user.
+pub(crate) async fn add(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    indexes: &Arc<MemberIndexes>,
+    rid: &str,
+    members: Vec<NewMember>,
+) -> Result<Option<Applied>> {
+    if lock_room(tx, backend, rid).await?.is_none() {
+        return Err(room_not_found());
+    }
+    let subs: Vec<&Subscription> = members.iter().map(|m| &m.subscription).collect();
+    let added: HashSet<String> = insert_subscriptions(tx, backend, rid, &subs)
+        .await?
+        .into_iter()
+        .collect();
+    if added.is_empty() {
+        return Ok(None);
+    }
+    // Staged after the room's serialization point; applied by the caller once the group
+    // commit answered (dropped unfinished, it marks the index stale).
+    let staged = indexes.stage(
+        rid,
+        subs.iter()
+            .filter(|s| added.contains(&s.u.id))
+            .map(|s| (Key::new(&s.u.username, &s.u.id), true)),
+    );
+    let messages: Vec<&Message> = members
+        .iter()
+        .filter(|m| added.contains(&m.subscription.u.id))
+        .filter_map(|m| m.message.as_ref())
+        .collect();
+    insert_messages(tx, backend, &messages).await?;
+    let advanced = bump_room(tx, rid, added.len() as i64, &messages).await?;
+    // Each added member, then its message, in the order asked.
+    let mut items = Vec::with_capacity(added.len() * 2);
+    for m in members {
+        if !added.contains(&m.subscription.u.id) {
+            continue;
+        }
+        let mut subscription = m.subscription;
+        subscription.rid = rid.to_string();
+        items.push(RoomEventItem::MemberAdded {
+            subscription: Box::new(subscription),
+        });
+        if let Some(message) = m.message {
+            items.push(RoomEventItem::MessageCreated {
+                message: Box::new(message),
+            });
+        }
+    }
+    Ok(Some(Applied {
+        items,
+        seq: advanced.seq,
+        counters: Some(advanced.counters),
+        staged: Some(staged),
+    }))
+}
+
+/// `RoomChange::RemoveMember`: the membership and its system message; `None` if there was no
+/// such membership (or no such room).
+pub(crate) async fn remove(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    indexes: &Arc<MemberIndexes>,
+    rid: &str,
+    uid: String,
+    message: Option<Message>,
+) -> Result<Option<Applied>> {
+    if lock_room(tx, backend, rid).await?.is_none() {
+        return Ok(None);
+    }
+    let done =
+        sqlx::query("DELETE FROM subscriptions WHERE rid = $1 AND uid = $2 RETURNING u_username")
+            .bind(rid)
+            .bind(uid.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    let Some(done) = done else {
+        return Ok(None);
+    };
+    let username: String = done.try_get(0usize).map_err(db_err)?;
+    let staged = indexes.stage(rid, [(Key::new(&username, &uid), false)]);
+    let messages: Vec<&Message> = message.iter().collect();
+    insert_messages(tx, backend, &messages).await?;
+    let advanced = bump_room(tx, rid, -1, &messages).await?;
+    let mut items = vec![RoomEventItem::MemberRemoved { uid }];
+    if let Some(message) = message {
+        items.push(RoomEventItem::MessageCreated {
+            message: Box::new(message),
+        });
+    }
+    Ok(Some(Applied {
+        items,
+        seq: advanced.seq,
+        counters: Some(advanced.counters),
+        staged: Some(staged),
+    }))
+}
+
+/// `RoomChange::UpdateMember`: read state, roles, access and notify of an existing membership
+/// of `rid`, with an optional system message. No such membership is `error-invalid-subscription`
+/// (no such room too, unless a message was to be posted: then it is the room that is missing).
+pub(crate) async fn update_member(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    rid: &str,
+    mut sub: Subscription,
+    message: Option<Message>,
+) -> Result<Applied> {
+    if lock_room(tx, backend, rid).await?.is_none() {
+        return Err(if message.is_some() {
+            room_not_found()
+        } else {
+            invalid_subscription()
+        });
+    }
+    sub.rid = rid.to_string();
+    let done = sqlx::query(
+        "UPDATE subscriptions SET ls = $3, open = $4, alert = $5, unread = $6, user_mentions = $7, \
+         group_mentions = $8, roles = $9, access = $10, notify = $11, revoked_at = $12, updated_at = $13 \
+         WHERE rid = $1 AND uid = $2",
+    )
+    .bind(rid)
+    .bind(sub.u.id.as_str())
+    .bind(sub.ls.map(|t| t.0))
+    .bind(flag(sub.open))
+    .bind(flag(sub.alert))
+    .bind(sub.unread)
+    .bind(sub.user_mentions)
+    .bind(sub.group_mentions)
+    .bind(to_json(&sub.roles)?)
+    .bind(sub.access.as_str())
+    .bind(sub.notify.as_str())
+    .bind(sub.revoked_at.map(|t| t.0))
+    .bind(sub.updated_at.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    if done.rows_affected() == 0 {
+        return Err(invalid_subscription());
+    }
+    let advanced = match &message {
+        Some(m) => {
+            insert_messages(tx, backend, &[m]).await?;
+            bump_room(tx, rid, 0, &[m]).await?
+        }
+        None => advance_room(tx, rid).await?,
+    };
+    let moved = message.is_some();
+    let mut items = vec![RoomEventItem::MemberUpdated {
+        subscription: Box::new(sub),
+    }];
+    if let Some(message) = message {
+        items.push(RoomEventItem::MessageCreated {
+            message: Box::new(message),
+        });
+    }
+    Ok(Applied {
+        items,
+        seq: advanced.seq,
+        counters: moved.then_some(advanced.counters),
+        staged: None,
+    })
+}
+
 fn invalid_subscription() -> Error {
     Error::invalid("error-invalid-subscription", "Invalid subscription")
 }
 
 #[async_trait]
 impl MembershipStore for SqlStore {
-    async fn add_members_counted(
-        &self,
-        rid: &str,
-        members: &[NewMember],
-    ) -> Result<(Vec<String>, Option<RoomCounters>)> {
-        let rid_key = rid.to_string();
-        let mut seen = HashSet::new();
-        let members: Vec<NewMember> = members
-            .iter()
-            .filter(|m| seen.insert(m.subscription.u.id.as_str()))
-            .cloned()
-            .collect();
-        if members.is_empty() {
-            return Ok((vec![], None));
-        }
-        let (rid, backend) = (rid.to_string(), self.db.backend);
-        let indexes = self.members.clone();
-        let out = self
-            .db
-            .write(move |tx| {
-                Box::pin(async move {
-                    let rid = rid.as_str();
-                    // The room lock makes concurrent adds to one room queue here (PostgreSQL); on conflict
-                    // the insert below then skips who is already in, so each user is added exactly once.
-                    if lock_room(tx, backend, rid).await?.is_none() {
-                        return Err(room_not_found());
-                    }
-                    let subs: Vec<&Subscription> =
-                        members.iter().map(|m| &m.subscription).collect();
-                    let added: HashSet<String> = insert_subscriptions(tx, backend, rid, &subs)
-                        .await?
-                        .into_iter()
-                        .collect();
-                    if added.is_empty() {
-                        return Ok((vec![], None, None));
-                    }
-                    // Staged after the room's serialization point; applied by the caller once
-                    // the group commit answered (dropped unfinished, it marks the index stale).
-                    let staged = indexes.stage(
-                        rid,
-                        subs.iter()
-                            .filter(|s| added.contains(&s.u.id))
-                            .map(|s| (Key::new(&s.u.username, &s.u.id), true)),
-                    );
-                    let messages: Vec<&Message> = members
-                        .iter()
-                        .filter(|m| added.contains(&m.subscription.u.id))
-                        .filter_map(|m| m.message.as_ref())
-                        .collect();
-                    insert_messages(tx, backend, &messages).await?;
-                    let counters = bump_room(tx, rid, added.len() as i64, &messages).await?;
-                    let added = members
-                        .iter()
-                        .map(|m| m.subscription.u.id.clone())
-                        .filter(|uid| added.contains(uid))
-                        .collect();
-                    Ok((added, Some(counters), Some(staged)))
-                })
-            })
-            .await;
-        self.caches.rooms.invalidate(&rid_key);
-        let (added, counters, staged) = out?;
-        if let Some(staged) = staged {
-            staged.finish();
-        }
-        Ok((added, counters))
-    }
-
-    async fn remove_member_counted(
-        &self,
-        rid: &str,
-        uid: &str,
-        message: Option<&Message>,
-    ) -> Result<Option<RoomCounters>> {
-        let rid_key = rid.to_string();
-        let (rid, uid, message, backend) = (
-            rid.to_string(),
-            uid.to_string(),
-            message.cloned(),
-            self.db.backend,
-        );
-        let indexes = self.members.clone();
-        let out = self
-            .db
-            .write(move |tx| {
-                Box::pin(async move {
-                    if lock_room(tx, backend, &rid).await?.is_none() {
-                        return Ok(None);
-                    }
-                    let done = sqlx::query(
-                        "DELETE FROM subscriptions WHERE rid = $1 AND uid = $2 RETURNING u_username",
-                    )
-                    .bind(rid.as_str())
-                    .bind(uid.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    let Some(done) = done else {
-                        return Ok(None);
-                    };
-                    let username: String = done.try_get(0usize).map_err(db_err)?;
-                    let staged = indexes.stage(&rid, [(Key::new(&username, &uid), false)]);
-                    let messages: Vec<&Message> = message.iter().collect();
-                    insert_messages(tx, backend, &messages).await?;
-                    let counters = bump_room(tx, &rid, -1, &messages).await?;
-                    Ok(Some((counters, staged)))
-                })
-            })
-            .await;
-        self.caches.rooms.invalidate(&rid_key);
-        Ok(out?.map(|(counters, staged)| {
-            staged.finish();
-            counters
-        }))
-    }
-
     async fn subscription(&self, rid: &str, uid: &str) -> Result<Option<Subscription>> {
         let sql = format!(
             "SELECT {} FROM subscriptions s WHERE s.rid = $1 AND s.uid = $2",
@@ -303,56 +359,6 @@ impl MembershipStore for SqlStore {
             .await
             .map_err(db_err)?;
         row.as_ref().map(rows::subscription).transpose()
-    }
-
-    async fn update_subscription(
-        &self,
-        sub: &Subscription,
-        message: Option<&Message>,
-    ) -> Result<()> {
-        let rid_key = sub.rid.clone();
-        let (sub, message, backend) = (sub.clone(), message.cloned(), self.db.backend);
-        let out = self.db.write(move |tx| Box::pin(async move {
-        let (sub, message) = (&sub, message.as_ref());
-        if message.is_some()
-            && lock_room(tx, backend, &sub.rid)
-                .await?
-                .is_none()
-        {
-            return Err(room_not_found());
-        }
-        let done = sqlx::query(
-            "UPDATE subscriptions SET ls = $3, open = $4, alert = $5, unread = $6, user_mentions = $7, \
-             group_mentions = $8, roles = $9, access = $10, notify = $11, revoked_at = $12, updated_at = $13 \
-             WHERE rid = $1 AND uid = $2",
-        )
-        .bind(sub.rid.as_str())
-        .bind(sub.u.id.as_str())
-        .bind(sub.ls.map(|t| t.0))
-        .bind(flag(sub.open))
-        .bind(flag(sub.alert))
-        .bind(sub.unread)
-        .bind(sub.user_mentions)
-        .bind(sub.group_mentions)
-        .bind(to_json(&sub.roles)?)
-        .bind(sub.access.as_str())
-        .bind(sub.notify.as_str())
-        .bind(sub.revoked_at.map(|t| t.0))
-        .bind(sub.updated_at.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(invalid_subscription());
-        }
-        if let Some(m) = message {
-            insert_messages(tx, backend, &[m]).await?;
-            bump_room(tx, &sub.rid, 0, &[m]).await?;
-        }
-        Ok(())
-        })).await;
-        self.caches.rooms.invalidate(&rid_key);
-        out
     }
 
     async fn list_members(&self, rid: &str, query: &MemberQuery) -> Result<Page<Member>> {

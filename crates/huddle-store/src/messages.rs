@@ -1,17 +1,19 @@
-//! Messages: the `messages` table, posting (with the room counters and the other members'
-//! unread state in the same transaction), editing, deleting and history pages.
+//! Messages: the `messages` table, the message changes of the write path (`post` with the room
+//! counters and the other members' unread state in the same transaction, `edit`, `delete`,
+//! `react`, run by `room_writes`) and history pages.
 
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use huddle_core::store::MessageStore;
+use huddle_core::store::{MessageStore, RoomEventItem};
 use huddle_core::{Error, Message, MessageQuery, Page, Result};
 use serde::Serialize;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use crate::errors::{db_err, message_err, room_not_found};
 use crate::pool::Backend;
-use crate::rooms::{bump_room, lock_room};
+use crate::room_writes::Applied;
+use crate::rooms::{advance_room, advanced, bump_room, lock_room};
 use crate::rows::{self, MESSAGE_COLS, MESSAGE_FIELDS};
 use crate::sql::{insert_json_rows, insert_values_sql, now, to_json, CHUNK};
 use crate::SqlStore;
@@ -131,37 +133,178 @@ fn message_not_found() -> Error {
     Error::invalid("error-message-not-found", "Message not found")
 }
 
+/// `RoomChange::PostMessage`: the message, the room's counters, and the other members' unread
+/// state. A repeated idempotency key is `Conflict` (`message_err`).
+pub(crate) async fn post(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    rid: &str,
+    message: Message,
+) -> Result<Applied> {
+    if lock_room(tx, backend, rid).await?.is_none() {
+        return Err(room_not_found());
+    }
+    insert_messages(tx, backend, &[&message]).await?;
+    let advanced = bump_room(tx, rid, 0, &[&message]).await?;
+    if !message.is_system() {
+        // Everyone else in the room now has something unread.
+        sqlx::query("UPDATE subscriptions SET unread = unread + 1, alert = 1, updated_at = $3 WHERE rid = $1 AND uid <> $2")
+            .bind(rid)
+            .bind(message.u.id.as_str())
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(Applied {
+        items: vec![RoomEventItem::MessageCreated {
+            message: Box::new(message),
+        }],
+        seq: advanced.seq,
+        counters: Some(advanced.counters),
+        staged: None,
+    })
+}
+
+/// `RoomChange::EditMessage`: text, edit marks and `extra` of a message of `rid`; no such
+/// message is `error-message-not-found`.
+pub(crate) async fn edit(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    rid: &str,
+    message: Message,
+) -> Result<Applied> {
+    // Room first, as every transaction that numbers an event of the room.
+    if lock_room(tx, backend, rid).await?.is_none() {
+        return Err(message_not_found());
+    }
+    let editor = message.edited_by.as_ref();
+    let done = sqlx::query(
+        "UPDATE messages SET msg = $3, updated_at = $4, edited_at = $5, edited_by_id = $6, edited_by_username = $7, \
+         edited_by_name = $8, extra = $9 WHERE id = $1 AND rid = $2",
+    )
+    .bind(message.id.as_str())
+    .bind(rid)
+    .bind(message.msg.as_str())
+    .bind(message.updated_at.0)
+    .bind(message.edited_at.map(|t| t.0))
+    .bind(editor.map(|e| e.id.as_str()))
+    .bind(editor.map(|e| e.username.as_str()))
+    .bind(editor.and_then(|e| e.name.as_deref()))
+    .bind(to_json(&message.extra)?)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    if done.rows_affected() == 0 {
+        return Err(message_not_found());
+    }
+    let advanced = advance_room(tx, rid).await?;
+    Ok(Applied {
+        items: vec![RoomEventItem::MessageUpdated {
+            message: Box::new(message),
+        }],
+        seq: advanced.seq,
+        counters: None,
+        staged: None,
+    })
+}
+
+/// `RoomChange::DeleteMessage`: message `id` of `rid`, with the room's counters; `None` if
+/// there is no such message.
+pub(crate) async fn delete(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    rid: &str,
+    id: String,
+) -> Result<Option<Applied>> {
+    if lock_room(tx, backend, rid).await?.is_none() {
+        return Ok(None);
+    }
+    let done = sqlx::query("DELETE FROM messages WHERE id = $1 AND rid = $2")
+        .bind(id.as_str())
+        .bind(rid)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    if done.rows_affected() == 0 {
+        return Ok(None);
+    }
+    // msgs counts the messages the room holds; lm falls back to the newest one left.
+    let row = sqlx::query(
+        "UPDATE rooms SET msgs = msgs - 1, lm = (SELECT max(ts) FROM messages WHERE rid = $1), updated_at = $2, \
+         seq = seq + 1 WHERE id = $1 RETURNING users_count, msgs, lm, updated_at, seq",
+    )
+    .bind(rid)
+    .bind(now())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    let advanced = advanced(&row)?;
+    Ok(Some(Applied {
+        items: vec![RoomEventItem::MessageDeleted { id }],
+        seq: advanced.seq,
+        counters: Some(advanced.counters),
+        staged: None,
+    }))
+}
+
+/// `RoomChange::React`: one reaction change to message `id` of `rid`; `None` if there is no
+/// such message. Setting a reaction that is already there still writes (and numbers) the
+/// message, as before: the caller gets the message back either way.
+pub(crate) async fn react(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    rid: &str,
+    id: &str,
+    emoji: &str,
+    username: &str,
+    react: Option<bool>,
+) -> Result<Option<Applied>> {
+    if lock_room(tx, backend, rid).await?.is_none() {
+        return Ok(None);
+    }
+    // Row lock too (PostgreSQL): a writer that does not go through the room must not lose a
+    // reaction in this read-modify-write either.
+    static SQL: LazyLock<[String; 2]> = LazyLock::new(|| {
+        [Backend::Sqlite, Backend::Postgres].map(|b| {
+            format!(
+                "SELECT {} FROM messages m WHERE m.id = $1 AND m.rid = $2{}",
+                *MESSAGE_COLS,
+                b.lock_rows()
+            )
+        })
+    });
+    let sql = &SQL[usize::from(backend == Backend::Postgres)];
+    let row = sqlx::query(sql)
+        .bind(id)
+        .bind(rid)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let Some(row) = row else { return Ok(None) };
+    let mut message = rows::message(&row)?;
+    toggle_reaction(&mut message, emoji, username, react);
+    message.updated_at = huddle_core::Timestamp::now();
+    sqlx::query("UPDATE messages SET extra = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(to_json(&message.extra)?)
+        .bind(message.updated_at.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let advanced = advance_room(tx, rid).await?;
+    Ok(Some(Applied {
+        items: vec![RoomEventItem::MessageUpdated {
+            message: Box::new(message),
+        }],
+        seq: advanced.seq,
+        counters: None,
+        staged: None,
+    }))
+}
+
 #[async_trait]
 impl MessageStore for SqlStore {
-    async fn insert_message(&self, message: &Message) -> Result<()> {
-        let rid_key = message.rid.clone();
-        let (message, backend) = (message.clone(), self.db.backend);
-        let out = self.db.write(move |tx| Box::pin(async move {
-        let message = &message;
-        if lock_room(tx, backend, &message.rid)
-            .await?
-            .is_none()
-        {
-            return Err(room_not_found());
-        }
-        insert_messages(tx, backend, &[message]).await?;
-        bump_room(tx, &message.rid, 0, &[message]).await?;
-        if !message.is_system() {
-            // Everyone else in the room now has something unread.
-            sqlx::query("UPDATE subscriptions SET unread = unread + 1, alert = 1, updated_at = $3 WHERE rid = $1 AND uid <> $2")
-                .bind(message.rid.as_str())
-                .bind(message.u.id.as_str())
-                .bind(now())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
-        Ok(())
-        })).await;
-        self.caches.rooms.invalidate(&rid_key);
-        out
-    }
-
     async fn message_by_id(&self, id: &str) -> Result<Option<Message>> {
         let sql = format!("SELECT {} FROM messages m WHERE m.id = $1", *MESSAGE_COLS);
         let row = sqlx::query(&sql)
@@ -170,112 +313,6 @@ impl MessageStore for SqlStore {
             .await
             .map_err(db_err)?;
         row.as_ref().map(rows::message).transpose()
-    }
-
-    async fn update_message(&self, message: &Message) -> Result<()> {
-        let message = message.clone();
-        self.db.write(move |tx| Box::pin(async move {
-        let message = &message;
-        let editor = message.edited_by.as_ref();
-        let done = sqlx::query(
-            "UPDATE messages SET msg = $2, updated_at = $3, edited_at = $4, edited_by_id = $5, edited_by_username = $6, \
-             edited_by_name = $7, extra = $8 WHERE id = $1",
-        )
-        .bind(message.id.as_str())
-        .bind(message.msg.as_str())
-        .bind(message.updated_at.0)
-        .bind(message.edited_at.map(|t| t.0))
-        .bind(editor.map(|e| e.id.as_str()))
-        .bind(editor.map(|e| e.username.as_str()))
-        .bind(editor.and_then(|e| e.name.as_deref()))
-        .bind(to_json(&message.extra)?)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(message_not_found());
-        }
-        Ok(())
-        })).await
-    }
-
-    async fn delete_message(&self, id: &str) -> Result<bool> {
-        let (id, backend) = (id.to_string(), self.db.backend);
-        let out = self.db.write(move |tx| Box::pin(async move {
-        let id = id.as_str();
-        let row = sqlx::query("SELECT rid FROM messages WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let Some(row) = row else { return Ok(false) };
-        let rid: String = row.try_get(0usize).map_err(db_err)?;
-        // Room first, as every counter-changing transaction does.
-        lock_room(tx, backend, &rid).await?;
-        let done = sqlx::query("DELETE FROM messages WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        // msgs counts the messages the room holds; lm falls back to the newest one left.
-        sqlx::query("UPDATE rooms SET msgs = msgs - 1, lm = (SELECT max(ts) FROM messages WHERE rid = $1), updated_at = $2 WHERE id = $1")
-            .bind(rid.as_str())
-            .bind(now())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        Ok(true)
-        })).await;
-        self.caches.rooms.invalidate_where(|_| true);
-        out
-    }
-
-    async fn set_reaction(
-        &self,
-        id: &str,
-        emoji: &str,
-        username: &str,
-        react: Option<bool>,
-    ) -> Result<Option<Message>> {
-        let (id, emoji, username, backend) = (
-            id.to_string(),
-            emoji.to_string(),
-            username.to_string(),
-            self.db.backend,
-        );
-        self.db
-            .write(move |tx| {
-                Box::pin(async move {
-                    let (id, emoji, username) = (id.as_str(), emoji.as_str(), username.as_str());
-                    // Row lock (PostgreSQL): two reactions at once must not lose one in read-modify-write.
-                    let sql = format!(
-                        "SELECT {} FROM messages m WHERE m.id = $1{}",
-                        *MESSAGE_COLS,
-                        backend.lock_rows()
-                    );
-                    let row = sqlx::query(&sql)
-                        .bind(id)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    let Some(row) = row else { return Ok(None) };
-                    let mut message = rows::message(&row)?;
-                    toggle_reaction(&mut message, emoji, username, react);
-                    message.updated_at = huddle_core::Timestamp::now();
-                    sqlx::query("UPDATE messages SET extra = $2, updated_at = $3 WHERE id = $1")
-                        .bind(id)
-                        .bind(to_json(&message.extra)?)
-                        .bind(message.updated_at.0)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    Ok(Some(message))
-                })
-            })
-            .await
     }
 
     async fn list_messages(&self, rid: &str, query: &MessageQuery) -> Result<Page<Message>> {

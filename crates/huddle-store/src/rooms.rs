@@ -1,16 +1,23 @@
-//! Rooms: the `rooms` table, its settings and counters, and the helpers every write transaction
-//! touching a room uses (`lock_room` first, `bump_room` last) so counters stay exact and
+//! Rooms: the `rooms` table, its settings and counters, the room changes of the write path
+//! (`create`, `update`, `delete`, run by `room_writes`), and the helpers every write transaction
+//! touching a room uses (`lock_room` first, `bump_room` or `advance_room` last, which also take
+//! the room's next event number) so counters stay exact, events are numbered in commit order and
 //! PostgreSQL transactions always take the room row lock before any membership row.
 
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
-use huddle_core::store::{RoomCounters, RoomStore};
+use huddle_core::store::{RoomCounters, RoomEventItem, RoomStore};
 use huddle_core::{Message, Page, Result, Room, RoomQuery, RoomType, Subscription, Timestamp};
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::errors::{db_err, room_err, room_not_found};
 use crate::membership::insert_subscriptions;
 use crate::messages::insert_messages;
 use crate::pool::Backend;
+use crate::room_writes::Applied;
 use crate::rows::{self, ROOM_COLS, ROOM_FIELDS};
 use crate::sql::{contains_pattern, flag, json_list, now, placeholders, to_json};
 use crate::{SqlStore, Q};
@@ -47,28 +54,56 @@ pub(crate) async fn lock_room(
     }))
 }
 
+/// A room's counters and event number as the statement that advanced it left them.
+pub(crate) struct Advanced {
+    pub(crate) seq: i64,
+    pub(crate) counters: RoomCounters,
+}
+
+/// Reads the `RETURNING users_count, msgs, lm, updated_at, seq` of every statement that
+/// advances a room.
+pub(crate) fn advanced(row: &AnyRow) -> Result<Advanced> {
+    Ok(Advanced {
+        counters: RoomCounters {
+            users_count: row.try_get(0usize).map_err(db_err)?,
+            msgs: row.try_get(1usize).map_err(db_err)?,
+            last_message_at: row
+                .try_get::<Option<i64>, _>(2usize)
+                .map_err(db_err)?
+                .map(Timestamp),
+            updated_at: Timestamp(row.try_get(3usize).map_err(db_err)?),
+        },
+        seq: row.try_get(4usize).map_err(db_err)?,
+    })
+}
+
 /// Adjusts a room's counters after memberships or messages were written: `users_delta`
-/// members, `messages` more messages, `lm` moved forward to the newest of them. Returns the
-/// counters as they now are.
+/// members, `messages` more messages, `lm` moved forward to the newest of them; and takes the
+/// room's next event number in the same statement (every change that moves counters writes an
+/// event). Returns both as they now are.
 pub(crate) async fn bump_room(
     tx: &mut AnyConnection,
     rid: &str,
     users_delta: i64,
     messages: &[&Message],
-) -> Result<RoomCounters> {
+) -> Result<Advanced> {
     let latest = messages.iter().map(|m| m.ts.0).max();
     let q = match latest {
         Some(lm) => sqlx::query(
             "UPDATE rooms SET users_count = users_count + $2, msgs = msgs + $3, \
-             lm = CASE WHEN lm IS NULL OR lm < $4 THEN $4 ELSE lm END, updated_at = $5 WHERE id = $1 \
-             RETURNING users_count, msgs, lm, updated_at",
+             lm = CASE WHEN lm IS NULL OR lm < $4 THEN $4 ELSE lm END, updated_at = $5, seq = seq + 1 \
+             WHERE id = $1 RETURNING users_count, msgs, lm, updated_at, seq",
         )
         .bind(rid)
         .bind(users_delta)
         .bind(messages.len() as i64)
         .bind(lm),
-        None => sqlx::query("UPDATE rooms SET users_count = users_count + $2, updated_at = $3 WHERE id = $1 \
-             RETURNING users_count, msgs, lm, updated_at").bind(rid).bind(users_delta),
+        None => sqlx::query(
+            "UPDATE rooms SET users_count = users_count + $2, updated_at = $3, seq = seq + 1 \
+             WHERE id = $1 RETURNING users_count, msgs, lm, updated_at, seq",
+        )
+        .bind(rid)
+        .bind(users_delta),
     };
     let row = q
         .bind(now())
@@ -76,15 +111,20 @@ pub(crate) async fn bump_room(
         .await
         .map_err(db_err)?
         .ok_or_else(room_not_found)?;
-    Ok(RoomCounters {
-        users_count: row.try_get(0usize).map_err(db_err)?,
-        msgs: row.try_get(1usize).map_err(db_err)?,
-        last_message_at: row
-            .try_get::<Option<i64>, _>(2usize)
-            .map_err(db_err)?
-            .map(Timestamp),
-        updated_at: Timestamp(row.try_get(3usize).map_err(db_err)?),
-    })
+    advanced(&row)
+}
+
+/// Takes the room's next event number, for a change that moves no counter.
+pub(crate) async fn advance_room(tx: &mut AnyConnection, rid: &str) -> Result<Advanced> {
+    let row = sqlx::query(
+        "UPDATE rooms SET seq = seq + 1 WHERE id = $1 RETURNING users_count, msgs, lm, updated_at, seq",
+    )
+    .bind(rid)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_err)?
+    .ok_or_else(room_not_found)?;
+    advanced(&row)
 }
 
 /// Binds every column of `rooms` in `ROOM_FIELDS` order.
@@ -115,7 +155,181 @@ fn bind_room<'q>(q: Q<'q>, r: &'q Room, users_count: i64) -> Result<Q<'q>> {
         .bind(r.photo_url.as_deref())
         .bind(to_json(&r.welcome_messages)?)
         .bind(to_json(&r.custom)?)
-        .bind(flag(r.guest_access)))
+        .bind(flag(r.guest_access))
+        .bind(r.origin.as_str()))
+}
+
+/// `RoomChange::Create`: the room row and its first members (duplicates by user dropped). The
+/// room's first event number follows whatever events a deleted room of the same id left (a
+/// direct message or a client-chosen conversation id made again), so `(rid, seq)` never
+/// repeats; for a new id it is 1.
+pub(crate) async fn create(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    room: Room,
+    members: Vec<Subscription>,
+) -> Result<Applied> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "INSERT INTO rooms ({}, seq) VALUES ({}, \
+             (SELECT COALESCE(max(e.seq), 0) + 1 FROM room_events e WHERE e.rid = $1)) \
+             RETURNING users_count, msgs, lm, updated_at, seq",
+            ROOM_FIELDS.join(", "),
+            placeholders(1, ROOM_FIELDS.len())
+        )
+    });
+    let mut seen = HashSet::new();
+    let members: Vec<Subscription> = members
+        .into_iter()
+        .filter(|s| seen.insert(s.u.id.clone()))
+        .map(|mut s| {
+            s.rid.clone_from(&room.id);
+            s
+        })
+        .collect();
+    // usersCount is what this transaction writes, whatever the caller's copy says.
+    let row = bind_room(sqlx::query(SQL.as_str()), &room, members.len() as i64)?
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| room_err(e, &room))?;
+    let advanced = advanced(&row)?;
+    let subs: Vec<&Subscription> = members.iter().collect();
+    insert_subscriptions(tx, backend, &room.id, &subs).await?;
+    let mut items = Vec::with_capacity(members.len() + 1);
+    items.push(RoomEventItem::RoomCreated {
+        room: Box::new(advanced.counters.apply(room)),
+    });
+    items.extend(members.into_iter().map(|s| RoomEventItem::MemberAdded {
+        subscription: Box::new(s),
+    }));
+    Ok(Applied {
+        items,
+        seq: advanced.seq,
+        counters: Some(advanced.counters),
+        staged: None,
+    })
+}
+
+/// `RoomChange::UpdateRoom`: the room's settings (not its counters), its memberships' copies
+/// of its type and name, and the system message if any.
+pub(crate) async fn update(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    room: Room,
+    message: Option<Message>,
+    guest_access: Option<bool>,
+) -> Result<Applied> {
+    let Some(old) = lock_room(tx, backend, &room.id).await? else {
+        return Err(room_not_found());
+    };
+    sqlx::query(
+        "UPDATE rooms SET name = $2, fname = $3, topic = $4, description = $5, announcement = $6, read_only = $7, \
+         archived = $8, is_default = $9, join_code = $10, t = $11, subject = $12, photo_url = $13, \
+         welcome_messages = $14, custom = $15, guest_access = $16, updated_at = $17 WHERE id = $1",
+    )
+    .bind(room.id.as_str())
+    .bind(room.name.as_deref())
+    .bind(room.fname.as_deref())
+    .bind(room.topic.as_deref())
+    .bind(room.description.as_deref())
+    .bind(room.announcement.as_deref())
+    .bind(flag(room.read_only))
+    .bind(flag(room.archived))
+    .bind(flag(room.default))
+    .bind(room.join_code.as_deref())
+    .bind(room.t.as_str())
+    .bind(room.subject.as_deref())
+    .bind(room.photo_url.as_deref())
+    .bind(to_json(&room.welcome_messages)?)
+    .bind(to_json(&room.custom)?)
+    .bind(flag(room.guest_access))
+    .bind(room.updated_at.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| room_err(e, &room))?;
+    // Memberships copy the room's type and (except in direct messages, where each member
+    // sees the others' names) its name: keep them in step.
+    let ts = now();
+    if room.t == RoomType::Direct {
+        if old.t != room.t.as_str() {
+            sqlx::query("UPDATE subscriptions SET t = $2, updated_at = $3 WHERE rid = $1")
+                .bind(room.id.as_str())
+                .bind(room.t.as_str())
+                .bind(ts)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+    } else if old.t != room.t.as_str() || old.name != room.name || old.fname != room.fname {
+        sqlx::query(
+            "UPDATE subscriptions SET t = $2, name = $3, fname = $4, updated_at = $5 WHERE rid = $1",
+        )
+        .bind(room.id.as_str())
+        .bind(room.t.as_str())
+        .bind(room.name.clone().unwrap_or_default())
+        .bind(room.fname.as_deref())
+        .bind(ts)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    }
+    let advanced = match &message {
+        Some(m) => {
+            insert_messages(tx, backend, &[m]).await?;
+            bump_room(tx, &room.id, 0, &[m]).await?
+        }
+        None => advance_room(tx, &room.id).await?,
+    };
+    // The room as it now is: the caller's settings, the counters this transaction left.
+    let mut items = vec![RoomEventItem::RoomUpdated {
+        room: Box::new(advanced.counters.apply(room)),
+    }];
+    if let Some(allowed) = guest_access {
+        items.push(RoomEventItem::GuestAccessChanged { allowed });
+    }
+    let moved = message.is_some();
+    if let Some(m) = message {
+        items.push(RoomEventItem::MessageCreated {
+            message: Box::new(m),
+        });
+    }
+    Ok(Applied {
+        items,
+        seq: advanced.seq,
+        counters: moved.then_some(advanced.counters),
+        staged: None,
+    })
+}
+
+/// `RoomChange::DeleteRoom`: the room, its memberships and messages; `None` if there is no
+/// such room. The event takes its number before the row goes.
+pub(crate) async fn delete(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    rid: &str,
+) -> Result<Option<Applied>> {
+    if lock_room(tx, backend, rid).await?.is_none() {
+        return Ok(None);
+    }
+    let advanced = advance_room(tx, rid).await?;
+    // Explicit rather than by cascade, so the outcome does not hang on a pragma.
+    for sql in [
+        "DELETE FROM messages WHERE rid = $1",
+        "DELETE FROM subscriptions WHERE rid = $1",
+        "DELETE FROM rooms WHERE id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(rid)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(Some(Applied {
+        items: vec![RoomEventItem::RoomDeleted],
+        seq: advanced.seq,
+        counters: None,
+        staged: None,
+    }))
 }
 
 impl SqlStore {
@@ -132,36 +346,6 @@ impl SqlStore {
 
 #[async_trait]
 impl RoomStore for SqlStore {
-    async fn create_room(&self, room: &Room, members: &[Subscription]) -> Result<()> {
-        let mut seen = std::collections::HashSet::new();
-        let members: Vec<&Subscription> = members
-            .iter()
-            .filter(|s| seen.insert(s.u.id.as_str()))
-            .collect();
-        let sql = format!(
-            "INSERT INTO rooms ({}) VALUES ({})",
-            ROOM_FIELDS.join(", "),
-            placeholders(1, ROOM_FIELDS.len())
-        );
-        let members: Vec<Subscription> = members.into_iter().cloned().collect();
-        let (room, backend) = (room.clone(), self.db.backend);
-        self.db
-            .write(move |tx| {
-                Box::pin(async move {
-                    let members: Vec<&Subscription> = members.iter().collect();
-                    let room = &room;
-                    // usersCount is what this transaction writes, whatever the caller's copy says.
-                    bind_room(sqlx::query(&sql), room, members.len() as i64)?
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| room_err(e, room))?;
-                    insert_subscriptions(tx, backend, &room.id, &members).await?;
-                    Ok(())
-                })
-            })
-            .await
-    }
-
     async fn room_by_id(&self, id: &str) -> Result<Option<Room>> {
         if let Some(hit) = self.caches.rooms.get(id) {
             return Ok(Some(hit));
@@ -176,107 +360,6 @@ impl RoomStore for SqlStore {
 
     async fn room_by_name(&self, name: &str) -> Result<Option<Room>> {
         self.room_where("r.name = $1", name).await
-    }
-
-    async fn update_room(&self, room: &Room, message: Option<&Message>) -> Result<()> {
-        let rid = room.id.clone();
-        let (room, message, backend) = (room.clone(), message.cloned(), self.db.backend);
-        let out = self.db.write(move |tx| Box::pin(async move {
-        let (room, message) = (&room, message.as_ref());
-        let Some(old) = lock_room(tx, backend, &room.id).await? else {
-            return Err(room_not_found());
-        };
-        sqlx::query(
-            "UPDATE rooms SET name = $2, fname = $3, topic = $4, description = $5, announcement = $6, read_only = $7, \
-             archived = $8, is_default = $9, join_code = $10, t = $11, subject = $12, photo_url = $13, \
-             welcome_messages = $14, custom = $15, guest_access = $16, updated_at = $17 WHERE id = $1",
-        )
-        .bind(room.id.as_str())
-        .bind(room.name.as_deref())
-        .bind(room.fname.as_deref())
-        .bind(room.topic.as_deref())
-        .bind(room.description.as_deref())
-        .bind(room.announcement.as_deref())
-        .bind(flag(room.read_only))
-        .bind(flag(room.archived))
-        .bind(flag(room.default))
-        .bind(room.join_code.as_deref())
-        .bind(room.t.as_str())
-        .bind(room.subject.as_deref())
-        .bind(room.photo_url.as_deref())
-        .bind(to_json(&room.welcome_messages)?)
-        .bind(to_json(&room.custom)?)
-        .bind(flag(room.guest_access))
-        .bind(room.updated_at.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| room_err(e, room))?;
-        // Memberships copy the room's type and (except in direct messages, where each member
-        // sees the others' names) its name: keep them in step.
-        let ts = now();
-        if room.t == RoomType::Direct {
-            if old.t != room.t.as_str() {
-                sqlx::query("UPDATE subscriptions SET t = $2, updated_at = $3 WHERE rid = $1")
-                    .bind(room.id.as_str())
-                    .bind(room.t.as_str())
-                    .bind(ts)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-            }
-        } else if old.t != room.t.as_str() || old.name != room.name || old.fname != room.fname {
-            sqlx::query("UPDATE subscriptions SET t = $2, name = $3, fname = $4, updated_at = $5 WHERE rid = $1")
-                .bind(room.id.as_str())
-                .bind(room.t.as_str())
-                .bind(room.name.clone().unwrap_or_default())
-                .bind(room.fname.as_deref())
-                .bind(ts)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
-        if let Some(m) = message {
-            insert_messages(tx, backend, &[m]).await?;
-            bump_room(tx, &room.id, 0, &[m]).await?;
-        }
-        Ok(())
-        })).await;
-        self.caches.rooms.invalidate(&rid);
-        out
-    }
-
-    async fn delete_room(&self, id: &str) -> Result<bool> {
-        let rid = id.to_string();
-        let (id, backend) = (id.to_string(), self.db.backend);
-        let out = self
-            .db
-            .write(move |tx| {
-                Box::pin(async move {
-                    let id = id.as_str();
-                    if lock_room(tx, backend, id).await?.is_none() {
-                        return Ok(false);
-                    }
-                    // Explicit rather than by cascade, so the outcome does not hang on a pragma.
-                    for sql in [
-                        "DELETE FROM messages WHERE rid = $1",
-                        "DELETE FROM subscriptions WHERE rid = $1",
-                        "DELETE FROM rooms WHERE id = $1",
-                    ] {
-                        sqlx::query(sql)
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                    }
-                    Ok(true)
-                })
-            })
-            .await;
-        self.caches.rooms.invalidate(&rid);
-        if matches!(out, Ok(true)) {
-            self.members.invalidate_all();
-        }
-        out
     }
 
     async fn list_rooms(&self, query: &RoomQuery) -> Result<Page<Room>> {

@@ -6,7 +6,7 @@
 use std::sync::LazyLock;
 
 use huddle_core::{
-    Access, AppKey, Error, LoginToken, Member, Message, OutboxItem, Result, Room, RoomType,
+    Access, AppKey, Error, LoginToken, Member, Message, Origin, OutboxItem, Result, Room, RoomType,
     Subscription, Timestamp, TokenKind, User, UserRef, WebhookEndpoint,
 };
 use serde::de::DeserializeOwned;
@@ -75,6 +75,7 @@ pub(crate) const ROOM_FIELDS: &[&str] = &[
     "welcome_messages",
     "custom",
     "guest_access",
+    "origin",
 ];
 pub(crate) const SUB_FIELDS: &[&str] = &[
     "id",
@@ -127,6 +128,9 @@ pub(crate) const OUTBOX_FIELDS: &[&str] = &[
     "delivered_at",
     "last_error",
     "created_at",
+    "rid",
+    "seq",
+    "item",
 ];
 
 /// `u.id AS u_id, u.username AS u_username, ...` for table alias `u`.
@@ -217,6 +221,15 @@ impl<'r> Cols<'r> {
     fn json<T: DeserializeOwned>(&self, field: &str) -> Result<T> {
         from_json(&self.text(field)?, field)
     }
+    fn origin(&self, field: &str) -> Result<Origin> {
+        let o = self.text(field)?;
+        Origin::parse(&o).ok_or_else(|| {
+            Error::Internal(format!(
+                "unknown room origin {o:?} in {}_{field}",
+                self.alias
+            ))
+        })
+    }
     fn room_type(&self, field: &str) -> Result<RoomType> {
         let t = self.text(field)?;
         RoomType::parse(&t).ok_or_else(|| {
@@ -298,6 +311,7 @@ pub(crate) fn room(row: &AnyRow) -> Result<Room> {
         welcome_messages: c.json("welcome_messages")?,
         custom: c.json("custom")?,
         guest_access: c.flag("guest_access")?,
+        origin: c.origin("origin")?,
     })
 }
 
@@ -399,6 +413,9 @@ pub(crate) fn outbox_item(row: &AnyRow) -> Result<OutboxItem> {
         delivered_at: c.opt_time("delivered_at")?,
         last_error: c.opt_text("last_error")?,
         created_at: c.time("created_at")?,
+        rid: c.opt_text("rid")?,
+        seq: c.get("seq")?,
+        item: c.get("item")?,
     })
 }
 

@@ -75,11 +75,18 @@ pub struct OutboxItem {
     pub id: String,
     pub endpoint_id: String,
     pub event_type: String,
-    /// The exact JSON body that is signed and sent.
+    /// The exact JSON body that is signed and sent. Empty for a delivery of a room event until
+    /// the sender first builds it from the event item (`rid`, `seq`, `item`) and stores it, so
+    /// every attempt signs the same bytes.
     pub body: String,
     pub attempts: i64,
     pub next_attempt_at: Timestamp,
     pub delivered_at: Option<Timestamp>,
     pub last_error: Option<String>,
     pub created_at: Timestamp,
+    /// The room event this delivers (`room_events` row `rid`, `seq`) and the index of the item
+    /// within it; `None` for deliveries written with their body (user events).
+    pub rid: Option<String>,
+    pub seq: Option<i64>,
+    pub item: Option<i64>,
 }

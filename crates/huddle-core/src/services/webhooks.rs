@@ -117,6 +117,9 @@ impl Huddle {
                 delivered_at: None,
                 last_error: None,
                 created_at: now,
+                rid: None,
+                seq: None,
+                item: None,
             })
             .collect();
         if !items.is_empty() {

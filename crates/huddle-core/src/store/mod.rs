@@ -174,6 +174,10 @@ pub trait AppStore: Send + Sync {
     ) -> Result<Vec<OutboxItem>>;
     /// Records an attempt: delivered (with `delivered_at`) or failed (with the error and when to retry).
     async fn record_attempt(&self, item: &OutboxItem) -> Result<()>;
+    /// Stores the body built for a delivery whose body was left empty (a room event's), so
+    /// that retries send the same bytes. Only an empty body is replaced; false if the item is
+    /// gone or already had one.
+    async fn set_outbox_body(&self, id: &str, body: &str) -> Result<bool>;
     /// The latest deliveries of an endpoint, newest first (the delivery log).
     async fn outbox_of_endpoint(&self, endpoint_id: &str, limit: i64) -> Result<Vec<OutboxItem>>;
     async fn outbox_item(&self, id: &str) -> Result<Option<OutboxItem>>;

@@ -66,6 +66,9 @@ pub fn outbox_item(id: &str, endpoint: &str, next: i64, created: i64, attempts: 
         delivered_at: None,
         last_error: None,
         created_at: Timestamp(created),
+        rid: None,
+        seq: None,
+        item: None,
     }
 }
 
@@ -221,4 +224,37 @@ pub async fn webhook_endpoints_and_outbox(store: Arc<dyn Store>) {
         store.enqueue_outbox(&[fine]).await,
         Err(Error::NotFound(_))
     ));
+
+    // A room event's delivery: its event and item, no body until the sender stores one, once.
+    let pending = OutboxItem {
+        body: String::new(),
+        rid: Some("r1".into()),
+        seq: Some(3),
+        item: Some(1),
+        ..outbox_item("o9", "e2", 1_000, 1_000, 0)
+    };
+    store
+        .enqueue_outbox(std::slice::from_ref(&pending))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.outbox_item("o9").await.unwrap(),
+        Some(pending.clone())
+    );
+    assert!(store
+        .set_outbox_body("o9", r#"{"id":"evt"}"#)
+        .await
+        .unwrap());
+    assert!(
+        !store.set_outbox_body("o9", "other").await.unwrap(),
+        "a stored body stays"
+    );
+    assert!(!store.set_outbox_body("nope", "x").await.unwrap());
+    assert_eq!(
+        store.outbox_item("o9").await.unwrap(),
+        Some(OutboxItem {
+            body: r#"{"id":"evt"}"#.into(),
+            ..pending
+        })
+    );
 }

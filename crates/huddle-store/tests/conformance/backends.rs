@@ -122,3 +122,67 @@ async fn sqlite_upgrade_from_0001_fills_the_new_columns() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].0.last_message_at, Some(Timestamp(5)));
 }
+
+#[tokio::test]
+async fn sqlite_upgrade_from_0002_sets_origins_and_numbers_events_from_1() {
+    // A database made by the first two migrations, with rooms of each API and an outbox row.
+    let dir = tempfile::tempdir().unwrap();
+    let before = dir.path().join("migrations");
+    std::fs::create_dir(&before).unwrap();
+    for file in ["0001_init.sql", "0002_talk.sql"] {
+        let from = format!("{}/migrations/sqlite/{file}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::copy(from, before.join(file)).unwrap();
+    }
+    let url = format!("sqlite:{}/huddle.db?mode=rwc", dir.path().display());
+    {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::migrate::Migrator::new(before.as_path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        for sql in [
+            "INSERT INTO users (id, username, username_lower, name, kind, status, status_text, created_at, updated_at) \
+             VALUES ('u1', 'old', 'old', 'Old', 'user', 'offline', '', 1, 1)",
+            // A TalkJS-style conversation (private, nameless), a Rocket.Chat group, a direct
+            // message and a channel.
+            "INSERT INTO rooms (id, t, name, created_at, updated_at) VALUES ('conv', 'p', NULL, 1, 1)",
+            "INSERT INTO rooms (id, t, name, created_at, updated_at) VALUES ('grp', 'p', 'team', 1, 1)",
+            "INSERT INTO rooms (id, t, name, created_at, updated_at) VALUES ('dm', 'd', NULL, 1, 1)",
+            "INSERT INTO rooms (id, t, name, created_at, updated_at) VALUES ('chan', 'c', 'general', 1, 1)",
+            "INSERT INTO webhook_endpoints (id, url, created_at) VALUES ('e1', 'https://example.com', 1)",
+            "INSERT INTO webhook_outbox (id, endpoint_id, event_type, body, next_attempt_at, created_at) \
+             VALUES ('o1', 'e1', 'user.created', '{}', 1, 1)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    }
+    let store = huddle_store::open(&url, huddle_store::StoreOptions::default())
+        .await
+        .unwrap();
+    for (id, origin) in [
+        ("conv", huddle_core::Origin::TalkJs),
+        ("grp", huddle_core::Origin::RocketChat),
+        ("dm", huddle_core::Origin::RocketChat),
+        ("chan", huddle_core::Origin::RocketChat),
+    ] {
+        assert_eq!(room_now(&store, id).await.origin, origin, "{id}");
+    }
+    let old = store.outbox_item("o1").await.unwrap().unwrap();
+    assert_eq!(
+        (old.body.as_str(), old.rid, old.seq, old.item),
+        ("{}", None, None, None)
+    );
+    // An existing room's first event is number 1.
+    let conv = room_now(&store, "conv").await;
+    let user = store.user_by_id("u1").await.unwrap().unwrap();
+    let (added, _) = store
+        .add_members_counted("conv", &[member(&conv, &user, &user.to_ref())])
+        .await
+        .unwrap();
+    assert_eq!(added, vec!["u1".to_string()]);
+    let log = store.room_events("conv", 0, 10).await.unwrap();
+    assert_eq!(log.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1]);
+}

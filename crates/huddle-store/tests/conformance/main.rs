@@ -12,6 +12,7 @@ mod lists;
 mod member_pages;
 mod membership;
 mod messages;
+mod room_events;
 mod rooms;
 mod settings;
 mod talk;
@@ -42,6 +43,8 @@ use member_pages::*;
 use membership::*;
 #[allow(unused_imports)]
 use messages::*;
+#[allow(unused_imports)]
+use room_events::*;
 #[allow(unused_imports)]
 use rooms::*;
 #[allow(unused_imports)]
@@ -88,6 +91,12 @@ conformance!(
     bulk_add_10000_odd_members_in_one_call,
     cached_reads_follow_writes,
     deep_member_pages_match_a_plain_scan,
+    room_events_number_every_change_kind,
+    no_op_changes_write_no_event,
+    room_event_outbox_rows_follow_wanted_types,
+    failed_changes_leave_no_event_and_no_outbox_row,
+    concurrent_writers_number_without_gaps,
+    a_deleted_room_keeps_its_events,
 );
 
 pub fn all() -> Paging {

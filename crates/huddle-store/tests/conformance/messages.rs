@@ -77,7 +77,7 @@ pub async fn messages_post_list_edit_delete(store: Arc<dyn Store>) {
         0,
         "system messages raise no unread"
     );
-    store.delete_message(&system.id).await.unwrap();
+    store.delete_message(&room.id, &system.id).await.unwrap();
 
     let texts =
         |p: &huddle_core::Page<Message>| p.items.iter().map(|m| m.msg.clone()).collect::<Vec<_>>();
@@ -147,8 +147,18 @@ pub async fn messages_post_list_edit_delete(store: Arc<dyn Store>) {
     ghost.id = "ghost".into();
     assert!(store.update_message(&ghost).await.is_err());
 
-    assert!(store.delete_message(&posted[9].id).await.unwrap());
-    assert!(!store.delete_message(&posted[9].id).await.unwrap());
+    // A message is deleted through its own room only.
+    assert!(!store
+        .delete_message("no-room", &posted[9].id)
+        .await
+        .unwrap());
+    let other = create_room(&store, "other", RoomType::Channel).await;
+    assert!(!store
+        .delete_message(&other.id, &posted[9].id)
+        .await
+        .unwrap());
+    assert!(store.delete_message(&room.id, &posted[9].id).await.unwrap());
+    assert!(!store.delete_message(&room.id, &posted[9].id).await.unwrap());
     let r = room_now(&store, &room.id).await;
     assert_eq!(
         (r.msgs, r.last_message_at),
@@ -170,13 +180,22 @@ pub async fn reactions_toggle_and_concurrent_reactions_are_all_kept(store: Arc<d
     store.insert_message(&m).await.unwrap();
     assert_eq!(
         store
-            .set_reaction("nope", ":x:", "alice", None)
+            .set_reaction(&room.id, "nope", ":x:", "alice", None)
+            .await
+            .unwrap(),
+        None
+    );
+    // Not through another room.
+    let elsewhere = create_room(&store, "elsewhere", RoomType::Channel).await;
+    assert_eq!(
+        store
+            .set_reaction(&elsewhere.id, &m.id, ":x:", "alice", None)
             .await
             .unwrap(),
         None
     );
     let reacted = store
-        .set_reaction(&m.id, ":smile:", "alice", None)
+        .set_reaction(&room.id, &m.id, ":smile:", "alice", None)
         .await
         .unwrap()
         .unwrap();
@@ -187,7 +206,7 @@ pub async fn reactions_toggle_and_concurrent_reactions_are_all_kept(store: Arc<d
     assert!(reacted.updated_at > m.updated_at);
     // Adding again is no change; toggling removes; the emptied map disappears.
     let again = store
-        .set_reaction(&m.id, ":smile:", "alice", Some(true))
+        .set_reaction(&room.id, &m.id, ":smile:", "alice", Some(true))
         .await
         .unwrap()
         .unwrap();
@@ -196,7 +215,7 @@ pub async fn reactions_toggle_and_concurrent_reactions_are_all_kept(store: Arc<d
         serde_json::json!(["alice"])
     );
     let gone = store
-        .set_reaction(&m.id, ":smile:", "alice", None)
+        .set_reaction(&room.id, &m.id, ":smile:", "alice", None)
         .await
         .unwrap()
         .unwrap();
@@ -205,10 +224,10 @@ pub async fn reactions_toggle_and_concurrent_reactions_are_all_kept(store: Arc<d
     let mut tasks = vec![];
     for i in 0..20 {
         let store = store.clone();
-        let id = m.id.clone();
+        let (rid, id) = (room.id.clone(), m.id.clone());
         tasks.push(tokio::spawn(async move {
             store
-                .set_reaction(&id, ":tada:", &format!("u{i}"), Some(true))
+                .set_reaction(&rid, &id, ":tada:", &format!("u{i}"), Some(true))
                 .await
                 .unwrap()
         }));

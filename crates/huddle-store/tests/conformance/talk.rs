@@ -158,7 +158,7 @@ pub async fn idempotency_keys_are_unique_per_room(store: Arc<dyn Store>) {
         .is_none());
 
     // Deleting the message frees its key.
-    assert!(store.delete_message(&first.id).await.unwrap());
+    assert!(store.delete_message(&room.id, &first.id).await.unwrap());
     store.insert_message(&retry).await.unwrap();
     assert_eq!(
         store
@@ -443,7 +443,7 @@ pub async fn conversations_order_cursor_member_unread_bounds(store: Arc<dyn Stor
         vec!["c2", "conv-a"],
         "the author's own message raises no unread"
     );
-    store.delete_message(&newest.id).await.unwrap();
+    assert!(store.delete_message("c1", &newest.id).await.unwrap());
     assert_eq!(
         ids(list(q(None, 100)).await),
         vec!["c5", "c2", "Conv-B", "conv-a", "c1"],
