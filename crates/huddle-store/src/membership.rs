@@ -478,6 +478,29 @@ impl MembershipStore for SqlStore {
         rows::all(&found, rows::subscription)
     }
 
+    async fn set_own_state(&self, sub: &Subscription) -> Result<bool> {
+        let sub = sub.clone();
+        self.db.write(move |tx| Box::pin(async move {
+        let done = sqlx::query(
+            "UPDATE subscriptions SET ls = $3, open = $4, alert = $5, unread = $6, user_mentions = $7, \
+             group_mentions = $8, updated_at = $9 WHERE rid = $1 AND uid = $2",
+        )
+        .bind(sub.rid.as_str())
+        .bind(sub.u.id.as_str())
+        .bind(sub.ls.map(|t| t.0))
+        .bind(flag(sub.open))
+        .bind(flag(sub.alert))
+        .bind(sub.unread)
+        .bind(sub.user_mentions)
+        .bind(sub.group_mentions)
+        .bind(sub.updated_at.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+        })).await
+    }
+
     async fn mark_read(&self, rid: &str, uid: &str) -> Result<bool> {
         let (rid, uid) = (rid.to_string(), uid.to_string());
         self.db.write(move |tx| Box::pin(async move {

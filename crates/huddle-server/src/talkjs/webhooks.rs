@@ -121,7 +121,7 @@ fn kind(event: &Event) -> Option<&'static str> {
         Event::UserUpdated(_) => "user.updated",
         Event::RoomDeleted { .. } => "conversation.deleted",
         Event::MemberAdded { .. } => "participant.joined",
-        Event::ParticipantUpdated(_) => "participant.updated",
+        Event::MemberUpdated(_) => "participant.updated",
         Event::MemberRemoved { .. } => "participant.left",
         Event::GuestAccessChanged { .. } => "guestAccess.changed",
         _ => return None,
@@ -136,9 +136,9 @@ async fn payload(h: &Huddle, event: &Event) -> Option<(&'static str, Value)> {
             let sender = if m.u.id.is_empty() {
                 None
             } else {
-                h.store().user_by_id(&m.u.id).await.ok().flatten()
+                h.talk_user(&m.u.id).await.ok()
             };
-            let room = h.store().room_by_id(&m.rid).await.ok().flatten();
+            let room = h.talk_conversation(&m.rid).await.ok();
             (
                 "message.sent",
                 json!({
@@ -167,7 +167,7 @@ async fn payload(h: &Huddle, event: &Event) -> Option<(&'static str, Value)> {
             "participant.joined",
             json!({ "conversationId": s.rid, "userId": s.u.id, "participant": shape::participant(s) }),
         ),
-        Event::ParticipantUpdated(s) => (
+        Event::MemberUpdated(s) => (
             "participant.updated",
             json!({ "conversationId": s.rid, "userId": s.u.id, "participant": shape::participant(s) }),
         ),

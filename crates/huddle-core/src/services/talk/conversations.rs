@@ -162,35 +162,36 @@ impl Huddle {
         let caller = self.talk_caller(by, &room).await?;
         let before = room.clone();
         apply(&mut room, patch);
-        if room != before {
-            let switch = before.guest_access != room.guest_access;
-            let mut settings_only = room.clone();
-            settings_only.guest_access = before.guest_access;
-            let mut permit = None;
-            if settings_only != before {
-                let action = Action::EditRoom {
-                    permission: "edit-room",
-                };
-                permit = Some(
-                    self.decide(caller.principal(), action, &before)
-                        .map_err(refusal)?,
-                );
-            }
-            if switch {
-                permit = Some(
-                    self.decide(caller.principal(), Action::SwitchGuestAccess, &before)
-                        .map_err(refusal)?,
-                );
-            }
-            if let Some(permit) = permit {
-                room.updated_at = Timestamp::now();
-                let change = RoomChange::UpdateRoom {
-                    room: room.clone(),
-                    message: None,
-                    guest_access: switch.then_some(room.guest_access),
-                };
-                self.write(&permit, &room, change).await?;
-            }
+        let switch = before.guest_access != room.guest_access;
+        let mut settings_only = room.clone();
+        settings_only.guest_access = before.guest_access;
+        // A browser's PUT of a conversation is an edit even when it changes nothing (TalkJS:
+        // refused while conversation sync is off).
+        let browser = caller.user_id().is_some();
+        let mut permit = None;
+        if settings_only != before || browser {
+            let action = Action::EditRoom {
+                permission: "edit-room",
+            };
+            permit = Some(
+                self.decide(caller.principal(), action, &before)
+                    .map_err(refusal)?,
+            );
+        }
+        if switch {
+            permit = Some(
+                self.decide(caller.principal(), Action::SwitchGuestAccess, &before)
+                    .map_err(refusal)?,
+            );
+        }
+        if let Some(permit) = permit.filter(|_| room != before) {
+            room.updated_at = Timestamp::now();
+            let change = RoomChange::UpdateRoom {
+                room: room.clone(),
+                message: None,
+                guest_access: switch.then_some(room.guest_access),
+            };
+            self.write(&permit, &room, change).await?;
         }
         // Only those not in yet are decided and added (a member re-sent is no request to join).
         let mut members = vec![];

@@ -101,10 +101,10 @@ pub fn refusal(r: Refusal) -> Error {
         ),
         Refusal::ReadOnly => forbidden("READ_ONLY", "This conversation is read-only"),
         Refusal::Archived => forbidden("ARCHIVED", "This conversation is archived"),
-        Refusal::LastOwner => Error::Conflict(Failure::new(
+        Refusal::LastOwner => forbidden(
             "LAST_OWNER",
             "The last owner cannot leave or be removed; make someone else owner first",
-        )),
+        ),
         Refusal::BrowserSyncDisallowed => sync_disallowed("conversation"),
         Refusal::GuestAccessDisabled => forbidden(
             "GUEST_ACCESS_DISABLED",

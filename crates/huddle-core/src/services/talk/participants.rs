@@ -187,6 +187,12 @@ impl Huddle {
                 sub.u.clone(),
                 shown_name(&sub),
             );
+            // The notice of a revocation stands exactly at the cut-off: the revoked participant
+            // sees it, and nothing after it.
+            if let Some(at) = sub.revoked_at.filter(|_| sub.access == Access::None) {
+                m.ts = at;
+                m.updated_at = at;
+            }
             m.extra
                 .insert("access".into(), serde_json::json!(sub.access.as_str()));
             m

@@ -87,7 +87,7 @@ pub async fn send(s: &mut Session, p: &[Value]) -> Outcome {
                 .failure()
                 .map(|f| f.reason.to_string())
                 .unwrap_or_else(|| e.to_string());
-            ephemeral(s, actor.user().id, rid, reason);
+            ephemeral(s, &actor.user().id, rid, reason);
             Ok(None)
         }
     }

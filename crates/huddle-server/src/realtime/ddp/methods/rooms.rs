@@ -141,7 +141,7 @@ pub async fn add_users(s: &mut Session, p: &[Value]) -> Outcome {
     for uid in &outcome.already {
         if let Some(u) = users.iter().find(|u| &u.id == uid) {
             let text = format!("`@{}` is already in here.", u.username_or_id());
-            ephemeral(s, actor.user().id, rid, text);
+            ephemeral(s, &actor.user().id, rid, text);
         }
     }
     Ok(Some(json!(true)))
