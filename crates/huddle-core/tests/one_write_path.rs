@@ -1,6 +1,9 @@
 //! Every change to a room goes through `services/write.rs`: no other file of the core calls
 //! the store's room writes. A source check, so a new service cannot quietly add a second path.
 
+// A test that cannot go on should stop loudly; expect is its assertion.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 const ROOM_WRITES: &[&str] = &[

@@ -245,6 +245,8 @@ fn action_is_post(action: Action) -> bool {
 
 fn person(p: &Person, action: Action, f: &Facts) -> Result<Option<Timestamp>, Refusal> {
     let browser = matches!(p.channel, Channel::Browser { .. });
+    // A browser on a TalkJS-style conversation: TalkJS's rules, not Rocket.Chat's table.
+    let talk_rules = browser && !is_rc_room(f);
     if let Channel::Browser { verified: false } = p.channel {
         if is_rc_room(f) {
             return Err(Refusal::Unverified);
@@ -255,7 +257,7 @@ fn person(p: &Person, action: Action, f: &Facts) -> Result<Option<Timestamp>, Re
         Action::Post => post(p, f).map(|_| None),
         Action::Invite => {
             browser_sync(p, f)?;
-            if browser && !is_rc_room(f) {
+            if talk_rules {
                 return Ok(None);
             }
             let member = active(p).is_some();
@@ -267,7 +269,7 @@ fn person(p: &Person, action: Action, f: &Facts) -> Result<Option<Timestamp>, Re
         }
         Action::Join => {
             browser_sync(p, f)?;
-            if browser && !is_rc_room(f) {
+            if talk_rules {
                 return Ok(None);
             }
             let public =
@@ -276,7 +278,7 @@ fn person(p: &Person, action: Action, f: &Facts) -> Result<Option<Timestamp>, Re
         }
         Action::Kick { target, owners } => {
             browser_sync(p, f)?;
-            if !(browser && !is_rc_room(f)) {
+            if !talk_rules {
                 if !f.allows("remove-user", p) {
                     return Err(Refusal::NotAllowed);
                 }
@@ -290,7 +292,7 @@ fn person(p: &Person, action: Action, f: &Facts) -> Result<Option<Timestamp>, Re
             Ok(None)
         }
         Action::Leave { owners } => {
-            if !(browser && !is_rc_room(f)) {
+            if !talk_rules {
                 let permission = if f.room.t == RoomType::Channel {
                     "leave-c"
                 } else {
@@ -318,7 +320,7 @@ fn person(p: &Person, action: Action, f: &Facts) -> Result<Option<Timestamp>, Re
         }
         Action::Create => {
             browser_sync(p, f)?;
-            if browser && !is_rc_room(f) {
+            if talk_rules {
                 return Ok(None);
             }
             let permission = match f.room.t {
@@ -359,7 +361,7 @@ fn person(p: &Person, action: Action, f: &Facts) -> Result<Option<Timestamp>, Re
                 return Ok(None);
             }
             browser_sync(p, f)?;
-            if browser && !is_rc_room(f) {
+            if talk_rules {
                 return Ok(None);
             }
             // Read-only access is Rocket.Chat's mute; notify of others is nobody's business.
@@ -381,7 +383,7 @@ fn person(p: &Person, action: Action, f: &Facts) -> Result<Option<Timestamp>, Re
         }
         Action::EditRoom { .. } | Action::SwitchGuestAccess => {
             browser_sync(p, f)?;
-            if browser && !is_rc_room(f) {
+            if talk_rules {
                 return Ok(None);
             }
             let permission = match action {

@@ -124,6 +124,8 @@ use Channel::{Browser, RocketChat};
 use Origin::{RocketChat as RcRoom, TalkJs as TalkRoom};
 use RoomType::{Channel as C, Group as P};
 
+/// One table row; positional so each row reads as one line of the table.
+#[allow(clippy::too_many_arguments)]
 fn case(
     name: &'static str,
     roles: Vec<String>,

@@ -184,10 +184,8 @@ async fn readable_room<F: Flavour>(
     p: &Params,
 ) -> Result<Room, RcError> {
     let room = resolve::<F>(s, actor, p, true).await?;
-    if F::T == RoomType::Channel {
-        if !s.huddle.may_read(actor, &room).await? {
-            return Err(Error::unauthorized().into());
-        }
+    if F::T == RoomType::Channel && !s.huddle.may_read(actor, &room).await? {
+        return Err(Error::unauthorized().into());
     }
     Ok(room)
 }
