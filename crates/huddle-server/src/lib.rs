@@ -3,6 +3,7 @@
 //! `huddle-core`.
 
 pub mod admin_ui;
+pub mod metrics;
 pub mod realtime;
 pub mod rocketchat;
 pub mod sdk_assets;
@@ -53,6 +54,9 @@ pub struct ServerConfig {
     /// How long a shutdown lets requests in flight finish.
     pub shutdown_timeout: Duration,
     pub realtime: RealtimeConfig,
+    /// When set, `GET /metrics` needs `Authorization: Bearer <token>`; when not, it is open
+    /// (firewall it).
+    pub metrics_token: Option<String>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -72,6 +76,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("max_connections", &self.max_connections)
             .field("max_header_bytes", &self.max_header_bytes)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -107,6 +112,7 @@ impl Default for ServerConfig {
             max_header_bytes: 64 * 1024,
             shutdown_timeout: Duration::from_secs(30),
             realtime: RealtimeConfig::default(),
+            metrics_token: None,
         }
     }
 }
@@ -124,6 +130,8 @@ pub struct Application {
 impl Application {
     pub async fn build(config: ServerConfig) -> anyhow_like::Result<Self> {
         let serve = serve_options(&config)?;
+        // Before the store opens, so its writer's figures are recorded from the start.
+        metrics::install();
         let store =
             huddle_store::open(&config.database_url, huddle_store::StoreOptions::default()).await?;
         let huddle = Huddle::start(
@@ -145,7 +153,8 @@ impl Application {
         let huddle = Arc::new(huddle);
         let background = talkjs::webhooks::spawn(huddle.clone());
         let state = AppState::new(huddle, config.login_rate_per_minute)
-            .with_realtime(config.realtime.clone());
+            .with_realtime(config.realtime.clone())
+            .with_metrics_token(config.metrics_token.clone());
         let listener = TcpListener::bind((config.listen.as_str(), config.port)).await?;
         let router = router(state.clone(), config.request_timeout);
         Ok(Application {
@@ -211,6 +220,7 @@ pub fn router(state: AppState, timeout: Duration) -> Router {
         .merge(realtime::routes())
         .merge(admin_ui::routes())
         .merge(sdk_assets::routes())
+        .merge(metrics::routes())
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(rocketchat::MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -219,6 +229,8 @@ pub fn router(state: AppState, timeout: Duration) -> Router {
         ))
         .layer(CorsLayer::permissive())
         .layer(TraceLayer::new_for_http())
+        // Outermost, so its timings include the other layers (a 408 from the timeout too).
+        .layer(axum::middleware::from_fn(metrics::track))
 }
 
 /// Errors of building the application, for the binary to print.

@@ -16,6 +16,8 @@ pub struct AppState {
     pub version: &'static str,
     /// Buffer sizes, queue bound and heartbeat of realtime sockets.
     pub realtime: Arc<RealtimeConfig>,
+    /// The bearer token `GET /metrics` asks for, if any.
+    pub metrics_token: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -27,7 +29,14 @@ impl AppState {
             login_limiter,
             version: env!("CARGO_PKG_VERSION"),
             realtime: Arc::new(RealtimeConfig::default()),
+            metrics_token: None,
         }
+    }
+
+    /// An empty token counts as none: a blank setting must not read as "protected".
+    pub fn with_metrics_token(mut self, token: Option<String>) -> Self {
+        self.metrics_token = token.filter(|t| !t.is_empty()).map(Arc::from);
+        self
     }
 
     pub fn with_realtime(mut self, config: RealtimeConfig) -> Self {

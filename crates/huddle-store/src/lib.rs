@@ -7,7 +7,8 @@
 //! roles), `conversations`
 //! (the TalkJS-style listings, batch user upserts and idempotent messages), `app` (secret keys,
 //! webhook endpoints and their outbox); `rows` maps rows to the model, `sql` builds statements,
-//! `errors` maps failures, `pool` connects and migrates.
+//! `errors` maps failures, `pool` connects and migrates, `backup` copies a SQLite file
+//! (`huddle backup` / `huddle restore`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), huddle_core::Error> {
@@ -17,6 +18,7 @@
 //! ```
 
 mod app;
+mod backup;
 mod cache;
 mod conversations;
 mod errors;
@@ -38,6 +40,7 @@ use std::sync::Arc;
 use huddle_core::store::Store;
 use huddle_core::Error;
 
+pub use backup::{backup, restore, CopySummary};
 pub use pool::StoreOptions;
 
 /// A runtime query over the Any driver, as the modules build and bind them.

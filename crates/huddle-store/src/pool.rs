@@ -147,7 +147,7 @@ const SQLITE_READER_PRAGMAS: &str =
 
 /// Where a URL points.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Target {
+pub(crate) enum Target {
     /// A normalised `sqlite:` URL, and whether it is an in-memory database.
     Sqlite {
         url: String,
@@ -159,7 +159,7 @@ enum Target {
     },
 }
 
-fn parse_url(url: &str) -> Result<Target> {
+pub(crate) fn parse_url(url: &str) -> Result<Target> {
     let url = url.trim();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Target::Postgres {

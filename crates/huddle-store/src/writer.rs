@@ -129,8 +129,15 @@ async fn run(pool: AnyPool, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
     while let Some(first) = jobs.recv().await {
         let mut batch = vec![first];
         let result = run_batch(&pool, &mut batch, &mut jobs).await;
+        // Figures for /metrics (no-ops when no recorder is installed): the backlog left behind
+        // this batch, its size, and whether it committed.
+        metrics::gauge!("huddle_sqlite_writer_queue_depth").set(jobs.len() as f64);
+        metrics::histogram!("huddle_sqlite_writer_batch_jobs").record(batch.len() as f64);
         if let Err(e) = &result {
+            metrics::counter!("huddle_sqlite_writer_failed_batches_total").increment(1);
             tracing::warn!(error = %e, jobs = batch.len(), "write batch failed");
+        } else {
+            metrics::counter!("huddle_sqlite_writer_commits_total").increment(1);
         }
         for job in batch {
             job.answer(&result);

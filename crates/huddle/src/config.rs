@@ -21,6 +21,7 @@ pub struct FileConfig {
     pub max_connections: Option<usize>,
     pub max_header_bytes: Option<usize>,
     pub shutdown_timeout_secs: Option<u64>,
+    pub metrics_token: Option<String>,
     pub admin: Option<FileAdmin>,
 }
 
@@ -78,6 +79,10 @@ pub fn load(o: &Overrides) -> anyhow::Result<ServerConfig> {
     if let Ok(id) = std::env::var("HUDDLE_APP_ID") {
         c.app_id = Some(id).filter(|v| !v.is_empty());
     }
+    // A secret, so the environment rather than a flag (argv is visible to every local user).
+    if let Ok(token) = std::env::var("HUDDLE_METRICS_TOKEN") {
+        c.metrics_token = Some(token).filter(|v| !v.is_empty());
+    }
     if let Ok(secret) = std::env::var("HUDDLE_APP_SECRET") {
         c.app_secret = Some(secret).filter(|v| !v.is_empty());
     }
@@ -133,6 +138,9 @@ fn apply_file(c: &mut ServerConfig, f: FileConfig) {
     if let Some(v) = f.shutdown_timeout_secs {
         c.shutdown_timeout = std::time::Duration::from_secs(v);
     }
+    if let Some(v) = f.metrics_token {
+        c.metrics_token = Some(v).filter(|v| !v.is_empty());
+    }
     if let Some(a) = f.admin {
         c.admin = Some(AdminBootstrap {
             username: a.username,
@@ -165,6 +173,8 @@ pub fn default_toml() -> String {
          max_header_bytes = {}\n\
          # Seconds a shutdown lets requests in flight finish.\n\
          shutdown_timeout_secs = {}\n\
+         # GET /metrics (Prometheus) is open unless this is set; then it needs Authorization: Bearer <token>.\n\
+         # metrics_token = \"change-me\"\n\
          # [admin] is created at start when missing (prefer HUDDLE_ADMIN_USERNAME / _PASSWORD / _EMAIL).\n\
          # [admin]\n# username = \"admin\"\n# password = \"change-me\"\n# email = \"admin@example.com\"\n",
         d.listen,
@@ -206,7 +216,11 @@ mod tests {
     #[test]
     fn flags_override_file() {
         let dir = tempfile_path();
-        std::fs::write(&dir, "port = 4000\nlisten = \"127.0.0.1\"\n").expect("write");
+        std::fs::write(
+            &dir,
+            "port = 4000\nlisten = \"127.0.0.1\"\nmetrics_token = \"tok\"\n",
+        )
+        .expect("write");
         let o = Overrides {
             port: Some(5000),
             config: Some(dir.clone()),
@@ -215,6 +229,9 @@ mod tests {
         let c = load(&o).expect("load");
         assert_eq!(c.port, 5000);
         assert_eq!(c.listen, "127.0.0.1");
+        if std::env::var_os("HUDDLE_METRICS_TOKEN").is_none() {
+            assert_eq!(c.metrics_token.as_deref(), Some("tok"));
+        }
         let _ = std::fs::remove_file(dir);
     }
 

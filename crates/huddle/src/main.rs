@@ -1,4 +1,5 @@
-//! The `huddle` binary: `serve`, `migrate`, `healthcheck`, `admin ...`, `config print-default`.
+//! The `huddle` binary: `serve`, `migrate`, `healthcheck`, `backup`, `restore`, `admin ...`,
+//! `config print-default`.
 
 mod config;
 
@@ -33,6 +34,27 @@ enum Command {
         /// Base URL of the server.
         #[arg(long, env = "HUDDLE_URL", default_value = "http://127.0.0.1:3000")]
         url: String,
+    },
+    /// Copy the SQLite database to a new file, consistently, while a server may be running
+    /// (PostgreSQL: use pg_dump).
+    Backup {
+        #[command(flatten)]
+        overrides: config::Overrides,
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Replace the SQLite database with a backup, after checking the backup's integrity
+    /// (PostgreSQL: use pg_restore). Stop the server first.
+    Restore {
+        #[command(flatten)]
+        overrides: config::Overrides,
+        /// The backup to restore.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace an existing database (never one that a running server has open).
+        #[arg(long)]
+        force: bool,
     },
     /// Manage accounts directly in the database.
     Admin {
@@ -140,6 +162,36 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Healthcheck { url } => healthcheck(&url).await,
+        Command::Backup { overrides, out } => {
+            let c = config::load(&overrides)?;
+            let copy = huddle_store::backup(&c.database_url, &out)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "backup of {} written to {}: {}",
+                huddle_server::redact_url(&c.database_url),
+                out.display(),
+                copy.describe()
+            );
+            Ok(())
+        }
+        Command::Restore {
+            overrides,
+            from,
+            force,
+        } => {
+            let c = config::load(&overrides)?;
+            let copy = huddle_store::restore(&c.database_url, &from, force)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{} restored into {}: {}",
+                from.display(),
+                huddle_server::redact_url(&c.database_url),
+                copy.describe()
+            );
+            Ok(())
+        }
         Command::Admin { overrides, action } => admin(config::load(&overrides)?, action).await,
         Command::Config {
             action: ConfigAction::PrintDefault,

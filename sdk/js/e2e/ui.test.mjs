@@ -23,15 +23,22 @@ after(async () => {
 });
 
 
-/** Posts `count` messages from `sender`, ten per request (the API's batch limit), 8 requests at a time. */
+/**
+ * Posts `count` messages from `sender`: all but the last ten per request (the API's batch limit),
+ * 8 requests at a time, then the last one alone once every batch has answered. Concurrent
+ * batches commit in whatever order the server takes them, so only the last message's place is
+ * known: it is the newest, the one a test may wait for.
+ */
 async function post(cid, sender, count, prefix = 'm') {
+  const message = (n) => ({ text: `${prefix}${n}`, sender, type: 'UserMessage' });
   const batches = [];
-  for (let i = 0; i < count; i += 10) {
-    batches.push(Array.from({ length: Math.min(10, count - i) }, (_, j) => ({ text: `${prefix}${i + j + 1}`, sender, type: 'UserMessage' })));
+  for (let i = 0; i < count - 1; i += 10) {
+    batches.push(Array.from({ length: Math.min(10, count - 1 - i) }, (_, j) => message(i + j + 1)));
   }
   for (let i = 0; i < batches.length; i += 8) {
     await Promise.all(batches.slice(i, i + 8).map((b) => backend(huddle.base, 'POST', `conversations/${cid}/messages`, b)));
   }
+  await backend(huddle.base, 'POST', `conversations/${cid}/messages`, [message(count)]);
 }
 
 test('history loads on demand; Read is read-only and ReadWrite brings the composer back live', async () => {

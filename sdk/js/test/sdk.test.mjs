@@ -327,8 +327,14 @@ test('typing: setTyping reaches subscribeTyping of others; stops on false, on a 
   await until(() => seenByB.seen.filter((ids) => ids.length === 1).length === 2, 'typing again');
   await sa.conversation(cid).send('done typing');
   await until(() => seenByB.last().length === 0, 'a message ends typing');
-  // A guest's typing is shown to no one; nobody sees themselves type.
+  // A guest's typing is shown to no one; nobody sees themselves type. The two notices go over
+  // two sockets, so nothing orders them by itself: a round trip on the guest's socket (whose
+  // frames the server handles in order, routing each before the next) puts the guest's notice
+  // ahead of B's; A seeing B then means A would already have seen the guest.
   sg.conversation(cid).setTyping(true, { asGuest: true });
+  const barrier = sg.conversation(cid).subscribeTyping(() => undefined, { asGuest: true });
+  await barrier.ready;
+  barrier.unsubscribe();
   sb.conversation(cid).setTyping(true);
   await seenByA.next((ids) => ids[0] === b, 'A sees B');
   assert.ok(seenByA.seen.every((ids) => !ids.includes(g) && !ids.includes(a)));

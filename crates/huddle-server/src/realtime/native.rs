@@ -83,7 +83,10 @@ pub async fn upgrade(
         .write_buffer_size(cfg.write_buffer)
         .max_message_size(cfg.max_message)
         .max_frame_size(cfg.max_message)
-        .on_upgrade(move |socket| serve(socket, state, app, q))
+        .on_upgrade(move |socket| async move {
+            let _open = crate::metrics::OpenSocket::new("native");
+            serve(socket, state, app, q).await
+        })
 }
 
 fn text(v: Value) -> Utf8Bytes {

@@ -17,6 +17,7 @@ mod im;
 mod invite;
 mod matrix;
 mod membership;
+mod metrics;
 mod native;
 mod native_transport;
 mod native_typing;

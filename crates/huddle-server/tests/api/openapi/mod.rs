@@ -1,92 +1,55 @@
-//! Responses checked against Rocket.Chat's own OpenAPI description
-//! (`shared/reference/rocketchat-openapi/*.yaml`, beside this repository): for representative
+//! Responses checked against Rocket.Chat's own OpenAPI description: for representative
 //! successful calls of every endpoint family and for the seeds' error bodies, the body must
 //! validate against the schema of that path, method and status. A field of another type than the
 //! schema's is a failure; fields the schema does not list are allowed (it sets no
 //! `additionalProperties`). Where the seeds and the schemas disagree, the seeds win, and the
 //! case says so.
-
-use std::path::PathBuf;
+//!
+//! The schemas come from a committed fixture (`fixture/responses.json`, made by `fixture.rs`
+//! from `shared/reference/rocketchat-openapi` beside the repository), so a clone alone runs
+//! these tests; `scripts/openapi-fixture` regenerates it.
 
 use serde_json::{json, Map, Value};
 
-/// Where the YAML files are: `shared/` sits beside the repository, here and in CI.
-/// `HUDDLE_OPENAPI_DIR` points elsewhere when needed.
-fn spec_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("HUDDLE_OPENAPI_DIR") {
-        return PathBuf::from(dir);
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/rocketchat-openapi")
-}
-
-/// The files that describe what Huddle speaks; each must be there.
-const EXPECTED_FILES: &[&str] = &[
-    "authentication.yaml",
-    "messaging.yaml",
-    "miscellaneous.yaml",
-    "rooms.yaml",
-    "settings.yaml",
-    "user-management.yaml",
-];
-
-/// Rocket.Chat's OpenAPI documents, as JSON.
+/// The response schemas the tests use, as the fixture holds them.
 pub struct Spec {
-    docs: Vec<(String, Value)>,
+    responses: Map<String, Value>,
 }
 
 impl Spec {
-    /// Loads every `*.yaml`; a missing or empty directory fails the test (it must never skip).
+    /// Reads the committed fixture; a missing or malformed one fails the test.
     pub fn load() -> Spec {
-        let dir = spec_dir();
-        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
+        let path = fixture::fixture_path();
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!(
-                "Rocket.Chat's OpenAPI description is missing: cannot read {} ({e}). \
-                 The tests expect the shared/ folder beside the repository \
-                 (shared/reference/rocketchat-openapi/*.yaml), or HUDDLE_OPENAPI_DIR.",
-                dir.display()
+                "cannot read the OpenAPI fixture {} ({e}); run scripts/openapi-fixture",
+                path.display()
             )
         });
-        let mut docs = Vec::new();
-        for entry in entries {
-            let path = entry.expect("directory entry").path();
-            if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).expect("read yaml");
-            let doc: Value = serde_norway::from_str(&text)
-                .unwrap_or_else(|e| panic!("{} is not valid YAML: {e}", path.display()));
-            docs.push((path.display().to_string(), doc));
-        }
-        docs.sort_by(|a, b| a.0.cmp(&b.0));
-        for name in EXPECTED_FILES {
-            assert!(
-                docs.iter().any(|(path, _)| path.ends_with(name)),
-                "{name} is missing from {}: Rocket.Chat's OpenAPI description is incomplete",
-                dir.display()
-            );
-        }
-        Spec { docs }
-    }
-
-    /// The operation `method path`, with the document it is in.
-    fn operation(&self, method: &str, path: &str) -> Option<(&Value, &Value)> {
-        self.docs.iter().find_map(|(_, doc)| {
-            let op = doc.get("paths")?.get(path)?.get(method)?;
-            Some((doc, op))
-        })
+        let doc: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+        let responses = doc
+            .get("responses")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_else(|| panic!("{} has no `responses` object", path.display()));
+        Spec { responses }
     }
 
     /// The JSON Schema (draft 4, `$ref`s inlined, `nullable` turned into a `null` type) of the
-    /// JSON body of `method path` answering `status`; `None` when the operation or status is
-    /// not described.
+    /// JSON body of `method path` answering `status`; `None` when Rocket.Chat's description
+    /// does not describe it. Asking for a response the fixture was not made with fails: add it
+    /// to `fixture::OPERATIONS` and run `scripts/openapi-fixture`.
     pub fn schema(&self, method: &str, path: &str, status: u16) -> Option<Value> {
-        let (doc, op) = self.operation(method, path)?;
-        let response = resolve(doc, op.get("responses")?.get(status.to_string())?, 0);
-        let schema = response
-            .get("content")?
-            .get("application/json")?
-            .get("schema")?;
-        Some(to_json_schema(schema))
+        let key = fixture::key(method, path, status);
+        match self.responses.get(&key) {
+            Some(Value::Null) => None,
+            Some(schema) => Some(schema.clone()),
+            None => panic!(
+                "`{key}` is not in the OpenAPI fixture: add it to OPERATIONS in \
+                 tests/api/openapi/fixture.rs and run scripts/openapi-fixture"
+            ),
+        }
     }
 }
 
@@ -118,7 +81,7 @@ pub(super) fn resolve(doc: &Value, node: &Value, depth: usize) -> Value {
 /// OpenAPI 3.0 schema objects are draft-4 JSON Schema plus a few keywords: `nullable: true`
 /// becomes a `null` alternative of `type`; `example(s)` are dropped (they are data, and older
 /// than the schemas). Keys inside `properties` are field names, never keywords.
-fn to_json_schema(node: &Value) -> Value {
+pub(super) fn to_json_schema(node: &Value) -> Value {
     let Value::Object(o) = node else {
         return node.clone();
     };
@@ -170,6 +133,7 @@ pub fn violations(schema: &Value, body: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+mod fixture;
 mod responses;
 
 /// The checker itself: a wrong type is caught, an extra field is not, `nullable` admits null,

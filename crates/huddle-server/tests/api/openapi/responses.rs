@@ -1,10 +1,12 @@
 //! The calls whose bodies are checked against Rocket.Chat's OpenAPI schemas: representative
 //! successes of every endpoint family, the seeds' error bodies and other documented failures.
 
+use std::collections::BTreeSet;
+
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::{violations, Spec};
+use super::{fixture, violations, Spec};
 use crate::helpers::{Session, TestApp};
 
 /// Violations that are the description's fault, not ours: `(case label, instance path with `*`
@@ -398,6 +400,24 @@ async fn responses_match_rocket_chat_openapi_schemas() {
         post(&app, &bob, "chat.postMessage", json!({ "text": "hello" })).await,
     );
 
+    // The fixture holds exactly what these cases (and `/api/info` below) look up: nothing
+    // missing, nothing stale.
+    let mut used: BTreeSet<String> = cases
+        .0
+        .iter()
+        .map(|c| fixture::key(c.method, c.path, c.status))
+        .collect();
+    used.insert(fixture::key("get", "/api/info", 200));
+    let listed: BTreeSet<String> = fixture::OPERATIONS
+        .iter()
+        .map(|&(m, p, s)| fixture::key(m, p, s))
+        .collect();
+    assert_eq!(
+        used, listed,
+        "fixture::OPERATIONS must list exactly the responses these cases check \
+         (then run scripts/openapi-fixture)"
+    );
+
     let mut failures = Vec::new();
     let mut gaps_seen = vec![false; SPEC_GAPS.len()];
     for case in &cases.0 {
@@ -445,7 +465,7 @@ async fn responses_match_rocket_chat_openapi_schemas() {
 
     // `/api/info` is not in the description (checked, so that a later copy that adds it is
     // noticed here); its fields are pinned by the snapshot tests instead.
-    assert!(spec.operation("get", "/api/info").is_none());
+    assert!(spec.schema("get", "/api/info", 200).is_none());
     let (status, info) = app.get(None, "/api/info", &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
