@@ -4,6 +4,7 @@
 
 pub mod admin_ui;
 pub mod realtime;
+pub mod refresher;
 pub mod rocketchat;
 pub mod sdk_assets;
 pub mod serve;
@@ -116,8 +117,10 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
-    /// Tasks that live as long as the server (webhook writer and sender).
+    /// Tasks that live as long as the server: webhook writer and sender, and the refresher that
+    /// picks up what other processes (the CLI) changed.
     background: talkjs::webhooks::Webhooks,
+    refresher: refresher::Refresher,
     serve: ServeOptions,
 }
 
@@ -144,6 +147,7 @@ impl Application {
         }
         let huddle = Arc::new(huddle);
         let background = talkjs::webhooks::spawn(huddle.clone());
+        let refresher = refresher::spawn(huddle.clone());
         let state = AppState::new(huddle, config.login_rate_per_minute)
             .with_realtime(config.realtime.clone());
         let listener = TcpListener::bind((config.listen.as_str(), config.port)).await?;
@@ -153,6 +157,7 @@ impl Application {
             router,
             state,
             background,
+            refresher,
             serve,
         })
     }
@@ -175,6 +180,7 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let result = serve::serve(self.listener, self.router, self.serve, shutdown).await;
+        drop(self.refresher);
         self.background.stop().await;
         result
     }

@@ -311,9 +311,9 @@ async fn admin(c: huddle_server::ServerConfig, action: AdminAction) -> anyhow::R
                 browser_conversation_sync.unwrap_or(a.browser_conversation_sync);
             a.identity_verification = identity_verification.unwrap_or(a.identity_verification);
             print_settings(&huddle.set_app_settings(a).await.map_err(err)?);
-            // The running server keeps settings in memory: it sees this edit after a restart;
-            // PUT /v1/{appId}/settings changes a running server at once.
-            println!("saved; a running server applies it on restart (use PUT /v1/<appId>/settings to change it live)");
+            // A running server re-reads settings every few seconds (`Huddle::refresh`);
+            // PUT /v1/{appId}/settings changes it at once.
+            println!("saved; a running server applies it within 5 seconds");
         }
     }
     Ok(())

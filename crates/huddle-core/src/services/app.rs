@@ -9,7 +9,6 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::Huddle;
-use crate::events::Event;
 use crate::model::{AppKey, AppSettings};
 use crate::settings::{
     APP_ID, BROWSER_CONVERSATION_SYNC, BROWSER_USER_SYNC, IDENTITY_VERIFICATION,
@@ -95,10 +94,15 @@ impl Huddle {
         self.reload_keys().await
     }
 
+    /// Replaces the in-memory keys with the store's, after a local change and on every refresh
+    /// (another process may have created or revoked one); the later read wins.
     pub(super) async fn reload_keys(&self) -> Result<()> {
+        let ticket = self.tickets.keys.take();
         let keys = self.store.app_keys().await?;
         if let Ok(mut k) = self.keys.write() {
-            *k = keys;
+            if self.tickets.keys.admit(ticket) {
+                *k = keys;
+            }
         }
         Ok(())
     }
@@ -142,16 +146,10 @@ impl Huddle {
 
     /// The app's security settings.
     pub fn app_settings(&self) -> AppSettings {
-        let flag = |id: &str, default: bool| {
-            self.setting(id)
-                .and_then(|v| v.as_bool())
-                .unwrap_or(default)
-        };
-        AppSettings {
-            browser_user_sync: flag(BROWSER_USER_SYNC, true),
-            browser_conversation_sync: flag(BROWSER_CONVERSATION_SYNC, true),
-            identity_verification: flag(IDENTITY_VERIFICATION, false),
-        }
+        self.settings
+            .read()
+            .map(|s| AppSettings::from_settings(&s))
+            .unwrap_or_default()
     }
 
     /// Changes the security settings; turning guest access off is announced at once so live
@@ -170,12 +168,7 @@ impl Huddle {
             serde_json::json!(new.identity_verification),
         )
         .await?;
-        if old.guests_allowed() != new.guests_allowed() {
-            self.publish(Event::GuestAccessChanged {
-                rid: None,
-                allowed: new.guests_allowed(),
-            });
-        }
+        self.announce_app_settings(&old, &new);
         Ok(new)
     }
 

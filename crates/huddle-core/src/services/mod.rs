@@ -11,6 +11,7 @@ mod live;
 mod lookup;
 pub(crate) mod membership;
 mod messages;
+mod refresh;
 mod roles;
 mod rooms;
 pub mod talk;
@@ -35,6 +36,7 @@ pub use bootstrap::{AdminBootstrap, GENERAL_ID};
 pub use live::HistoryPage;
 pub use lookup::{RoomKind, RoomLookup, UserLookup};
 pub use membership::{InviteOutcome, RoleChange, RoomRole};
+pub use refresh::REFRESH_INTERVAL;
 pub use rooms::{CreateRoom, RoomUpdate};
 pub use users::{NewUserInput, UserPatch};
 
@@ -49,6 +51,9 @@ pub struct Huddle {
     realtime: Arc<Router>,
     /// The app's secret keys, read on every TalkJS-style request.
     keys: RwLock<Vec<AppKey>>,
+    /// Orders the re-reads and local edits of the three copies above that another process may
+    /// change too (`refresh.rs`).
+    tickets: refresh::CopyTickets,
     /// Webhook endpoints, read for every event.
     hooks: RwLock<Vec<crate::model::WebhookEndpoint>>,
     limits: Limits,
@@ -90,6 +95,7 @@ impl Huddle {
             settings,
             realtime,
             keys: RwLock::new(Vec::new()),
+            tickets: refresh::CopyTickets::default(),
             hooks: RwLock::new(Vec::new()),
             limits,
         };

@@ -217,6 +217,11 @@ impl TestApp {
         self.server.take().expect("server running")
     }
 
+    /// The server's database, for tests that write it as another process would.
+    pub fn database_url(&self) -> &str {
+        &self.config.database_url
+    }
+
     pub fn url(&self, path: &str) -> String {
         if path.starts_with("/") {
             format!("{}{}", self.base, path)

@@ -21,6 +21,7 @@ mod native;
 mod native_transport;
 mod native_typing;
 mod openapi;
+mod refresh;
 mod rooms;
 mod sdk_assets;
 mod serving;
