@@ -44,6 +44,9 @@ pub struct ServerConfig {
     pub app_id: Option<String>,
     /// A secret key to make sure exists (deployments and tests know it in advance).
     pub app_secret: Option<String>,
+    /// Turns identity verification off at start (stored, as the dashboard's switch would), so
+    /// browsers may name a user id without proof: for local development only.
+    pub insecure_browser_sessions: bool,
     /// Time a client has to send a complete request header (and the first bytes of a new
     /// connection); slower connections are closed.
     pub header_read_timeout: Duration,
@@ -68,6 +71,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("max_invite", &self.max_invite)
             .field("app_id", &self.app_id)
             .field("app_secret", &self.app_secret.as_ref().map(|_| "***"))
+            .field("insecure_browser_sessions", &self.insecure_browser_sessions)
             .field("request_timeout", &self.request_timeout)
             .field("header_read_timeout", &self.header_read_timeout)
             .field("max_connections", &self.max_connections)
@@ -103,6 +107,7 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             app_id: None,
             app_secret: None,
+            insecure_browser_sessions: false,
             header_read_timeout: Duration::from_secs(10),
             max_connections: 10_000,
             max_header_bytes: 64 * 1024,
@@ -140,6 +145,15 @@ impl Application {
         huddle
             .provision_app(config.app_id.as_deref(), config.app_secret.as_deref())
             .await?;
+        let mut settings = huddle.app_settings();
+        if config.insecure_browser_sessions && settings.identity_verification {
+            settings.identity_verification = false;
+            // Logs the warning, as every switch-off does.
+            huddle.set_app_settings(settings).await?;
+        } else if !settings.identity_verification {
+            // Said at every start for as long as it stays off.
+            tracing::warn!("{}", huddle_core::services::INSECURE_BROWSER_SESSIONS);
+        }
         if let Some(admin) = &config.admin {
             if huddle.ensure_admin(admin).await? {
                 tracing::info!(username = %admin.username, "created admin account");

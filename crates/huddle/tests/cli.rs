@@ -236,10 +236,17 @@ fn serve_answers_healthcheck_logs_in_and_stops_on_sigterm() {
 }
 
 /// A `huddle serve` child process, killed by its PID when dropped (a failed assertion must not
-/// leave it running).
+/// leave it running). Its log goes to the file `log`. Its log goes to `log`.
 struct Server {
     child: std::process::Child,
     port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Server {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
 }
 
 impl Drop for Server {
@@ -257,9 +264,11 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts `huddle serve` on a free port over `db` and waits until it answers.
-fn serve(db: &str, env: &[(&str, &str)]) -> Server {
+/// Starts `huddle serve` (plus `args`) on a free port over `db`, logging to a file in `dir`, and
+/// waits until it answers.
+fn serve(dir: &std::path::Path, db: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
     let port = free_port();
+    let log = dir.join(format!("serve-{port}.log"));
     let child = Command::new(env!("CARGO_BIN_EXE_huddle"))
         .args([
             "serve",
@@ -268,16 +277,19 @@ fn serve(db: &str, env: &[(&str, &str)]) -> Server {
             "--port",
             &port.to_string(),
         ])
+        .args(args)
         .env("HUDDLE_DATABASE_URL", db)
         .env_remove("HUDDLE_ADMIN_USERNAME")
         .env_remove("HUDDLE_APP_ID")
         .env_remove("HUDDLE_APP_SECRET")
+        .env_remove("HUDDLE_INSECURE_BROWSER_SESSIONS")
+        .env_remove("HUDDLE_LOG")
         .envs(env.iter().copied())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let server = Server { child, port };
+    let server = Server { child, port, log };
     let url = format!("http://127.0.0.1:{port}");
     let start = Instant::now();
     while !huddle(db, &["healthcheck", "--url", &url]).status.success() {
@@ -292,13 +304,27 @@ fn serve(db: &str, env: &[(&str, &str)]) -> Server {
 
 /// One HTTP/1.1 request over a plain socket: the status and the body.
 fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    http_body(port, method, path, headers, "")
+}
+
+/// `http` with a JSON body.
+fn http_body(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
-    req.push_str("Content-Length: 0\r\n\r\n");
+    req.push_str(&format!(
+        "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ));
     s.write_all(req.as_bytes()).unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
@@ -350,7 +376,7 @@ fn admin_changes_reach_a_running_server_within_5_s() {
         .find_map(|l| l.strip_prefix("app id: "))
         .unwrap()
         .to_string();
-    let server = serve(&db, &[]);
+    let server = serve(dir.path(), &db, &[], &[]);
     let settings = format!("/v1/{app}/settings");
     let with_key = |secret: &str| {
         let bearer = format!("Bearer {secret}");
@@ -382,4 +408,57 @@ fn admin_changes_reach_a_running_server_within_5_s() {
         status == 200 && v["browserUserSync"] == false && v["guestsAllowed"] == false
     });
     assert!(took < Duration::from_secs(5), "settings took {took:?}");
+}
+
+/// A browser naming a user with no proof: refused by a default server (with no warning in its
+/// log), accepted by one started with `HUDDLE_INSECURE_BROWSER_SESSIONS` or
+/// `--insecure-browser-sessions`, which say so in their log.
+#[test]
+fn browser_sessions_need_proof_unless_serve_is_told_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = [
+        ("HUDDLE_APP_ID", "cli-app"),
+        ("HUDDLE_APP_SECRET", "sk_cli_secret"),
+    ];
+    let bare_me = |server: &Server| {
+        let auth = [("Authorization", "Bearer sk_cli_secret")];
+        let (status, body) = http_body(
+            server.port,
+            "PUT",
+            "/v1/cli-app/users/alice",
+            &auth,
+            r#"{"name": "Alice"}"#,
+        );
+        assert_eq!(status, 200, "{body}");
+        http(
+            server.port,
+            "GET",
+            "/v1/cli-app/client/me",
+            &[("X-Huddle-User-Id", "alice")],
+        )
+    };
+    let warning = "identity verification is off";
+
+    let db = format!("sqlite://{}", dir.path().join("secure.db").display());
+    let server = serve(dir.path(), &db, &[], &app);
+    let (status, body) = bare_me(&server);
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("Identity verification is required"), "{body}");
+    assert!(!server.log().contains(warning), "{}", server.log());
+
+    let env = [app[0], app[1], ("HUDDLE_INSECURE_BROWSER_SESSIONS", "true")];
+    let db = format!("sqlite://{}", dir.path().join("env.db").display());
+    let server = serve(dir.path(), &db, &[], &env);
+    assert_eq!(bare_me(&server).0, 200);
+    assert!(server.log().contains(warning), "{}", server.log());
+
+    let db = format!("sqlite://{}", dir.path().join("flag.db").display());
+    let server = serve(dir.path(), &db, &["--insecure-browser-sessions"], &app);
+    assert_eq!(bare_me(&server).0, 200);
+    assert!(server.log().contains(warning), "{}", server.log());
+    // The choice is stored: a later start without the flag keeps it, and warns again.
+    drop(server);
+    let server = serve(dir.path(), &db, &[], &app);
+    assert_eq!(bare_me(&server).0, 200);
+    assert!(server.log().contains(warning), "{}", server.log());
 }

@@ -33,7 +33,8 @@ pub struct AppSettings {
     pub browser_user_sync: bool,
     /// Browser sessions may create and update conversations and set participants.
     pub browser_conversation_sync: bool,
-    /// Browser sessions must prove who they are (user JWT or signature).
+    /// Browser sessions must prove who they are (user JWT or signature). On by default: off, a
+    /// browser may act as any user by naming its id.
     pub identity_verification: bool,
 }
 
@@ -42,7 +43,7 @@ impl Default for AppSettings {
         AppSettings {
             browser_user_sync: true,
             browser_conversation_sync: true,
-            identity_verification: false,
+            identity_verification: true,
         }
     }
 }

@@ -9,6 +9,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::Huddle;
+use crate::events::Event;
 use crate::model::{AppKey, AppSettings};
 use crate::settings::{
     APP_ID, BROWSER_CONVERSATION_SYNC, BROWSER_USER_SYNC, IDENTITY_VERIFICATION,
@@ -18,6 +19,14 @@ use crate::{ids, Error, Failure, Result, Timestamp};
 /// Seconds of clock skew tolerated on `exp`: small and deliberate, so a 30 s token cannot live
 /// 90 s (jsonwebtoken's default leeway is 60 s).
 pub const JWT_LEEWAY_SECS: u64 = 5;
+
+/// Logged while identity verification is off: at start, and when it is switched off.
+pub const INSECURE_BROWSER_SESSIONS: &str = concat!(
+    "identity verification is off: any browser may act as any user by naming its id ",
+    "(X-Huddle-User-Id with no token or signature). Use this for local development only; turn it ",
+    "on in the dashboard, with PUT /v1/<appId>/settings {\"identityVerification\": true}, or ",
+    "with `huddle admin app-settings --identity-verification true`"
+);
 
 /// The app's backend, authenticated with a secret key or an app token: may do anything.
 #[derive(Debug, Clone)]
@@ -172,6 +181,21 @@ impl Huddle {
         Ok(new)
     }
 
+    /// What a change of the app settings means for live sessions, wherever it came from (the
+    /// API, the dashboard, or the command line seen by a refresh): guests cut off or let in, and
+    /// a warning when identity verification is switched off.
+    pub(super) fn announce_app_settings(&self, before: &AppSettings, after: &AppSettings) {
+        if before.identity_verification && !after.identity_verification {
+            tracing::warn!("{INSECURE_BROWSER_SESSIONS}");
+        }
+        if before.guests_allowed() != after.guests_allowed() {
+            self.publish(Event::GuestAccessChanged {
+                rid: None,
+                allowed: after.guests_allowed(),
+            });
+        }
+    }
+
     /// The bearer half of `authenticate_backend` (private so no route can skip the app-id and
     /// session checks there): a live secret key, or an HS256 app token
     /// (`tokenType: "app"`, `iss` = app id, `exp` required) signed with one.
@@ -323,7 +347,7 @@ impl Huddle {
         }
         if self.app_settings().identity_verification {
             return Err(unauthenticated(
-                "Identity verification is required: send a user token or signature",
+                "Identity verification is required: send a user token, or the user id with its signature",
             ));
         }
         Ok(ClientActor {

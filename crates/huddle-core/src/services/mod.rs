@@ -29,7 +29,8 @@ use crate::store::Store;
 use crate::{Error, Result};
 
 pub use app::{
-    sign_user_id, AppActor, BackendCredentials, ClientActor, ClientCredentials, JWT_LEEWAY_SECS,
+    sign_user_id, AppActor, BackendCredentials, ClientActor, ClientCredentials,
+    INSECURE_BROWSER_SESSIONS, JWT_LEEWAY_SECS,
 };
 pub use auth::{Actor, LoginRequest, PasswordInput};
 pub use bootstrap::{AdminBootstrap, GENERAL_ID};

@@ -111,17 +111,6 @@ impl Huddle {
         *table = fresh;
         Ok(true)
     }
-
-    /// What a change of the app settings means for live sessions, wherever it came from (the
-    /// API, the dashboard, or the command line seen by a refresh): guests cut off or let in.
-    pub(super) fn announce_app_settings(&self, before: &AppSettings, after: &AppSettings) {
-        if before.guests_allowed() != after.guests_allowed() {
-            self.publish(Event::GuestAccessChanged {
-                rid: None,
-                allowed: after.guests_allowed(),
-            });
-        }
-    }
 }
 
 #[cfg(test)]

@@ -39,12 +39,24 @@ pub const SECRET: &str = "sk_test_secret_0123456789";
 /// How a browser request authenticates in tests.
 #[derive(Debug, Clone)]
 pub enum ClientAuth {
-    /// Only `X-Huddle-User-Id` (works while identity verification is off).
+    /// Only `X-Huddle-User-Id`: refused unless identity verification was turned off, which a
+    /// test must do explicitly (it is on by default).
     Bare(String),
     /// `X-Huddle-User-Id` + `X-Huddle-Signature`.
     Signed(String, String),
     /// `Authorization: Bearer <user token>`.
     Token(String),
+}
+
+impl ClientAuth {
+    /// A browser session as `user_id`, signed with the test app's secret (what tests use unless
+    /// they are about authentication itself).
+    pub fn signed(user_id: &str) -> ClientAuth {
+        ClientAuth::Signed(
+            user_id.to_string(),
+            huddle_core::services::sign_user_id(SECRET, user_id),
+        )
+    }
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
