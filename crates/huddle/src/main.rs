@@ -119,10 +119,7 @@ fn init_tracing() {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    match cli
-        .command
-        .unwrap_or(Command::Serve(config::ServeArgs::default()))
-    {
+    match cli.command.unwrap_or_else(default_command) {
         Command::Serve(a) => {
             init_tracing();
             serve(config::load_serve(&a)?).await
@@ -148,6 +145,14 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `huddle` alone is `huddle serve`, parsed as such so that its `HUDDLE_*` variables count (a
+/// default-constructed `ServeArgs` would ignore `HUDDLE_PORT` and the like).
+fn default_command() -> Command {
+    Cli::parse_from(["huddle", "serve"])
+        .command
+        .unwrap_or(Command::Serve(config::ServeArgs::default()))
 }
 
 async fn serve(c: huddle_server::ServerConfig) -> anyhow::Result<()> {

@@ -462,3 +462,36 @@ fn browser_sessions_need_proof_unless_serve_is_told_otherwise() {
     assert_eq!(bare_me(&server).0, 200);
     assert!(server.log().contains(warning), "{}", server.log());
 }
+
+#[test]
+fn huddle_alone_serves_with_its_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("bare.db").display());
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_huddle"))
+        .env("HUDDLE_DATABASE_URL", &db)
+        .env("HUDDLE_LISTEN", "127.0.0.1")
+        .env("HUDDLE_PORT", port.to_string())
+        .env_remove("HUDDLE_ADMIN_USERNAME")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = Server {
+        child,
+        port,
+        log: dir.path().join("none.log"),
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    while !huddle(&db, &["healthcheck", "--url", &url])
+        .status
+        .success()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "`huddle` with HUDDLE_PORT={port} did not listen there"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
