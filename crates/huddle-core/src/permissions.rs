@@ -109,7 +109,7 @@ pub fn default_roles() -> Vec<Role> {
 }
 
 /// The permission table as the checks read it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PermissionTable {
     roles_by_permission: HashMap<String, HashSet<String>>,
 }

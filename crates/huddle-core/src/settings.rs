@@ -44,7 +44,9 @@ pub const DEFAULT_SETTINGS: &[SettingDefault] = &[
     (APP_ID, || json!(crate::ids::new_id()), false),
     (BROWSER_USER_SYNC, || json!(true), false),
     (BROWSER_CONVERSATION_SYNC, || json!(true), false),
-    (IDENTITY_VERIFICATION, || json!(false), false),
+    // On for a new install: a browser must prove who it is (user token or signature). A database
+    // that already stored the setting keeps its value (defaults only fill what is missing).
+    (IDENTITY_VERIFICATION, || json!(true), false),
 ];
 
 pub const APP_ID: &str = "Huddle_App_Id";

@@ -5,6 +5,7 @@
 pub mod admin_ui;
 pub mod metrics;
 pub mod realtime;
+pub mod refresher;
 pub mod rocketchat;
 pub mod sdk_assets;
 pub mod serve;
@@ -44,6 +45,9 @@ pub struct ServerConfig {
     pub app_id: Option<String>,
     /// A secret key to make sure exists (deployments and tests know it in advance).
     pub app_secret: Option<String>,
+    /// Turns identity verification off at start (stored, as the dashboard's switch would), so
+    /// browsers may name a user id without proof: for local development only.
+    pub insecure_browser_sessions: bool,
     /// Time a client has to send a complete request header (and the first bytes of a new
     /// connection); slower connections are closed.
     pub header_read_timeout: Duration,
@@ -71,6 +75,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("max_invite", &self.max_invite)
             .field("app_id", &self.app_id)
             .field("app_secret", &self.app_secret.as_ref().map(|_| "***"))
+            .field("insecure_browser_sessions", &self.insecure_browser_sessions)
             .field("request_timeout", &self.request_timeout)
             .field("header_read_timeout", &self.header_read_timeout)
             .field("max_connections", &self.max_connections)
@@ -107,6 +112,7 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             app_id: None,
             app_secret: None,
+            insecure_browser_sessions: false,
             header_read_timeout: Duration::from_secs(10),
             max_connections: 10_000,
             max_header_bytes: 64 * 1024,
@@ -122,8 +128,10 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
-    /// Tasks that live as long as the server (webhook writer and sender).
+    /// Tasks that live as long as the server: webhook writer and sender, and the refresher that
+    /// picks up what other processes (the CLI) changed.
     background: talkjs::webhooks::Webhooks,
+    refresher: refresher::Refresher,
     serve: ServeOptions,
 }
 
@@ -145,6 +153,15 @@ impl Application {
         huddle
             .provision_app(config.app_id.as_deref(), config.app_secret.as_deref())
             .await?;
+        let mut settings = huddle.app_settings();
+        if config.insecure_browser_sessions && settings.identity_verification {
+            settings.identity_verification = false;
+            // Logs the warning, as every switch-off does.
+            huddle.set_app_settings(settings).await?;
+        } else if !settings.identity_verification {
+            // Said at every start for as long as it stays off.
+            tracing::warn!("{}", huddle_core::services::INSECURE_BROWSER_SESSIONS);
+        }
         if let Some(admin) = &config.admin {
             if huddle.ensure_admin(admin).await? {
                 tracing::info!(username = %admin.username, "created admin account");
@@ -152,6 +169,7 @@ impl Application {
         }
         let huddle = Arc::new(huddle);
         let background = talkjs::webhooks::spawn(huddle.clone());
+        let refresher = refresher::spawn(huddle.clone());
         let state = AppState::new(huddle, config.login_rate_per_minute)
             .with_realtime(config.realtime.clone())
             .with_metrics_token(config.metrics_token.clone());
@@ -162,6 +180,7 @@ impl Application {
             router,
             state,
             background,
+            refresher,
             serve,
         })
     }
@@ -184,6 +203,7 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let result = serve::serve(self.listener, self.router, self.serve, shutdown).await;
+        drop(self.refresher);
         self.background.stop().await;
         result
     }

@@ -22,6 +22,7 @@ pub struct FileConfig {
     pub max_header_bytes: Option<usize>,
     pub shutdown_timeout_secs: Option<u64>,
     pub metrics_token: Option<String>,
+    pub insecure_browser_sessions: Option<bool>,
     pub admin: Option<FileAdmin>,
 }
 
@@ -51,6 +52,33 @@ pub struct Overrides {
     /// A TOML configuration file.
     #[arg(long, env = "HUDDLE_CONFIG")]
     pub config: Option<std::path::PathBuf>,
+}
+
+/// `huddle serve`'s own flags, beside those every command shares.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub overrides: Overrides,
+    /// Turn identity verification off at start: browsers may act as any user by naming its id.
+    /// For local development only (`--insecure-browser-sessions` alone means true).
+    #[arg(
+        long,
+        env = "HUDDLE_INSECURE_BROWSER_SESSIONS",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub insecure_browser_sessions: Option<bool>,
+}
+
+/// The configuration of `huddle serve`: `load` plus the flags only serving has.
+pub fn load_serve(a: &ServeArgs) -> anyhow::Result<ServerConfig> {
+    let mut c = load(&a.overrides)?;
+    if let Some(v) = a.insecure_browser_sessions {
+        c.insecure_browser_sessions = v;
+    }
+    Ok(c)
 }
 
 pub fn load(o: &Overrides) -> anyhow::Result<ServerConfig> {
@@ -141,6 +169,9 @@ fn apply_file(c: &mut ServerConfig, f: FileConfig) {
     if let Some(v) = f.metrics_token {
         c.metrics_token = Some(v).filter(|v| !v.is_empty());
     }
+    if let Some(v) = f.insecure_browser_sessions {
+        c.insecure_browser_sessions = v;
+    }
     if let Some(a) = f.admin {
         c.admin = Some(AdminBootstrap {
             username: a.username,
@@ -175,6 +206,10 @@ pub fn default_toml() -> String {
          shutdown_timeout_secs = {}\n\
          # GET /metrics (Prometheus) is open unless this is set; then it needs Authorization: Bearer <token>.\n\
          # metrics_token = \"change-me\"\n\
+         # true turns identity verification off at start: browsers may then act as any user by\n\
+         # naming its id, with no token or signature. For local development only; a warning is\n\
+         # logged at every start while verification is off.\n\
+         insecure_browser_sessions = {}\n\
          # [admin] is created at start when missing (prefer HUDDLE_ADMIN_USERNAME / _PASSWORD / _EMAIL).\n\
          # [admin]\n# username = \"admin\"\n# password = \"change-me\"\n# email = \"admin@example.com\"\n",
         d.listen,
@@ -186,7 +221,8 @@ pub fn default_toml() -> String {
         d.header_read_timeout.as_secs(),
         d.max_connections,
         d.max_header_bytes,
-        d.shutdown_timeout.as_secs()
+        d.shutdown_timeout.as_secs(),
+        d.insecure_browser_sessions
     )
 }
 
@@ -211,6 +247,7 @@ mod tests {
         assert_eq!(c.max_connections, d.max_connections);
         assert_eq!(c.max_header_bytes, d.max_header_bytes);
         assert_eq!(c.shutdown_timeout, d.shutdown_timeout);
+        assert!(!c.insecure_browser_sessions, "secure by default");
     }
 
     #[test]

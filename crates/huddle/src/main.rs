@@ -26,7 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (the default command).
-    Serve(config::Overrides),
+    Serve(config::ServeArgs),
     /// Apply database migrations and exit.
     Migrate(config::Overrides),
     /// Exit 0 when the server at the address answers.
@@ -141,13 +141,10 @@ fn init_tracing() {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    match cli
-        .command
-        .unwrap_or(Command::Serve(config::Overrides::default()))
-    {
-        Command::Serve(o) => {
+    match cli.command.unwrap_or_else(default_command) {
+        Command::Serve(a) => {
             init_tracing();
-            serve(config::load(&o)?).await
+            serve(config::load_serve(&a)?).await
         }
         Command::Migrate(o) => {
             init_tracing();
@@ -200,6 +197,14 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `huddle` alone is `huddle serve`, parsed as such so that its `HUDDLE_*` variables count (a
+/// default-constructed `ServeArgs` would ignore `HUDDLE_PORT` and the like).
+fn default_command() -> Command {
+    Cli::parse_from(["huddle", "serve"])
+        .command
+        .unwrap_or(Command::Serve(config::ServeArgs::default()))
 }
 
 async fn serve(c: huddle_server::ServerConfig) -> anyhow::Result<()> {
@@ -362,11 +367,49 @@ async fn admin(c: huddle_server::ServerConfig, action: AdminAction) -> anyhow::R
             a.browser_conversation_sync =
                 browser_conversation_sync.unwrap_or(a.browser_conversation_sync);
             a.identity_verification = identity_verification.unwrap_or(a.identity_verification);
-            print_settings(&huddle.set_app_settings(a).await.map_err(err)?);
-            // The running server keeps settings in memory: it sees this edit after a restart;
-            // PUT /v1/{appId}/settings changes a running server at once.
-            println!("saved; a running server applies it on restart (use PUT /v1/<appId>/settings to change it live)");
+            let saved = huddle.set_app_settings(a).await.map_err(err)?;
+            print_settings(&saved);
+            if !saved.identity_verification {
+                eprintln!(
+                    "warning: {}",
+                    huddle_core::services::INSECURE_BROWSER_SESSIONS
+                );
+            }
+            // A running server re-reads settings every few seconds (`Huddle::refresh`);
+            // PUT /v1/{appId}/settings changes it at once.
+            println!("saved; a running server applies it within 5 seconds");
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn serve_args(args: &[&str]) -> config::ServeArgs {
+        match Cli::try_parse_from(args).expect("parses").command {
+            Some(Command::Serve(a)) => a,
+            _ => panic!("not serve"),
+        }
+    }
+
+    #[test]
+    fn insecure_browser_sessions_is_a_flag_that_takes_an_optional_value() {
+        let a = serve_args(&[
+            "huddle",
+            "serve",
+            "--insecure-browser-sessions",
+            "--port",
+            "4000",
+        ]);
+        assert_eq!(a.insecure_browser_sessions, Some(true));
+        assert_eq!(a.overrides.port, Some(4000), "the next flag is not eaten");
+        let a = serve_args(&["huddle", "serve", "--insecure-browser-sessions=false"]);
+        assert_eq!(a.insecure_browser_sessions, Some(false));
+        assert!(
+            Cli::try_parse_from(["huddle", "serve", "--insecure-browser-sessions=maybe"]).is_err()
+        );
+    }
 }

@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  REPO, APP_ID, ADMIN, ADMIN_PASSWORD, startHuddle, startBrowser, backend, browserCall, rc,
+  REPO, APP_ID, ADMIN, ADMIN_PASSWORD, startHuddle, startBrowser, backend, browserCall, bareBrowserCall, rc,
 } from './harness.mjs';
 
 let huddle;
@@ -96,7 +96,7 @@ test('sign-in: an admin gets in; a non-admin and a wrong password are refused', 
   await page.close();
 });
 
-test('Security settings: the seed\'s two boxes cut guests off, identity verification requires signatures', async () => {
+test('Security settings: the seed\'s two boxes cut guests off, identity verification (on by default) requires signatures', async () => {
   // A conversation a guest can read while guest access is on.
   assert.equal((await backend(huddle.base, 'PUT', 'users/guestc', { name: 'Guest C' })).status, 200);
   assert.equal((await backend(huddle.base, 'PUT', 'users/usera', { name: 'User A' })).status, 200);
@@ -131,19 +131,28 @@ test('Security settings: the seed\'s two boxes cut guests off, identity verifica
   await securitySection(page).getByRole('heading', { name: 'Security settings' }).waitFor();
   assert.equal(await securitySection(page).getByLabel('Disallow user synchronization via the browser').isChecked(), true);
 
+  // Identity verification is on by default: a browser naming a user without proof is refused.
   const idv = securitySection(page).getByLabel(/Identity verification/);
+  assert.equal(await idv.isChecked(), true);
+  assert.equal((await settings()).identityVerification, true);
+  assert.equal((await bareBrowserCall(huddle.base, 'usera', 'GET', 'me')).status, 401);
+  assert.equal((await browserCall(huddle.base, 'usera', 'GET', 'me')).status, 200);
+  // Turned off explicitly, a bare user id is enough; turned on again, it is refused again.
+  await idv.uncheck();
+  await statusIs(securitySection(page), 'Saved');
+  assert.equal((await settings()).identityVerification, false);
+  assert.equal((await bareBrowserCall(huddle.base, 'usera', 'GET', 'me')).status, 200);
   await idv.check();
   await statusIs(securitySection(page), 'Saved');
   assert.equal((await settings()).identityVerification, true);
-  assert.equal((await browserCall(huddle.base, 'usera', 'GET', 'me')).status, 401);
+  assert.equal((await bareBrowserCall(huddle.base, 'usera', 'GET', 'me')).status, 401);
 
   // Everything back on: guests are let in again.
-  await idv.uncheck();
   await securitySection(page).getByLabel('Disallow user synchronization via the browser').uncheck();
   await securitySection(page).getByLabel('Disallow conversation synchronization via the browser').uncheck();
   await statusIs(securitySection(page), 'Saved');
   const back = await settings();
-  assert.deepEqual([back.browserUserSync, back.browserConversationSync, back.identityVerification], [true, true, false]);
+  assert.deepEqual([back.browserUserSync, back.browserConversationSync, back.identityVerification], [true, true, true]);
   assert.equal((await guestRead()).status, 200);
   await page.close();
 });

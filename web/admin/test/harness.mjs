@@ -2,7 +2,7 @@
 // Chromium driven by playwright-core (web/testkit/huddle.mjs, shared with the SDK's tests), and
 // the API calls the tests check the dashboard's changes with.
 
-import { randomBytes } from 'node:crypto';
+import { randomBytes, createHmac } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import * as kit from '../../testkit/huddle.mjs';
 
@@ -23,8 +23,15 @@ export const startBrowser = () => kit.startChromium(chromium, { label: 'admin', 
 export const backend = (base, method, path, body) =>
   kit.call(base, method, `/v1/${APP_ID}/${path}`, { body, headers: { Authorization: `Bearer ${SECRET}` } });
 
-/** A browser-API request as `userId` (no signature: works while identity verification is off). */
+/** A browser-API request as `userId`, signed with the secret key as an app backend would. */
 export const browserCall = (base, userId, method, path, body) =>
+  kit.call(base, method, `/v1/${APP_ID}/client/${path}`, {
+    body,
+    headers: { 'X-Huddle-User-Id': userId, 'X-Huddle-Signature': createHmac('sha256', SECRET).update(userId).digest('hex') },
+  });
+
+/** A browser-API request naming `userId` with no proof: accepted only while identity verification is off. */
+export const bareBrowserCall = (base, userId, method, path, body) =>
   kit.call(base, method, `/v1/${APP_ID}/client/${path}`, { body, headers: { 'X-Huddle-User-Id': userId } });
 
 /** A Rocket.Chat REST call. */

@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use crate::Timestamp;
 
 /// A secret key of the app: signs app and user tokens, authenticates the backend, signs webhooks.
@@ -31,7 +33,8 @@ pub struct AppSettings {
     pub browser_user_sync: bool,
     /// Browser sessions may create and update conversations and set participants.
     pub browser_conversation_sync: bool,
-    /// Browser sessions must prove who they are (user JWT or signature).
+    /// Browser sessions must prove who they are (user JWT or signature). On by default: off, a
+    /// browser may act as any user by naming its id.
     pub identity_verification: bool,
 }
 
@@ -40,12 +43,31 @@ impl Default for AppSettings {
         AppSettings {
             browser_user_sync: true,
             browser_conversation_sync: true,
-            identity_verification: false,
+            identity_verification: true,
         }
     }
 }
 
 impl AppSettings {
+    /// Read from the workspace settings; a missing or mistyped flag takes its default.
+    pub fn from_settings(settings: &HashMap<String, serde_json::Value>) -> Self {
+        use crate::settings::{
+            BROWSER_CONVERSATION_SYNC, BROWSER_USER_SYNC, IDENTITY_VERIFICATION,
+        };
+        let d = AppSettings::default();
+        let flag = |id: &str, default: bool| {
+            settings
+                .get(id)
+                .and_then(|v| v.as_bool())
+                .unwrap_or(default)
+        };
+        AppSettings {
+            browser_user_sync: flag(BROWSER_USER_SYNC, d.browser_user_sync),
+            browser_conversation_sync: flag(BROWSER_CONVERSATION_SYNC, d.browser_conversation_sync),
+            identity_verification: flag(IDENTITY_VERIFICATION, d.identity_verification),
+        }
+    }
+
     /// Guests are let in only while both kinds of browser synchronisation are allowed (seed 000).
     pub fn guests_allowed(&self) -> bool {
         self.browser_user_sync && self.browser_conversation_sync

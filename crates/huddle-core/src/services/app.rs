@@ -20,6 +20,14 @@ use crate::{ids, Error, Failure, Result, Timestamp};
 /// 90 s (jsonwebtoken's default leeway is 60 s).
 pub const JWT_LEEWAY_SECS: u64 = 5;
 
+/// Logged while identity verification is off: at start, and when it is switched off.
+pub const INSECURE_BROWSER_SESSIONS: &str = concat!(
+    "identity verification is off: any browser may act as any user by naming its id ",
+    "(X-Huddle-User-Id with no token or signature). Use this for local development only; turn it ",
+    "on in the dashboard, with PUT /v1/<appId>/settings {\"identityVerification\": true}, or ",
+    "with `huddle admin app-settings --identity-verification true`"
+);
+
 /// The app's backend, authenticated with a secret key or an app token: trusted by the policy.
 /// Only `authenticate_backend` makes one (the field is private).
 #[derive(Debug, Clone)]
@@ -107,10 +115,15 @@ impl Huddle {
         self.reload_keys().await
     }
 
+    /// Replaces the in-memory keys with the store's, after a local change and on every refresh
+    /// (another process may have created or revoked one); the later read wins.
     pub(super) async fn reload_keys(&self) -> Result<()> {
+        let ticket = self.tickets.keys.take();
         let keys = self.store.app_keys().await?;
         if let Ok(mut k) = self.keys.write() {
-            *k = keys;
+            if self.tickets.keys.admit(ticket) {
+                *k = keys;
+            }
         }
         Ok(())
     }
@@ -154,16 +167,10 @@ impl Huddle {
 
     /// The app's security settings.
     pub fn app_settings(&self) -> AppSettings {
-        let flag = |id: &str, default: bool| {
-            self.setting(id)
-                .and_then(|v| v.as_bool())
-                .unwrap_or(default)
-        };
-        AppSettings {
-            browser_user_sync: flag(BROWSER_USER_SYNC, true),
-            browser_conversation_sync: flag(BROWSER_CONVERSATION_SYNC, true),
-            identity_verification: flag(IDENTITY_VERIFICATION, false),
-        }
+        self.settings
+            .read()
+            .map(|s| AppSettings::from_settings(&s))
+            .unwrap_or_default()
     }
 
     /// Changes the security settings; turning guest access off is announced at once so live
@@ -182,13 +189,23 @@ impl Huddle {
             serde_json::json!(new.identity_verification),
         )
         .await?;
-        if old.guests_allowed() != new.guests_allowed() {
+        self.announce_app_settings(&old, &new);
+        Ok(new)
+    }
+
+    /// What a change of the app settings means for live sessions, wherever it came from (the
+    /// API, the dashboard, or the command line seen by a refresh): guests cut off or let in, and
+    /// a warning when identity verification is switched off.
+    pub(super) fn announce_app_settings(&self, before: &AppSettings, after: &AppSettings) {
+        if before.identity_verification && !after.identity_verification {
+            tracing::warn!("{INSECURE_BROWSER_SESSIONS}");
+        }
+        if before.guests_allowed() != after.guests_allowed() {
             self.publish(Event::GuestAccessChanged {
                 rid: None,
-                allowed: new.guests_allowed(),
+                allowed: after.guests_allowed(),
             });
         }
-        Ok(new)
     }
 
     /// The bearer half of `authenticate_backend` (private so no route can skip the app-id and
@@ -342,7 +359,7 @@ impl Huddle {
         }
         if self.app_settings().identity_verification {
             return Err(unauthenticated(
-                "Identity verification is required: send a user token or signature",
+                "Identity verification is required: send a user token, or the user id with its signature",
             ));
         }
         Ok(ClientActor {

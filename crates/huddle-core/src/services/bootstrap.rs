@@ -3,7 +3,7 @@
 
 use super::{Huddle, NewUserInput, UserLookup};
 use crate::model::{Room, RoomType};
-use crate::permissions::{default_permissions, default_roles, PermissionTable};
+use crate::permissions::{default_permissions, default_roles};
 use crate::policy::{Action, Principal};
 use crate::settings::default_settings;
 use crate::store::RoomChange;
@@ -27,7 +27,9 @@ impl Huddle {
             .ensure_permissions(&default_permissions())
             .await?;
         self.store.ensure_settings(&default_settings()).await?;
-        self.reload_caches().await?;
+        // Nothing is live yet: what the first read finds needs no announcement.
+        self.reload_permissions().await?;
+        self.reload_settings().await?;
         self.reload_keys().await?;
         self.reload_webhooks().await?;
         if self.store.room_by_id(GENERAL_ID).await?.is_none() {
@@ -50,19 +52,6 @@ impl Huddle {
                 Ok(_) | Err(crate::Error::Conflict(_)) => {}
                 Err(e) => return Err(e),
             }
-        }
-        Ok(())
-    }
-
-    /// Re-reads permissions and settings from the store.
-    pub async fn reload_caches(&self) -> Result<()> {
-        let perms = self.store.permissions().await?;
-        if let Ok(mut t) = self.permissions.write() {
-            *t = PermissionTable::new(&perms);
-        }
-        let settings = self.store.settings().await?;
-        if let Ok(mut s) = self.settings.write() {
-            *s = settings.into_iter().collect();
         }
         Ok(())
     }

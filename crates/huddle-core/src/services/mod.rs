@@ -11,6 +11,7 @@ mod live;
 mod lookup;
 pub(crate) mod membership;
 mod messages;
+mod refresh;
 mod roles;
 mod rooms;
 mod sequencer;
@@ -30,13 +31,15 @@ use crate::store::Store;
 use crate::{Error, Result};
 
 pub use app::{
-    sign_user_id, AppActor, BackendCredentials, ClientActor, ClientCredentials, JWT_LEEWAY_SECS,
+    sign_user_id, AppActor, BackendCredentials, ClientActor, ClientCredentials,
+    INSECURE_BROWSER_SESSIONS, JWT_LEEWAY_SECS,
 };
 pub use auth::{Actor, LoginRequest, PasswordInput};
 pub use bootstrap::{AdminBootstrap, GENERAL_ID};
 pub use live::HistoryPage;
 pub use lookup::{RoomKind, RoomLookup, UserLookup};
 pub use membership::{InviteOutcome, RoleChange, RoomRole};
+pub use refresh::REFRESH_INTERVAL;
 pub use rooms::{CreateRoom, RoomUpdate};
 pub use users::{NewUserInput, UserPatch};
 pub use write::Committed;
@@ -52,6 +55,9 @@ pub struct Huddle {
     realtime: Arc<Router>,
     /// The app's secret keys, read on every TalkJS-style request.
     keys: RwLock<Vec<AppKey>>,
+    /// Orders the re-reads and local edits of the three copies above that another process may
+    /// change too (`refresh.rs`).
+    tickets: refresh::CopyTickets,
     /// Webhook endpoints, read for every event.
     hooks: RwLock<Vec<crate::model::WebhookEndpoint>>,
     /// Holds committed room changes back until they can be published in `seq` order.
@@ -95,6 +101,7 @@ impl Huddle {
             settings,
             realtime,
             keys: RwLock::new(Vec::new()),
+            tickets: refresh::CopyTickets::default(),
             hooks: RwLock::new(Vec::new()),
             sequencer: Arc::default(),
             limits,

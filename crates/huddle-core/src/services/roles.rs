@@ -47,6 +47,7 @@ impl Huddle {
             self.store.set_permission_roles(id, r).await?;
             if let Ok(mut t) = self.permissions.write() {
                 t.set(id, r);
+                self.tickets.permissions.edited();
             }
         }
         self.publish(Event::PermissionsChanged);
@@ -201,6 +202,7 @@ impl Huddle {
         self.store.set_setting(id, &value).await?;
         if let Ok(mut s) = self.settings.write() {
             s.insert(id.to_string(), value);
+            self.tickets.settings.edited();
         }
         Ok(())
     }

@@ -13,20 +13,24 @@ use super::{ok, ok_empty, shape};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    let mut r = Router::new();
-    for prefix in ["im", "dm"] {
-        let p = |name: &str| format!("/{prefix}.{name}");
-        r = r
-            .route(&p("create"), post(create))
-            .route(&p("list"), get(list))
-            .route(&p("history"), get(history))
-            .route(&p("members"), get(members))
-            .route(&p("messages"), get(messages))
-            .route(&p("open"), post(open))
-            .route(&p("close"), post(close))
-            .route(&p("counters"), get(counters));
-    }
-    r
+    // `dm.*` are Rocket.Chat's newer names for the same endpoints.
+    Router::new()
+        .route("/im.create", post(create))
+        .route("/dm.create", post(create))
+        .route("/im.list", get(list))
+        .route("/dm.list", get(list))
+        .route("/im.history", get(history))
+        .route("/dm.history", get(history))
+        .route("/im.members", get(members))
+        .route("/dm.members", get(members))
+        .route("/im.messages", get(messages))
+        .route("/dm.messages", get(messages))
+        .route("/im.open", post(open))
+        .route("/dm.open", post(open))
+        .route("/im.close", post(close))
+        .route("/dm.close", post(close))
+        .route("/im.counters", get(counters))
+        .route("/dm.counters", get(counters))
 }
 
 async fn create(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {

@@ -2,7 +2,7 @@
 //! and member lists for `channels.*`, `groups.*` and `rooms.leave`.
 
 use axum::extract::State;
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use huddle_core::services::{RoleChange, RoomRole};
 use huddle_core::{Error, MemberQuery, Room, RoomKind, RoomLookup, RoomType};
@@ -15,7 +15,9 @@ use super::{ok, ok_empty, shape};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    let mut r = Router::new()
+    use RoleChange::{Add, Remove};
+    use RoomRole::{Leader, Moderator, Owner};
+    Router::new()
         .route("/channels.invite", post(invite::<Ch>))
         .route("/groups.invite", post(invite::<Gr>))
         .route("/channels.kick", post(kick::<Ch>))
@@ -31,31 +33,36 @@ pub fn routes() -> Router<AppState> {
         .route("/channels.moderators", get(moderators::<Ch>))
         .route("/groups.moderators", get(moderators::<Gr>))
         .route("/channels.roles", get(roles::<Ch>))
-        .route("/groups.roles", get(roles::<Gr>));
-    for (prefix, is_channel) in [("channels", true), ("groups", false)] {
-        for (name, role, change) in [
-            ("addOwner", RoomRole::Owner, RoleChange::Add),
-            ("removeOwner", RoomRole::Owner, RoleChange::Remove),
-            ("addModerator", RoomRole::Moderator, RoleChange::Add),
-            ("removeModerator", RoomRole::Moderator, RoleChange::Remove),
-            ("addLeader", RoomRole::Leader, RoleChange::Add),
-            ("removeLeader", RoomRole::Leader, RoleChange::Remove),
-        ] {
-            let path = format!("/{prefix}.{name}");
-            r = if is_channel {
-                r.route(
-                    &path,
-                    post(move |s, a, p| set_role::<Ch>(s, a, p, role, change)),
-                )
-            } else {
-                r.route(
-                    &path,
-                    post(move |s, a, p| set_role::<Gr>(s, a, p, role, change)),
-                )
-            };
-        }
-    }
-    r
+        .route("/groups.roles", get(roles::<Gr>))
+        .route("/channels.addOwner", set_role_route::<Ch>(Owner, Add))
+        .route("/groups.addOwner", set_role_route::<Gr>(Owner, Add))
+        .route("/channels.removeOwner", set_role_route::<Ch>(Owner, Remove))
+        .route("/groups.removeOwner", set_role_route::<Gr>(Owner, Remove))
+        .route(
+            "/channels.addModerator",
+            set_role_route::<Ch>(Moderator, Add),
+        )
+        .route("/groups.addModerator", set_role_route::<Gr>(Moderator, Add))
+        .route(
+            "/channels.removeModerator",
+            set_role_route::<Ch>(Moderator, Remove),
+        )
+        .route(
+            "/groups.removeModerator",
+            set_role_route::<Gr>(Moderator, Remove),
+        )
+        .route("/channels.addLeader", set_role_route::<Ch>(Leader, Add))
+        .route("/groups.addLeader", set_role_route::<Gr>(Leader, Add))
+        .route(
+            "/channels.removeLeader",
+            set_role_route::<Ch>(Leader, Remove),
+        )
+        .route("/groups.removeLeader", set_role_route::<Gr>(Leader, Remove))
+}
+
+/// `POST` of one room-role change: one generic handler for every role, direction and flavour.
+fn set_role_route<F: Flavour>(role: RoomRole, change: RoleChange) -> MethodRouter<AppState> {
+    post(move |s, a, p| set_role::<F>(s, a, p, role, change))
 }
 
 /// The room an invite names. `groups.invite` looks a group up by id or name without an access

@@ -64,36 +64,49 @@ pub async fn resolve<F: Flavour>(
 }
 
 pub fn routes() -> Router<AppState> {
-    let mut r = Router::new();
-    r = family::<Ch>(r, "channels");
-    r = family::<Gr>(r, "groups");
-    r.route("/channels.list", get(list_channels))
+    // Written out, `/channels.x` beside `/groups.x`, so a search for a path finds its line; the
+    // handlers stay generic over the flavour.
+    Router::new()
+        .route("/channels.create", post(create::<Ch>))
+        .route("/groups.create", post(create::<Gr>))
+        .route("/channels.info", get(info::<Ch>))
+        .route("/groups.info", get(info::<Gr>))
+        .route("/channels.delete", post(delete::<Ch>))
+        .route("/groups.delete", post(delete::<Gr>))
+        .route("/channels.rename", post(rename::<Ch>))
+        .route("/groups.rename", post(rename::<Gr>))
+        .route("/channels.setTopic", post(set_topic::<Ch>))
+        .route("/groups.setTopic", post(set_topic::<Gr>))
+        .route("/channels.setDescription", post(set_description::<Ch>))
+        .route("/groups.setDescription", post(set_description::<Gr>))
+        .route("/channels.setAnnouncement", post(set_announcement::<Ch>))
+        .route("/groups.setAnnouncement", post(set_announcement::<Gr>))
+        .route("/channels.setReadOnly", post(set_read_only::<Ch>))
+        .route("/groups.setReadOnly", post(set_read_only::<Gr>))
+        .route("/channels.setType", post(set_type::<Ch>))
+        .route("/groups.setType", post(set_type::<Gr>))
+        .route("/channels.archive", post(archive::<Ch>))
+        .route("/groups.archive", post(archive::<Gr>))
+        .route("/channels.unarchive", post(unarchive::<Ch>))
+        .route("/groups.unarchive", post(unarchive::<Gr>))
+        .route("/channels.open", post(open::<Ch>))
+        .route("/groups.open", post(open::<Gr>))
+        .route("/channels.close", post(close::<Ch>))
+        .route("/groups.close", post(close::<Gr>))
+        .route("/channels.history", get(history::<Ch>))
+        .route("/groups.history", get(history::<Gr>))
+        .route("/channels.messages", get(messages::<Ch>))
+        .route("/groups.messages", get(messages::<Gr>))
+        .route("/channels.counters", get(counters::<Ch>))
+        .route("/groups.counters", get(counters::<Gr>))
+        .route("/channels.setJoinCode", post(set_join_code::<Ch>))
+        .route("/groups.setJoinCode", post(set_join_code::<Gr>))
+        .route("/channels.list", get(list_channels))
         .route("/channels.list.joined", get(list_joined::<Ch>))
         .route("/groups.list", get(list_joined::<Gr>))
         .route("/groups.listAll", get(list_all_groups))
         .route("/rooms.get", get(rooms_get))
         .route("/rooms.info", get(rooms_info))
-}
-
-fn family<F: Flavour>(r: Router<AppState>, prefix: &str) -> Router<AppState> {
-    let p = |name: &str| format!("/{prefix}.{name}");
-    r.route(&p("create"), post(create::<F>))
-        .route(&p("info"), get(info::<F>))
-        .route(&p("delete"), post(delete::<F>))
-        .route(&p("rename"), post(rename::<F>))
-        .route(&p("setTopic"), post(set_topic::<F>))
-        .route(&p("setDescription"), post(set_description::<F>))
-        .route(&p("setAnnouncement"), post(set_announcement::<F>))
-        .route(&p("setReadOnly"), post(set_read_only::<F>))
-        .route(&p("setType"), post(set_type::<F>))
-        .route(&p("archive"), post(archive::<F>))
-        .route(&p("unarchive"), post(unarchive::<F>))
-        .route(&p("open"), post(open::<F>))
-        .route(&p("close"), post(close::<F>))
-        .route(&p("history"), get(history::<F>))
-        .route(&p("messages"), get(messages::<F>))
-        .route(&p("counters"), get(counters::<F>))
-        .route(&p("setJoinCode"), post(set_join_code::<F>))
 }
 
 fn room_body<F: Flavour>(room: &Room) -> Value {

@@ -39,12 +39,24 @@ pub const SECRET: &str = "sk_test_secret_0123456789";
 /// How a browser request authenticates in tests.
 #[derive(Debug, Clone)]
 pub enum ClientAuth {
-    /// Only `X-Huddle-User-Id` (works while identity verification is off).
+    /// Only `X-Huddle-User-Id`: refused unless identity verification was turned off, which a
+    /// test must do explicitly (it is on by default).
     Bare(String),
     /// `X-Huddle-User-Id` + `X-Huddle-Signature`.
     Signed(String, String),
     /// `Authorization: Bearer <user token>`.
     Token(String),
+}
+
+impl ClientAuth {
+    /// A browser session as `user_id`, signed with the test app's secret (what tests use unless
+    /// they are about authentication itself).
+    pub fn signed(user_id: &str) -> ClientAuth {
+        ClientAuth::Signed(
+            user_id.to_string(),
+            huddle_core::services::sign_user_id(SECRET, user_id),
+        )
+    }
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -143,11 +155,6 @@ impl TestApp {
         })));
     }
 
-    /// The database this app runs on (tests read the room event log through the store).
-    pub fn database_url(&self) -> &str {
-        &self.config.database_url
-    }
-
     /// Stops the server (gracefully) and starts a new one on the same database.
     pub async fn restart(&mut self) {
         if let Some(stop) = self.shutdown.take() {
@@ -220,6 +227,12 @@ impl TestApp {
     pub fn begin_shutdown(&mut self) -> tokio::task::JoinHandle<std::io::Result<()>> {
         let _ = self.shutdown.take().expect("shutdown begun once").send(());
         self.server.take().expect("server running")
+    }
+
+    /// The server's database, for tests that write it as another process would, or read the
+    /// room event log through the store.
+    pub fn database_url(&self) -> &str {
+        &self.config.database_url
     }
 
     pub fn url(&self, path: &str) -> String {

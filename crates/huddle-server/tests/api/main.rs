@@ -24,6 +24,7 @@ mod native_typing;
 mod one_policy;
 mod one_write_path;
 mod openapi;
+mod refresh;
 mod rooms;
 mod sdk_assets;
 mod serving;

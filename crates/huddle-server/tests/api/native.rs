@@ -30,9 +30,9 @@ impl Native {
         Native { ws }
     }
 
-    /// Opens as `uid` (bare id) and reads the welcome.
+    /// Opens as `uid` (signed with the app's secret) and reads the welcome.
     pub(crate) async fn user(app: &TestApp, uid: &str) -> Native {
-        let mut n = Native::open(app, &format!("userId={uid}")).await;
+        let mut n = Native::open(app, &signed_query(uid)).await;
         assert_eq!(n.recv().await["type"], "welcome");
         n
     }
@@ -84,6 +84,12 @@ impl Native {
     }
 }
 
+/// The query of a socket signed in as `uid` by signature.
+pub(crate) fn signed_query(uid: &str) -> String {
+    let sig = huddle_core::services::sign_user_id(SECRET, uid);
+    format!("userId={uid}&signature={sig}")
+}
+
 pub(crate) async fn conversation(app: &TestApp, participants: &[&str]) -> String {
     for u in participants {
         app.talk_ok("PUT", &format!("users/{u}"), Some(json!({ "name": u })))
@@ -109,7 +115,7 @@ pub(crate) async fn post(app: &TestApp, cid: &str, sender: &str, text: &str) {
 }
 
 #[tokio::test]
-async fn authentication_by_token_signature_and_bare_id() {
+async fn authentication_by_token_and_signature_and_bare_id_only_when_allowed() {
     let app = TestApp::spawn().await;
     let uid = unique("u");
     app.talk_ok("PUT", &format!("users/{uid}"), Some(json!({ "name": "U" })))
@@ -118,7 +124,6 @@ async fn authentication_by_token_signature_and_bare_id() {
     for q in [
         format!("token={}", user_token(&uid, 60, SECRET)),
         format!("userId={uid}&signature={sig}"),
-        format!("userId={uid}"),
     ] {
         let mut n = Native::open(&app, &q).await;
         let v = n.recv().await;
@@ -127,30 +132,30 @@ async fn authentication_by_token_signature_and_bare_id() {
     }
     // First-frame auth.
     let mut n = Native::open(&app, "").await;
-    n.send(json!({"v": 1, "type": "auth", "userId": uid})).await;
+    n.send(json!({"v": 1, "type": "auth", "userId": uid, "signature": sig}))
+        .await;
     assert_eq!(n.recv().await["type"], "welcome");
     // A bad token.
     let mut n = Native::open(&app, "token=nope").await;
     let v = n.recv().await;
     assert_eq!(v["code"], "UNAUTHENTICATED", "{v}");
     assert!(n.next(WAIT).await.is_none(), "closed");
-    // Bare ids refused while identity verification is on.
-    app.talk_ok(
-        "PUT",
-        "settings",
-        Some(json!({ "identityVerification": true })),
-    )
-    .await;
+    // Bare ids are refused by default (identity verification is on), in the query or the first
+    // frame.
     let mut n = Native::open(&app, &format!("userId={uid}")).await;
     assert_eq!(n.recv().await["code"], "UNAUTHENTICATED");
-    let mut n = Native::open(&app, &format!("userId={uid}&signature={sig}")).await;
-    assert_eq!(n.recv().await["type"], "welcome");
+    let mut n = Native::open(&app, "").await;
+    n.send(json!({"v": 1, "type": "auth", "userId": uid})).await;
+    assert_eq!(n.recv().await["code"], "UNAUTHENTICATED");
+    // ... and accepted once it is turned off.
     app.talk_ok(
         "PUT",
         "settings",
         Some(json!({ "identityVerification": false })),
     )
     .await;
+    let mut n = Native::open(&app, &format!("userId={uid}")).await;
+    assert_eq!(n.recv().await["type"], "welcome");
 }
 
 #[tokio::test]

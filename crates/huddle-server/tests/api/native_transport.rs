@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::MaybeTlsStream;
 
 use crate::helpers::{unique, TestApp, APP_ID};
+use crate::native::signed_query;
 use crate::native::{conversation, post, Native};
 
 /// What a socket read before it ended: text frames, pings, and the close code if a close frame
@@ -86,7 +87,7 @@ async fn a_socket_that_never_reads_is_closed_as_too_slow() {
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
     let stream = socket.connect(addr).await.expect("tcp connect");
-    let url = format!("ws://{addr}/v1/{APP_ID}/realtime?userId={a}");
+    let url = format!("ws://{addr}/v1/{APP_ID}/realtime?{}", signed_query(&a));
     let (ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
         .await
         .expect("handshake");

@@ -1,5 +1,5 @@
-//! The browser API: identity (user token, signature, bare id), and the two browser-sync
-//! settings.
+//! The browser API: identity (user token, signature; a bare id only while identity verification
+//! is turned off), and the two browser-sync settings.
 
 use jsonwebtoken::{encode, EncodingKey, Header};
 use reqwest::StatusCode;
@@ -18,7 +18,7 @@ pub fn user_token(sub: &str, exp_in: i64, secret: &str) -> String {
 }
 
 #[tokio::test]
-async fn identity_by_token_signature_or_bare_id() {
+async fn identity_by_token_or_signature() {
     let app = TestApp::spawn().await;
     app.talk_ok("PUT", "users/alice", Some(json!({ "name": "Alice" })))
         .await;
@@ -27,7 +27,6 @@ async fn identity_by_token_signature_or_bare_id() {
         ClientAuth::Token(user_token("alice", 60, SECRET)),
         ClientAuth::Signed("alice".into(), sig.clone()),
         ClientAuth::Signed("alice".into(), sig.to_uppercase()),
-        ClientAuth::Bare("alice".into()),
     ] {
         let (status, v) = app.client_call(&auth, "GET", "me", None).await;
         assert_eq!(status, StatusCode::OK, "{auth:?}: {v}");
@@ -41,26 +40,71 @@ async fn identity_by_token_signature_or_bare_id() {
             "alice".into(),
             huddle_core::services::sign_user_id(SECRET, "bob"),
         ),
+        ClientAuth::Bare("alice".into()),
     ] {
         let (status, _) = app.client_call(&auth, "GET", "me", None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{auth:?}");
     }
+}
+
+#[tokio::test]
+async fn a_fresh_server_refuses_bare_user_ids() {
+    let app = TestApp::spawn().await;
+    app.talk_ok("PUT", "users/alice", Some(json!({ "name": "Alice" })))
+        .await;
+    assert_eq!(
+        app.talk_ok("GET", "settings", None).await["identityVerification"],
+        json!(true),
+        "identity verification is on by default"
+    );
+    let (status, v) = app
+        .client_call(&ClientAuth::Bare("alice".into()), "GET", "me", None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        v,
+        json!({
+            "errorCode": "UNAUTHENTICATED",
+            "reason": "Identity verification is required: send a user token, or the user id with its signature"
+        })
+    );
+}
+
+#[tokio::test]
+async fn bare_user_ids_work_only_while_verification_is_turned_off() {
+    let mut app = TestApp::spawn().await;
+    app.talk_ok("PUT", "users/alice", Some(json!({ "name": "Alice" })))
+        .await;
+    let bare = ClientAuth::Bare("alice".into());
+    app.talk_ok(
+        "PUT",
+        "settings",
+        Some(json!({ "identityVerification": false })),
+    )
+    .await;
+    let (status, v) = app.client_call(&bare, "GET", "me", None).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["user"]["id"], json!("alice"));
+    // The stored choice survives a restart: defaults never overwrite a stored setting.
+    app.restart().await;
+    assert_eq!(
+        app.talk_ok("GET", "settings", None).await["identityVerification"],
+        json!(false)
+    );
+    assert_eq!(
+        app.client_call(&bare, "GET", "me", None).await.0,
+        StatusCode::OK
+    );
     app.talk_ok(
         "PUT",
         "settings",
         Some(json!({ "identityVerification": true })),
     )
     .await;
-    let (status, v) = app
-        .client_call(&ClientAuth::Bare("alice".into()), "GET", "me", None)
-        .await;
+    let (status, v) = app.client_call(&bare, "GET", "me", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{v}");
     assert_eq!(
-        status,
-        StatusCode::UNAUTHORIZED,
-        "bare ids are refused once verification is required: {v}"
-    );
-    assert_eq!(
-        app.client_call(&ClientAuth::Signed("alice".into(), sig), "GET", "me", None)
+        app.client_call(&ClientAuth::signed("alice"), "GET", "me", None)
             .await
             .0,
         StatusCode::OK
@@ -68,9 +112,24 @@ async fn identity_by_token_signature_or_bare_id() {
 }
 
 #[tokio::test]
+async fn insecure_browser_sessions_turns_verification_off_at_start() {
+    let app = TestApp::spawn_with(|c| c.insecure_browser_sessions = true).await;
+    app.talk_ok("PUT", "users/alice", Some(json!({ "name": "Alice" })))
+        .await;
+    assert_eq!(
+        app.talk_ok("GET", "settings", None).await["identityVerification"],
+        json!(false)
+    );
+    let (status, v) = app
+        .client_call(&ClientAuth::Bare("alice".into()), "GET", "me", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+}
+
+#[tokio::test]
 async fn frontend_writes_follow_the_sync_settings_but_messaging_does_not() {
     let app = TestApp::spawn().await;
-    let alice = ClientAuth::Bare("alice".into());
+    let alice = ClientAuth::signed("alice");
     // User sync on: the browser may create its user and others.
     assert_eq!(
         app.client_call(
@@ -249,7 +308,7 @@ async fn read_only_participants_cannot_send() {
     .await;
     let (status, v) = app
         .client_call(
-            &ClientAuth::Bare("rita".into()),
+            &ClientAuth::signed("rita"),
             "POST",
             &format!("conversations/{cid}/messages"),
             Some(json!({ "text": "x" })),

@@ -33,7 +33,7 @@ async fn settings(app: &TestApp, user_sync: bool, conv_sync: bool) {
 #[tokio::test]
 async fn guest_access_in_every_setting_combination() {
     let app = TestApp::spawn().await;
-    let guest = ClientAuth::Bare("guest".into());
+    let guest = ClientAuth::signed("guest");
     for user_sync in [true, false] {
         for conv_sync in [true, false] {
             for room_flag in [true, false] {
@@ -82,7 +82,7 @@ async fn guest_access_in_every_setting_combination() {
 async fn guests_are_not_listed_counted_or_given_the_conversation() {
     let app = TestApp::spawn().await;
     let cid = setup(&app).await;
-    let guest = ClientAuth::Bare("guest".into());
+    let guest = ClientAuth::signed("guest");
     let (status, v) = app
         .client_call(
             &guest,
@@ -154,7 +154,7 @@ async fn guests_are_not_listed_counted_or_given_the_conversation() {
 async fn participant_asking_as_guest_stays_participant() {
     let app = TestApp::spawn().await;
     let cid = setup(&app).await;
-    let host = ClientAuth::Bare("host".into());
+    let host = ClientAuth::signed("host");
     let (status, v) = app
         .client_call(
             &host,
@@ -185,7 +185,7 @@ async fn participant_asking_as_guest_stays_participant() {
 async fn turning_guest_access_off_cuts_guests_off_mid_session() {
     let app = TestApp::spawn().await;
     let cid = setup(&app).await;
-    let guest = ClientAuth::Bare("guest".into());
+    let guest = ClientAuth::signed("guest");
     let path = format!("conversations/{cid}/messages?asGuest=true");
     assert_eq!(
         app.client_call(&guest, "GET", &path, None).await.0,
@@ -245,7 +245,7 @@ async fn revoked_participants_keep_only_what_they_saw() {
         Some(json!([{ "text": "after", "sender": "host", "type": "UserMessage" }])),
     )
     .await;
-    let me = ClientAuth::Bare("guest".into());
+    let me = ClientAuth::signed("guest");
     let (status, v) = app
         .client_call(
             &me,

@@ -1,43 +1,26 @@
-//! The native event socket of the TalkJS-style API: `GET /v1/{appId}/realtime` (WebSocket),
-//! versioned JSON frames (docs/REALTIME-NATIVE.md). Authenticated like the browser API
-//! (`Huddle::authenticate_client`), from query parameters or a first `auth` frame. Access is
-//! decided by the core router (`Topic::Conversation`, `Topic::Inbox`); this module parses
-//! frames, answers them, and writes the router's deliveries.
-//!
-//! Backpressure as on DDP: one bounded queue per connection, offered to without waiting; a
-//! connection whose queue is full is dropped from the router and closed with 1013. Event frames
-//! are the same bytes for every recipient (no per-subscription field), encoded once.
+//! One native connection: authentication (query or first frame), the router registration,
+//! the reader with its heartbeat, and the table of client frames.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use futures::StreamExt;
-use huddle_core::realtime::{
-    ConnId, Delivery, Notice, Protocol, Replay, Sink, TalkChange, Topic, Verdict,
-};
-use huddle_core::services::talk::Viewer;
+use huddle_core::realtime::{ConnId, Delivery, Protocol, Sink};
 use huddle_core::services::{ClientActor, ClientCredentials};
-use huddle_core::{Access, Error};
+use huddle_core::Error;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot, Notify};
 
+use super::wire::{core_error, encode, error_frame, text, MAX_ID, VERSION};
 use crate::realtime::socket::{offer_shared, write_loop, Beat, Heartbeat, Out, SLOW};
 use crate::state::AppState;
-use crate::talkjs::shape;
-
-/// The frame format version; frames naming another are refused.
-const VERSION: u64 = 1;
-/// Longest subscription id accepted (ids are echoed back and kept per subscription).
-const MAX_ID: usize = 128;
 
 #[derive(Default)]
-struct Flags {
-    overflowed: AtomicBool,
-    wake: Notify,
+pub(super) struct Flags {
+    pub(super) overflowed: AtomicBool,
+    pub(super) wake: Notify,
 }
 
 struct NativeSink {
@@ -71,58 +54,18 @@ impl AuthQuery {
     }
 }
 
-/// `GET /v1/{appId}/realtime`.
-pub async fn upgrade(
-    State(state): State<AppState>,
-    Path(app): Path<String>,
-    Query(q): Query<AuthQuery>,
-    ws: WebSocketUpgrade,
-) -> Response {
-    let cfg = state.realtime.clone();
-    ws.read_buffer_size(cfg.read_buffer)
-        .write_buffer_size(cfg.write_buffer)
-        .max_message_size(cfg.max_message)
-        .max_frame_size(cfg.max_message)
-        .on_upgrade(move |socket| async move {
-            let _open = crate::metrics::OpenSocket::new("native");
-            serve(socket, state, app, q).await
-        })
-}
-
-fn text(v: Value) -> Utf8Bytes {
-    Utf8Bytes::from(v.to_string())
-}
-
-fn error_frame(id: Option<&str>, code: &str, reason: &str) -> Utf8Bytes {
-    text(json!({"v": VERSION, "type": "error", "id": id, "code": code, "reason": reason}))
-}
-
-fn core_error(id: Option<&str>, e: &Error) -> Utf8Bytes {
-    match e {
-        Error::NotFound(f) => error_frame(id, "NOT_FOUND", &f.reason),
-        Error::Forbidden(f) | Error::LoginFailed(f) | Error::Invalid(f) => {
-            error_frame(id, &f.code, &f.reason)
-        }
-        Error::Unauthenticated => error_frame(id, "UNAUTHENTICATED", "Unauthenticated"),
-        other => {
-            tracing::warn!(error = %other, "native realtime request failed");
-            error_frame(id, "INTERNAL", "Internal error")
-        }
-    }
-}
-
-struct Conn {
-    state: AppState,
-    conn: ConnId,
+pub(super) struct Conn {
+    pub(super) state: AppState,
+    pub(super) conn: ConnId,
     /// Who authenticated this socket: every frame acts as them.
-    actor: ClientActor,
+    pub(super) actor: ClientActor,
     /// The router's session id of this connection: its own typing notices skip it.
     session: String,
-    tx: mpsc::Sender<Out>,
-    flags: Arc<Flags>,
+    pub(super) tx: mpsc::Sender<Out>,
+    pub(super) flags: Arc<Flags>,
 }
 
-async fn serve(socket: WebSocket, state: AppState, app: String, q: AuthQuery) {
+pub(super) async fn serve(socket: WebSocket, state: AppState, app: String, q: AuthQuery) {
     let (ws_tx, mut ws_rx) = socket.split();
     let (tx, rx) = mpsc::channel(state.realtime.queue.max(1));
     let (close_tx, close_rx) = oneshot::channel::<(u16, &'static str)>();
@@ -210,8 +153,8 @@ async fn session(
     let mut c = Conn {
         state,
         conn,
-        session: session_id,
         actor,
+        session: session_id,
         tx,
         flags,
     };
@@ -228,7 +171,7 @@ async fn session(
 impl Conn {
     /// Queues a reply, waiting for space but not forever: a client that sends without reading
     /// is closed like a slow consumer.
-    async fn send(&self, frame: Utf8Bytes) {
+    pub(super) async fn send(&self, frame: Utf8Bytes) {
         self.queue(Out::Frame(frame)).await
     }
 
@@ -353,166 +296,5 @@ impl Conn {
         {
             self.send(core_error(id, &e)).await
         }
-    }
-
-    async fn subscribe(&mut self, id: String, v: &Value) {
-        let since = match &v["since"] {
-            Value::Null => None,
-            s => match s.as_u64() {
-                Some(n) => Some(n),
-                None => {
-                    return self
-                        .send(error_frame(
-                            Some(&id),
-                            "INVALID_FRAME",
-                            "since must be an event id",
-                        ))
-                        .await
-                }
-            },
-        };
-        let as_guest = v["asGuest"].as_bool().unwrap_or(false);
-        let router = self.state.huddle.realtime().clone();
-        // Read before the store check: a switch-off after this refuses the guest in the router.
-        let epoch = router.guest_epoch();
-        let topic = match (&v["conversation"], &v["inbox"]) {
-            (Value::String(cid), Value::Null) => {
-                let huddle = &self.state.huddle;
-                let viewer = match huddle.talk_conversation(cid).await {
-                    Ok(room) => huddle
-                        .viewer(&room, &self.actor, as_guest)
-                        .await
-                        .map(|(viewer, _)| viewer),
-                    Err(e) => Err(e),
-                };
-                match viewer {
-                    Ok(Viewer::Guest) => Topic::Conversation {
-                        rid: cid.clone(),
-                        guest: true,
-                    },
-                    Ok(Viewer::Participant(s)) if s.access != Access::None => Topic::Conversation {
-                        rid: cid.clone(),
-                        guest: false,
-                    },
-                    Ok(Viewer::Participant(_)) => {
-                        return self
-                            .send(error_frame(
-                                Some(&id),
-                                "NOT_FOUND",
-                                "No access to this conversation",
-                            ))
-                            .await
-                    }
-                    Err(e) => return self.send(core_error(Some(&id), &e)).await,
-                }
-            }
-            (Value::Null, Value::Bool(true)) => Topic::Inbox,
-            _ => {
-                return self
-                    .send(error_frame(
-                        Some(&id),
-                        "INVALID_FRAME",
-                        "Subscribe to a conversation or to inbox: true",
-                    ))
-                    .await
-            }
-        };
-        let guest = matches!(topic, Topic::Conversation { guest: true, .. });
-        let (tx, flags, ready_id) = (self.tx.clone(), self.flags.clone(), id.clone());
-        // Under the router's lock: "ready" and the replay precede every live event.
-        let then = move |verdict: Verdict, replay: Replay| {
-            if verdict != Verdict::Live {
-                return;
-            }
-            let mut frames = vec![Out::Frame(text(
-                json!({"v": VERSION, "type": "ready", "id": ready_id}),
-            ))];
-            match replay {
-                Replay::None => {}
-                Replay::Events(events) => frames.extend(events.into_iter().map(Out::Shared)),
-                Replay::Resync => frames.push(Out::Frame(text(
-                    json!({"v": VERSION, "type": "resync", "id": ready_id}),
-                ))),
-            }
-            for f in frames {
-                if tx.try_send(f).is_err() {
-                    flags.overflowed.store(true, Ordering::SeqCst);
-                    flags.wake.notify_one();
-                }
-            }
-        };
-        let f = match router
-            .subscribe_talk(self.conn, &id, topic, epoch, since, then)
-            .await
-        {
-            Ok(Verdict::Live) => return,
-            Ok(Verdict::Duplicate) => {
-                error_frame(Some(&id), "DUPLICATE_SUBSCRIPTION", "This id is in use")
-            }
-            Ok(_) if guest => error_frame(
-                Some(&id),
-                "GUEST_ACCESS_DISABLED",
-                "Guest access to this conversation is disabled",
-            ),
-            Ok(_) => error_frame(Some(&id), "NOT_FOUND", "No access to this conversation"),
-            Err(e) => core_error(Some(&id), &e),
-        };
-        self.send(f).await
-    }
-}
-
-/// A routed notice as a native frame; notices of other protocols are skipped.
-fn encode(n: &Notice) -> Option<Utf8Bytes> {
-    match n {
-        Notice::Talk {
-            rid,
-            event_id,
-            change,
-        } => {
-            let (event, data) = match change {
-                TalkChange::MessageCreated(m) => ("message.created", shape::message(m)),
-                TalkChange::MessageUpdated(m) => ("message.updated", shape::message(m)),
-                TalkChange::MessageDeleted { id } => ("message.deleted", json!({ "id": id })),
-                TalkChange::ParticipantJoined(s) => (
-                    "participant.joined",
-                    json!({"userId": s.u.id, "participant": shape::participant(s)}),
-                ),
-                TalkChange::ParticipantUpdated(s) => (
-                    "participant.updated",
-                    json!({"userId": s.u.id, "participant": shape::participant(s)}),
-                ),
-                TalkChange::ParticipantLeft { uid } => {
-                    ("participant.left", json!({ "userId": uid }))
-                }
-                TalkChange::ConversationUpdated(r) => {
-                    let mut c = shape::conversation(r, &[], None);
-                    if let Value::Object(o) = &mut c {
-                        // Participants travel as participant.* events.
-                        o.remove("participants");
-                        o.remove("lastMessage");
-                    }
-                    ("conversation.updated", c)
-                }
-                TalkChange::ConversationDeleted => ("conversation.deleted", json!({ "id": rid })),
-                TalkChange::GuestAccessChanged { allowed } => {
-                    ("guestAccess.changed", json!({ "guestAccess": allowed }))
-                }
-            };
-            Some(text(json!({
-                "v": VERSION,
-                "type": "event",
-                "conversation": rid,
-                "eventId": event_id,
-                "event": event,
-                "data": data,
-            })))
-        }
-        Notice::Typing { rid, uid, typing } => Some(text(json!({
-            "v": VERSION, "type": "typing", "conversation": rid, "userId": uid, "typing": typing,
-        }))),
-        Notice::Ended { sub_id, reason } => Some(text(
-            json!({"v": VERSION, "type": "revoked", "sub": sub_id, "reason": reason.as_str()}),
-        )),
-        _ => None,
     }
 }
