@@ -35,5 +35,8 @@ pub async fn upgrade(
         .write_buffer_size(cfg.write_buffer)
         .max_message_size(cfg.max_message)
         .max_frame_size(cfg.max_message)
-        .on_upgrade(move |socket| session::serve(socket, state, app, q))
+        .on_upgrade(move |socket| async move {
+            let _open = crate::metrics::OpenSocket::new("native");
+            session::serve(socket, state, app, q).await
+        })
 }
