@@ -143,6 +143,11 @@ impl TestApp {
         })));
     }
 
+    /// The database the server runs on (for tests that reach the store directly).
+    pub fn database_url(&self) -> &str {
+        &self.config.database_url
+    }
+
     /// Stops the server (gracefully) and starts a new one on the same database.
     pub async fn restart(&mut self) {
         if let Some(stop) = self.shutdown.take() {
