@@ -415,18 +415,23 @@ pub async fn failed_changes_leave_no_event_and_no_outbox_row(store: Arc<dyn Stor
     assert_eq!(code, "IDEMPOTENCY_KEY_USED");
     assert_eq!(outbox(&store, "all").await.len(), 2);
     // Missing rooms and memberships keep their errors.
-    let orphan = message_at(&room("x", RoomType::Channel), &alice, "x", 1);
-    let missing_rid = orphan.rid.clone();
-    assert!(matches!(
-        write(
-            &store,
-            &missing_rid,
-            RoomChange::PostMessage(orphan),
-            &hooks
+    let nowhere = room("x", RoomType::Channel);
+    let missing_room = |r: huddle_core::Result<RoomWritten>| {
+        assert!(
+            matches!(&r, Err(Error::NotFound(f)) if f.code == "error-room-not-found"),
+            "{r:?}"
         )
-        .await,
-        Err(Error::NotFound(_))
-    ));
+    };
+    let orphan = message_at(&nowhere, &alice, "x", 1);
+    missing_room(write(&store, &nowhere.id, RoomChange::PostMessage(orphan), &hooks).await);
+    let invite = RoomChange::AddMembers(vec![member(&nowhere, &alice, &alice.to_ref())]);
+    missing_room(write(&store, &nowhere.id, invite, &hooks).await);
+    let note = Message::system(&nowhere.id, "r", alice.to_ref(), "alice");
+    let with_note = RoomChange::UpdateMember {
+        subscription: sub(&nowhere, &alice),
+        message: Some(note),
+    };
+    missing_room(write(&store, &nowhere.id, with_note, &hooks).await);
     let mut stranger = sub(&taken, &insert_user(&store, "bob").await);
     stranger.roles = vec!["owner".into()];
     let update = RoomChange::UpdateMember {
