@@ -20,6 +20,7 @@ mod app;
 mod cache;
 mod conversations;
 mod errors;
+mod event_rows;
 mod member_index;
 mod member_pages;
 mod membership;
