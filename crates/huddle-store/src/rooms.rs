@@ -1,7 +1,7 @@
 //! Rooms: the `rooms` table, its settings and counters, the room changes of the write path
 //! (`create`, `update`, `delete`, run by `room_writes`), and the helpers every write transaction
-//! touching a room uses (`lock_room` first, `bump_room` or `advance_room` last, which also take
-//! the room's next event number) so counters stay exact, events are numbered in commit order and
+//! touching a room uses (`lock_room` or `claim_room` first, `bump_room` or `advance_room` last,
+//! which also take the room's next event number) so counters stay exact, events are numbered in commit order and
 //! PostgreSQL transactions always take the room row lock before any membership row.
 
 use std::collections::HashSet;
