@@ -1,11 +1,11 @@
 //! The write path's store half (`RoomWriteStore`): every change to a room is one write job that
-//! locks the room row (or, for a new room, inserts it), applies the change (the per-kind
-//! functions of `rooms`, `membership` and `messages`), takes the room's next event number in
-//! the statement that advances the room, and writes the `room_events` row and the webhook
-//! outbox rows of that event (`event_rows`: by the job on PostgreSQL, for the whole batch
-//! before its `COMMIT` on SQLite), all in one transaction. A crash can therefore never keep a change
-//! and lose its event or its webhooks, and a room's events are numbered in commit order with no
-//! gaps (the number is taken under the room lock: SQLite's single writer, PostgreSQL's row lock).
+//! takes the room (PostgreSQL locks its row; SQLite's single writer orders jobs already; a new
+//! room is inserted), applies the change (the per-kind functions of `rooms`, `membership` and
+//! `messages`), takes the room's next event number in the statement that advances the room, and
+//! writes the `room_events` row and the webhook outbox rows of that event (`event_rows`: by the
+//! job on PostgreSQL, for the whole batch before its `COMMIT` on SQLite), all in one
+//! transaction. A crash can therefore never keep a change and lose its event or its webhooks,
+//! and a room's events are numbered in commit order with no gaps.
 //!
 //! A change that changes nothing writes nothing and takes no number. After the commit the job's
 //! caller does what the old per-kind methods did: drops the room's cache entry, applies the
