@@ -22,6 +22,7 @@ mod backup;
 mod cache;
 mod conversations;
 mod errors;
+mod event_rows;
 mod member_index;
 mod member_pages;
 mod membership;

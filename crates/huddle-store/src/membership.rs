@@ -16,7 +16,7 @@ use crate::member_index::{Key, MemberIndexes};
 use crate::messages::insert_messages;
 use crate::pool::Backend;
 use crate::room_writes::Applied;
-use crate::rooms::{advance_room, bump_room, lock_room};
+use crate::rooms::{advance_room, bump_room, claim_room, room_missing};
 use crate::rows::{self, SUB_COLS, SUB_FIELDS, USER_COLS};
 use crate::sql::{
     contains_pattern, escape_like, flag, insert_json_rows, insert_values_sql, now, placeholders,
@@ -182,14 +182,18 @@ pub(crate) async fn add(
     rid: &str,
     members: Vec<NewMember>,
 ) -> Result<Option<Applied>> {
-    if lock_room(tx, backend, rid).await?.is_none() {
+    if !claim_room(tx, backend, rid).await? {
         return Err(room_not_found());
     }
     let subs: Vec<&Subscription> = members.iter().map(|m| &m.subscription).collect();
-    let added: HashSet<String> = insert_subscriptions(tx, backend, rid, &subs)
-        .await?
-        .into_iter()
-        .collect();
+    let added: HashSet<String> = match insert_subscriptions(tx, backend, rid, &subs).await {
+        Ok(added) => added.into_iter().collect(),
+        // A foreign key: the room (unread so far on SQLite) or a user is gone.
+        Err(Error::NotFound(_)) if backend == Backend::Sqlite && room_missing(tx, rid).await? => {
+            return Err(room_not_found());
+        }
+        Err(e) => return Err(e),
+    };
     if added.is_empty() {
         return Ok(None);
     }
@@ -243,7 +247,7 @@ pub(crate) async fn remove(
     uid: String,
     message: Option<Message>,
 ) -> Result<Option<Applied>> {
-    if lock_room(tx, backend, rid).await?.is_none() {
+    if !claim_room(tx, backend, rid).await? {
         return Ok(None);
     }
     let done =
@@ -285,12 +289,15 @@ pub(crate) async fn update_member(
     mut sub: Subscription,
     message: Option<Message>,
 ) -> Result<Applied> {
-    if lock_room(tx, backend, rid).await?.is_none() {
-        return Err(if message.is_some() {
+    let missing = || {
+        if message.is_some() {
             room_not_found()
         } else {
             invalid_subscription()
-        });
+        }
+    };
+    if !claim_room(tx, backend, rid).await? {
+        return Err(missing());
     }
     sub.rid = rid.to_string();
     let done = sqlx::query(
@@ -315,6 +322,9 @@ pub(crate) async fn update_member(
     .await
     .map_err(db_err)?;
     if done.rows_affected() == 0 {
+        if backend == Backend::Sqlite && room_missing(tx, rid).await? {
+            return Err(missing());
+        }
         return Err(invalid_subscription());
     }
     let advanced = match &message {

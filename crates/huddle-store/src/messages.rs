@@ -13,7 +13,7 @@ use sqlx::AnyConnection;
 use crate::errors::{db_err, message_err, room_not_found};
 use crate::pool::Backend;
 use crate::room_writes::Applied;
-use crate::rooms::{advance_room, advanced, bump_room, lock_room};
+use crate::rooms::{advance_room, advanced, bump_room, claim_room, room_missing};
 use crate::rows::{self, MESSAGE_COLS, MESSAGE_FIELDS};
 use crate::sql::{insert_json_rows, insert_values_sql, now, to_json, CHUNK};
 use crate::SqlStore;
@@ -141,10 +141,17 @@ pub(crate) async fn post(
     rid: &str,
     message: Message,
 ) -> Result<Applied> {
-    if lock_room(tx, backend, rid).await?.is_none() {
+    if !claim_room(tx, backend, rid).await? {
         return Err(room_not_found());
     }
-    insert_messages(tx, backend, &[&message]).await?;
+    match insert_messages(tx, backend, &[&message]).await {
+        Ok(()) => {}
+        // A foreign key: the room (unread so far on SQLite) is gone.
+        Err(Error::NotFound(_)) if backend == Backend::Sqlite && room_missing(tx, rid).await? => {
+            return Err(room_not_found());
+        }
+        Err(e) => return Err(e),
+    }
     let advanced = bump_room(tx, rid, 0, &[&message]).await?;
     if !message.is_system() {
         // Everyone else in the room now has something unread.
@@ -175,7 +182,7 @@ pub(crate) async fn edit(
     message: Message,
 ) -> Result<Applied> {
     // Room first, as every transaction that numbers an event of the room.
-    if lock_room(tx, backend, rid).await?.is_none() {
+    if !claim_room(tx, backend, rid).await? {
         return Err(message_not_found());
     }
     let editor = message.edited_by.as_ref();
@@ -217,7 +224,7 @@ pub(crate) async fn delete(
     rid: &str,
     id: String,
 ) -> Result<Option<Applied>> {
-    if lock_room(tx, backend, rid).await?.is_none() {
+    if !claim_room(tx, backend, rid).await? {
         return Ok(None);
     }
     let done = sqlx::query("DELETE FROM messages WHERE id = $1 AND rid = $2")
@@ -260,7 +267,7 @@ pub(crate) async fn react(
     username: &str,
     react: Option<bool>,
 ) -> Result<Option<Applied>> {
-    if lock_room(tx, backend, rid).await?.is_none() {
+    if !claim_room(tx, backend, rid).await? {
         return Ok(None);
     }
     // Row lock too (PostgreSQL): a writer that does not go through the room must not lose a

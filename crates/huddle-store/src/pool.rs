@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use huddle_core::{Error, Result};
@@ -11,7 +12,8 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
 use crate::errors::{db_err, migrate_err};
-use crate::writer::{WriteFn, Writer};
+use crate::event_rows::EventQueue;
+use crate::writer::{BatchEnd, WriteFn, Writer};
 
 /// Longest a write waits for SQLite's single writer connection.
 const SQLITE_WRITER_QUEUE_WAIT: Duration = Duration::from_secs(30);
@@ -228,6 +230,9 @@ pub(crate) struct Db {
     reader: AnyPool,
     /// SQLite's group-commit writer (`None` on PostgreSQL).
     group: Option<Writer>,
+    /// Where SQLite's write jobs queue their room event and outbox rows, written by `group`
+    /// at the end of each batch (`None` on PostgreSQL, whose jobs write them themselves).
+    pub(crate) events: Option<Arc<EventQueue>>,
 }
 
 impl Db {
@@ -248,6 +253,7 @@ impl Db {
                     writer: pool.clone(),
                     reader: pool,
                     group: None,
+                    events: None,
                 })
             }
             Target::Sqlite { url, path, memory } => {
@@ -278,9 +284,12 @@ impl Db {
                     .await
                     .map_err(db_err)?
                 };
+                let events = Arc::new(EventQueue::default());
+                let end: Arc<dyn BatchEnd> = events.clone();
                 Ok(Db {
                     backend: Backend::Sqlite,
-                    group: Some(Writer::spawn(writer.clone())),
+                    group: Some(Writer::spawn(writer.clone(), Some(end))),
+                    events: Some(events),
                     writer,
                     reader,
                 })

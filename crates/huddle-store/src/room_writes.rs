@@ -1,30 +1,31 @@
 //! The write path's store half (`RoomWriteStore`): every change to a room is one write job that
-//! locks the room row (or, for a new room, inserts it), applies the change (the per-kind
-//! functions of `rooms`, `membership` and `messages`), takes the room's next event number in
-//! the statement that advances the room, and writes the `room_events` row and the webhook
-//! outbox rows of that event, all in one transaction. A crash can therefore never keep a change
-//! and lose its event or its webhooks, and a room's events are numbered in commit order with no
-//! gaps (the number is taken under the room lock: SQLite's single writer, PostgreSQL's row lock).
+//! takes the room (PostgreSQL locks its row; SQLite's single writer orders jobs already; a new
+//! room is inserted), applies the change (the per-kind functions of `rooms`, `membership` and
+//! `messages`), takes the room's next event number in the statement that advances the room, and
+//! writes the `room_events` row and the webhook outbox rows of that event (`event_rows`: by the
+//! job on PostgreSQL, for the whole batch before its `COMMIT` on SQLite), all in one
+//! transaction. A crash can therefore never keep a change and lose its event or its webhooks,
+//! and a room's events are numbered in commit order with no gaps.
 //!
 //! A change that changes nothing writes nothing and takes no number. After the commit the job's
 //! caller does what the old per-kind methods did: drops the room's cache entry, applies the
 //! member-index changes it staged, or makes every index stale when a room went.
 
 use std::collections::HashSet;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use huddle_core::store::{
     RoomChange, RoomCounters, RoomEvent, RoomEventItem, RoomWrite, RoomWriteStore, RoomWritten,
 };
-use huddle_core::{ids, Error, Result, Timestamp, WebhookEndpoint};
-use serde::Serialize;
+use huddle_core::{Error, Result, Timestamp};
 use sqlx::{AnyConnection, Row};
 
-use crate::errors::{db_err, reference_err};
+use crate::errors::db_err;
+use crate::event_rows::{self, EventQueue};
 use crate::member_index::{MemberIndexes, Staged};
 use crate::pool::Backend;
-use crate::sql::{from_json, insert_json_rows, insert_values_sql, json_list, now, to_json, CHUNK};
+use crate::sql::from_json;
 use crate::{membership, messages, rooms, SqlStore};
 
 /// What one change did inside its transaction: the items of its event in order, the number the
@@ -35,37 +36,6 @@ pub(crate) struct Applied {
     pub(crate) seq: i64,
     pub(crate) counters: Option<RoomCounters>,
     pub(crate) staged: Option<Staged>,
-}
-
-/// The columns an outbox row of a room event is written with (the others keep their defaults:
-/// not delivered, no error).
-const OUTBOX_NEW: &[&str] = &[
-    "id",
-    "endpoint_id",
-    "event_type",
-    "body",
-    "rid",
-    "seq",
-    "item",
-    "attempts",
-    "next_attempt_at",
-    "created_at",
-];
-
-/// One outbox row as the JSON object `insert_json_rows` reads (keys = `OUTBOX_NEW`).
-#[derive(Serialize)]
-struct OutboxRow<'a> {
-    id: String,
-    endpoint_id: &'a str,
-    event_type: &'static str,
-    /// Built from the event item when first sent (`set_outbox_body`).
-    body: &'static str,
-    rid: &'a str,
-    seq: i64,
-    item: i64,
-    attempts: i64,
-    next_attempt_at: i64,
-    created_at: i64,
 }
 
 /// A message or room of the change that names another room than the write's: its row would
@@ -97,12 +67,16 @@ async fn apply(
     tx: &mut AnyConnection,
     backend: Backend,
     indexes: &Arc<MemberIndexes>,
+    queue: Option<&EventQueue>,
     rid: &str,
     change: RoomChange,
 ) -> Result<Option<Applied>> {
     match change {
         RoomChange::Create { room, members } => {
-            rooms::create(tx, backend, room, members).await.map(Some)
+            let queued = queue.map_or(0, |q| q.last_seq(rid));
+            rooms::create(tx, backend, room, members, queued)
+                .await
+                .map(Some)
         }
         RoomChange::AddMembers(members) => {
             membership::add(tx, backend, indexes, rid, members).await
@@ -134,160 +108,6 @@ async fn apply(
             .map(Some),
         RoomChange::DeleteRoom => rooms::delete(tx, backend, rid).await,
     }
-}
-
-/// Writes the event of an applied change and its outbox rows: one row per item an endpoint
-/// wants, per endpoint.
-async fn record(
-    tx: &mut AnyConnection,
-    backend: Backend,
-    rid: &str,
-    kind: &str,
-    applied: &Applied,
-    webhooks: &[WebhookEndpoint],
-) -> Result<()> {
-    let created_at = now();
-    sqlx::query(
-        "INSERT INTO room_events (rid, seq, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(rid)
-    .bind(applied.seq)
-    .bind(kind)
-    .bind(to_json(&applied.items)?)
-    .bind(created_at)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    if webhooks.is_empty() {
-        return Ok(());
-    }
-    let wanted: Vec<(usize, &'static str, &WebhookEndpoint)> = applied
-        .items
-        .iter()
-        .enumerate()
-        .filter_map(|(i, item)| item.webhook_type().map(|t| (i, t)))
-        .flat_map(|(i, t)| {
-            webhooks
-                .iter()
-                .filter(move |e| e.wants(t))
-                .map(move |e| (i, t, e))
-        })
-        .collect();
-    if wanted.is_empty() {
-        return Ok(());
-    }
-    let live = live_endpoints(tx, backend, &wanted).await?;
-    let rows: Vec<OutboxRow> = wanted
-        .into_iter()
-        .filter(|(_, _, e)| live.contains(e.id.as_str()))
-        .map(|(i, event_type, e)| OutboxRow {
-            id: ids::new_id(),
-            endpoint_id: &e.id,
-            event_type,
-            body: "",
-            rid,
-            seq: applied.seq,
-            item: i as i64,
-            attempts: 0,
-            next_attempt_at: created_at,
-            created_at,
-        })
-        .collect();
-    insert_outbox(tx, backend, &rows).await
-}
-
-/// Which of the wanted endpoints still exist, locked against deletion until the commit
-/// (PostgreSQL): the caller's list may be a moment old, and a delivery for an endpoint deleted
-/// meanwhile must be dropped, not fail the room change on its foreign key.
-async fn live_endpoints(
-    tx: &mut AnyConnection,
-    backend: Backend,
-    wanted: &[(usize, &'static str, &WebhookEndpoint)],
-) -> Result<HashSet<String>> {
-    static SQL: LazyLock<[String; 2]> = LazyLock::new(|| {
-        [
-            format!(
-                "SELECT id FROM webhook_endpoints WHERE id IN ({})",
-                json_list(Backend::Sqlite, 1)
-            ),
-            format!(
-                "SELECT id FROM webhook_endpoints WHERE id IN ({}) FOR KEY SHARE",
-                json_list(Backend::Postgres, 1)
-            ),
-        ]
-    });
-    let mut ids: Vec<&str> = wanted.iter().map(|(_, _, e)| e.id.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let found = sqlx::query(&SQL[usize::from(backend == Backend::Postgres)])
-        .bind(to_json(&ids)?)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    found
-        .iter()
-        .map(|r| r.try_get::<String, _>(0usize).map_err(db_err))
-        .collect()
-}
-
-/// Inserts outbox rows as `insert_messages` does: PostgreSQL in one statement (one JSON
-/// parameter), SQLite in multi-row `VALUES` whose full chunks and small counts (one endpoint
-/// wanting one or two items is the common case) reuse cached statements.
-async fn insert_outbox(
-    tx: &mut AnyConnection,
-    backend: Backend,
-    rows: &[OutboxRow<'_>],
-) -> Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    if backend == Backend::Postgres {
-        static SQL: LazyLock<String> =
-            LazyLock::new(|| insert_json_rows(Backend::Postgres, "webhook_outbox", OUTBOX_NEW));
-        sqlx::query(SQL.as_str())
-            .bind(to_json(rows)?)
-            .execute(&mut *tx)
-            .await
-            .map_err(reference_err)?;
-        return Ok(());
-    }
-    const SMALL: usize = 8;
-    static CACHED: LazyLock<Vec<String>> = LazyLock::new(|| {
-        (1..=SMALL)
-            .chain([CHUNK])
-            .map(|n| insert_values_sql("webhook_outbox", OUTBOX_NEW, n, ""))
-            .collect()
-    });
-    for chunk in rows.chunks(CHUNK) {
-        let built;
-        let (sql, cached) = match chunk.len() {
-            CHUNK => (CACHED[SMALL].as_str(), true),
-            n if n <= SMALL => (CACHED[n - 1].as_str(), true),
-            n => {
-                built = insert_values_sql("webhook_outbox", OUTBOX_NEW, n, "");
-                (built.as_str(), false)
-            }
-        };
-        let mut q = sqlx::query(sql);
-        for r in chunk {
-            q = q
-                .bind(r.id.as_str())
-                .bind(r.endpoint_id)
-                .bind(r.event_type)
-                .bind(r.body)
-                .bind(r.rid)
-                .bind(r.seq)
-                .bind(r.item)
-                .bind(r.attempts)
-                .bind(r.next_attempt_at)
-                .bind(r.created_at);
-        }
-        q.persistent(cached)
-            .execute(&mut *tx)
-            .await
-            .map_err(reference_err)?;
-    }
-    Ok(())
 }
 
 /// One entry per user, the first one asked.
@@ -330,17 +150,26 @@ impl RoomWriteStore for SqlStore {
         );
         let deletes_room = matches!(change, RoomChange::DeleteRoom);
         let (backend, indexes, key) = (self.db.backend, self.members.clone(), rid.clone());
+        let queue = self.db.events.clone();
         let out = self
             .db
             .write(move |tx| {
                 Box::pin(async move {
-                    let Some(applied) = apply(tx, backend, &indexes, &rid, change).await? else {
+                    let queue = queue.as_deref();
+                    let applied = apply(tx, backend, &indexes, queue, &rid, change).await?;
+                    let Some(applied) = applied else {
                         return Ok(None);
                     };
                     if let Some(foreign) = foreign {
                         return Err(Error::Internal(foreign));
                     }
-                    record(tx, backend, &rid, kind, &applied, &webhooks).await?;
+                    let (event, outbox) =
+                        event_rows::rows_of(&rid, applied.seq, kind, &applied.items, &webhooks)?;
+                    match queue {
+                        // Last step: written with the batch, before its COMMIT.
+                        Some(queue) => queue.push(event, outbox),
+                        None => event_rows::insert(tx, backend, &[event], outbox).await?,
+                    }
                     Ok(Some(applied))
                 })
             })

@@ -4,8 +4,9 @@
 //! `BEGIN IMMEDIATE ... COMMIT` (one fsync for up to `MAX_BATCH` jobs), each job inside its own
 //! `SAVEPOINT` so that a failing job is undone alone (`ROLLBACK TO` + `RELEASE`) and the others
 //! still commit. A job's answer is sent only after `COMMIT` returned OK: an acknowledged write
-//! is as durable as before. If the transaction itself fails (`COMMIT`, or a savepoint statement),
-//! every job of the batch gets the error, none of them is committed.
+//! is as durable as before. If the transaction itself fails (`COMMIT`, a savepoint statement,
+//! or writing the rows the batch's jobs queued for its end, `BatchEnd`), every job of the batch
+//! gets the error, none of them is committed.
 //!
 //! Jobs run on the writer task, not on the caller's, so a client that disconnects mid-write
 //! cannot leave a half-run job inside a shared transaction: once queued, a job runs to its end.
@@ -13,6 +14,7 @@
 //! server groups concurrent commits' fsyncs itself).
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -36,6 +38,17 @@ pub(crate) trait WriteFn<T>:
 impl<T, F> WriteFn<T> for F where
     F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + 'static
 {
+}
+
+/// Work the writer does at the end of every batch, inside its transaction, just before
+/// `COMMIT`: rows the batch's jobs queued instead of writing them one statement each
+/// (`event_rows::EventQueue`), written in a few multi-row statements for the whole batch. Jobs
+/// queue only as their last step, so what is queued belongs to jobs that succeeded.
+pub(crate) trait BatchEnd: Send + Sync + 'static {
+    /// Writes what the batch queued; an error fails the whole batch (nothing commits).
+    fn flush<'c>(&'c self, conn: &'c mut AnyConnection) -> BoxFuture<'c, Result<()>>;
+    /// Forgets what a batch that did not commit queued.
+    fn discard(&self);
 }
 
 /// A queued write with its answer channel, type-erased for the queue.
@@ -102,9 +115,9 @@ impl Writer {
     /// Starts the writer task on the current runtime. It takes the pool's (single) connection
     /// for each batch and gives it back after, so the migrations and the few single-statement
     /// writes that use the pool directly interleave between batches.
-    pub(crate) fn spawn(pool: AnyPool) -> Writer {
+    pub(crate) fn spawn(pool: AnyPool, end: Option<Arc<dyn BatchEnd>>) -> Writer {
         let (queue, jobs) = mpsc::channel(QUEUE);
-        tokio::spawn(run(pool, jobs));
+        tokio::spawn(run(pool, jobs, end));
         Writer { queue }
     }
 
@@ -125,10 +138,14 @@ fn stopped() -> Error {
     Error::Unavailable("the database writer has stopped".into())
 }
 
-async fn run(pool: AnyPool, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
+async fn run(
+    pool: AnyPool,
+    mut jobs: mpsc::Receiver<Box<dyn Job>>,
+    end: Option<Arc<dyn BatchEnd>>,
+) {
     while let Some(first) = jobs.recv().await {
         let mut batch = vec![first];
-        let result = run_batch(&pool, &mut batch, &mut jobs).await;
+        let result = run_batch(&pool, &mut batch, &mut jobs, end.as_deref()).await;
         // Figures for /metrics (no-ops when no recorder is installed): the backlog left behind
         // this batch, its size, and whether it committed.
         metrics::gauge!("huddle_sqlite_writer_queue_depth").set(jobs.len() as f64);
@@ -136,6 +153,9 @@ async fn run(pool: AnyPool, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
         if let Err(e) = &result {
             metrics::counter!("huddle_sqlite_writer_failed_batches_total").increment(1);
             tracing::warn!(error = %e, jobs = batch.len(), "write batch failed");
+            if let Some(end) = &end {
+                end.discard();
+            }
         } else {
             metrics::counter!("huddle_sqlite_writer_commits_total").increment(1);
         }
@@ -151,6 +171,7 @@ async fn run_batch(
     pool: &AnyPool,
     batch: &mut Vec<Box<dyn Job>>,
     jobs: &mut mpsc::Receiver<Box<dyn Job>>,
+    end: Option<&dyn BatchEnd>,
 ) -> Result<()> {
     let mut pooled = pool.acquire().await.map_err(db_err)?;
     let conn: &mut AnyConnection = &mut pooled;
@@ -172,6 +193,12 @@ async fn run_batch(
         match jobs.try_recv() {
             Ok(job) => batch.push(job),
             Err(_) => break,
+        }
+    }
+    if let Some(end) = end {
+        if let Err(e) = end.flush(conn).await {
+            rollback(conn).await;
+            return Err(e);
         }
     }
     if let Err(e) = cached(conn, "COMMIT").await {
@@ -242,7 +269,7 @@ mod tests {
         .await
         .unwrap();
         let reader = AnyPoolOptions::new().connect(&url).await.unwrap();
-        (Writer::spawn(pool), reader)
+        (Writer::spawn(pool, None), reader)
     }
 
     async fn values(reader: &AnyPool) -> Vec<i64> {
@@ -332,6 +359,56 @@ mod tests {
         // The writer carries on with the next batch.
         assert_eq!(writer.write(insert(3, false)).await.unwrap(), 3);
         assert_eq!(values(&reader).await, vec![3]);
+    }
+
+    /// Inserts `v` into `t` at the end of each batch, or fails there.
+    struct End {
+        v: i64,
+        fail: std::sync::atomic::AtomicBool,
+        discarded: std::sync::atomic::AtomicUsize,
+    }
+
+    impl BatchEnd for End {
+        fn flush<'c>(&'c self, conn: &'c mut AnyConnection) -> BoxFuture<'c, Result<()>> {
+            let fail = self.fail.load(std::sync::atomic::Ordering::SeqCst);
+            inserting(conn, self.v, fail).map(|r| r.map(|_| ())).boxed()
+        }
+        fn discard(&self) {
+            self.discarded
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// The batch end runs inside the batch's transaction: its rows commit with the jobs', and
+    /// when it fails every job of the batch fails with it and nothing is kept.
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_batch_end_commits_or_fails_with_the_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let (plain, reader) = setup(&dir).await;
+        drop(plain);
+        sqlx::query("DELETE FROM t").execute(&reader).await.unwrap();
+        let end = Arc::new(End {
+            v: 100,
+            fail: true.into(),
+            discarded: 0.into(),
+        });
+        let url = format!("sqlite:{}/w.db", dir.path().display());
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .unwrap();
+        let writer = Writer::spawn(pool, Some(end.clone()));
+        let (a, b) = tokio::join!(
+            writer.write(insert(1, false)),
+            writer.write(insert(2, false))
+        );
+        assert!(a.is_err() && b.is_err(), "{a:?} {b:?}");
+        assert_eq!(values(&reader).await, Vec::<i64>::new());
+        assert_eq!(end.discarded.load(std::sync::atomic::Ordering::SeqCst), 1);
+        end.fail.store(false, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(writer.write(insert(3, false)).await.unwrap(), 3);
+        assert_eq!(values(&reader).await, vec![3, 100]);
     }
 
     /// A panicking job is that job's error, not the writer's end.

@@ -82,6 +82,26 @@ impl Huddle {
             .unwrap_or_default()
     }
 
+    /// A room's events after `after_seq`, in order (delivery bodies are built from them).
+    pub async fn room_events(
+        &self,
+        rid: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::store::RoomEvent>> {
+        self.store.room_events(rid, after_seq, limit).await
+    }
+
+    /// Stores a delivery's body once; false when another sender stored one first.
+    pub async fn set_delivery_body(&self, id: &str, body: &str) -> Result<bool> {
+        self.store.set_outbox_body(id, body).await
+    }
+
+    /// One delivery of the outbox.
+    pub async fn delivery(&self, id: &str) -> Result<Option<OutboxItem>> {
+        self.store.outbox_item(id).await
+    }
+
     pub fn webhook_wanted(&self, event_type: &str) -> bool {
         self.hooks
             .read()

@@ -1,9 +1,15 @@
-//! Webhooks: domain events become signed JSON deliveries. A writer task turns each event into
-//! outbox rows (one per interested endpoint); a sender task posts due rows and records the
-//! outcome, retrying with backoff. The outbox is in the database, so a restart loses no
-//! queued delivery. Signature: `X-Huddle-Signature = HEX(HMAC-SHA256(secret, timestamp + "." + body))`
+//! Webhooks: domain events become signed JSON deliveries. Deliveries of room events (messages,
+//! participants, a conversation's guest access, its deletion) are outbox rows the write path
+//! commits with the change itself (`RoomWriteStore::write_room`), pointing at the room event
+//! and its item, with no body yet; the writer task here only queues what is not a room change
+//! (user events, the app-wide guest-access switch), one row per interested endpoint. A sender
+//! task posts due rows and records the outcome, retrying with backoff; before a room event's
+//! first attempt it builds the body from the event item and stores it, so every retry signs the
+//! same bytes. The outbox is in the database, so a restart (or a crash) loses no queued
+//! delivery. Signature: `X-Huddle-Signature = HEX(HMAC-SHA256(secret, timestamp + "." + body))`
 //! with `X-Huddle-Timestamp`, the scheme TalkJS uses under its own header names.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,9 +18,10 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use hmac::{Hmac, Mac};
 use huddle_core::events::Event;
-use huddle_core::{ids, Huddle, Timestamp};
+use huddle_core::store::{RoomEvent, RoomEventItem};
+use huddle_core::{ids, Huddle, OutboxItem, Timestamp};
 use serde_json::{json, Value};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::error::{bad_request, TalkResult};
@@ -111,76 +118,167 @@ pub fn sign(secret: &str, timestamp: &str, body: &str) -> String {
     }
 }
 
-/// The webhook type of an event, if webhooks carry it.
+/// The webhook type of an event the writer task queues itself: what is not a room change. A
+/// room change's deliveries are written with it (`RoomWriteStore`).
 fn kind(event: &Event) -> Option<&'static str> {
     Some(match event {
-        Event::MessageCreated { .. } => "message.sent",
-        Event::MessageUpdated { .. } => "message.updated",
-        Event::MessageDeleted { .. } => "message.deleted",
         Event::UserCreated(_) => "user.created",
         Event::UserUpdated(_) => "user.updated",
-        Event::RoomDeleted { .. } => "conversation.deleted",
-        Event::MemberAdded { .. } => "participant.joined",
-        Event::MemberUpdated(_) => "participant.updated",
-        Event::MemberRemoved { .. } => "participant.left",
-        Event::GuestAccessChanged { .. } => "guestAccess.changed",
+        // The app-wide switch (a settings change); one conversation's is a room change.
+        Event::GuestAccessChanged { rid: None, .. } => "guestAccess.changed",
         _ => return None,
     })
 }
 
-/// The webhook type and `data` of an event, if it is one webhooks carry.
-async fn payload(h: &Huddle, event: &Event) -> Option<(&'static str, Value)> {
-    let conversation = |rid: &str| json!({ "id": rid });
+/// The webhook type of an event published after a room change committed deliveries of it, if
+/// any: the sender is woken for those at once instead of at its next poll.
+fn room_kind(event: &Event) -> Option<&'static str> {
     Some(match event {
-        Event::MessageCreated { message: m, .. } => {
+        Event::MessageCreated { .. } => "message.sent",
+        Event::MessageUpdated { .. } => "message.updated",
+        Event::MessageDeleted { .. } => "message.deleted",
+        Event::RoomDeleted { .. } => "conversation.deleted",
+        Event::MemberAdded { .. } => "participant.joined",
+        Event::MemberUpdated(_) => "participant.updated",
+        Event::MemberRemoved { .. } => "participant.left",
+        Event::GuestAccessChanged { rid: Some(_), .. } => "guestAccess.changed",
+        _ => return None,
+    })
+}
+
+/// The webhook type and `data` of an event the writer task queues.
+fn payload(event: &Event) -> Option<(&'static str, Value)> {
+    Some(match event {
+        Event::UserCreated(u) => ("user.created", json!({ "user": shape::user(u, false) })),
+        Event::UserUpdated(u) => ("user.updated", json!({ "user": shape::user(u, false) })),
+        Event::GuestAccessChanged { rid: None, allowed } => (
+            "guestAccess.changed",
+            json!({ "conversationId": Value::Null, "allowed": allowed }),
+        ),
+        _ => return None,
+    })
+}
+
+/// The webhook type and `data` of item `item` of an event of room `rid`, if webhooks carry it.
+/// Conversation and sender are read when the body is built (the first attempt): a conversation
+/// deleted by then is shown by its id alone.
+async fn item_payload(
+    h: &Huddle,
+    rid: &str,
+    item: &RoomEventItem,
+) -> Option<(&'static str, Value)> {
+    let kind = item.webhook_type()?;
+    let data = match item {
+        RoomEventItem::MessageCreated { message: m } => {
             let sender = if m.u.id.is_empty() {
                 None
             } else {
                 h.talk_user(&m.u.id).await.ok()
             };
             let room = h.talk_conversation(&m.rid).await.ok();
-            (
-                "message.sent",
-                json!({
-                    "message": shape::message(m),
-                    "sender": sender.as_ref().map(|u| shape::user(u, false)),
-                    "conversation": room.as_ref().map(|r| shape::conversation(r, &[], None)).unwrap_or_else(|| conversation(&m.rid)),
-                }),
-            )
+            json!({
+                "message": shape::message(m),
+                "sender": sender.as_ref().map(|u| shape::user(u, false)),
+                "conversation": room.as_ref().map(|r| shape::conversation(r, &[], None)).unwrap_or_else(|| json!({ "id": m.rid })),
+            })
         }
-        Event::MessageUpdated { message: m, .. } => {
-            ("message.updated", json!({ "message": shape::message(m) }))
+        RoomEventItem::MessageUpdated { message: m } => json!({ "message": shape::message(m) }),
+        RoomEventItem::MessageDeleted { id } => {
+            json!({ "message": { "id": id, "conversationId": rid } })
         }
-        Event::MessageDeleted { rid, id } => (
-            "message.deleted",
-            json!({ "message": { "id": id, "conversationId": rid } }),
-        ),
-        Event::UserCreated(u) => ("user.created", json!({ "user": shape::user(u, false) })),
-        Event::UserUpdated(u) => ("user.updated", json!({ "user": shape::user(u, false) })),
-        Event::RoomDeleted { rid } => (
-            "conversation.deleted",
-            json!({ "conversation": conversation(rid) }),
-        ),
-        Event::MemberAdded {
-            subscription: s, ..
-        } => (
-            "participant.joined",
-            json!({ "conversationId": s.rid, "userId": s.u.id, "participant": shape::participant(s) }),
-        ),
-        Event::MemberUpdated(s) => (
-            "participant.updated",
-            json!({ "conversationId": s.rid, "userId": s.u.id, "participant": shape::participant(s) }),
-        ),
-        Event::MemberRemoved { rid, uid } => (
-            "participant.left",
-            json!({ "conversationId": rid, "userId": uid }),
-        ),
-        Event::GuestAccessChanged { rid, allowed } => (
-            "guestAccess.changed",
-            json!({ "conversationId": rid, "allowed": allowed }),
-        ),
-        _ => return None,
-    })
+        RoomEventItem::RoomDeleted => json!({ "conversation": { "id": rid } }),
+        RoomEventItem::MemberAdded { subscription: s }
+        | RoomEventItem::MemberUpdated { subscription: s } => {
+            json!({ "conversationId": s.rid, "userId": s.u.id, "participant": shape::participant(s) })
+        }
+        RoomEventItem::MemberRemoved { uid } => json!({ "conversationId": rid, "userId": uid }),
+        RoomEventItem::GuestAccessChanged { allowed } => {
+            json!({ "conversationId": rid, "allowed": allowed })
+        }
+        RoomEventItem::RoomCreated { .. } | RoomEventItem::RoomUpdated { .. } => return None,
+    };
+    Some((kind, data))
+}
+
+/// The webhook event id of item `item` of event `seq` of room `rid`: the same for every endpoint
+/// and every attempt (and a redelivery), so a receiver can drop duplicates.
+pub fn room_event_id(rid: &str, seq: i64, item: i64) -> String {
+    let mut hash = Sha256::new();
+    hash.update(rid.as_bytes());
+    hash.update([0]);
+    hash.update(seq.to_be_bytes());
+    hash.update(item.to_be_bytes());
+    format!("evt_{}", hex::encode(&hash.finalize()[..12]))
+}
+
+/// The room events the sender read lately: one event's deliveries (its items, each endpoint)
+/// come together, and a large event (a 10,000-member invite) is read and decoded once, not
+/// once per delivery.
+#[derive(Default)]
+struct RecentEvents(VecDeque<Arc<RoomEvent>>);
+
+impl RecentEvents {
+    const KEPT: usize = 8;
+
+    async fn get(&mut self, h: &Huddle, rid: &str, seq: i64) -> Result<Arc<RoomEvent>, String> {
+        if let Some(e) = self.0.iter().find(|e| e.seq == seq && e.rid == rid) {
+            return Ok(e.clone());
+        }
+        let found = h
+            .room_events(rid, seq - 1, 1)
+            .await
+            .map_err(|e| format!("reading its room event: {e}"))?;
+        let event = found
+            .into_iter()
+            .find(|e| e.seq == seq)
+            .map(Arc::new)
+            .ok_or("its room event is missing")?;
+        if self.0.len() == Self::KEPT {
+            self.0.pop_front();
+        }
+        self.0.push_back(event.clone());
+        Ok(event)
+    }
+}
+
+/// Gives a delivery of a room event its body before its first attempt: built from the event
+/// item and stored, so that every retry signs and sends the same bytes.
+async fn prepare(
+    h: &Huddle,
+    recent: &mut RecentEvents,
+    item: &mut OutboxItem,
+) -> Result<(), String> {
+    if !item.body.is_empty() {
+        return Ok(());
+    }
+    let (Some(rid), Some(seq), Some(index)) = (item.rid.as_deref(), item.seq, item.item) else {
+        return Err("the delivery has no body and no room event".into());
+    };
+    let event = recent.get(h, rid, seq).await?;
+    let entry = usize::try_from(index)
+        .ok()
+        .and_then(|i| event.items.get(i))
+        .ok_or("its event item is missing")?;
+    let (kind, data) = item_payload(h, rid, entry)
+        .await
+        .ok_or("its event item is not a webhook event")?;
+    let body = json!({ "id": room_event_id(rid, seq, index), "type": kind, "createdAt": event.created_at.millis(), "data": data }).to_string();
+    let stored = h
+        .set_delivery_body(&item.id, &body)
+        .await
+        .map_err(|e| format!("storing its body: {e}"))?;
+    item.body = if stored {
+        body
+    } else {
+        // Another sender (a second server on the same database) stored one first: send that.
+        h.delivery(&item.id)
+            .await
+            .map_err(|e| format!("reading its body: {e}"))?
+            .map(|i| i.body)
+            .filter(|b| !b.is_empty())
+            .ok_or("the delivery is gone")?
+    };
+    Ok(())
 }
 
 /// Starts the writer (events → outbox) and the sender (outbox → HTTP). Both run until the
@@ -213,7 +311,7 @@ async fn write(h: &Huddle, event: &Event) -> bool {
     if !kind(event).is_some_and(|k| h.webhook_wanted(k)) {
         return false;
     }
-    let Some((kind, data)) = payload(h, event).await else {
+    let Some((kind, data)) = payload(event) else {
         return false;
     };
     let body = json!({ "id": format!("evt_{}", ids::new_id()), "type": kind, "createdAt": Timestamp::now().millis(), "data": data }).to_string();
@@ -256,7 +354,8 @@ pub fn spawn(huddle: Arc<Huddle>) -> Webhooks {
                 }
                 Err(RecvError::Closed) => return,
             };
-            if write(&writer, &event).await {
+            let committed = room_kind(&event).is_some_and(|k| writer.webhook_wanted(k));
+            if write(&writer, &event).await || committed {
                 let _ = wake_tx.try_send(());
             }
         }
@@ -272,11 +371,15 @@ pub fn spawn(huddle: Arc<Huddle>) -> Webhooks {
                 return;
             }
         };
+        let mut recent = RecentEvents::default();
         loop {
             match huddle.due_deliveries(50).await {
                 Ok(items) if !items.is_empty() => {
-                    for item in items {
-                        let outcome = send(&huddle, &client, &item).await;
+                    for mut item in items {
+                        let outcome = match prepare(&huddle, &mut recent, &mut item).await {
+                            Ok(()) => send(&huddle, &client, &item).await,
+                            Err(e) => Err(e),
+                        };
                         if let Err(e) = huddle.record_delivery(item, outcome).await {
                             tracing::error!(error = %e, "could not record a webhook attempt");
                         }
@@ -297,11 +400,7 @@ pub fn spawn(huddle: Arc<Huddle>) -> Webhooks {
     }
 }
 
-async fn send(
-    h: &Huddle,
-    client: &reqwest::Client,
-    item: &huddle_core::OutboxItem,
-) -> Result<(), String> {
+async fn send(h: &Huddle, client: &reqwest::Client, item: &OutboxItem) -> Result<(), String> {
     let endpoints = h.webhooks().await.map_err(|e| e.to_string())?;
     let endpoint = endpoints
         .iter()

@@ -226,3 +226,101 @@ async fn queued_deliveries_survive_a_restart() {
     let raw = got.lock().unwrap()[0].1.clone();
     verify(&h, &raw);
 }
+
+/// A room change committed by the write path with its deliveries (as the services do) reaches
+/// every endpoint as one event: the same id (derived from the room event), the event's time,
+/// and the body stored on the delivery before its first attempt is the one signed and sent.
+#[tokio::test]
+async fn room_event_deliveries_get_their_body_when_first_sent() {
+    use huddle_core::store::{RoomChange, RoomWrite};
+
+    let app = TestApp::spawn().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let got = receiver(listener);
+    let sent_only = app
+        .talk_ok(
+            "POST",
+            "webhooks",
+            Some(json!({ "url": url, "events": ["message.sent"] })),
+        )
+        .await;
+    let every = app
+        .talk_ok("POST", "webhooks", Some(json!({ "url": url })))
+        .await;
+    app.talk_ok("PUT", "users/ann", Some(json!({ "name": "Ann" })))
+        .await;
+    let cid = unique("conv");
+    app.talk_ok("PUT", &format!("conversations/{cid}"), Some(json!({})))
+        .await;
+
+    // A second store on the server's database: the server's sender finds the rows by polling.
+    let store = huddle_store::open(app.database_url(), Default::default())
+        .await
+        .unwrap();
+    let ann = store.user_by_id("ann").await.unwrap().unwrap();
+    let message = huddle_core::Message::new(&cid, ann.to_ref(), "from the log".into(), None);
+    let written = store
+        .write_room(RoomWrite {
+            rid: cid.clone(),
+            change: RoomChange::PostMessage(message),
+            webhooks: store.webhook_endpoints().await.unwrap(),
+        })
+        .await
+        .unwrap();
+    let seq = written.seq.unwrap();
+    let event = store.room_events(&cid, seq - 1, 1).await.unwrap().remove(0);
+
+    let ours = |b: &String| b.contains("from the log");
+    for _ in 0..200 {
+        if got.lock().unwrap().iter().filter(|(_, b)| ours(b)).count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let delivered: Vec<(HeaderMap, String)> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, b)| ours(b))
+        .cloned()
+        .collect();
+    assert_eq!(delivered.len(), 2, "one delivery per endpoint");
+    let bodies: Vec<Value> = delivered
+        .iter()
+        .map(|(h, b)| {
+            verify(h, b);
+            serde_json::from_str(b).unwrap()
+        })
+        .collect();
+    let id = bodies[0]["id"].as_str().unwrap();
+    assert!(id.starts_with("evt_") && id.len() == 28, "{id}");
+    assert_eq!(
+        bodies[1]["id"],
+        json!(id),
+        "the same event for every endpoint"
+    );
+    for b in &bodies {
+        assert_eq!(b["type"], json!("message.sent"));
+        assert_eq!(b["createdAt"], json!(event.created_at.millis()));
+        assert_eq!(b["data"]["message"]["text"], json!("from the log"));
+        assert_eq!(b["data"]["sender"]["id"], json!("ann"));
+        assert_eq!(b["data"]["conversation"]["id"], json!(cid));
+    }
+    // What was sent is what the deliveries keep, for retries and redeliveries.
+    for endpoint in [&sent_only, &every] {
+        let rows = store
+            .outbox_of_endpoint(endpoint["id"].as_str().unwrap(), 100)
+            .await
+            .unwrap();
+        let row = rows
+            .iter()
+            .find(|r| r.seq == Some(seq) && r.rid.as_deref() == Some(cid.as_str()))
+            .expect("the event's delivery");
+        assert!(
+            delivered.iter().any(|(_, b)| *b == row.body),
+            "{}",
+            row.body
+        );
+    }
+}

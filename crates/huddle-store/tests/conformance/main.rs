@@ -12,6 +12,7 @@ mod lists;
 mod member_pages;
 mod membership;
 mod messages;
+mod room_event_races;
 mod room_events;
 mod rooms;
 mod settings;
@@ -43,6 +44,8 @@ use member_pages::*;
 use membership::*;
 #[allow(unused_imports)]
 use messages::*;
+#[allow(unused_imports)]
+use room_event_races::*;
 #[allow(unused_imports)]
 use room_events::*;
 #[allow(unused_imports)]
