@@ -13,6 +13,7 @@ mod chat;
 mod concurrency;
 mod dashboard;
 mod ddp;
+mod faults;
 mod im;
 mod invite;
 mod matrix;

@@ -134,7 +134,10 @@ impl Huddle {
                     custom,
                     idempotency_key,
                 } => {
-                    let user = self.talk_user(&sender).await.map_err(|_| {
+                    let user = self.talk_user(&sender).await.map_err(|e| {
+                        if e.is_server_side() {
+                            return e;
+                        }
                         Error::invalid(
                             "SENDER_NOT_FOUND",
                             format!("Sender {sender} does not exist"),
