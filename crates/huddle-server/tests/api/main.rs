@@ -16,6 +16,7 @@ mod ddp;
 mod faults;
 mod im;
 mod invite;
+mod limits;
 mod matrix;
 mod membership;
 mod metrics;
