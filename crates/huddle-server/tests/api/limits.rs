@@ -138,3 +138,46 @@ async fn message_length_is_limited_on_every_api() {
         .await;
     println!("figure: message length limit {MAX} characters refused at {} on 8 paths (TalkJS backend user/system post and edit, browser post, REST post and edit, DDP send and update)", MAX + 1);
 }
+
+/// Resume logins (REST and DDP) are counted apart from password attempts: bots behind one
+/// address resuming do not use up the password budget, and each kind has its own 429.
+#[tokio::test]
+async fn resume_logins_are_limited_apart_from_passwords() {
+    const PASSWORDS: u32 = 3;
+    const RESUMES: u32 = 10;
+    let app = TestApp::spawn_with(|c| {
+        c.login_rate_per_minute = PASSWORDS;
+        c.resume_login_rate_per_minute = RESUMES;
+    })
+    .await;
+    // The admin's login at start-up was one password attempt.
+    let token = app.admin.token.clone();
+    let resume = || app.post(None, "login", json!({ "resume": token }));
+    // Most of the resume budget, over REST and DDP alike.
+    for _ in 0..RESUMES / 2 {
+        let (status, v) = resume().await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        let mut d = Ddp::connect(&app).await;
+        d.ok("login", json!([{ "resume": token }])).await;
+    }
+    // Password logins still have their own budget (2 left of 3).
+    for _ in 1..PASSWORDS {
+        app.login(crate::helpers::ADMIN, crate::helpers::ADMIN_PASSWORD)
+            .await;
+    }
+    let (status, _) = app
+        .post(
+            None,
+            "login",
+            json!({ "user": "admin", "password": crate::helpers::ADMIN_PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // ... which does not touch resumes; nor does the spent resume budget touch passwords.
+    let (status, v) = resume().await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    let mut d = Ddp::connect(&app).await;
+    let e = d.err("login", json!([{ "resume": token }])).await;
+    assert_eq!(e["error"], "too-many-requests", "{e}");
+    println!("figure: per-IP budgets of {PASSWORDS} password and {RESUMES} resume logins a minute are spent independently (REST and DDP share each)");
+}
