@@ -28,6 +28,7 @@ mod one_write_path;
 mod openapi;
 mod rooms;
 mod sdk_assets;
+mod security;
 mod serving;
 mod snapshots;
 mod talk_backend;
