@@ -65,6 +65,11 @@ pub enum Error {
     Internal(String),
 }
 
+/// What `Retry-After` says during an outage: about the time a request waits for a database
+/// connection before giving up, so a client retrying at this pace adds no more than one waiting
+/// request per interval.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
@@ -104,6 +109,21 @@ impl Error {
             | Error::LoginFailed(f) => Some(f),
             _ => None,
         }
+    }
+    /// Seconds a client should wait before retrying (the `Retry-After` header), for the errors
+    /// that say "not now" rather than "no": rate limits and outages.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            Error::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            _ => None,
+        }
+    }
+    /// Whether the failure is the server's (an outage or a bug) rather than the request's. Code
+    /// that turns "not found" into its own refusal must let these through, or an outage would
+    /// reach the client as a 400 saying the room does not exist.
+    pub fn is_server_side(&self) -> bool {
+        matches!(self, Error::Unavailable(_) | Error::Internal(_))
     }
     /// The machine code, or "" for errors without one.
     pub fn code(&self) -> &str {

@@ -38,6 +38,9 @@ pub struct ServerConfig {
     pub admin: Option<AdminBootstrap>,
     /// Login attempts allowed per client IP per minute; 0 turns the limit off.
     pub login_rate_per_minute: u32,
+    /// Logins with a session token (`resume`) allowed per client IP per minute, counted apart
+    /// from password attempts; 0 turns the limit off.
+    pub resume_login_rate_per_minute: u32,
     pub max_invite: usize,
     /// Longest a handler may run before the request answers 408.
     pub request_timeout: Duration,
@@ -72,6 +75,10 @@ impl std::fmt::Debug for ServerConfig {
             .field("database_url", &redact_url(&self.database_url))
             .field("admin", &self.admin.as_ref().map(|a| &a.username))
             .field("login_rate_per_minute", &self.login_rate_per_minute)
+            .field(
+                "resume_login_rate_per_minute",
+                &self.resume_login_rate_per_minute,
+            )
             .field("max_invite", &self.max_invite)
             .field("app_id", &self.app_id)
             .field("app_secret", &self.app_secret.as_ref().map(|_| "***"))
@@ -108,6 +115,7 @@ impl Default for ServerConfig {
             database_url: "sqlite://huddle.db".into(),
             admin: None,
             login_rate_per_minute: 30,
+            resume_login_rate_per_minute: state::DEFAULT_RESUME_LOGINS_PER_MINUTE,
             max_invite: Limits::default().max_invite,
             request_timeout: Duration::from_secs(30),
             app_id: None,
@@ -171,6 +179,7 @@ impl Application {
         let background = talkjs::webhooks::spawn(huddle.clone());
         let refresher = refresher::spawn(huddle.clone());
         let state = AppState::new(huddle, config.login_rate_per_minute)
+            .with_resume_login_rate(config.resume_login_rate_per_minute)
             .with_realtime(config.realtime.clone())
             .with_metrics_token(config.metrics_token.clone());
         let listener = TcpListener::bind((config.listen.as_str(), config.port)).await?;

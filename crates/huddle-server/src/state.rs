@@ -12,7 +12,12 @@ use crate::realtime::RealtimeConfig;
 #[derive(Clone)]
 pub struct AppState {
     pub huddle: Arc<Huddle>,
+    /// Password logins per client IP (guessing passwords is what this slows down).
     pub login_limiter: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+    /// Resume logins (with a session token) per client IP, counted apart: a token cannot be
+    /// guessed, and many bots behind one address reconnecting at once must not lock each other
+    /// (or the people behind that address) out of password logins.
+    pub resume_limiter: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
     pub version: &'static str,
     /// Buffer sizes, queue bound and heartbeat of realtime sockets.
     pub realtime: Arc<RealtimeConfig>,
@@ -22,11 +27,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(huddle: Arc<Huddle>, login_per_minute: u32) -> Self {
-        let login_limiter = NonZeroU32::new(login_per_minute)
-            .map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n))));
         AppState {
             huddle,
-            login_limiter,
+            login_limiter: limiter(login_per_minute),
+            resume_limiter: limiter(DEFAULT_RESUME_LOGINS_PER_MINUTE),
             version: env!("CARGO_PKG_VERSION"),
             realtime: Arc::new(RealtimeConfig::default()),
             metrics_token: None,
@@ -39,14 +43,26 @@ impl AppState {
         self
     }
 
+    /// Resume logins per client IP per minute; 0 turns that limit off.
+    pub fn with_resume_login_rate(mut self, per_minute: u32) -> Self {
+        self.resume_limiter = limiter(per_minute);
+        self
+    }
+
     pub fn with_realtime(mut self, config: RealtimeConfig) -> Self {
         self.realtime = Arc::new(config);
         self
     }
 
-    /// Refuses a login attempt from `ip` past the configured rate.
-    pub fn check_login_rate(&self, ip: IpAddr) -> Result<(), Error> {
-        let Some(limiter) = &self.login_limiter else {
+    /// Refuses a login attempt from `ip` past the configured rate of its kind (`resume`: a
+    /// login with a session token; otherwise a password).
+    pub fn check_login_rate(&self, ip: IpAddr, resume: bool) -> Result<(), Error> {
+        let limiter = if resume {
+            &self.resume_limiter
+        } else {
+            &self.login_limiter
+        };
+        let Some(limiter) = limiter else {
             return Ok(());
         };
         limiter.check_key(&ip).map_err(|not_until| {
@@ -58,4 +74,12 @@ impl AppState {
             }
         })
     }
+}
+
+/// Resume logins per IP per minute by default: enough for a few hundred bots behind one NAT to
+/// reconnect within a minute or two, still a bound on a flood of bogus tokens.
+pub const DEFAULT_RESUME_LOGINS_PER_MINUTE: u32 = 600;
+
+fn limiter(per_minute: u32) -> Option<Arc<DefaultKeyedRateLimiter<IpAddr>>> {
+    NonZeroU32::new(per_minute).map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n))))
 }

@@ -32,10 +32,16 @@ fn is_outage(e: &sqlx::Error) -> bool {
         | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(d) => {
             let code = d.code().unwrap_or_default();
-            // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes, once the
-            // busy timeout has run out.
+            // SQLite (extended codes; the low byte is the primary one): SQLITE_BUSY (5) and
+            // SQLITE_LOCKED (6) once the busy timeout has run out; and the storage failing under
+            // the file, which no retry of the statement by us can fix but the operator can:
+            // SQLITE_IOERR (10, a failed read, write or fsync), SQLITE_FULL (13, disk full),
+            // SQLITE_CANTOPEN (14, the file or its -wal/-shm cannot be opened), SQLITE_PROTOCOL
+            // (15, a WAL lock race that persisted). A full disk is an outage like the others
+            // (503, not 507): clients, proxies and SDKs retry a 503, and the log names the cause.
+            // SQLITE_READONLY is left out: a write on a reader connection is a bug, not an outage.
             if let Ok(n) = code.parse::<i64>() {
-                return matches!(n & 0xff, 5 | 6);
+                return matches!(n & 0xff, 5 | 6 | 10 | 13 | 14 | 15);
             }
             // PostgreSQL: connection exceptions (08...), too many connections (53300), shutdown
             // (57P01..57P03), and the retryable transaction failures (serialization, deadlock).

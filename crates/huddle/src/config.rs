@@ -15,6 +15,7 @@ pub struct FileConfig {
     pub port: Option<u16>,
     pub database_url: Option<String>,
     pub login_rate_per_minute: Option<u32>,
+    pub resume_login_rate_per_minute: Option<u32>,
     pub max_invite: Option<usize>,
     pub request_timeout_secs: Option<u64>,
     pub header_read_timeout_secs: Option<u64>,
@@ -148,6 +149,9 @@ fn apply_file(c: &mut ServerConfig, f: FileConfig) {
     if let Some(v) = f.login_rate_per_minute {
         c.login_rate_per_minute = v;
     }
+    if let Some(v) = f.resume_login_rate_per_minute {
+        c.resume_login_rate_per_minute = v;
+    }
     if let Some(v) = f.max_invite {
         c.max_invite = v;
     }
@@ -192,6 +196,9 @@ pub fn default_toml() -> String {
          database_url = {:?}\n\
          # Login attempts per client IP per minute; 0 turns the limit off.\n\
          login_rate_per_minute = {}\n\
+         # Logins with a session token (resume, REST or DDP) per client IP per minute, counted apart\n\
+         # from password attempts so bots reconnecting behind one address do not lock others out; 0 = off.\n\
+         resume_login_rate_per_minute = {}\n\
          # Most users one invite request may name.\n\
          max_invite = {}\n\
          # Longest a request may take before it answers 408.\n\
@@ -216,6 +223,7 @@ pub fn default_toml() -> String {
         d.port,
         d.database_url,
         d.login_rate_per_minute,
+        d.resume_login_rate_per_minute,
         d.max_invite,
         d.request_timeout.as_secs(),
         d.header_read_timeout.as_secs(),
@@ -243,6 +251,10 @@ mod tests {
         apply_file(&mut c, f);
         let d = ServerConfig::default();
         assert_eq!(c.port, d.port);
+        assert_eq!(
+            c.resume_login_rate_per_minute,
+            d.resume_login_rate_per_minute
+        );
         assert_eq!(c.header_read_timeout, d.header_read_timeout);
         assert_eq!(c.max_connections, d.max_connections);
         assert_eq!(c.max_header_bytes, d.max_header_bytes);

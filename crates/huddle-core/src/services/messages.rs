@@ -49,13 +49,7 @@ impl Huddle {
                 ));
             }
         }
-        let max = self.setting_i64("Message_MaxAllowedSize", 5000);
-        if text.chars().count() as i64 > max {
-            return Err(Error::invalid(
-                "error-message-size-exceeded",
-                "Message size exceeds the allowed limit",
-            ));
-        }
+        self.check_message_size(&text)?;
         let mut sub = self.store.subscription(&room.id, &actor.user.id).await?;
         if sub.is_none() && room.t == RoomType::Channel && !room.archived {
             // `chat.postMessage` joins a public channel first, when the poster may join it.
@@ -132,6 +126,7 @@ impl Huddle {
             Ok(p) if !msg.is_system() => p,
             _ => return Err(Error::not_allowed("updateMessage")),
         };
+        self.check_message_size(&text)?;
         msg.msg = text;
         let now = Timestamp::now();
         msg.edited_at = Some(now);
@@ -202,5 +197,25 @@ impl Huddle {
             return Err(Error::unauthorized());
         }
         self.store.list_messages(&room.id, query).await
+    }
+}
+
+impl Huddle {
+    /// Rocket.Chat's `Message_MaxAllowedSize` (characters, default 5000), for every way a text
+    /// enters: REST and DDP posts and edits here, and the TalkJS-style API's backend and browser
+    /// posts and backend edits (`talk/messages.rs`, which words the refusal its own way).
+    pub(crate) fn check_message_size(&self, text: &str) -> Result<()> {
+        let max = self.max_message_chars();
+        if text.chars().count() as i64 > max {
+            return Err(Error::invalid(
+                "error-message-size-exceeded",
+                "Message size exceeds the allowed limit",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn max_message_chars(&self) -> i64 {
+        self.setting_i64("Message_MaxAllowedSize", 5000)
     }
 }

@@ -62,8 +62,11 @@ async fn login(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     p: Params,
 ) -> RcResult {
-    s.check_login_rate(addr.ip())?;
-    let request = login_request(&p)?;
+    let request = login_request(&p);
+    let resume = matches!(request, Ok(LoginRequest::Resume { .. }));
+    // Counted before the body is judged, so malformed attempts count as password attempts.
+    s.check_login_rate(addr.ip(), resume)?;
+    let request = request?;
     let (user, token) = s.huddle.login(request).await?;
     let site = site_url(&s);
     ok(json!({

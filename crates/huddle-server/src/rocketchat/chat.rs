@@ -42,20 +42,27 @@ pub(crate) fn extras(p: &Map<String, Value>) -> Map<String, Value> {
 /// `channel` as `chat.postMessage` takes it: `#name`, `@username` (DM, created if needed), or an
 /// id or name.
 async fn target_room(s: &AppState, actor: &Actor, channel: &str) -> Result<Room, RcError> {
-    let invalid = || coded("invalid-channel", "Invalid channel");
+    // Any refusal reads as Rocket.Chat's "Invalid channel"; an outage stays an outage (503).
+    let invalid = |e: huddle_core::Error| {
+        if e.is_server_side() {
+            RcError(e)
+        } else {
+            coded("invalid-channel", "Invalid channel")
+        }
+    };
     if let Some(name) = channel.strip_prefix('#') {
         return s
             .huddle
             .find_room(&RoomLookup::Name(name.to_string()), RoomKind::Any, true)
             .await
-            .map_err(|_| invalid());
+            .map_err(invalid);
     }
     if let Some(user) = channel.strip_prefix('@') {
         return s
             .huddle
             .create_dm(actor, &[user.to_string()], false)
             .await
-            .map_err(|_| invalid());
+            .map_err(invalid);
     }
     s.huddle
         .find_room(
@@ -64,7 +71,7 @@ async fn target_room(s: &AppState, actor: &Actor, channel: &str) -> Result<Room,
             true,
         )
         .await
-        .map_err(|_| invalid())
+        .map_err(invalid)
 }
 
 async fn post_message(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {

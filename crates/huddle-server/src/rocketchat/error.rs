@@ -85,7 +85,19 @@ impl IntoResponse for RcError {
                 )
             }
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        with_retry_after(&mut response, &self.0);
+        response
+    }
+}
+
+/// Adds `Retry-After` to a 429 or 503, so clients and proxies know when to come back (both API
+/// flavours answer outages so).
+pub fn with_retry_after(response: &mut Response, error: &Error) {
+    if let Some(secs) = error.retry_after_secs() {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
     }
 }
 

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 
 pub(crate) use crate::shape;
 pub(crate) use chat::extras as message_extras;
-pub use error::{RcError, RcResult};
+pub use error::{with_retry_after, RcError, RcResult};
 pub use extract::MAX_BODY;
 
 use crate::state::AppState;

@@ -73,6 +73,9 @@ impl IntoResponse for TalkError {
                 )
             }
         };
-        (status, Json(json!({ "errorCode": code, "reason": reason }))).into_response()
+        let mut response =
+            (status, Json(json!({ "errorCode": code, "reason": reason }))).into_response();
+        crate::rocketchat::with_retry_after(&mut response, &self.0);
+        response
     }
 }

@@ -111,6 +111,7 @@ impl TestApp {
                 email: Some("admin@example.com".into()),
             }),
             login_rate_per_minute: 0,
+            resume_login_rate_per_minute: 0,
             app_id: Some(APP_ID.into()),
             app_secret: Some(SECRET.into()),
             ..ServerConfig::default()

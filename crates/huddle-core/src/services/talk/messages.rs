@@ -134,7 +134,11 @@ impl Huddle {
                     custom,
                     idempotency_key,
                 } => {
-                    let user = self.talk_user(&sender).await.map_err(|_| {
+                    self.check_talk_message_size(&text)?;
+                    let user = self.talk_user(&sender).await.map_err(|e| {
+                        if e.is_server_side() {
+                            return e;
+                        }
                         Error::invalid(
                             "SENDER_NOT_FOUND",
                             format!("Sender {sender} does not exist"),
@@ -165,6 +169,7 @@ impl Huddle {
                     custom,
                     idempotency_key,
                 } => {
+                    self.check_talk_message_size(&text)?;
                     let permit = self
                         .decide(Principal::Backend, Action::Post, &room)
                         .map_err(refusal)?;
@@ -216,6 +221,19 @@ impl Huddle {
         }
     }
 
+    /// The shared size limit (`check_message_size`), as a TalkJS-style 400.
+    fn check_talk_message_size(&self, text: &str) -> Result<()> {
+        self.check_message_size(text).map_err(|_| {
+            Error::invalid(
+                "MESSAGE_TOO_LONG",
+                format!(
+                    "Message text is longer than {} characters",
+                    self.max_message_chars()
+                ),
+            )
+        })
+    }
+
     /// A browser session sends a message: participants with `ReadWrite`, or guests.
     pub async fn client_send_message(
         &self,
@@ -226,6 +244,7 @@ impl Huddle {
         as_guest: bool,
         idempotency_key: Option<String>,
     ) -> Result<Message> {
+        self.check_talk_message_size(&text)?;
         let room = self.talk_conversation(rid).await?;
         let (viewer, _) = self.viewer(&room, actor, as_guest).await?;
         let user = self.talk_user(actor.user_id()).await?;
@@ -293,6 +312,7 @@ impl Huddle {
             .await?;
         let mut m = self.talk_message(rid, id).await?;
         if let Some(t) = text {
+            self.check_talk_message_size(&t)?;
             m.msg = t;
         }
         if let Some(c) = custom {

@@ -53,7 +53,10 @@ fn request(
 
 pub async fn login(s: &mut Session, p: &[Value]) -> Outcome {
     let (req, kind) = request(object(p, 0)?)?;
-    s.state.check_login_rate(s.ip).map_err(fail("login"))?;
+    let resume = matches!(req, LoginRequest::Resume { .. });
+    s.state
+        .check_login_rate(s.ip, resume)
+        .map_err(fail("login"))?;
     let (actor, token) = s.huddle().login_actor(req).await.map_err(fail("login"))?;
     // Subscriptions made before this login are decided again now (bots resubscribe before
     // they resume their session).
