@@ -55,7 +55,7 @@ async fn message_length_is_limited_on_every_api() {
     assert_eq!(v["errorCode"], "MESSAGE_TOO_LONG");
 
     // TalkJS-style browser post.
-    let alice = ClientAuth::Bare("alice".into());
+    let alice = ClientAuth::signed("alice");
     let (status, v) = app
         .client_call(
             &alice,
