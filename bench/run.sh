@@ -12,7 +12,9 @@
 #     buffers as Huddle's) by the same client, for the "vs limits" ratio.
 # --realtime-only runs step 4 alone (with the limits fan-out).
 # Extra arguments go to huddle-bench (e.g. --scenarios invite,noop --duration 5).
-# Env: LIMITS_DIR (default ../shared/bench/limits beside the repository), OUT (JSON path).
+# Env: LIMITS_DIR (default ../shared/bench/limits beside the repository), OUT (JSON path),
+# HUDDLE_BIN (the server to measure; default the release build of this tree: point it at another
+# checkout's release binary to compare before and after with the same client and limits run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -53,5 +55,5 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 
-"$CARGO_TARGET_DIR/release/huddle-bench" --spawn --huddle-bin "$CARGO_TARGET_DIR/release/huddle" \
+"$CARGO_TARGET_DIR/release/huddle-bench" --spawn --huddle-bin "${HUDDLE_BIN:-$CARGO_TARGET_DIR/release/huddle}" \
   --limits-url http://127.0.0.1:3900 --limits-pid "$limits_pid" --json "$out" "${extra[@]}"
