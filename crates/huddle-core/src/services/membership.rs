@@ -188,7 +188,11 @@ impl Huddle {
     }
 
     /// The number of owners, read only when `member` is one (the policy needs it then alone).
-    async fn owners_if_owner(&self, rid: &str, member: Option<&Subscription>) -> Result<i64> {
+    pub(crate) async fn owners_if_owner(
+        &self,
+        rid: &str,
+        member: Option<&Subscription>,
+    ) -> Result<i64> {
         match member {
             Some(m) if m.has_role("owner") => self.store.count_role_in_room(rid, "owner").await,
             _ => Ok(i64::MAX),

@@ -211,10 +211,7 @@ impl Huddle {
         let room = self.talk_conversation(rid).await?;
         let caller = self.talk_caller(by, &room).await?;
         let target = self.store.subscription(rid, uid).await?;
-        let owners = match &target {
-            Some(t) if t.has_role("owner") => self.store.count_role_in_room(rid, "owner").await?,
-            _ => i64::MAX,
-        };
+        let owners = self.owners_if_owner(rid, target.as_ref()).await?;
         let own = caller.user_id() == Some(uid);
         let action = if own && caller.membership().is_some() {
             Action::Leave { owners }
