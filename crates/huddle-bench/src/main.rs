@@ -478,7 +478,10 @@ async fn spawn_realtime(
     let cap = rl.connections + rl.members + rl.invitees() + 1_000;
     std::fs::write(
         &config,
-        format!("max_connections = {cap}\nlogin_rate_per_minute = 0\n"),
+        format!(
+            "max_connections = {cap}\nlogin_rate_per_minute = 0\n{}\n",
+            server::NO_MESSAGE_RATE_LIMIT
+        ),
     )?;
     let spawned = server::spawn_with(&bin, &db, sub.join("server.log"), Some(&config)).await?;
     say(format!(

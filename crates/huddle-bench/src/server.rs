@@ -36,9 +36,18 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
+/// The server with the default configuration but for the message rate limit: the scenarios post
+/// as ordinary users far faster than a person types (Rocket.Chat's limit is 5 a second per user),
+/// and they measure the write path, not the limiter.
 pub async fn spawn(bin: &Path, db_path: &str, log: PathBuf) -> anyhow::Result<Spawned> {
-    spawn_with(bin, db_path, log, None).await
+    let config = log.with_file_name("huddle.toml");
+    std::fs::write(&config, format!("{NO_MESSAGE_RATE_LIMIT}\n"))
+        .with_context(|| format!("writing {}", config.display()))?;
+    spawn_with(bin, db_path, log, Some(&config)).await
 }
+
+/// The configuration line every spawned server gets (see [`spawn`]).
+pub const NO_MESSAGE_RATE_LIMIT: &str = "message_rate_limit_calls = 0";
 
 /// [`spawn`] with a configuration file (the realtime server's raised connection cap).
 pub async fn spawn_with(

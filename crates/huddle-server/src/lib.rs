@@ -42,6 +42,10 @@ pub struct ServerConfig {
     /// from password attempts; 0 turns the limit off.
     pub resume_login_rate_per_minute: u32,
     pub max_invite: usize,
+    /// Messages a user without `send-many-messages` may post through Rocket.Chat's API per
+    /// `message_rate_limit_interval` (Rocket.Chat's `sendMessage` rule, 5 per second); 0 = off.
+    pub message_rate_limit_calls: u32,
+    pub message_rate_limit_interval: Duration,
     /// Longest a handler may run before the request answers 408.
     pub request_timeout: Duration,
     /// Fixes the TalkJS-style app id (otherwise made once, on first start).
@@ -80,6 +84,11 @@ impl std::fmt::Debug for ServerConfig {
                 &self.resume_login_rate_per_minute,
             )
             .field("max_invite", &self.max_invite)
+            .field("message_rate_limit_calls", &self.message_rate_limit_calls)
+            .field(
+                "message_rate_limit_interval",
+                &self.message_rate_limit_interval,
+            )
             .field("app_id", &self.app_id)
             .field("app_secret", &self.app_secret.as_ref().map(|_| "***"))
             .field("insecure_browser_sessions", &self.insecure_browser_sessions)
@@ -117,6 +126,8 @@ impl Default for ServerConfig {
             login_rate_per_minute: 30,
             resume_login_rate_per_minute: state::DEFAULT_RESUME_LOGINS_PER_MINUTE,
             max_invite: Limits::default().max_invite,
+            message_rate_limit_calls: Limits::default().messages_per_interval,
+            message_rate_limit_interval: Limits::default().message_interval,
             request_timeout: Duration::from_secs(30),
             app_id: None,
             app_secret: None,
@@ -155,6 +166,8 @@ impl Application {
             Arc::new(LocalHub::default()),
             Limits {
                 max_invite: config.max_invite,
+                messages_per_interval: config.message_rate_limit_calls,
+                message_interval: config.message_rate_limit_interval,
             },
         )
         .await?;

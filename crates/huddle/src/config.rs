@@ -17,6 +17,14 @@ pub struct FileConfig {
     pub login_rate_per_minute: Option<u32>,
     pub resume_login_rate_per_minute: Option<u32>,
     pub max_invite: Option<usize>,
+    pub message_rate_limit_calls: Option<u32>,
+    pub message_rate_limit_interval_ms: Option<u64>,
+    pub ddp_methods_per_minute: Option<u32>,
+    pub ddp_subs_per_minute: Option<u32>,
+    pub native_typing_per_minute: Option<u32>,
+    pub native_subscribes_per_minute: Option<u32>,
+    pub max_frame_depth: Option<usize>,
+    pub max_ws_message_bytes: Option<usize>,
     pub request_timeout_secs: Option<u64>,
     pub header_read_timeout_secs: Option<u64>,
     pub max_connections: Option<usize>,
@@ -155,6 +163,30 @@ fn apply_file(c: &mut ServerConfig, f: FileConfig) {
     if let Some(v) = f.max_invite {
         c.max_invite = v;
     }
+    if let Some(v) = f.message_rate_limit_calls {
+        c.message_rate_limit_calls = v;
+    }
+    if let Some(v) = f.message_rate_limit_interval_ms {
+        c.message_rate_limit_interval = std::time::Duration::from_millis(v);
+    }
+    if let Some(v) = f.ddp_methods_per_minute {
+        c.realtime.ddp_methods_per_minute = v;
+    }
+    if let Some(v) = f.ddp_subs_per_minute {
+        c.realtime.ddp_subs_per_minute = v;
+    }
+    if let Some(v) = f.native_typing_per_minute {
+        c.realtime.native_typing_per_minute = v;
+    }
+    if let Some(v) = f.native_subscribes_per_minute {
+        c.realtime.native_subscribes_per_minute = v;
+    }
+    if let Some(v) = f.max_frame_depth {
+        c.realtime.max_depth = v;
+    }
+    if let Some(v) = f.max_ws_message_bytes {
+        c.realtime.max_message = v;
+    }
     if let Some(v) = f.request_timeout_secs {
         c.request_timeout = std::time::Duration::from_secs(v);
     }
@@ -201,6 +233,21 @@ pub fn default_toml() -> String {
          resume_login_rate_per_minute = {}\n\
          # Most users one invite request may name.\n\
          max_invite = {}\n\
+         # Messages a user may post through Rocket.Chat's API (chat.postMessage, chat.sendMessage,\n\
+         # DDP sendMessage) per interval, as Rocket.Chat's sendMessage rule (5 per 1000 ms); users\n\
+         # with the permission send-many-messages (admin, bot, app) are not limited. 0 = off.\n\
+         message_rate_limit_calls = {}\n\
+         message_rate_limit_interval_ms = {}\n\
+         # Per realtime connection, frames per minute (0 = off): DDP method calls and subscriptions\n\
+         # (Rocket.Chat's per-connection DDP limit is 600 a minute), native typing and subscribe frames.\n\
+         ddp_methods_per_minute = {}\n\
+         ddp_subs_per_minute = {}\n\
+         native_typing_per_minute = {}\n\
+         native_subscribes_per_minute = {}\n\
+         # Deepest nesting of arrays and objects in a realtime frame (DDP, native socket).\n\
+         max_frame_depth = {}\n\
+         # Largest WebSocket message (and frame) a client may send; larger ones close the socket (1009).\n\
+         max_ws_message_bytes = {}\n\
          # Longest a request may take before it answers 408.\n\
          request_timeout_secs = {}\n\
          # Seconds a client has to send a whole request header; slower connections are closed.\n\
@@ -225,6 +272,14 @@ pub fn default_toml() -> String {
         d.login_rate_per_minute,
         d.resume_login_rate_per_minute,
         d.max_invite,
+        d.message_rate_limit_calls,
+        d.message_rate_limit_interval.as_millis(),
+        d.realtime.ddp_methods_per_minute,
+        d.realtime.ddp_subs_per_minute,
+        d.realtime.native_typing_per_minute,
+        d.realtime.native_subscribes_per_minute,
+        d.realtime.max_depth,
+        d.realtime.max_message,
         d.request_timeout.as_secs(),
         d.header_read_timeout.as_secs(),
         d.max_connections,
@@ -246,6 +301,15 @@ mod tests {
         let mut c = ServerConfig {
             port: 1,
             header_read_timeout: std::time::Duration::ZERO,
+            message_rate_limit_calls: 0,
+            message_rate_limit_interval: std::time::Duration::ZERO,
+            realtime: huddle_server::RealtimeConfig {
+                ddp_methods_per_minute: 0,
+                native_typing_per_minute: 0,
+                max_depth: 0,
+                max_message: 0,
+                ..Default::default()
+            },
             ..ServerConfig::default()
         };
         apply_file(&mut c, f);
@@ -257,6 +321,18 @@ mod tests {
         );
         assert_eq!(c.header_read_timeout, d.header_read_timeout);
         assert_eq!(c.max_connections, d.max_connections);
+        assert_eq!(c.message_rate_limit_calls, d.message_rate_limit_calls);
+        assert_eq!(c.message_rate_limit_interval, d.message_rate_limit_interval);
+        assert_eq!(
+            c.realtime.ddp_methods_per_minute,
+            d.realtime.ddp_methods_per_minute
+        );
+        assert_eq!(
+            c.realtime.native_typing_per_minute,
+            d.realtime.native_typing_per_minute
+        );
+        assert_eq!(c.realtime.max_depth, d.realtime.max_depth);
+        assert_eq!(c.realtime.max_message, d.realtime.max_message);
         assert_eq!(c.max_header_bytes, d.max_header_bytes);
         assert_eq!(c.shutdown_timeout, d.shutdown_timeout);
         assert!(!c.insecure_browser_sessions, "secure by default");

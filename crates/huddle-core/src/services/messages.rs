@@ -30,6 +30,7 @@ impl Huddle {
         extra: serde_json::Map<String, serde_json::Value>,
         id: Option<String>,
     ) -> Result<Message> {
+        self.check_message_rate(actor)?;
         if let Some(id) = &id {
             let valid = !id.is_empty()
                 && id.len() <= 64
@@ -135,6 +136,20 @@ impl Huddle {
         self.write(&permit, &room, RoomChange::EditMessage(msg.clone()))
             .await?;
         Ok(msg)
+    }
+
+    /// Rocket.Chat's `sendMessage` limit: every call counts (as Meteor counts method calls,
+    /// refused ones too), except for users holding `send-many-messages`.
+    fn check_message_rate(&self, actor: &Actor) -> Result<()> {
+        if self.has_permission(&actor.user, "send-many-messages") {
+            return Ok(());
+        }
+        self.message_rate
+            .hit(&actor.user.id, std::time::Instant::now())
+            .map_err(|wait| Error::RateLimited {
+                // Rocket.Chat rounds the wait up to whole seconds (`Math.ceil(timeToReset / 1000)`).
+                retry_after_secs: wait.as_millis().div_ceil(1000).max(1) as u64,
+            })
     }
 
     /// The room a message names and the actor's membership of it.

@@ -11,6 +11,7 @@ mod live;
 mod lookup;
 pub(crate) mod membership;
 mod messages;
+mod rate;
 mod refresh;
 mod roles;
 mod rooms;
@@ -63,6 +64,8 @@ pub struct Huddle {
     /// Holds committed room changes back until they can be published in `seq` order.
     sequencer: Arc<sequencer::Sequencer>,
     limits: Limits,
+    /// `sendMessage` / `chat.postMessage` per user (`rate.rs`).
+    message_rate: rate::MessageRate,
 }
 
 /// Caps on what one request may ask for.
@@ -70,11 +73,19 @@ pub struct Huddle {
 pub struct Limits {
     /// Most users one invite request may name.
     pub max_invite: usize,
+    /// Messages a user without `send-many-messages` may post through Rocket.Chat's API (REST
+    /// `chat.postMessage`/`chat.sendMessage`, DDP `sendMessage`) per `message_interval`; 0 = off.
+    pub messages_per_interval: u32,
+    pub message_interval: std::time::Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_invite: 10_000 }
+        Limits {
+            max_invite: 10_000,
+            messages_per_interval: rate::DEFAULT_MESSAGES_PER_INTERVAL,
+            message_interval: rate::DEFAULT_MESSAGE_INTERVAL,
+        }
     }
 }
 
@@ -104,6 +115,10 @@ impl Huddle {
             tickets: refresh::CopyTickets::default(),
             hooks: RwLock::new(Vec::new()),
             sequencer: Arc::default(),
+            message_rate: rate::MessageRate::new(
+                limits.messages_per_interval,
+                limits.message_interval,
+            ),
             limits,
         };
         app.bootstrap().await?;

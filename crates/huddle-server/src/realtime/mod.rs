@@ -3,6 +3,7 @@
 //! routing of events to connections lives in `huddle_core::realtime`.
 
 pub mod ddp;
+pub mod limits;
 pub mod native;
 mod socket;
 
@@ -29,6 +30,16 @@ pub struct RealtimeConfig {
     pub heartbeat_interval: Duration,
     /// Further silence after the ping before the socket is closed (Meteor: 15 s).
     pub heartbeat_timeout: Duration,
+    /// DDP `method` frames one connection may send per minute (0 = no limit).
+    pub ddp_methods_per_minute: u32,
+    /// DDP `sub` frames one connection may send per minute (0 = no limit).
+    pub ddp_subs_per_minute: u32,
+    /// Native `typing` frames one connection may send per minute (0 = no limit).
+    pub native_typing_per_minute: u32,
+    /// Native `subscribe` frames one connection may send per minute (0 = no limit).
+    pub native_subscribes_per_minute: u32,
+    /// Deepest nesting of arrays and objects a frame may have.
+    pub max_depth: usize,
 }
 
 impl Default for RealtimeConfig {
@@ -40,6 +51,15 @@ impl Default for RealtimeConfig {
             queue: 1024,
             heartbeat_interval: Duration::from_secs(15),
             heartbeat_timeout: Duration::from_secs(15),
+            // Rocket.Chat's per-connection DDP limit (`DDP_Rate_Limit_Connection_Requests_Allowed`,
+            // 600 per 60 s), for methods and subscriptions each.
+            ddp_methods_per_minute: 600,
+            ddp_subs_per_minute: 600,
+            // A chat box sends a typing frame every few seconds at most; each costs store reads.
+            native_typing_per_minute: 120,
+            native_subscribes_per_minute: 600,
+            // Real frames nest a handful of levels (a message with attachments and fields: ~6).
+            max_depth: 32,
         }
     }
 }

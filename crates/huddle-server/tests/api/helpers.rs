@@ -112,6 +112,9 @@ impl TestApp {
             }),
             login_rate_per_minute: 0,
             resume_login_rate_per_minute: 0,
+            // Off, as Rocket.Chat turns its rate limits off in TEST_MODE: tests post as fast as
+            // they can as ordinary users; `limits.rs` turns it on where it is the subject.
+            message_rate_limit_calls: 0,
             app_id: Some(APP_ID.into()),
             app_secret: Some(SECRET.into()),
             ..ServerConfig::default()

@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod abuse;
 mod admin;
 mod auth;
 mod bad_input;
@@ -14,6 +15,7 @@ mod concurrency;
 mod dashboard;
 mod ddp;
 mod faults;
+mod flood;
 mod im;
 mod invite;
 mod limits;

@@ -53,6 +53,29 @@ impl MeteorError {
         Self::new("error-invalid-room", "Invalid room").method(method)
     }
 
+    /// Meteor's `DDPRateLimiter` refusal (`too-many-requests`, its text, `details.timeToReset`
+    /// in milliseconds), for frames over a per-connection rate.
+    pub fn too_many_requests(wait: std::time::Duration) -> Self {
+        let (secs, ms) = crate::realtime::limits::wait_parts(wait);
+        let mut err = Self::new(
+            "too-many-requests",
+            format!("Error, too many requests. Please slow down. You must wait {secs} seconds before trying again."),
+        );
+        err.details = Some(json!({ "timeToReset": ms }));
+        err
+    }
+
+    /// Rocket.Chat's own `RateLimiter` refusal (`error-too-many-requests`, with `timeToReset` and
+    /// `seconds`), which `sendMessage` answers past the message rate.
+    pub fn error_too_many_requests(secs: u64) -> Self {
+        let mut err = Self::new(
+            "error-too-many-requests",
+            format!("Error, too many requests. Please slow down. You must wait {secs} seconds before trying again."),
+        );
+        err.details = Some(json!({ "timeToReset": secs * 1000, "seconds": secs }));
+        err
+    }
+
     pub fn internal() -> Self {
         Self::new(500, "Internal server error")
     }

@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use super::errors::MeteorError;
 use super::streams::{self, SubRequest};
 use super::{methods, wire};
+use crate::realtime::limits::FrameRate;
 use crate::realtime::socket::{offer_shared, write_loop, Beat, Close, Heartbeat, Out, SLOW};
 use crate::state::AppState;
 
@@ -67,6 +68,9 @@ pub struct Session {
     connected: bool,
     /// Collections whose stream document (`added`) this client has already received.
     stream_docs: HashSet<String>,
+    /// Method calls and subscriptions this connection may still send (`RealtimeConfig`).
+    methods_rate: FrameRate,
+    subs_rate: FrameRate,
 }
 
 /// Serves one upgraded socket until either side closes it.
@@ -90,7 +94,7 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
     });
     let conn = router.open(&id, sink);
     let mut session = Session {
-        state,
+        state: state.clone(),
         ip,
         conn,
         id,
@@ -99,6 +103,8 @@ pub async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
         flags,
         connected: false,
         stream_docs: HashSet::new(),
+        methods_rate: FrameRate::per_minute(state.realtime.ddp_methods_per_minute),
+        subs_rate: FrameRate::per_minute(state.realtime.ddp_subs_per_minute),
     };
     // Meteor's legacy welcome; ddp.js skips it, other clients ignore it.
     session
@@ -202,7 +208,7 @@ impl Session {
     /// Handles one text frame; `Some` closes the connection.
     async fn handle(&mut self, text: &str) -> Option<Close> {
         let offending = || serde_json::from_str::<Value>(text).ok();
-        match wire::parse(text) {
+        match wire::parse(text, self.state.realtime.max_depth) {
             wire::Inbound::Connect { version, support } => {
                 if self.connected {
                     self.send(wire::error("Already connected", offending()))
@@ -220,6 +226,15 @@ impl Session {
                     }
                 }
             }
+            wire::Inbound::Refused { id, sub, error } => {
+                if sub {
+                    self.send(wire::nosub(&id, Some(error))).await;
+                } else {
+                    // As every method answer, `updated` first (Meteor sends it for refusals too).
+                    self.send(wire::updated(&id)).await;
+                    self.send(wire::result(&id, Err(error))).await;
+                }
+            }
             wire::Inbound::Bad { reason, offending } => {
                 self.send(wire::error(reason, offending)).await;
             }
@@ -230,12 +245,26 @@ impl Session {
             wire::Inbound::Ping { id } => self.send(wire::pong(id)).await,
             wire::Inbound::Pong => {}
             wire::Inbound::Method { id, method, params } => {
+                // Over the connection's rate: refused as Meteor's rate limiter refuses, and
+                // nothing runs (no store read, no Argon2).
+                if let Err(wait) = self.methods_rate.check() {
+                    let err = MeteorError::too_many_requests(wait);
+                    self.send(wire::updated(&id)).await;
+                    self.send(wire::result(&id, Err(err))).await;
+                    return None;
+                }
                 self.check_logged_out();
                 let outcome = methods::call(self, &method, params).await;
                 self.send(wire::updated(&id)).await;
                 self.send(wire::result(&id, outcome)).await;
             }
-            wire::Inbound::Sub { id, name, params } => self.subscribe(id, &name, &params).await,
+            wire::Inbound::Sub { id, name, params } => match self.subs_rate.check() {
+                Ok(()) => self.subscribe(id, &name, &params).await,
+                Err(wait) => {
+                    let err = MeteorError::too_many_requests(wait);
+                    self.send(wire::nosub(&id, Some(err))).await
+                }
+            },
             wire::Inbound::Unsub { id } => {
                 self.router().unsubscribe(self.conn, &id);
                 self.send(wire::nosub(&id, None)).await;

@@ -34,6 +34,14 @@ pub enum Inbound {
     Unsub {
         id: String,
     },
+    /// A method call or subscription refused before it ran (nested too deeply): answered as
+    /// that call's `result` (or that subscription's `nosub`) with the error, so the client's
+    /// callback fires.
+    Refused {
+        id: String,
+        sub: bool,
+        error: MeteorError,
+    },
     /// A protocol error to answer with `{"msg":"error"}`.
     Bad {
         reason: &'static str,
@@ -49,14 +57,33 @@ fn params(obj: &Map<String, Value>) -> Option<Vec<Value>> {
     }
 }
 
-/// Parses one text frame.
-pub fn parse(text: &str) -> Inbound {
+/// Parses one text frame; frames nesting arrays and objects deeper than `max_depth` are refused
+/// without looking further (and never echoed back).
+pub fn parse(text: &str, max_depth: usize) -> Inbound {
     let Ok(value) = serde_json::from_str::<Value>(text) else {
         return Inbound::Bad {
             reason: "Parse error",
             offending: None,
         };
     };
+    if crate::realtime::limits::too_deep(&value, max_depth) {
+        let msg = value.get("msg").and_then(Value::as_str);
+        let id = value.get("id").and_then(Value::as_str).map(str::to_string);
+        return match (msg, id) {
+            (Some(m @ ("method" | "sub")), Some(id)) => Inbound::Refused {
+                id,
+                sub: m == "sub",
+                error: MeteorError::new(
+                    400,
+                    format!("Nesting too deep (at most {max_depth} levels)"),
+                ),
+            },
+            _ => Inbound::Bad {
+                reason: "Nesting too deep",
+                offending: None,
+            },
+        };
+    }
     let Some(obj) = value.as_object() else {
         return Inbound::Bad {
             reason: "Bad request",
@@ -218,21 +245,21 @@ mod tests {
     #[test]
     fn garbage_is_a_protocol_error() {
         assert!(matches!(
-            parse("{"),
+            parse("{", 32),
             Inbound::Bad {
                 reason: "Parse error",
                 ..
             }
         ));
         assert!(matches!(
-            parse("[]"),
+            parse("[]", 32),
             Inbound::Bad {
                 reason: "Bad request",
                 ..
             }
         ));
         assert!(matches!(
-            parse(r#"{"msg":"method","id":1,"method":"x"}"#),
+            parse(r#"{"msg":"method","id":1,"method":"x"}"#, 32),
             Inbound::Bad {
                 reason: "Malformed method invocation",
                 ..

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::wire::{core_error, encode, error_frame, text, MAX_ID, VERSION};
+use crate::realtime::limits::{too_deep, wait_parts, FrameRate};
 use crate::realtime::socket::{offer_shared, write_loop, Beat, Heartbeat, Out, SLOW};
 use crate::state::AppState;
 
@@ -63,6 +64,9 @@ pub(super) struct Conn {
     session: String,
     pub(super) tx: mpsc::Sender<Out>,
     pub(super) flags: Arc<Flags>,
+    /// Typing and subscribe frames this connection may still send (`RealtimeConfig`).
+    typing_rate: FrameRate,
+    subscribe_rate: FrameRate,
 }
 
 pub(super) async fn serve(socket: WebSocket, state: AppState, app: String, q: AuthQuery) {
@@ -151,6 +155,8 @@ async fn session(
         return (1011, "internal");
     }
     let mut c = Conn {
+        typing_rate: FrameRate::per_minute(state.realtime.native_typing_per_minute),
+        subscribe_rate: FrameRate::per_minute(state.realtime.native_subscribes_per_minute),
         state,
         conn,
         actor,
@@ -229,6 +235,23 @@ impl Conn {
         };
         let id = v["id"].as_str().map(str::to_string);
         let idr = id.as_deref();
+        let max_depth = self.state.realtime.max_depth;
+        if too_deep(&v, max_depth) {
+            let reason = format!("Frames nest at most {max_depth} levels");
+            return self.send(error_frame(idr, "INVALID_FRAME", &reason)).await;
+        }
+        // Typing and subscribing cost store reads: over the connection's rate they are refused
+        // before any work, with the wait in the reason.
+        let rate = match v["type"].as_str() {
+            Some("typing") => Some(&self.typing_rate),
+            Some("subscribe") => Some(&self.subscribe_rate),
+            _ => None,
+        };
+        if let Some(Err(wait)) = rate.map(FrameRate::check) {
+            let (secs, _) = wait_parts(wait);
+            let reason = format!("Too many frames of this type; retry in {secs} s");
+            return self.send(error_frame(idr, "RATE_LIMITED", &reason)).await;
+        }
         if v["v"].as_u64() != Some(VERSION) {
             return self
                 .send(error_frame(idr, "UNSUPPORTED_VERSION", "Send \"v\": 1"))

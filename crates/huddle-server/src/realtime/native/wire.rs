@@ -28,6 +28,15 @@ pub(super) fn core_error(id: Option<&str>, e: &Error) -> Utf8Bytes {
             error_frame(id, &f.code, &f.reason)
         }
         Error::Unauthenticated => error_frame(id, "UNAUTHENTICATED", "Unauthenticated"),
+        Error::RateLimited { retry_after_secs } => error_frame(
+            id,
+            "RATE_LIMITED",
+            &format!("Retry after {retry_after_secs} s"),
+        ),
+        Error::Unavailable(detail) => {
+            tracing::warn!(%detail, "store unavailable");
+            error_frame(id, "UNAVAILABLE", "Service unavailable, safe to retry")
+        }
         other => {
             tracing::warn!(error = %other, "native realtime request failed");
             error_frame(id, "INTERNAL", "Internal error")

@@ -72,7 +72,10 @@ pub async fn send(s: &mut Session, p: &[Value]) -> Outcome {
         .await
     {
         Ok(msg) => Ok(Some(shape::message_in(&msg, Dates::Ejson))),
-        Err(e @ (Error::Internal(_) | Error::Unavailable(_) | Error::RateLimited { .. })) => {
+        Err(Error::RateLimited { retry_after_secs }) => {
+            Err(MeteorError::error_too_many_requests(retry_after_secs))
+        }
+        Err(e @ (Error::Internal(_) | Error::Unavailable(_))) => {
             Err(MeteorError::from_core(e, method))
         }
         Err(e)
