@@ -60,6 +60,8 @@ export async function startHuddle({ label, appId, secret, admin, adminPassword }
       HUDDLE_APP_ID: appId,
       HUDDLE_APP_SECRET: secret,
       HUDDLE_LOGIN_RATE_PER_MINUTE: '0',
+      // Tests' webhook receivers listen on 127.0.0.1, which the SSRF guard refuses by default.
+      HUDDLE_WEBHOOK_ALLOW_PRIVATE: 'true',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -68,6 +68,8 @@ pub struct ServerConfig {
     /// When set, `GET /metrics` needs `Authorization: Bearer <token>`; when not, it is open
     /// (firewall it).
     pub metrics_token: Option<String>,
+    /// Lets webhooks target loopback, private and link-local addresses (SSRF guard off).
+    pub webhook_allow_private: bool,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -98,6 +100,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("max_header_bytes", &self.max_header_bytes)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("webhook_allow_private", &self.webhook_allow_private)
             .finish()
     }
 }
@@ -138,6 +141,7 @@ impl Default for ServerConfig {
             shutdown_timeout: Duration::from_secs(30),
             realtime: RealtimeConfig::default(),
             metrics_token: None,
+            webhook_allow_private: false,
         }
     }
 }
@@ -189,12 +193,16 @@ impl Application {
             }
         }
         let huddle = Arc::new(huddle);
-        let background = talkjs::webhooks::spawn(huddle.clone());
+        if config.webhook_allow_private {
+            tracing::warn!("webhook_allow_private is on: webhooks may reach loopback, private and link-local addresses");
+        }
+        let background = talkjs::webhooks::spawn(huddle.clone(), config.webhook_allow_private);
         let refresher = refresher::spawn(huddle.clone());
         let state = AppState::new(huddle, config.login_rate_per_minute)
             .with_resume_login_rate(config.resume_login_rate_per_minute)
             .with_realtime(config.realtime.clone())
-            .with_metrics_token(config.metrics_token.clone());
+            .with_metrics_token(config.metrics_token.clone())
+            .with_webhook_allow_private(config.webhook_allow_private);
         let listener = TcpListener::bind((config.listen.as_str(), config.port)).await?;
         let router = router(state.clone(), config.request_timeout);
         Ok(Application {

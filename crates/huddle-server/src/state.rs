@@ -23,6 +23,8 @@ pub struct AppState {
     pub realtime: Arc<RealtimeConfig>,
     /// The bearer token `GET /metrics` asks for, if any.
     pub metrics_token: Option<Arc<str>>,
+    /// Whether webhook targets may be on loopback, private or link-local addresses.
+    pub webhook_allow_private: bool,
 }
 
 impl AppState {
@@ -34,7 +36,13 @@ impl AppState {
             version: env!("CARGO_PKG_VERSION"),
             realtime: Arc::new(RealtimeConfig::default()),
             metrics_token: None,
+            webhook_allow_private: false,
         }
+    }
+
+    pub fn with_webhook_allow_private(mut self, allow: bool) -> Self {
+        self.webhook_allow_private = allow;
+        self
     }
 
     /// An empty token counts as none: a blank setting must not read as "protected".

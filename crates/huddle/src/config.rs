@@ -32,6 +32,7 @@ pub struct FileConfig {
     pub shutdown_timeout_secs: Option<u64>,
     pub metrics_token: Option<String>,
     pub insecure_browser_sessions: Option<bool>,
+    pub webhook_allow_private: Option<bool>,
     pub admin: Option<FileAdmin>,
 }
 
@@ -119,6 +120,15 @@ pub fn load(o: &Overrides) -> anyhow::Result<ServerConfig> {
     // A secret, so the environment rather than a flag (argv is visible to every local user).
     if let Ok(token) = std::env::var("HUDDLE_METRICS_TOKEN") {
         c.metrics_token = Some(token).filter(|v| !v.is_empty());
+    }
+    if let Ok(v) = std::env::var("HUDDLE_WEBHOOK_ALLOW_PRIVATE") {
+        c.webhook_allow_private = match v.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => true,
+            "" | "0" | "false" | "no" | "off" => false,
+            other => {
+                anyhow::bail!("HUDDLE_WEBHOOK_ALLOW_PRIVATE: expected true or false, got {other:?}")
+            }
+        };
     }
     if let Ok(secret) = std::env::var("HUDDLE_APP_SECRET") {
         c.app_secret = Some(secret).filter(|v| !v.is_empty());
@@ -208,6 +218,9 @@ fn apply_file(c: &mut ServerConfig, f: FileConfig) {
     if let Some(v) = f.insecure_browser_sessions {
         c.insecure_browser_sessions = v;
     }
+    if let Some(v) = f.webhook_allow_private {
+        c.webhook_allow_private = v;
+    }
     if let Some(a) = f.admin {
         c.admin = Some(AdminBootstrap {
             username: a.username,
@@ -264,6 +277,9 @@ pub fn default_toml() -> String {
          # naming its id, with no token or signature. For local development only; a warning is\n\
          # logged at every start while verification is off.\n\
          insecure_browser_sessions = {}\n\
+         # true lets webhooks reach loopback, private and link-local addresses (checked after DNS\n\
+         # resolution and on redirects); off, such targets are refused (SSRF). Also HUDDLE_WEBHOOK_ALLOW_PRIVATE.\n\
+         webhook_allow_private = {}\n\
          # [admin] is created at start when missing (prefer HUDDLE_ADMIN_USERNAME / _PASSWORD / _EMAIL).\n\
          # [admin]\n# username = \"admin\"\n# password = \"change-me\"\n# email = \"admin@example.com\"\n",
         d.listen,
@@ -285,7 +301,8 @@ pub fn default_toml() -> String {
         d.max_connections,
         d.max_header_bytes,
         d.shutdown_timeout.as_secs(),
-        d.insecure_browser_sessions
+        d.insecure_browser_sessions,
+        d.webhook_allow_private
     )
 }
 
@@ -336,6 +353,7 @@ mod tests {
         assert_eq!(c.max_header_bytes, d.max_header_bytes);
         assert_eq!(c.shutdown_timeout, d.shutdown_timeout);
         assert!(!c.insecure_browser_sessions, "secure by default");
+        assert!(!c.webhook_allow_private, "SSRF guard on by default");
     }
 
     #[test]

@@ -63,6 +63,8 @@ impl Server {
             .env("HUDDLE_ADMIN_USERNAME", ADMIN)
             .env("HUDDLE_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("HUDDLE_LOGIN_RATE_PER_MINUTE", "0")
+            // The receiver listens on 127.0.0.1, which the SSRF guard refuses by default.
+            .env("HUDDLE_WEBHOOK_ALLOW_PRIVATE", "true")
             .env_remove("HUDDLE_INSECURE_BROWSER_SESSIONS")
             .env_remove("HUDDLE_LOG")
             .stdout(Stdio::null())

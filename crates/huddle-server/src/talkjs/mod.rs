@@ -8,6 +8,7 @@ mod client;
 mod error;
 mod extract;
 pub(crate) mod shape;
+pub mod webhook_target;
 pub mod webhooks;
 
 use axum::http::StatusCode;

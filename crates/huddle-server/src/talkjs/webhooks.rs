@@ -56,6 +56,9 @@ async fn create(State(s): State<AppState>, _: App, body: Body) -> TalkResult {
         .get("url")
         .and_then(Value::as_str)
         .ok_or_else(|| bad_request("INVALID_FIELD", "`url` is required"))?;
+    super::webhook_target::check(url, s.webhook_allow_private)
+        .await
+        .map_err(|reason| bad_request("INVALID_URL", reason))?;
     let events = match m.get("events") {
         None | Some(Value::Null) => vec![],
         Some(Value::Array(a)) => a
@@ -326,7 +329,7 @@ async fn write(h: &Huddle, event: &Event) -> bool {
 
 /// Starts the writer (events → outbox) and the sender (outbox → HTTP). The sender resumes
 /// whatever the outbox holds after a restart.
-pub fn spawn(huddle: Arc<Huddle>) -> Webhooks {
+pub fn spawn(huddle: Arc<Huddle>, allow_private: bool) -> Webhooks {
     let mut rx = huddle.hub().subscribe();
     let writer = huddle.clone();
     let (wake_tx, mut wake_rx) = tokio::sync::mpsc::channel::<()>(1);
@@ -361,10 +364,7 @@ pub fn spawn(huddle: Arc<Huddle>) -> Webhooks {
         }
     });
     let sender_task = tokio::spawn(async move {
-        let client = match reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-        {
+        let client = match super::webhook_target::client(allow_private) {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "webhook sender has no HTTP client");
@@ -377,7 +377,7 @@ pub fn spawn(huddle: Arc<Huddle>) -> Webhooks {
                 Ok(items) if !items.is_empty() => {
                     for mut item in items {
                         let outcome = match prepare(&huddle, &mut recent, &mut item).await {
-                            Ok(()) => send(&huddle, &client, &item).await,
+                            Ok(()) => send(&huddle, &client, &item, allow_private).await,
                             Err(e) => Err(e),
                         };
                         if let Err(e) = huddle.record_delivery(item, outcome).await {
@@ -400,12 +400,20 @@ pub fn spawn(huddle: Arc<Huddle>) -> Webhooks {
     }
 }
 
-async fn send(h: &Huddle, client: &reqwest::Client, item: &OutboxItem) -> Result<(), String> {
+async fn send(
+    h: &Huddle,
+    client: &reqwest::Client,
+    item: &OutboxItem,
+    allow_private: bool,
+) -> Result<(), String> {
     let endpoints = h.webhooks().await.map_err(|e| e.to_string())?;
     let endpoint = endpoints
         .iter()
         .find(|e| e.id == item.endpoint_id)
         .ok_or("endpoint removed")?;
+    // Stored before the setting was turned off, or an address literal (the resolver only sees
+    // names): refused here, and recorded as the attempt's error.
+    super::webhook_target::refuse_literal(&endpoint.url, allow_private)?;
     let secret = h
         .webhook_secret()
         .ok_or("no live secret key to sign with")?;
@@ -418,7 +426,17 @@ async fn send(h: &Huddle, client: &reqwest::Client, item: &OutboxItem) -> Result
         .body(item.body.clone())
         .send()
         .await
-        .map_err(|e| format!("request failed: {e}"))?;
+        .map_err(|e| {
+            // reqwest wraps the resolver's or redirect policy's refusal; say it plainly.
+            let mut source: Option<&dyn std::error::Error> = Some(&e);
+            while let Some(s) = source {
+                if s.to_string().contains(super::webhook_target::REFUSED) {
+                    return format!("refused: {}", super::webhook_target::REFUSED);
+                }
+                source = s.source();
+            }
+            format!("request failed: {e}")
+        })?;
     if res.status().is_success() {
         Ok(())
     } else {

@@ -115,6 +115,9 @@ impl TestApp {
             // Off, as Rocket.Chat turns its rate limits off in TEST_MODE: tests post as fast as
             // they can as ordinary users; `limits.rs` turns it on where it is the subject.
             message_rate_limit_calls: 0,
+            // The webhook tests' receivers listen on 127.0.0.1, which the SSRF guard refuses by
+            // default; `security.rs` turns it back off to test the guard.
+            webhook_allow_private: true,
             app_id: Some(APP_ID.into()),
             app_secret: Some(SECRET.into()),
             ..ServerConfig::default()
@@ -157,6 +160,11 @@ impl TestApp {
                 std::future::pending::<()>().await;
             }
         })));
+    }
+
+    /// Changes the configuration the next `restart` uses.
+    pub fn reconfigure(&mut self, adjust: impl FnOnce(&mut ServerConfig)) {
+        adjust(&mut self.config);
     }
 
     /// Stops the server (gracefully) and starts a new one on the same database.

@@ -34,6 +34,7 @@ mod sdk_assets;
 mod security;
 mod serving;
 mod snapshots;
+mod ssrf;
 mod talk_backend;
 mod talk_client;
 mod talk_guests;
