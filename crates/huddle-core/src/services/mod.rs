@@ -11,6 +11,7 @@ mod live;
 mod lookup;
 pub(crate) mod membership;
 mod messages;
+mod notify;
 mod refresh;
 mod roles;
 mod rooms;
@@ -63,6 +64,9 @@ pub struct Huddle {
     /// Holds committed room changes back until they can be published in `seq` order.
     sequencer: Arc<sequencer::Sequencer>,
     limits: Limits,
+    /// The e-mail batching window in milliseconds while e-mail notifications are on (SMTP
+    /// configured), 0 while they are off.
+    email_window_ms: std::sync::atomic::AtomicI64,
 }
 
 /// Caps on what one request may ask for.
@@ -105,6 +109,7 @@ impl Huddle {
             hooks: RwLock::new(Vec::new()),
             sequencer: Arc::default(),
             limits,
+            email_window_ms: Default::default(),
         };
         app.bootstrap().await?;
         Ok(app)

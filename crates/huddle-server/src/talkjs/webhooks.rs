@@ -166,6 +166,7 @@ async fn item_payload(
     h: &Huddle,
     rid: &str,
     item: &RoomEventItem,
+    event: &RoomEvent,
 ) -> Option<(&'static str, Value)> {
     let kind = item.webhook_type()?;
     let data = match item {
@@ -195,9 +196,51 @@ async fn item_payload(
         RoomEventItem::GuestAccessChanged { allowed } => {
             json!({ "conversationId": rid, "allowed": allowed })
         }
+        RoomEventItem::NotificationTriggered { uid, message_id } => {
+            notification_data(h, rid, uid, message_id, event).await
+        }
         RoomEventItem::RoomCreated { .. } | RoomEventItem::RoomUpdated { .. } => return None,
     };
     Some((kind, data))
+}
+
+/// `notification.triggered` as TalkJS sends it: the recipient (with their e-mail addresses, as
+/// a receiver sending its own e-mail needs them), the sender, the conversation and the messages
+/// the notification is about (here the one message of the post), plus its id.
+async fn notification_data(
+    h: &Huddle,
+    rid: &str,
+    uid: &str,
+    message_id: &str,
+    event: &RoomEvent,
+) -> Value {
+    let message = event.items.iter().find_map(|i| match i {
+        RoomEventItem::MessageCreated { message } if message.id == message_id => Some(message),
+        _ => None,
+    });
+    let recipient = h.talk_user(uid).await.ok();
+    let sender = match message {
+        Some(m) if !m.u.id.is_empty() => h.talk_user(&m.u.id).await.ok(),
+        _ => None,
+    };
+    let room = h.talk_conversation(rid).await.ok();
+    json!({
+        "notificationId": notification_id(message_id, uid),
+        "recipient": recipient.as_ref().map(|u| shape::user(u, true)).unwrap_or_else(|| json!({ "id": uid })),
+        "sender": sender.as_ref().map(|u| shape::user(u, false)),
+        "conversation": room.as_ref().map(|r| shape::conversation(r, &[], None)).unwrap_or_else(|| json!({ "id": rid })),
+        "messages": message.map(|m| vec![shape::message(m)]).unwrap_or_default(),
+    })
+}
+
+/// The id of the notification of message `message_id` to `uid`: the same for every endpoint and
+/// attempt, so a receiver can drop duplicates.
+pub fn notification_id(message_id: &str, uid: &str) -> String {
+    let mut hash = Sha256::new();
+    hash.update(message_id.as_bytes());
+    hash.update([0]);
+    hash.update(uid.as_bytes());
+    format!("ntf_{}", hex::encode(&hash.finalize()[..12]))
 }
 
 /// The webhook event id of item `item` of event `seq` of room `rid`: the same for every endpoint
@@ -259,7 +302,7 @@ async fn prepare(
         .ok()
         .and_then(|i| event.items.get(i))
         .ok_or("its event item is missing")?;
-    let (kind, data) = item_payload(h, rid, entry)
+    let (kind, data) = item_payload(h, rid, entry, &event)
         .await
         .ok_or("its event item is not a webhook event")?;
     let body = json!({ "id": room_event_id(rid, seq, index), "type": kind, "createdAt": event.created_at.millis(), "data": data }).to_string();

@@ -35,5 +35,6 @@ mod snapshots;
 mod talk_backend;
 mod talk_client;
 mod talk_guests;
+mod talk_notify;
 mod talk_webhooks;
 mod users;
