@@ -36,5 +36,6 @@ mod talk_backend;
 mod talk_client;
 mod talk_guests;
 mod talk_notify;
+mod talk_receipts;
 mod talk_webhooks;
 mod users;
