@@ -70,6 +70,14 @@ pub enum Event {
         allowed: bool,
     },
     UserCreated(User),
+    /// Member `uid` read these messages of room `rid` (others' user messages that were unread
+    /// for them until a mark-read): TalkJS's `message.read`, one webhook per message. Only
+    /// published for conversations of at most 300 members, as TalkJS does.
+    MessagesRead {
+        rid: String,
+        uid: String,
+        messages: Vec<Message>,
+    },
     /// A user's profile, roles, status or active flag changed.
     UserUpdated(User),
     /// A login token was revoked (`token_hash`), or all of a user's (`None`): live sessions

@@ -5,6 +5,7 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod model;
+pub mod notify;
 pub mod permissions;
 pub mod policy;
 pub mod realtime;

@@ -27,6 +27,7 @@ mod member_index;
 mod member_pages;
 mod membership;
 mod messages;
+mod notifications;
 mod pool;
 mod room_writes;
 mod rooms;

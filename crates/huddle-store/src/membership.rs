@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
-use huddle_core::store::{MembershipStore, NewMember, RoomEventItem};
+use huddle_core::store::{MembershipStore, NewMember, Reader, RoomEventItem};
 use huddle_core::{Error, Member, MemberQuery, Message, Page, Result, Subscription, Timestamp};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
@@ -527,5 +527,32 @@ impl MembershipStore for SqlStore {
         .map_err(db_err)?;
         Ok(done.rows_affected() > 0)
         })).await
+    }
+
+    async fn readers_of(&self, rid: &str, message: &Message, limit: i64) -> Result<Vec<Reader>> {
+        // `ls` is the read position: `mark_read` sets it to the moment of reading, so whoever
+        // marked the room read at or after the message's time has read it.
+        let found = sqlx::query(
+            "SELECT uid, u_username, u_name, ls FROM subscriptions \
+             WHERE rid = $1 AND ls >= $2 AND uid <> $3 ORDER BY ls, uid LIMIT $4",
+        )
+        .bind(rid)
+        .bind(message.ts.0)
+        .bind(message.u.id.as_str())
+        .bind(limit.max(0))
+        .fetch_all(self.db.reader())
+        .await
+        .map_err(db_err)?;
+        found
+            .iter()
+            .map(|r| {
+                Ok(Reader {
+                    uid: r.try_get(0usize).map_err(db_err)?,
+                    username: r.try_get(1usize).map_err(db_err)?,
+                    name: r.try_get(2usize).map_err(db_err)?,
+                    read_at: Timestamp(r.try_get(3usize).map_err(db_err)?),
+                })
+            })
+            .collect()
     }
 }

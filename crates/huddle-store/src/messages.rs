@@ -5,12 +5,14 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
+use huddle_core::notify::NotifyFacts;
 use huddle_core::store::{MessageStore, RoomEventItem};
 use huddle_core::{Error, Message, MessageQuery, Page, Result};
 use serde::Serialize;
 use sqlx::AnyConnection;
 
 use crate::errors::{db_err, message_err, room_not_found};
+use crate::notifications;
 use crate::pool::Backend;
 use crate::room_writes::Applied;
 use crate::rooms::{advance_room, advanced, bump_room, claim_room, room_missing};
@@ -140,6 +142,7 @@ pub(crate) async fn post(
     backend: Backend,
     rid: &str,
     message: Message,
+    notify: Option<NotifyFacts>,
 ) -> Result<Applied> {
     if !claim_room(tx, backend, rid).await? {
         return Err(room_not_found());
@@ -163,10 +166,24 @@ pub(crate) async fn post(
             .await
             .map_err(db_err)?;
     }
+    let notified = match &notify {
+        Some(facts) => notifications::notify_post(tx, rid, &message, facts).await?,
+        None => vec![],
+    };
+    let message_id = message.id.clone();
+    let mut items = vec![RoomEventItem::MessageCreated {
+        message: Box::new(message),
+    }];
+    items.extend(
+        notified
+            .into_iter()
+            .map(|uid| RoomEventItem::NotificationTriggered {
+                uid,
+                message_id: message_id.clone(),
+            }),
+    );
     Ok(Applied {
-        items: vec![RoomEventItem::MessageCreated {
-            message: Box::new(message),
-        }],
+        items,
         seq: advanced.seq,
         counters: Some(advanced.counters),
         staged: None,

@@ -15,6 +15,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use huddle_core::notify::NotifyFacts;
 use huddle_core::store::{
     RoomChange, RoomCounters, RoomEvent, RoomEventItem, RoomWrite, RoomWriteStore, RoomWritten,
 };
@@ -70,6 +71,7 @@ async fn apply(
     queue: Option<&EventQueue>,
     rid: &str,
     change: RoomChange,
+    notify: Option<NotifyFacts>,
 ) -> Result<Option<Applied>> {
     match change {
         RoomChange::Create { room, members } => {
@@ -90,7 +92,7 @@ async fn apply(
         } => membership::update_member(tx, backend, rid, subscription, message)
             .await
             .map(Some),
-        RoomChange::PostMessage(m) => messages::post(tx, backend, rid, m).await.map(Some),
+        RoomChange::PostMessage(m) => messages::post(tx, backend, rid, m, notify).await.map(Some),
         RoomChange::EditMessage(m) => messages::edit(tx, backend, rid, m).await.map(Some),
         RoomChange::DeleteMessage { id } => messages::delete(tx, backend, rid, id).await,
         RoomChange::React {
@@ -129,6 +131,7 @@ impl RoomWriteStore for SqlStore {
             rid,
             change,
             webhooks,
+            notify,
         } = write;
         let change = match change {
             RoomChange::AddMembers(members) => {
@@ -156,7 +159,7 @@ impl RoomWriteStore for SqlStore {
             .write(move |tx| {
                 Box::pin(async move {
                     let queue = queue.as_deref();
-                    let applied = apply(tx, backend, &indexes, queue, &rid, change).await?;
+                    let applied = apply(tx, backend, &indexes, queue, &rid, change, notify).await?;
                     let Some(applied) = applied else {
                         return Ok(None);
                     };

@@ -199,6 +199,7 @@ async fn child_room_writer() {
                         rid: rid.clone(),
                         change,
                         webhooks: vec![hook.clone()],
+                        notify: None,
                     };
                     let seq = store.write_room(write).await.unwrap().seq.unwrap();
                     if acks.send((rid, seq)).is_err() {

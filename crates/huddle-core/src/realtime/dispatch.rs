@@ -166,6 +166,8 @@ impl State {
             }
             // A new user has no live session yet.
             Event::UserCreated(_) => {}
+            // Webhooks only; a reader's own view already went out as SubscriptionChanged.
+            Event::MessagesRead { .. } => {}
             Event::SubscriptionChanged(sub) => {
                 if let Some(m) = self
                     .users

@@ -86,6 +86,12 @@ impl Router {
         self.state().close(conn)
     }
 
+    /// Users with a live view of room `rid` on this node (who need no notification of a new
+    /// message there).
+    pub fn live_viewers(&self, rid: &str) -> std::collections::HashSet<String> {
+        self.state().live_viewers(rid)
+    }
+
     /// Number of open connections.
     pub fn connections(&self) -> usize {
         self.state().conns.len()

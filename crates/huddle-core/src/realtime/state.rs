@@ -425,6 +425,20 @@ impl State {
         overflow.then_some(conn)
     }
 
+    /// Users looking at room `rid` now: a live room message stream (DDP) or a participant's
+    /// conversation subscription (native socket). Guests are not members, so not counted.
+    pub fn live_viewers(&self, rid: &str) -> HashSet<String> {
+        let Some(entry) = self.rooms.get(rid) else {
+            return HashSet::new();
+        };
+        [RoomStream::Messages, RoomStream::Talk]
+            .iter()
+            .filter_map(|s| entry.live.get(s))
+            .flat_map(|conns| conns.keys())
+            .filter_map(|c| self.conns.get(c)?.user.clone())
+            .collect()
+    }
+
     /// Connections with a live subscription on any stream of `rid`.
     pub fn room_subscribers(&self, rid: &str) -> Vec<ConnId> {
         let Some(entry) = self.rooms.get(rid) else {

@@ -12,6 +12,8 @@ mod lookup;
 pub(crate) mod membership;
 mod messages;
 mod rate;
+mod notify;
+mod receipts;
 mod refresh;
 mod roles;
 mod rooms;
@@ -40,6 +42,7 @@ pub use bootstrap::{AdminBootstrap, GENERAL_ID};
 pub use live::HistoryPage;
 pub use lookup::{RoomKind, RoomLookup, UserLookup};
 pub use membership::{InviteOutcome, RoleChange, RoomRole};
+pub use receipts::{MESSAGE_READ_MAX_MEMBERS, READ_BY_MAX};
 pub use refresh::REFRESH_INTERVAL;
 pub use rooms::{CreateRoom, RoomUpdate};
 pub use users::{NewUserInput, UserPatch};
@@ -66,6 +69,9 @@ pub struct Huddle {
     limits: Limits,
     /// `sendMessage` / `chat.postMessage` per user (`rate.rs`).
     message_rate: rate::MessageRate,
+    /// The e-mail batching window in milliseconds while e-mail notifications are on (SMTP
+    /// configured), 0 while they are off.
+    email_window_ms: std::sync::atomic::AtomicI64,
 }
 
 /// Caps on what one request may ask for.
@@ -120,6 +126,7 @@ impl Huddle {
                 limits.message_interval,
             ),
             limits,
+            email_window_ms: Default::default(),
         };
         app.bootstrap().await?;
         Ok(app)

@@ -347,14 +347,11 @@ impl Huddle {
 
     /// `subscriptions.read`.
     pub async fn mark_read(&self, actor: &Actor, rid: &str) -> Result<()> {
-        if !self.store.mark_read(rid, &actor.user.id).await? {
+        if !self.read_and_report(rid, &actor.user.id).await? {
             return Err(Error::invalid(
                 "error-invalid-subscription",
                 "Invalid subscription",
             ));
-        }
-        if let Some(sub) = self.store.subscription(rid, &actor.user.id).await? {
-            self.publish(Event::SubscriptionChanged(sub));
         }
         Ok(())
     }

@@ -17,6 +17,8 @@ pub const WEBHOOK_EVENTS: &[&str] = &[
     "participant.updated",
     "participant.left",
     "guestAccess.changed",
+    "notification.triggered",
+    "message.read",
 ];
 
 /// Attempts before a delivery is given up (about 4 hours of backoff in all).

@@ -72,10 +72,12 @@ impl Huddle {
                 room.id
             )));
         }
+        let notify = self.notify_facts(room, &change);
         let write = RoomWrite {
             rid: room.id.clone(),
             change,
             webhooks: self.webhook_endpoints_now(),
+            notify,
         };
         let (store, hub, sequencer) =
             (self.store.clone(), self.hub.clone(), self.sequencer.clone());
@@ -174,6 +176,8 @@ fn publish_written(hub: &dyn EventHub, room: &Room, written: &RoomWritten) {
                 }
                 RoomEventItem::GuestAccessChanged { allowed: false } => {}
                 RoomEventItem::RoomDeleted => hub.publish(Event::RoomDeleted { rid: rid.clone() }),
+                // Delivered by webhook and e-mail from the committed rows, not live.
+                RoomEventItem::NotificationTriggered { .. } => {}
             }
         }
         if membership_moved || created {

@@ -95,6 +95,20 @@ pub trait MembershipStore: Send + Sync {
     async fn set_own_state(&self, sub: &Subscription) -> Result<bool>;
     /// Marks a membership read: unread and mentions to zero, `ls` now.
     async fn mark_read(&self, rid: &str, uid: &str) -> Result<bool>;
+    /// Members of `rid` whose read position is at or after `message` (they have read it), its
+    /// sender left out, earliest readers first, at most `limit`. Read receipts (TalkJS's
+    /// `readBy` and `message.read`, Rocket.Chat's `chat.getMessageReadReceipts`) are built from
+    /// this alone, so a store keeping read positions another way re-implements only this.
+    async fn readers_of(&self, rid: &str, message: &Message, limit: i64) -> Result<Vec<Reader>>;
+}
+
+/// A member who has read a message, and since when (their read position).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reader {
+    pub uid: String,
+    pub username: String,
+    pub name: Option<String>,
+    pub read_at: Timestamp,
 }
 
 #[async_trait]

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{NewMember, RoomCounters};
 use crate::model::{Message, Room, Subscription, WebhookEndpoint};
+use crate::notify::NotifyFacts;
 use crate::{Error, Result, Timestamp};
 
 /// One change to one room.
@@ -88,6 +89,10 @@ pub struct RoomWrite {
     /// wants (`WebhookEndpoint::wants` of `RoomEventItem::webhook_type`), in the same
     /// transaction.
     pub webhooks: Vec<WebhookEndpoint>,
+    /// For a user message of a TalkJS-style conversation: what deciding its notifications
+    /// needs besides the members (`notify::recipients`, asked inside the transaction). `None`:
+    /// nobody is notified.
+    pub notify: Option<NotifyFacts>,
 }
 
 impl RoomWrite {
@@ -96,6 +101,7 @@ impl RoomWrite {
             rid: rid.to_string(),
             change,
             webhooks: vec![],
+            notify: None,
         }
     }
 }
@@ -104,16 +110,40 @@ impl RoomWrite {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum RoomEventItem {
-    RoomCreated { room: Box<Room> },
-    MemberAdded { subscription: Box<Subscription> },
-    MemberRemoved { uid: String },
-    MemberUpdated { subscription: Box<Subscription> },
-    MessageCreated { message: Box<Message> },
-    MessageUpdated { message: Box<Message> },
-    MessageDeleted { id: String },
-    RoomUpdated { room: Box<Room> },
-    GuestAccessChanged { allowed: bool },
+    RoomCreated {
+        room: Box<Room>,
+    },
+    MemberAdded {
+        subscription: Box<Subscription>,
+    },
+    MemberRemoved {
+        uid: String,
+    },
+    MemberUpdated {
+        subscription: Box<Subscription>,
+    },
+    MessageCreated {
+        message: Box<Message>,
+    },
+    MessageUpdated {
+        message: Box<Message>,
+    },
+    MessageDeleted {
+        id: String,
+    },
+    RoomUpdated {
+        room: Box<Room>,
+    },
+    GuestAccessChanged {
+        allowed: bool,
+    },
     RoomDeleted,
+    /// Member `uid` is to be told of message `message_id` (posted by the same change): a
+    /// `notification.triggered` webhook, and an e-mail when e-mails are on.
+    NotificationTriggered {
+        uid: String,
+        message_id: String,
+    },
 }
 
 impl RoomEventItem {
@@ -128,6 +158,7 @@ impl RoomEventItem {
             RoomEventItem::MemberRemoved { .. } => "participant.left",
             RoomEventItem::GuestAccessChanged { .. } => "guestAccess.changed",
             RoomEventItem::RoomDeleted => "conversation.deleted",
+            RoomEventItem::NotificationTriggered { .. } => "notification.triggered",
             RoomEventItem::RoomCreated { .. } | RoomEventItem::RoomUpdated { .. } => return None,
         })
     }

@@ -9,6 +9,7 @@ mod im;
 mod membership;
 mod misc;
 mod permissions;
+mod receipts;
 mod rooms;
 mod subscriptions;
 mod users;
@@ -54,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .merge(membership::routes())
         .merge(im::routes())
         .merge(chat::routes())
+        .merge(receipts::routes())
         .merge(subscriptions::routes())
         .merge(permissions::routes())
         .merge(misc::routes())

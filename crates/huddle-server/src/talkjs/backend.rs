@@ -50,6 +50,10 @@ pub fn routes() -> Router<AppState> {
             get(list_messages).post(post_messages),
         )
         .route(
+            "/v1/{app}/conversations/{cid}/readBy/{uid}",
+            axum::routing::post(mark_read),
+        )
+        .route(
             "/v1/{app}/conversations/{cid}/messages/{mid}",
             get(get_message).put(edit_message).delete(delete_message),
         )
@@ -380,7 +384,8 @@ async fn list_messages(
         .huddle
         .talk_messages(&cid, q.starting_after.as_deref(), q.limit(10)?)
         .await?;
-    ok(json!({ "data": messages.iter().map(shape::message).collect::<Vec<_>>() }))
+    let read_by = s.huddle.read_by(&messages).await?;
+    ok(json!({ "data": shape::messages_read_by(&messages, &read_by) }))
 }
 
 async fn get_message(
@@ -388,7 +393,20 @@ async fn get_message(
     _: App,
     Path((_, cid, mid)): Path<(String, String, String)>,
 ) -> TalkResult {
-    ok(shape::message(&s.huddle.talk_message(&cid, &mid).await?))
+    let message = s.huddle.talk_message(&cid, &mid).await?;
+    let read_by = s.huddle.read_by(std::slice::from_ref(&message)).await?;
+    ok(shape::messages_read_by(&[message], &read_by).remove(0))
+}
+
+/// `POST .../conversations/{id}/readBy/{userId}`: marks the conversation read for a
+/// participant (their unread state clears, `message.read` webhooks follow).
+async fn mark_read(
+    State(s): State<AppState>,
+    App(app): App,
+    Path((_, cid, uid)): Path<(String, String, String)>,
+) -> TalkResult {
+    s.huddle.talk_mark_read(&app, &cid, &uid).await?;
+    ok(json!({}))
 }
 
 async fn edit_message(

@@ -182,9 +182,8 @@ async fn messages(
             q.limit(10)?,
         )
         .await?;
-    ok(
-        json!({ "data": msgs.iter().map(shape::message).collect::<Vec<_>>(), "guest": viewer.is_guest() }),
-    )
+    let read_by = s.huddle.read_by(&msgs).await?;
+    ok(json!({ "data": shape::messages_read_by(&msgs, &read_by), "guest": viewer.is_guest() }))
 }
 
 /// `{text, custom?, idempotencyKey?}`; `?asGuest=true` lets a non-participant send as a guest.

@@ -109,6 +109,23 @@ fn system_text(m: &Message) -> String {
     }
 }
 
+/// A message with its `readBy`: the members who have read it (`Huddle::read_by`).
+pub fn message_read_by(m: &Message, read_by: &[String]) -> Value {
+    let mut v = message(m);
+    v["readBy"] = json!(read_by);
+    v
+}
+
+/// Messages with their `readBy`, in order.
+pub fn messages_read_by(messages: &[Message], read_by: &[Vec<String>]) -> Vec<Value> {
+    messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| message_read_by(m, read_by.get(i).map_or(&[][..], |r| r)))
+        .collect()
+}
+
+/// A message as just posted or changed: nobody has read it yet, so `readBy` is empty.
 pub fn message(m: &Message) -> Value {
     let system = m.t.is_some();
     json!({

@@ -9,7 +9,7 @@
 //! delivery. Signature: `X-Huddle-Signature = HEX(HMAC-SHA256(secret, timestamp + "." + body))`
 //! with `X-Huddle-Timestamp`, the scheme TalkJS uses under its own header names.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use axum::Router;
 use hmac::{Hmac, Mac};
 use huddle_core::events::Event;
 use huddle_core::store::{RoomEvent, RoomEventItem};
-use huddle_core::{ids, Huddle, OutboxItem, Timestamp};
+use huddle_core::{ids, Huddle, Message, OutboxItem, Timestamp};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast::error::RecvError;
@@ -129,8 +129,41 @@ fn kind(event: &Event) -> Option<&'static str> {
         Event::UserUpdated(_) => "user.updated",
         // The app-wide switch (a settings change); one conversation's is a room change.
         Event::GuestAccessChanged { rid: None, .. } => "guestAccess.changed",
+        Event::MessagesRead { .. } => "message.read",
         _ => return None,
     })
+}
+
+/// The bodies of `message.read`, one per message read: TalkJS's `recipient` (the reader),
+/// `sender`, `conversation` and `message` (with its `readBy` as it is now).
+async fn read_bodies(h: &Huddle, rid: &str, uid: &str, messages: &[Message]) -> Vec<String> {
+    let recipient = h.talk_user(uid).await.ok();
+    let room = h.talk_conversation(rid).await.ok();
+    let read_by = h.read_by(messages).await.unwrap_or_default();
+    let conversation = room
+        .as_ref()
+        .map(|r| shape::conversation(r, &[], None))
+        .unwrap_or_else(|| json!({ "id": rid }));
+    let mut senders: HashMap<String, Value> = HashMap::new();
+    let mut out = Vec::with_capacity(messages.len());
+    for (m, message) in messages
+        .iter()
+        .zip(shape::messages_read_by(messages, &read_by))
+    {
+        if !senders.contains_key(&m.u.id) {
+            let sender = h.talk_user(&m.u.id).await.ok();
+            let shown = sender.as_ref().map(|u| shape::user(u, false));
+            senders.insert(m.u.id.clone(), json!(shown));
+        }
+        let data = json!({
+            "recipient": recipient.as_ref().map(|u| shape::user(u, false)).unwrap_or_else(|| json!({ "id": uid })),
+            "sender": senders[&m.u.id],
+            "conversation": conversation,
+            "message": message,
+        });
+        out.push(json!({ "id": format!("evt_{}", ids::new_id()), "type": "message.read", "createdAt": Timestamp::now().millis(), "data": data }).to_string());
+    }
+    out
 }
 
 /// The webhook type of an event published after a room change committed deliveries of it, if
@@ -169,6 +202,7 @@ async fn item_payload(
     h: &Huddle,
     rid: &str,
     item: &RoomEventItem,
+    event: &RoomEvent,
 ) -> Option<(&'static str, Value)> {
     let kind = item.webhook_type()?;
     let data = match item {
@@ -198,9 +232,51 @@ async fn item_payload(
         RoomEventItem::GuestAccessChanged { allowed } => {
             json!({ "conversationId": rid, "allowed": allowed })
         }
+        RoomEventItem::NotificationTriggered { uid, message_id } => {
+            notification_data(h, rid, uid, message_id, event).await
+        }
         RoomEventItem::RoomCreated { .. } | RoomEventItem::RoomUpdated { .. } => return None,
     };
     Some((kind, data))
+}
+
+/// `notification.triggered` as TalkJS sends it: the recipient (with their e-mail addresses, as
+/// a receiver sending its own e-mail needs them), the sender, the conversation and the messages
+/// the notification is about (here the one message of the post), plus its id.
+async fn notification_data(
+    h: &Huddle,
+    rid: &str,
+    uid: &str,
+    message_id: &str,
+    event: &RoomEvent,
+) -> Value {
+    let message = event.items.iter().find_map(|i| match i {
+        RoomEventItem::MessageCreated { message } if message.id == message_id => Some(message),
+        _ => None,
+    });
+    let recipient = h.talk_user(uid).await.ok();
+    let sender = match message {
+        Some(m) if !m.u.id.is_empty() => h.talk_user(&m.u.id).await.ok(),
+        _ => None,
+    };
+    let room = h.talk_conversation(rid).await.ok();
+    json!({
+        "notificationId": notification_id(message_id, uid),
+        "recipient": recipient.as_ref().map(|u| shape::user(u, true)).unwrap_or_else(|| json!({ "id": uid })),
+        "sender": sender.as_ref().map(|u| shape::user(u, false)),
+        "conversation": room.as_ref().map(|r| shape::conversation(r, &[], None)).unwrap_or_else(|| json!({ "id": rid })),
+        "messages": message.map(|m| vec![shape::message(m)]).unwrap_or_default(),
+    })
+}
+
+/// The id of the notification of message `message_id` to `uid`: the same for every endpoint and
+/// attempt, so a receiver can drop duplicates.
+pub fn notification_id(message_id: &str, uid: &str) -> String {
+    let mut hash = Sha256::new();
+    hash.update(message_id.as_bytes());
+    hash.update([0]);
+    hash.update(uid.as_bytes());
+    format!("ntf_{}", hex::encode(&hash.finalize()[..12]))
 }
 
 /// The webhook event id of item `item` of event `seq` of room `rid`: the same for every endpoint
@@ -262,7 +338,7 @@ async fn prepare(
         .ok()
         .and_then(|i| event.items.get(i))
         .ok_or("its event item is missing")?;
-    let (kind, data) = item_payload(h, rid, entry)
+    let (kind, data) = item_payload(h, rid, entry, &event)
         .await
         .ok_or("its event item is not a webhook event")?;
     let body = json!({ "id": room_event_id(rid, seq, index), "type": kind, "createdAt": event.created_at.millis(), "data": data }).to_string();
@@ -313,6 +389,16 @@ async fn write(h: &Huddle, event: &Event) -> bool {
     // Most events interest no endpoint: decide that before reading anything.
     if !kind(event).is_some_and(|k| h.webhook_wanted(k)) {
         return false;
+    }
+    if let Event::MessagesRead { rid, uid, messages } = event {
+        let mut queued = false;
+        for body in read_bodies(h, rid, uid, messages).await {
+            match h.enqueue_webhook("message.read", &body).await {
+                Ok(n) => queued |= n > 0,
+                Err(e) => tracing::error!(error = %e, "could not queue webhook"),
+            }
+        }
+        return queued;
     }
     let Some((kind, data)) = payload(event) else {
         return false;

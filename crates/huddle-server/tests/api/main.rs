@@ -38,5 +38,7 @@ mod ssrf;
 mod talk_backend;
 mod talk_client;
 mod talk_guests;
+mod talk_notify;
+mod talk_receipts;
 mod talk_webhooks;
 mod users;

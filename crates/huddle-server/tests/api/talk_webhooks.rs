@@ -13,10 +13,10 @@ use sha2::Sha256;
 
 use crate::helpers::{unique, TestApp, SECRET};
 
-type Received = Arc<Mutex<Vec<(HeaderMap, String)>>>;
+pub(crate) type Received = Arc<Mutex<Vec<(HeaderMap, String)>>>;
 
 /// A webhook receiver on `listener`, recording every request.
-fn receiver(listener: tokio::net::TcpListener) -> Received {
+pub(crate) fn receiver(listener: tokio::net::TcpListener) -> Received {
     let got: Received = Arc::default();
     let store = got.clone();
     let app = Router::new().route(
@@ -265,6 +265,7 @@ async fn room_event_deliveries_get_their_body_when_first_sent() {
             rid: cid.clone(),
             change: RoomChange::PostMessage(message),
             webhooks: store.webhook_endpoints().await.unwrap(),
+            notify: None,
         })
         .await
         .unwrap();

@@ -12,6 +12,7 @@ mod lists;
 mod member_pages;
 mod membership;
 mod messages;
+mod notifications;
 mod room_event_races;
 mod room_events;
 mod rooms;
@@ -44,6 +45,8 @@ use member_pages::*;
 use membership::*;
 #[allow(unused_imports)]
 use messages::*;
+#[allow(unused_imports)]
+use notifications::*;
 #[allow(unused_imports)]
 use room_event_races::*;
 #[allow(unused_imports)]
@@ -100,6 +103,8 @@ conformance!(
     failed_changes_leave_no_event_and_no_outbox_row,
     concurrent_writers_number_without_gaps,
     a_deleted_room_keeps_its_events,
+    readers_are_members_read_at_or_after_the_message,
+    a_post_carries_its_notifications,
 );
 
 pub fn all() -> Paging {

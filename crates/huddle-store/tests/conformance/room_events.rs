@@ -22,6 +22,7 @@ pub async fn write(
             rid: rid.to_string(),
             change,
             webhooks: hooks.to_vec(),
+            notify: None,
         })
         .await
 }

@@ -2,7 +2,6 @@
 //! `access`, guests while the app and the conversation allow guests.
 
 use super::{refusal, TalkCaller, MAX_MESSAGE_BATCH};
-use crate::events::Event;
 use crate::policy::{Action, Channel, Permit, Person, Principal, Refusal};
 use crate::services::{AppActor, ClientActor, Huddle};
 use crate::store::RoomChange;
@@ -350,14 +349,24 @@ impl Huddle {
 
     /// `markAsRead` from a browser session.
     pub async fn client_mark_read(&self, actor: &ClientActor, rid: &str) -> Result<()> {
-        if !self.store.mark_read(rid, actor.user_id()).await? {
+        if !self.read_and_report(rid, actor.user_id()).await? {
             return Err(Error::NotFound(Failure::new(
                 "PARTICIPANT_NOT_FOUND",
                 "You are not a participant of this conversation",
             )));
         }
-        if let Some(sub) = self.store.subscription(rid, actor.user_id()).await? {
-            self.publish(Event::SubscriptionChanged(sub));
+        Ok(())
+    }
+
+    /// `POST .../conversations/{id}/readBy/{userId}` from the backend: marks the conversation
+    /// read for that participant, as their own mark-read would.
+    pub async fn talk_mark_read(&self, _by: &AppActor, rid: &str, uid: &str) -> Result<()> {
+        self.talk_conversation(rid).await?;
+        if !self.read_and_report(rid, uid).await? {
+            return Err(Error::NotFound(Failure::new(
+                "PARTICIPANT_NOT_FOUND",
+                format!("{uid} is not a participant of this conversation"),
+            )));
         }
         Ok(())
     }

@@ -25,6 +25,8 @@ pub const OPERATIONS: &[(&str, &str, u16)] = &[
     ("get", "/api/v1/channels.list", 200),
     ("get", "/api/v1/channels.list.joined", 200),
     ("get", "/api/v1/channels.members", 200),
+    ("get", "/api/v1/chat.getMessageReadReceipts", 200),
+    ("get", "/api/v1/chat.getMessageReadReceipts", 400),
     ("get", "/api/v1/directory", 200),
     ("get", "/api/v1/dm.list", 200),
     ("get", "/api/v1/groups.list", 200),

@@ -400,6 +400,50 @@ async fn responses_match_rocket_chat_openapi_schemas() {
         post(&app, &bob, "chat.postMessage", json!({ "text": "hello" })).await,
     );
 
+    // Read receipts: bob reads the admin's message in a group they share.
+    let (receipts_rid, _) = app.room(&admin, "p", &["bob"]).await;
+    let posted = post(
+        &app,
+        &admin,
+        "chat.postMessage",
+        json!({ "roomId": receipts_rid, "text": "read me" }),
+    )
+    .await;
+    let read_id = posted.1["message"]["_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    post(
+        &app,
+        &bob,
+        "subscriptions.read",
+        json!({ "rid": receipts_rid }),
+    )
+    .await;
+    let receipts = get(
+        &app,
+        &admin,
+        "chat.getMessageReadReceipts",
+        &[("messageId", &read_id)],
+    )
+    .await;
+    assert_eq!(
+        receipts.1["receipts"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        receipts.1
+    );
+    cases.add(
+        "chat.getMessageReadReceipts",
+        ("get", "/api/v1/chat.getMessageReadReceipts", 200),
+        receipts,
+    );
+    cases.add(
+        "chat.getMessageReadReceipts without messageId",
+        ("get", "/api/v1/chat.getMessageReadReceipts", 400),
+        get(&app, &admin, "chat.getMessageReadReceipts", &[]).await,
+    );
+
     // The fixture holds exactly what these cases (and `/api/info` below) look up: nothing
     // missing, nothing stale.
     let mut used: BTreeSet<String> = cases
