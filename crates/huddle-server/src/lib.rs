@@ -64,6 +64,8 @@ pub struct ServerConfig {
     /// When set, `GET /metrics` needs `Authorization: Bearer <token>`; when not, it is open
     /// (firewall it).
     pub metrics_token: Option<String>,
+    /// Where the services read "now" for invite expiry; the system clock unless a test moves it.
+    pub clock: Arc<dyn huddle_core::Clock>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -127,6 +129,7 @@ impl Default for ServerConfig {
             shutdown_timeout: Duration::from_secs(30),
             realtime: RealtimeConfig::default(),
             metrics_token: None,
+            clock: Arc::new(huddle_core::SystemClock),
         }
     }
 }
@@ -157,7 +160,8 @@ impl Application {
                 max_invite: config.max_invite,
             },
         )
-        .await?;
+        .await?
+        .with_clock(config.clock.clone());
         huddle
             .provision_app(config.app_id.as_deref(), config.app_secret.as_deref())
             .await?;

@@ -8,6 +8,7 @@ mod support;
 
 mod app;
 mod backends;
+mod invites;
 mod lists;
 mod member_pages;
 mod membership;
@@ -36,6 +37,8 @@ use support::*;
 #[allow(unused_imports)]
 use app::*;
 
+#[allow(unused_imports)]
+use invites::*;
 #[allow(unused_imports)]
 use lists::*;
 #[allow(unused_imports)]
@@ -100,6 +103,9 @@ conformance!(
     failed_changes_leave_no_event_and_no_outbox_row,
     concurrent_writers_number_without_gaps,
     a_deleted_room_keeps_its_events,
+    roles_crud_and_removed_roles,
+    invites_reuse_expiry_and_counted_uses,
+    bans_remove_the_member_and_a_membership_lifts_them,
 );
 
 pub fn all() -> Paging {
