@@ -95,9 +95,17 @@ impl Error {
     pub fn not_allowed(method: &'static str) -> Self {
         Error::Forbidden(Failure::new("error-not-allowed", "Not allowed").method(method))
     }
-    /// The bare "unauthorized" refusal Rocket.Chat answers with HTTP 403.
+    /// The bare "unauthorized" refusal Rocket.Chat answers with HTTP 403 (a handler's own check).
     pub fn unauthorized() -> Self {
         Error::Forbidden(Failure::new("unauthorized", "unauthorized"))
+    }
+    /// The 403 of a route whose `permissionsRequired` the caller lacks (Rocket.Chat 7's route
+    /// wrapper): `User does not have the permissions required for this action [error-unauthorized]`.
+    pub fn permission_required() -> Self {
+        Error::Forbidden(Failure::new(
+            "error-unauthorized",
+            "User does not have the permissions required for this action",
+        ))
     }
     /// The failure behind this error, when it has one.
     pub fn failure(&self) -> Option<&Failure> {

@@ -21,6 +21,29 @@ pub fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// An invite's id: 16 hex characters (Rocket.Chat's `randomBytes(8)`).
+pub fn new_invite_id() -> String {
+    let bytes: [u8; 8] = rand::thread_rng().gen();
+    hex::encode(bytes)
+}
+
+/// An invite link's token: a random (version 4) UUID, as Rocket.Chat makes them; unrelated to
+/// the invite's id, so knowing an invite's id (lists show it) never lets anyone in.
+pub fn new_invite_token() -> String {
+    let mut b: [u8; 16] = rand::thread_rng().gen();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
 /// How a token is kept at rest: base64(sha256(token)), as Meteor's `_hashLoginToken` does, so a
 /// database leak does not leak sessions.
 pub fn hash_token(token: &str) -> String {
@@ -45,6 +68,17 @@ mod tests {
         assert_eq!(id.len(), 17);
         assert!(id.bytes().all(|b| UNMISTAKABLE.contains(&b)));
         assert_ne!(new_id(), id);
+    }
+
+    #[test]
+    fn invite_tokens_are_uuids_apart_from_ids() {
+        let t = new_invite_token();
+        assert_eq!(t.len(), 36);
+        assert_eq!(&t[14..15], "4");
+        assert_ne!(new_invite_token(), t);
+        let id = new_invite_id();
+        assert_eq!(id.len(), 16);
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
     }
 
     #[test]

@@ -17,4 +17,4 @@ pub mod time;
 pub use error::{Error, Failure, Result};
 pub use model::*;
 pub use services::{Actor, Huddle, RoomKind, RoomLookup, UserLookup};
-pub use time::Timestamp;
+pub use time::{Clock, ShiftedClock, SystemClock, Timestamp};

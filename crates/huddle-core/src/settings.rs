@@ -10,8 +10,20 @@ pub const DEFAULT_SETTINGS: &[SettingDefault] = &[
     ("Site_Url", || json!("http://localhost:3000"), true),
     ("Accounts_RegistrationForm", || json!("Public"), true),
     ("Accounts_AllowAnonymousRead", || json!(false), true),
+    // Users changing their own profile (`users.update` on oneself, `users.updateOwnBasicInfo`)
+    // without `edit-other-user-info`: Rocket.Chat's switches, honoured by `update_user`.
+    ("Accounts_AllowUserProfileChange", || json!(true), true),
     ("Accounts_AllowUsernameChange", || json!(true), true),
     ("Accounts_AllowRealNameChange", || json!(true), true),
+    ("Accounts_AllowEmailChange", || json!(true), true),
+    ("Accounts_AllowPasswordChange", || json!(true), true),
+    // Which user fields `directory` and `spotlight` search (comma-separated; Huddle knows
+    // `username`, `name` and `emails.address`, and skips the rest, such as `bio`).
+    (
+        ACCOUNTS_SEARCH_FIELDS,
+        || json!("username, name, bio, nickname"),
+        false,
+    ),
     (
         "Accounts_Default_User_Preferences_sidebarShowUnread",
         || json!(false),
@@ -50,6 +62,7 @@ pub const DEFAULT_SETTINGS: &[SettingDefault] = &[
 ];
 
 pub const APP_ID: &str = "Huddle_App_Id";
+pub const ACCOUNTS_SEARCH_FIELDS: &str = "Accounts_SearchFields";
 pub const BROWSER_USER_SYNC: &str = "Huddle_Browser_User_Sync";
 pub const BROWSER_CONVERSATION_SYNC: &str = "Huddle_Browser_Conversation_Sync";
 pub const IDENTITY_VERIFICATION: &str = "Huddle_Identity_Verification";

@@ -70,6 +70,8 @@ pub struct ServerConfig {
     pub metrics_token: Option<String>,
     /// Lets webhooks target loopback, private and link-local addresses (SSRF guard off).
     pub webhook_allow_private: bool,
+    /// Where the services read "now" for invite expiry; the system clock unless a test moves it.
+    pub clock: Arc<dyn huddle_core::Clock>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -142,6 +144,7 @@ impl Default for ServerConfig {
             realtime: RealtimeConfig::default(),
             metrics_token: None,
             webhook_allow_private: false,
+            clock: Arc::new(huddle_core::SystemClock),
         }
     }
 }
@@ -174,7 +177,8 @@ impl Application {
                 message_interval: config.message_rate_limit_interval,
             },
         )
-        .await?;
+        .await?
+        .with_clock(config.clock.clone());
         huddle
             .provision_app(config.app_id.as_deref(), config.app_secret.as_deref())
             .await?;

@@ -19,10 +19,12 @@
 
 mod app;
 mod backup;
+mod bans;
 mod cache;
 mod conversations;
 mod errors;
 mod event_rows;
+mod invites;
 mod member_index;
 mod member_pages;
 mod membership;

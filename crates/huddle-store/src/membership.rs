@@ -211,6 +211,8 @@ pub(crate) async fn add(
         .filter_map(|m| m.message.as_ref())
         .collect();
     insert_messages(tx, backend, &messages).await?;
+    let joined: Vec<&str> = added.iter().map(String::as_str).collect();
+    crate::bans::lift_for_members(tx, backend, rid, &joined).await?;
     let advanced = bump_room(tx, rid, added.len() as i64, &messages).await?;
     // Each added member, then its message, in the order asked.
     let mut items = Vec::with_capacity(added.len() * 2);

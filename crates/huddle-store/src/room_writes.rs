@@ -27,7 +27,7 @@ use crate::event_rows::{self, EventQueue};
 use crate::member_index::{MemberIndexes, Staged};
 use crate::pool::Backend;
 use crate::sql::from_json;
-use crate::{membership, messages, rooms, SqlStore};
+use crate::{bans, membership, messages, rooms, SqlStore};
 
 /// What one change did inside its transaction: the items of its event in order, the number the
 /// room gave it, the counters when the change moved them, and member-index changes to apply
@@ -54,6 +54,7 @@ fn foreign_rid(write: &RoomWrite) -> Option<String> {
         RoomChange::RemoveMember { message, .. }
         | RoomChange::UpdateMember { message, .. }
         | RoomChange::UpdateRoom { message, .. } => message.iter().collect(),
+        RoomChange::Ban { message, .. } | RoomChange::Unban { message, .. } => vec![message],
         RoomChange::PostMessage(m) | RoomChange::EditMessage(m) => vec![m],
         _ => vec![],
     };
@@ -108,6 +109,10 @@ async fn apply(
         } => rooms::update(tx, backend, room, message, guest_access)
             .await
             .map(Some),
+        RoomChange::Ban { ban, message } => {
+            bans::ban(tx, backend, indexes, rid, ban, message).await
+        }
+        RoomChange::Unban { uid, message } => bans::unban(tx, backend, rid, uid, message).await,
         RoomChange::DeleteRoom => rooms::delete(tx, backend, rid).await,
     }
 }

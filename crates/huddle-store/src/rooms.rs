@@ -357,6 +357,9 @@ pub(crate) async fn delete(
     for sql in [
         "DELETE FROM messages WHERE rid = $1",
         "DELETE FROM subscriptions WHERE rid = $1",
+        // A room made again with this id (a direct message) starts with no bans or links.
+        "DELETE FROM room_bans WHERE rid = $1",
+        "DELETE FROM invites WHERE rid = $1",
         "DELETE FROM rooms WHERE id = $1",
     ] {
         sqlx::query(sql)

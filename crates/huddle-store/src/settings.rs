@@ -7,7 +7,7 @@ use huddle_core::{Error, Permission, Result, Role, RoleScope, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::errors::db_err;
+use crate::errors::{db_err, is_unique_violation};
 use crate::sql::{flag, from_json, now, to_json, values_rows, CHUNK};
 use crate::SqlStore;
 
@@ -33,11 +33,24 @@ fn role(row: &AnyRow) -> Result<Role> {
         other => return Err(Error::Internal(format!("unknown role scope {other:?}"))),
     };
     Ok(Role {
+        id: get(row, "id")?,
         name: get(row, "name")?,
         scope,
         description: get(row, "description")?,
         protected: get::<i64>(row, "protected")? != 0,
+        updated_at: Timestamp(get(row, "updated_at")?),
     })
+}
+
+/// Writing a role: a taken id or name is a `Conflict` (the service words it).
+fn role_err(e: sqlx::Error) -> Error {
+    if is_unique_violation(&e) {
+        return Error::Conflict(huddle_core::Failure::new(
+            "error-duplicate-role-names-not-allowed",
+            "Role name already exists",
+        ));
+    }
+    db_err(e)
 }
 
 impl SqlStore {
@@ -120,28 +133,128 @@ impl SettingsStore for SqlStore {
     }
 
     async fn roles(&self) -> Result<Vec<Role>> {
-        let found =
-            sqlx::query("SELECT name, scope, description, protected FROM roles ORDER BY name")
-                .fetch_all(self.db.reader())
-                .await
-                .map_err(db_err)?;
+        let found = sqlx::query(
+            "SELECT id, name, scope, description, protected, updated_at FROM roles ORDER BY name",
+        )
+        .fetch_all(self.db.reader())
+        .await
+        .map_err(db_err)?;
         found.iter().map(role).collect()
     }
 
     async fn ensure_roles(&self, defaults: &[Role]) -> Result<()> {
         self.insert_missing(
-            "roles (name, scope, description, protected)",
+            "roles (id, name, scope, description, protected, updated_at)",
             "name",
-            4,
+            6,
             defaults,
             |q, r| {
-                Ok(q.bind(r.name.as_str())
+                Ok(q.bind(r.id.as_str())
+                    .bind(r.name.as_str())
                     .bind(r.scope.as_str())
                     .bind(r.description.as_str())
-                    .bind(flag(r.protected)))
+                    .bind(flag(r.protected))
+                    .bind(r.updated_at.0))
             },
         )
         .await
+    }
+
+    async fn insert_role(&self, r: &Role) -> Result<()> {
+        let r = r.clone();
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO roles (id, name, scope, description, protected, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(r.id.as_str())
+                    .bind(r.name.as_str())
+                    .bind(r.scope.as_str())
+                    .bind(r.description.as_str())
+                    .bind(flag(r.protected))
+                    .bind(r.updated_at.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(role_err)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn update_role(&self, r: &Role) -> Result<bool> {
+        let r = r.clone();
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let done = sqlx::query(
+                        "UPDATE roles SET name = $2, scope = $3, description = $4, updated_at = $5 \
+                         WHERE id = $1",
+                    )
+                    .bind(r.id.as_str())
+                    .bind(r.name.as_str())
+                    .bind(r.scope.as_str())
+                    .bind(r.description.as_str())
+                    .bind(r.updated_at.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(role_err)?;
+                    Ok(done.rows_affected() > 0)
+                })
+            })
+            .await
+    }
+
+    async fn delete_role(&self, id: &str, at: Timestamp) -> Result<bool> {
+        let id = id.to_string();
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let gone = sqlx::query(
+                        "DELETE FROM roles WHERE id = $1 \
+                         RETURNING id, name, scope, description, protected",
+                    )
+                    .bind(id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    let Some(gone) = gone else {
+                        return Ok(false);
+                    };
+                    sqlx::query(
+                        "INSERT INTO roles_removed (id, name, scope, description, protected, removed_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET \
+                         name = excluded.name, scope = excluded.scope, \
+                         description = excluded.description, protected = excluded.protected, \
+                         removed_at = excluded.removed_at",
+                    )
+                    .bind(get::<String>(&gone, "id")?)
+                    .bind(get::<String>(&gone, "name")?)
+                    .bind(get::<String>(&gone, "scope")?)
+                    .bind(get::<String>(&gone, "description")?)
+                    .bind(get::<i64>(&gone, "protected")?)
+                    .bind(at.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(true)
+                })
+            })
+            .await
+    }
+
+    async fn removed_roles_since(&self, since: Timestamp) -> Result<Vec<Role>> {
+        let found = sqlx::query(
+            "SELECT id, name, scope, description, protected, removed_at AS updated_at \
+             FROM roles_removed WHERE removed_at > $1 ORDER BY removed_at",
+        )
+        .bind(since.0)
+        .fetch_all(self.db.reader())
+        .await
+        .map_err(db_err)?;
+        found.iter().map(role).collect()
     }
 
     async fn settings(&self) -> Result<Vec<(String, serde_json::Value)>> {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use huddle_core::store::UserStore;
-use huddle_core::{Error, LoginToken, Page, Result, TokenKind, User, UserQuery};
+use huddle_core::{Error, LoginToken, Page, Result, TokenKind, User, UserField, UserQuery};
 use sqlx::{AnyConnection, Row};
 
 use crate::errors::{db_err, reference_err, user_err, user_not_found};
@@ -289,9 +289,23 @@ impl UserStore for SqlStore {
         {
             binds.push(contains_pattern(text));
             let n = binds.len();
-            conditions.push(format!(
-                "(u.username_lower LIKE ${n} ESCAPE '\\' OR lower(u.name) LIKE ${n} ESCAPE '\\' OR u.email_lower LIKE ${n} ESCAPE '\\')"
-            ));
+            let fields = if query.text_fields.is_empty() {
+                &[UserField::Username, UserField::Name, UserField::Email][..]
+            } else {
+                &query.text_fields[..]
+            };
+            let any: Vec<String> = fields
+                .iter()
+                .map(|f| {
+                    let column = match f {
+                        UserField::Username => "u.username_lower",
+                        UserField::Name => "lower(u.name)",
+                        UserField::Email => "u.email_lower",
+                    };
+                    format!("{column} LIKE ${n} ESCAPE '\\'")
+                })
+                .collect();
+            conditions.push(format!("({})", any.join(" OR ")));
         }
         if let Some(role) = &query.role {
             binds.push(role.clone());

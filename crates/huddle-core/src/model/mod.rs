@@ -2,11 +2,13 @@
 //! permissions, roles and settings. Plain data; no wire format lives here.
 
 mod app;
+mod invite;
 mod message;
 mod room;
 mod user;
 
 pub use app::*;
+pub use invite::*;
 pub use message::*;
 pub use room::*;
 pub use user::*;
@@ -68,8 +70,22 @@ impl RoleScope {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Role {
+    /// What users, memberships and permissions hold: the name for Rocket.Chat's default roles,
+    /// a random id for roles made with `roles.create` (so a rename keeps every grant).
+    pub id: String,
     pub name: String,
     pub scope: RoleScope,
     pub description: String,
     pub protected: bool,
+    pub updated_at: crate::Timestamp,
+}
+
+impl RoleScope {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "Users" => Some(RoleScope::Users),
+            "Subscriptions" => Some(RoleScope::Subscriptions),
+            _ => None,
+        }
+    }
 }

@@ -95,6 +95,34 @@ pub struct UserRef {
     pub name: Option<String>,
 }
 
+/// A user field a text search looks in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserField {
+    Username,
+    Name,
+    Email,
+}
+
+impl UserField {
+    /// Rocket.Chat's `Accounts_SearchFields` (`"username, name, bio"`): the fields Huddle
+    /// has; others (`bio`, `nickname`, custom fields) are skipped.
+    pub fn parse_list(list: &str) -> Vec<UserField> {
+        let mut out = vec![];
+        for f in list.split(',').map(str::trim) {
+            let field = match f {
+                "username" => UserField::Username,
+                "name" => UserField::Name,
+                "emails.address" | "emails" | "email" => UserField::Email,
+                _ => continue,
+            };
+            if !out.contains(&field) {
+                out.push(field);
+            }
+        }
+        out
+    }
+}
+
 /// What kind of login token a row is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
@@ -137,6 +165,8 @@ pub struct LoginToken {
 pub struct UserQuery {
     /// Case-insensitive substring of username, name or email.
     pub text: Option<String>,
+    /// The fields `text` is looked for in; empty: username, name and email.
+    pub text_fields: Vec<UserField>,
     pub role: Option<String>,
     pub active: Option<bool>,
     pub paging: super::Paging,

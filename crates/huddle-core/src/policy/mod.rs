@@ -115,6 +115,23 @@ pub enum Action<'a> {
     },
     /// React to a message.
     React,
+    /// Add a user who is banned from the room, whichever way (invite, join, invite link, a
+    /// browser adding a participant). Asked on top of that way's own action: people never may
+    /// (the ban must be lifted first); the trusted principals may, and the membership lifts the
+    /// ban.
+    AddBanned,
+    /// Make (or be handed again) an invite link to the room: `create-invite-links` in the room,
+    /// as a member (Rocket.Chat's `findOrCreateInvite`).
+    CreateInvite,
+    /// Join the room through a valid invite link (the link's checks are the service's).
+    UseInvite,
+    /// Ban a member (`ban-user` in the room); `owners` as for `Kick`.
+    Ban {
+        target: &'a Subscription,
+        owners: i64,
+    },
+    /// Lift a ban (`ban-user` in the room).
+    Unban,
 }
 
 /// Why not. Each API turns a refusal into its own error (`services` does the mapping).
@@ -140,6 +157,8 @@ pub enum Refusal {
     Unverified,
     /// Nobody is added to or removed from a direct message.
     DirectRoom,
+    /// The user to be added is banned from the room.
+    Banned,
 }
 
 /// Proof that `decide` allowed an action on a room: the write path takes one, and only this
@@ -208,7 +227,15 @@ pub fn decide(who: Principal, action: Action, f: &Facts) -> Result<Permit, Refus
 fn check(who: Principal, action: Action, f: &Facts) -> Result<Option<Timestamp>, Refusal> {
     let membership_change = matches!(
         action,
-        Action::Invite | Action::Join | Action::Kick { .. } | Action::Leave { .. } | Action::AddAll
+        Action::Invite
+            | Action::Join
+            | Action::Kick { .. }
+            | Action::Leave { .. }
+            | Action::AddAll
+            | Action::CreateInvite
+            | Action::UseInvite
+            | Action::Ban { .. }
+            | Action::Unban
     );
     // Nobody is invited to or kicked from a direct message; the trusted principals may still
     // tidy one up (a deleted user leaves their DMs too).
@@ -393,6 +420,47 @@ fn person(p: &Person, action: Action, f: &Facts) -> Result<Option<Timestamp>, Re
             f.allows(permission, p)
                 .then_some(None)
                 .ok_or(Refusal::NotAllowed)
+        }
+        // A banned user comes back only once unbanned, whoever asks (the trusted principals
+        // returned before).
+        Action::AddBanned => Err(Refusal::Banned),
+        // Invite links, bans: Rocket.Chat features, with no TalkJS-style counterpart in the
+        // browser; a browser session never reaches them.
+        Action::CreateInvite => {
+            if browser {
+                return Err(Refusal::NotAllowed);
+            }
+            // Rocket.Chat asks for the permission (in the room's scope) before membership.
+            if !f.allows("create-invite-links", p) {
+                return Err(Refusal::NotAllowed);
+            }
+            active(p).map(|_| None).ok_or(Refusal::NotMember)
+        }
+        Action::UseInvite => {
+            if browser {
+                return Err(Refusal::NotAllowed);
+            }
+            Ok(None)
+        }
+        Action::Ban { target, owners } => {
+            if browser || !f.allows("ban-user", p) {
+                return Err(Refusal::NotAllowed);
+            }
+            if !f.rc_can_access(p) {
+                return Err(Refusal::NotVisible);
+            }
+            if target.has_role("owner") && owners <= 1 {
+                return Err(Refusal::LastOwner);
+            }
+            Ok(None)
+        }
+        Action::Unban => {
+            if browser || !f.allows("ban-user", p) {
+                return Err(Refusal::NotAllowed);
+            }
+            f.rc_can_access(p)
+                .then_some(None)
+                .ok_or(Refusal::NotVisible)
         }
         Action::DeleteRoom => {
             if browser {

@@ -115,6 +115,18 @@ fn run(c: &Case) -> Result<Permit, Refusal> {
             permission: "edit-room",
         },
         "delete" => Action::DeleteRoom,
+        "add-banned" => Action::AddBanned,
+        "create-invite" => Action::CreateInvite,
+        "use-invite" => Action::UseInvite,
+        "ban" => Action::Ban {
+            target: &target,
+            owners: 2,
+        },
+        "ban-last-owner" => Action::Ban {
+            target: &owner_target,
+            owners: 1,
+        },
+        "unban" => Action::Unban,
         other => panic!("unknown action {other}"),
     };
     decide(who, action, &f)
@@ -592,6 +604,18 @@ fn invariants_hold_for_every_combination() {
                         },
                         Action::SwitchGuestAccess,
                         Action::DeleteRoom,
+                        Action::AddBanned,
+                        Action::CreateInvite,
+                        Action::UseInvite,
+                        Action::Ban {
+                            target: &target,
+                            owners: 2,
+                        },
+                        Action::Ban {
+                            target: &last_owner,
+                            owners: 1,
+                        },
+                        Action::Unban,
                     ];
                     for action in actions {
                         let membership_change = matches!(
@@ -601,6 +625,10 @@ fn invariants_hold_for_every_combination() {
                                 | Action::Kick { .. }
                                 | Action::Leave { .. }
                                 | Action::AddAll
+                                | Action::CreateInvite
+                                | Action::UseInvite
+                                | Action::Ban { .. }
+                                | Action::Unban
                         );
                         // The backend, the CLI and the workspace's own rules are trusted.
                         for who in [Principal::Backend, Principal::Cli, Principal::Workspace] {
@@ -668,6 +696,43 @@ fn invariants_hold_for_every_combination() {
                                             "{ctx}"
                                         );
                                     }
+                                    // A banned user is never let back in by a person.
+                                    assert!(!matches!(action, Action::AddBanned), "{ctx}");
+                                    // Invite links and bans are Rocket.Chat's, never a
+                                    // browser's; bans need `ban-user` in the room, links
+                                    // `create-invite-links` and a membership.
+                                    if matches!(
+                                        action,
+                                        Action::CreateInvite
+                                            | Action::UseInvite
+                                            | Action::Ban { .. }
+                                            | Action::Unban
+                                    ) {
+                                        assert!(!matches!(channel, Browser { .. }), "{ctx}");
+                                    }
+                                    let all: Vec<&String> = roles
+                                        .iter()
+                                        .chain(m.iter().flat_map(|m| m.roles.iter()))
+                                        .collect();
+                                    if matches!(action, Action::Ban { .. } | Action::Unban) {
+                                        assert!(t.allows("ban-user", all.iter().copied()), "{ctx}");
+                                    }
+                                    if let Action::Ban { target, owners } = action {
+                                        assert!(
+                                            !(target.has_role("owner") && owners <= 1),
+                                            "{ctx}"
+                                        );
+                                    }
+                                    if matches!(action, Action::CreateInvite) {
+                                        assert!(
+                                            t.allows("create-invite-links", all.iter().copied()),
+                                            "{ctx}"
+                                        );
+                                        assert!(
+                                            m.as_ref().is_some_and(|m| m.access != Access::None),
+                                            "{ctx}"
+                                        );
+                                    }
                                     // Posting needs write access.
                                     if let Action::Post = action {
                                         assert!(
@@ -728,4 +793,286 @@ fn invariants_hold_for_every_combination() {
         }
     }
     assert!(checked > 10_000, "only {checked} combinations checked");
+}
+
+/// Bans and invite links as a table: admin, owner, moderator, plain member, non-member, guest
+/// role, browser session, and the trusted principals.
+#[test]
+fn bans_and_invite_links_as_a_table() {
+    let plain = || Some(sub("me", &[], Access::ReadWrite));
+    let owner = || Some(sub("me", &["owner"], Access::ReadWrite));
+    let moderator = || Some(sub("me", &["moderator"], Access::ReadWrite));
+    let verified = Browser { verified: true };
+    let guest_roles = || vec!["guest".to_string()];
+    use Refusal::*;
+    let cases = vec![
+        case(
+            "admin bans",
+            admin_roles(),
+            None,
+            RocketChat,
+            RcRoom,
+            C,
+            ALL_SETTINGS,
+            "ban",
+            Ok(()),
+        ),
+        case(
+            "owner bans",
+            user_roles(),
+            owner(),
+            RocketChat,
+            RcRoom,
+            P,
+            ALL_SETTINGS,
+            "ban",
+            Ok(()),
+        ),
+        case(
+            "moderator bans",
+            user_roles(),
+            moderator(),
+            RocketChat,
+            RcRoom,
+            P,
+            ALL_SETTINGS,
+            "ban",
+            Ok(()),
+        ),
+        case(
+            "member bans",
+            user_roles(),
+            plain(),
+            RocketChat,
+            RcRoom,
+            P,
+            ALL_SETTINGS,
+            "ban",
+            Err(NotAllowed),
+        ),
+        case(
+            "non-member bans",
+            user_roles(),
+            None,
+            RocketChat,
+            RcRoom,
+            C,
+            ALL_SETTINGS,
+            "ban",
+            Err(NotAllowed),
+        ),
+        case(
+            "guest bans",
+            guest_roles(),
+            plain(),
+            RocketChat,
+            RcRoom,
+            P,
+            ALL_SETTINGS,
+            "ban",
+            Err(NotAllowed),
+        ),
+        case(
+            "browser admin bans",
+            admin_roles(),
+            owner(),
+            verified,
+            RcRoom,
+            P,
+            ALL_SETTINGS,
+            "ban",
+            Err(NotAllowed),
+        ),
+        case(
+            "the last owner is not banned",
+            admin_roles(),
+            None,
+            RocketChat,
+            RcRoom,
+            C,
+            ALL_SETTINGS,
+            "ban-last-owner",
+            Err(LastOwner),
+        ),
+        case(
+            "nobody bans in a DM",
+            admin_roles(),
+            plain(),
+            RocketChat,
+            RcRoom,
+            RoomType::Direct,
+            ALL_SETTINGS,
+            "ban",
+            Err(DirectRoom),
+        ),
+        case(
+            "moderator unbans",
+            user_roles(),
+            moderator(),
+            RocketChat,
+            RcRoom,
+            P,
+            ALL_SETTINGS,
+            "unban",
+            Ok(()),
+        ),
+        case(
+            "member unbans",
+            user_roles(),
+            plain(),
+            RocketChat,
+            RcRoom,
+            P,
+            ALL_SETTINGS,
+            "unban",
+            Err(NotAllowed),
+        ),
+        case(
+            "admin adds a banned user",
+            admin_roles(),
+            owner(),
+            RocketChat,
+            RcRoom,
+            P,
+            ALL_SETTINGS,
+            "add-banned",
+            Err(Banned),
+        ),
+        case(
+            "browser adds a banned user",
+            admin_roles(),
+            owner(),
+            verified,
+            TalkRoom,
+            P,
+            ALL_SETTINGS,
+            "add-banned",
+            Err(Banned),
+        ),
+        case(
+            "owner makes a link",
+            user_roles(),
+            owner(),
+            RocketChat,
+            RcRoom,
+            P,
+            ALL_SETTINGS,
+            "create-invite",
+            Ok(()),
+        ),
+        case(
+            "moderator makes a link",
+            user_roles(),
+            moderator(),
+            RocketChat,
+            RcRoom,
+            C,
+            ALL_SETTINGS,
+            "create-invite",
+            Ok(()),
+        ),
+        case(
+            "admin member makes a link",
+            admin_roles(),
+            plain(),
+            RocketChat,
+            RcRoom,
+            P,
+            ALL_SETTINGS,
+            "create-invite",
+            Ok(()),
+        ),
+        case(
+            "admin non-member makes a link",
+            admin_roles(),
+            None,
+            RocketChat,
+            RcRoom,
+            P,
+            ALL_SETTINGS,
+            "create-invite",
+            Err(NotMember),
+        ),
+        case(
+            "member makes a link",
+            user_roles(),
+            plain(),
+            RocketChat,
+            RcRoom,
+            C,
+            ALL_SETTINGS,
+            "create-invite",
+            Err(NotAllowed),
+        ),
+        case(
+            "browser owner makes a link",
+            user_roles(),
+            owner(),
+            verified,
+            RcRoom,
+            P,
+            ALL_SETTINGS,
+            "create-invite",
+            Err(NotAllowed),
+        ),
+        case(
+            "a link to a DM",
+            admin_roles(),
+            owner(),
+            RocketChat,
+            RcRoom,
+            RoomType::Direct,
+            ALL_SETTINGS,
+            "create-invite",
+            Err(DirectRoom),
+        ),
+        case(
+            "anyone uses a link",
+            user_roles(),
+            None,
+            RocketChat,
+            RcRoom,
+            P,
+            ALL_SETTINGS,
+            "use-invite",
+            Ok(()),
+        ),
+        case(
+            "a guest uses a link",
+            guest_roles(),
+            None,
+            RocketChat,
+            RcRoom,
+            P,
+            ALL_SETTINGS,
+            "use-invite",
+            Ok(()),
+        ),
+        case(
+            "a browser uses a link",
+            user_roles(),
+            None,
+            verified,
+            RcRoom,
+            P,
+            ALL_SETTINGS,
+            "use-invite",
+            Err(NotAllowed),
+        ),
+    ];
+    for c in &cases {
+        assert_eq!(run(c).map(|_| ()), c.expect, "{}", c.name);
+    }
+    // The trusted principals may add a banned user (the membership lifts the ban).
+    let t = table();
+    let r = room(TalkRoom, P, false);
+    let f = Facts {
+        table: &t,
+        app: ALL_SETTINGS,
+        room: &r,
+    };
+    for who in [Principal::Backend, Principal::Cli, Principal::Workspace] {
+        assert!(decide(who, Action::AddBanned, &f).is_ok(), "{who:?}");
+    }
+    assert!(decide(Principal::Guest { verified: true }, Action::AddBanned, &f).is_err());
 }

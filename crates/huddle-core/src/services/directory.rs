@@ -1,7 +1,8 @@
 //! Search across users and rooms (`directory`, `spotlight`).
 
 use super::{Actor, Huddle};
-use crate::model::{Page, Paging, Room, RoomQuery, RoomType, User, UserQuery};
+use crate::model::{Page, Paging, Room, RoomQuery, RoomType, User, UserField, UserQuery};
+use crate::settings::ACCOUNTS_SEARCH_FIELDS;
 use crate::Result;
 
 impl Huddle {
@@ -24,11 +25,22 @@ impl Huddle {
         self.store.list_rooms(&query).await
     }
 
-    /// Active users whose username or name contains `text`.
+    /// Active users with `text` in one of the fields `Accounts_SearchFields` names (none that
+    /// Huddle has: username and name).
     pub async fn search_users(&self, text: Option<String>, paging: Paging) -> Result<Page<User>> {
+        let listed = self
+            .setting(ACCOUNTS_SEARCH_FIELDS)
+            .and_then(|v| v.as_str().map(UserField::parse_list))
+            .unwrap_or_default();
+        let text_fields = if listed.is_empty() {
+            vec![UserField::Username, UserField::Name]
+        } else {
+            listed
+        };
         self.store
             .list_users(&UserQuery {
                 text,
+                text_fields,
                 active: Some(true),
                 paging,
                 ..Default::default()

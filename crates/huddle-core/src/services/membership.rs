@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use super::write::Committed;
 use super::{Actor, Huddle, RoomKind, UserLookup};
 use crate::model::{Access, Member, MemberQuery, Page, Room, RoomType, Subscription, User};
-use crate::policy::{Action, Permit, Refusal};
+use crate::policy::{Action, Permit, Principal, Refusal};
 use crate::store::{NewMember, RoomChange};
 use crate::{ids, Error, Message, Result, Timestamp};
 
@@ -104,6 +104,11 @@ pub enum RoleChange {
     Remove,
 }
 
+/// Rocket.Chat's refusal to add a banned user (`addUsersToRoom`, `joinRoom`, `useInviteToken`).
+pub(crate) fn banned_error() -> Error {
+    Error::invalid("error-user-is-banned", "User is banned from this room")
+}
+
 const LAST_OWNER_LEAVE: &str =
     "You are the last owner. Please set new owner before leaving the room.";
 
@@ -136,14 +141,18 @@ impl Huddle {
             .map_err(|_| Error::not_allowed("addUsersToRoom"))?;
         let inviter = actor.user.to_ref();
         let members = joiners(&room, &users, "au", |_| inviter.clone());
-        self.add_members(&permit, room, members).await
+        self.add_members(actor.person(sub.as_ref()), &permit, room, members)
+            .await
     }
 
     /// The one way members are added, whichever API asks: the write path commits the
     /// memberships, their system messages and the room's event together; the outcome says who
-    /// was added and who was a member already.
+    /// was added and who was a member already. `who` is asked again when one of them is banned
+    /// from the room (`Action::AddBanned`: only the trusted principals may, and the membership
+    /// lifts the ban).
     pub(crate) async fn add_members(
         &self,
+        who: Principal<'_>,
         permit: &Permit,
         room: Room,
         members: Vec<NewMember>,
@@ -152,6 +161,9 @@ impl Huddle {
             .iter()
             .map(|m| m.subscription.u.id.clone())
             .collect();
+        self.refuse_banned(who, &room, &asked)
+            .await?
+            .map_err(|_| banned_error())?;
         let done = self
             .write(permit, &room, RoomChange::AddMembers(members))
             .await?;
@@ -296,7 +308,10 @@ impl Huddle {
                 actor.user.username_or_id(),
             )),
         };
-        Ok(self.add_members(&permit, room, vec![member]).await?.room)
+        Ok(self
+            .add_members(actor.person(None), &permit, room, vec![member])
+            .await?
+            .room)
     }
 
     /// `channels.leave` / `groups.leave` / `rooms.leave` / `leaveRoom`.
@@ -345,7 +360,10 @@ impl Huddle {
         }
         let users = self.store.users_by_ids(&ids).await?;
         let members = joiners(&room, &users, "uj", User::to_ref);
-        Ok(self.add_members(&permit, room, members).await?.room)
+        Ok(self
+            .add_members(actor.person(None), &permit, room, members)
+            .await?
+            .room)
     }
 
     /// `channels.addOwner` and friends: grant or revoke a room role. Needs `set-<role>` in the room.

@@ -66,7 +66,7 @@ impl Huddle {
                     subscription: s.clone(),
                     message: Some(msg),
                 };
-                self.add_members(&permit, room.clone(), vec![joined])
+                self.add_members(actor.person(None), &permit, room.clone(), vec![joined])
                     .await?;
                 sub = self.store.subscription(&room.id, &actor.user.id).await?;
             }

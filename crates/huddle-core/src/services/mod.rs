@@ -4,9 +4,12 @@
 
 mod app;
 mod auth;
+mod bans;
 mod bootstrap;
+mod custom_roles;
 mod directory;
 mod dm;
+mod invites;
 mod live;
 mod lookup;
 pub(crate) mod membership;
@@ -39,6 +42,8 @@ pub use app::{
 };
 pub use auth::{Actor, LoginRequest, PasswordInput};
 pub use bootstrap::{AdminBootstrap, GENERAL_ID};
+pub use custom_roles::RoleInput;
+pub use invites::{ValidInvite, INVITE_DAYS, INVITE_USES};
 pub use live::HistoryPage;
 pub use lookup::{RoomKind, RoomLookup, UserLookup};
 pub use membership::{InviteOutcome, RoleChange, RoomRole};
@@ -72,6 +77,8 @@ pub struct Huddle {
     /// The e-mail batching window in milliseconds while e-mail notifications are on (SMTP
     /// configured), 0 while they are off.
     email_window_ms: std::sync::atomic::AtomicI64,
+    /// "Now" for rules that depend on time passing (invite expiry).
+    clock: Arc<dyn crate::Clock>,
 }
 
 /// Caps on what one request may ask for.
@@ -127,9 +134,16 @@ impl Huddle {
             ),
             limits,
             email_window_ms: Default::default(),
+            clock: Arc::new(crate::SystemClock),
         };
         app.bootstrap().await?;
         Ok(app)
+    }
+
+    /// Reads time from `clock` from now on (tests move it to expire invites).
+    pub fn with_clock(mut self, clock: Arc<dyn crate::Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn hub(&self) -> &Arc<dyn EventHub> {

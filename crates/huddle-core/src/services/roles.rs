@@ -39,7 +39,7 @@ impl Huddle {
         if !changes
             .iter()
             .flat_map(|(_, r)| r)
-            .all(|r| roles.iter().any(|k| &k.name == r))
+            .all(|r| roles.iter().any(|k| &k.id == r))
         {
             return Err(Error::invalid("error-invalid-role", "Invalid role"));
         }
@@ -58,20 +58,27 @@ impl Huddle {
         self.store.roles().await
     }
 
-    async fn known_role(&self, name: &str) -> Result<Role> {
-        self.store
-            .roles()
+    /// A role by id or name (Rocket.Chat's `findOneByIdOrName`).
+    pub(crate) async fn role_by_id_or_name(&self, key: &str) -> Result<Option<Role>> {
+        let roles = self.store.roles().await?;
+        let by_id = roles.iter().position(|r| r.id == key);
+        let at = by_id.or_else(|| roles.iter().position(|r| r.name == key));
+        Ok(at.map(|i| roles[i].clone()))
+    }
+
+    async fn known_role(&self, key: &str) -> Result<Role> {
+        self.role_by_id_or_name(key)
             .await?
-            .into_iter()
-            .find(|r| r.name == name)
             .ok_or_else(|| Error::invalid("error-role-not-found", "Role not found"))
     }
 
-    /// `roles.getUsersInRole` (global roles).
+    /// `roles.getUsersInRole`: users holding a global role, or (with `room`, which needs
+    /// `view-other-user-channels` too) the members holding it in that room.
     pub async fn users_in_role(
         &self,
         actor: &Actor,
         role: &str,
+        room: Option<&str>,
         paging: crate::Paging,
     ) -> Result<Page<User>> {
         if !self.has_permission(&actor.user, "access-permissions") {
@@ -80,14 +87,42 @@ impl Huddle {
                 "Not allowed",
             )));
         }
-        self.known_role(role).await?;
-        self.store
-            .list_users(&UserQuery {
-                role: Some(role.to_string()),
-                paging,
-                ..Default::default()
-            })
-            .await
+        if room.is_some() && !self.has_permission(&actor.user, "view-other-user-channels") {
+            return Err(Error::Forbidden(Failure::new(
+                "error-not-allowed",
+                "not allowed",
+            )));
+        }
+        let role = self
+            .role_by_id_or_name(role)
+            .await?
+            .ok_or_else(|| Error::invalid("error-invalid-roleId", ""))?;
+        let Some(rid) = room else {
+            return self
+                .store
+                .list_users(&UserQuery {
+                    role: Some(role.id),
+                    paging,
+                    ..Default::default()
+                })
+                .await;
+        };
+        let holders: Vec<String> = self
+            .store
+            .members_with_roles(rid)
+            .await?
+            .into_iter()
+            .filter(|s| s.has_role(&role.id))
+            .map(|s| s.u.id)
+            .collect();
+        let total = holders.len() as i64;
+        let start = (paging.offset.max(0) as usize).min(holders.len());
+        let end = paging
+            .count
+            .map(|c| (start + c.max(0) as usize).min(holders.len()))
+            .unwrap_or(holders.len());
+        let items = self.store.users_by_ids(&holders[start..end]).await?;
+        Ok(Page { items, total })
     }
 
     /// `roles.addUserToRole` for global roles (room roles go through `change_room_role`).
@@ -113,13 +148,13 @@ impl Huddle {
         }
         let role = self.known_role(role).await?;
         let mut user = self.find_user(Some(user)).await?;
-        if user.has_role(&role.name) {
+        if user.has_role(&role.id) {
             return Err(Error::conflict(
                 "error-user-already-in-role",
                 "User already in role",
             ));
         }
-        user.roles.push(role.name.clone());
+        user.roles.push(role.id.clone());
         user.updated_at = Timestamp::now();
         self.store.update_user(&user).await?;
         self.publish(Event::UserUpdated(user.clone()));
@@ -141,19 +176,19 @@ impl Huddle {
         }
         let role = self.known_role(role).await?;
         let mut user = self.find_user(Some(user)).await?;
-        if !user.has_role(&role.name) {
+        if !user.has_role(&role.id) {
             return Err(Error::invalid(
                 "error-user-not-in-role",
                 "User is not in this role",
             ));
         }
-        if role.name == "admin" && self.store.count_users_with_role("admin").await? <= 1 {
+        if role.id == "admin" && self.store.count_users_with_role("admin").await? <= 1 {
             return Err(Error::conflict(
                 "error-admin-required",
                 "You need to have at least one admin",
             ));
         }
-        user.roles.retain(|r| r != &role.name);
+        user.roles.retain(|r| r != &role.id);
         user.updated_at = Timestamp::now();
         self.store.update_user(&user).await?;
         self.publish(Event::UserUpdated(user.clone()));
@@ -166,7 +201,10 @@ impl Huddle {
         let privileged = actor
             .map(|a| self.has_permission(&a.user, "view-privileged-setting"))
             .unwrap_or(false);
-        if !crate::settings::is_known(id) || !(privileged || crate::settings::is_public(id)) {
+        if !crate::settings::is_known(id) {
+            return Err(unknown_setting());
+        }
+        if !(privileged || crate::settings::is_public(id)) {
             return Err(Error::NotFound(Failure::plain("Resource not found")));
         }
         self.setting(id)
@@ -181,11 +219,12 @@ impl Huddle {
         value: serde_json::Value,
     ) -> Result<()> {
         if !self.has_permission(&actor.user, "edit-privileged-setting") {
-            return Err(Error::unauthorized());
+            return Err(Error::permission_required());
         }
         let current = self
             .setting(id)
-            .ok_or_else(|| Error::NotFound(Failure::plain("Resource not found")))?;
+            .filter(|_| crate::settings::is_known(id))
+            .ok_or_else(unknown_setting)?;
         let same_type = std::mem::discriminant(&current) == std::mem::discriminant(&value)
             || (current.is_number() && value.is_number());
         if !same_type {
@@ -220,4 +259,10 @@ impl Huddle {
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
+}
+
+/// Rocket.Chat's answer for a setting id it does not have: `API.v1.failure()`, a bare 400
+/// `{"success": false}`.
+fn unknown_setting() -> Error {
+    Error::Invalid(Failure::plain(""))
 }

@@ -6,7 +6,7 @@ use crate::events::Event;
 use crate::model::{Page, Room, RoomQuery, RoomType, Subscription, User};
 use crate::policy::Action;
 use crate::store::RoomChange;
-use crate::{ids, Error, Failure, Message, Result, Timestamp};
+use crate::{ids, Error, Message, Result, Timestamp};
 
 /// A room to create (`channels.create`, `groups.create`).
 #[derive(Debug, Clone, Default)]
@@ -247,10 +247,7 @@ impl Huddle {
         } else if self.has_permission(&actor.user, "view-joined-room") {
             query.member = Some(actor.user.id.clone());
         } else {
-            return Err(Error::Forbidden(Failure::new(
-                "error-unauthorized",
-                "User does not have the permissions required for this action",
-            )));
+            return Err(Error::permission_required());
         }
         self.store.list_rooms(&query).await
     }
@@ -258,7 +255,7 @@ impl Huddle {
     /// `groups.listAll`: needs `view-room-administration`.
     pub async fn list_all_groups(&self, actor: &Actor, mut query: RoomQuery) -> Result<Page<Room>> {
         if !self.has_permission(&actor.user, "view-room-administration") {
-            return Err(Error::unauthorized());
+            return Err(Error::permission_required());
         }
         query.types = vec![RoomType::Group];
         query.member = None;

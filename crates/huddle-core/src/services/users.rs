@@ -153,7 +153,8 @@ impl Huddle {
 
     async fn check_roles_exist(&self, roles: &[String]) -> Result<()> {
         let known = self.store.roles().await?;
-        if roles.iter().all(|r| known.iter().any(|k| &k.name == r)) {
+        // Grants hold role ids (a default role's id is its name).
+        if roles.iter().all(|r| known.iter().any(|k| &k.id == r)) {
             Ok(())
         } else {
             Err(Error::invalid(
@@ -176,7 +177,8 @@ impl Huddle {
                 subscription: sub,
                 message: Some(msg),
             };
-            self.add_members(&permit, room, vec![member]).await?;
+            self.add_members(Principal::Workspace, &permit, room, vec![member])
+                .await?;
         }
         Ok(())
     }
@@ -193,9 +195,46 @@ impl Huddle {
         if !self.has_permission(&actor.user, "view-d-room")
             && !self.has_permission(&actor.user, "view-user-administration")
         {
-            return Err(Error::unauthorized());
+            return Err(Error::permission_required());
         }
         self.store.list_users(query).await
+    }
+
+    /// The workspace's switches on users changing their own profile (Rocket.Chat's
+    /// `validateUserEditing`): a field asked to stay as it is changes nothing and passes.
+    fn check_own_profile_change(&self, user: &User, patch: &UserPatch) -> Result<()> {
+        let refuse = |reason: &'static str| {
+            Err(Error::Forbidden(Failure::new(
+                "error-action-not-allowed",
+                reason,
+            )))
+        };
+        let username = patch
+            .username
+            .as_ref()
+            .is_some_and(|u| user.username.as_deref() != Some(u.as_str()));
+        let name = patch.name.as_ref().is_some_and(|n| n.trim() != user.name);
+        let email = patch
+            .email
+            .as_ref()
+            .is_some_and(|e| user.email.as_deref() != Some(e.to_lowercase().as_str()));
+        let on = |id: &str| self.setting(id).and_then(|v| v.as_bool()).unwrap_or(true);
+        if (username || name) && !on("Accounts_AllowUserProfileChange") {
+            return refuse("Edit user profile is not allowed");
+        }
+        if username && !on("Accounts_AllowUsernameChange") {
+            return refuse("Edit username is not allowed");
+        }
+        if name && !on("Accounts_AllowRealNameChange") {
+            return refuse("Edit user real name is not allowed");
+        }
+        if email && !on("Accounts_AllowEmailChange") {
+            return refuse("Edit user email is not allowed");
+        }
+        if patch.password.is_some() && !on("Accounts_AllowPasswordChange") {
+            return refuse("Edit user password is not allowed");
+        }
+        Ok(())
     }
 
     /// `users.update` / `users.updateOwnBasicInfo`: others' accounts need `edit-other-user-info`.
@@ -215,6 +254,9 @@ impl Huddle {
         let mut user = self
             .find_user(Some(&UserLookup::Id(user_id.to_string())))
             .await?;
+        if own && !self.has_permission(&actor.user, "edit-other-user-info") {
+            self.check_own_profile_change(&user, &patch)?;
+        }
         if let Some(username) = patch.username {
             if !valid_name(&username) {
                 return Err(Error::invalid(
@@ -348,8 +390,11 @@ impl Huddle {
 
     /// `users.setActiveStatus`.
     pub async fn set_active(&self, actor: &Actor, user_id: &str, active: bool) -> Result<User> {
-        if !self.has_permission(&actor.user, "edit-other-user-active-status") {
-            return Err(Error::unauthorized());
+        // Rocket.Chat 7 routes this with `permissionsRequired` (either permission).
+        if !self.has_permission(&actor.user, "edit-other-user-active-status")
+            && !self.has_permission(&actor.user, "manage-moderation-actions")
+        {
+            return Err(Error::permission_required());
         }
         let mut user = self
             .find_user(Some(&UserLookup::Id(user_id.to_string())))

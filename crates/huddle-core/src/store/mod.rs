@@ -129,6 +129,43 @@ pub trait SettingsStore: Send + Sync {
     /// Inserts settings that do not exist yet.
     async fn ensure_settings(&self, defaults: &[(String, serde_json::Value)]) -> Result<()>;
     async fn set_setting(&self, id: &str, value: &serde_json::Value) -> Result<()>;
+    /// A new role; `Conflict` when its id or name is taken.
+    async fn insert_role(&self, role: &Role) -> Result<()>;
+    /// Name, scope, description and `mandatory2fa` of the role with `role.id`; false if gone.
+    /// `Conflict` when the new name is another role's.
+    async fn update_role(&self, role: &Role) -> Result<bool>;
+    /// Deletes a role and remembers it (with `at`) for `removed_roles_since`; false if gone.
+    async fn delete_role(&self, id: &str, at: Timestamp) -> Result<bool>;
+    /// Roles deleted after `since` (`roles.sync`'s `remove`), as they were.
+    async fn removed_roles_since(&self, since: Timestamp) -> Result<Vec<Role>>;
+}
+
+/// Invite links, and reading room bans (a ban is written by the room write path).
+#[async_trait]
+pub trait InviteStore: Send + Sync {
+    async fn insert_invite(&self, invite: &Invite) -> Result<()>;
+    async fn invite_by_id(&self, id: &str) -> Result<Option<Invite>>;
+    async fn invite_by_token(&self, token: &str) -> Result<Option<Invite>>;
+    /// An invite `user_id` made for `rid` with these `days` and `max_uses` that is still usable
+    /// at `now` (not expired, not used up): `findOrCreateInvite` hands it out again.
+    async fn reusable_invite(
+        &self,
+        user_id: &str,
+        rid: &str,
+        days: i64,
+        max_uses: i64,
+        now: Timestamp,
+    ) -> Result<Option<Invite>>;
+    async fn list_invites(&self) -> Result<Vec<Invite>>;
+    async fn delete_invite(&self, id: &str) -> Result<bool>;
+    /// Counts one use, in one statement that also checks the invite is neither expired at `now`
+    /// nor used up, so concurrent uses can never go past `max_uses`; false when it was refused.
+    async fn count_invite_use(&self, id: &str, now: Timestamp) -> Result<bool>;
+    async fn room_ban(&self, rid: &str, uid: &str) -> Result<Option<RoomBan>>;
+    /// Which of `uids` are banned from `rid`.
+    async fn banned_among(&self, rid: &str, uids: &[String]) -> Result<Vec<String>>;
+    /// A room's bans, oldest first.
+    async fn room_bans(&self, rid: &str, paging: Paging) -> Result<Page<RoomBan>>;
 }
 
 /// Conversations as the TalkJS-style API lists them: most recent activity
@@ -207,6 +244,7 @@ pub trait Store:
     + SettingsStore
     + ConversationStore
     + AppStore
+    + InviteStore
 {
     /// Which backend this is, for logs and health output.
     fn backend(&self) -> &'static str;

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{NewMember, RoomCounters};
-use crate::model::{Message, Room, Subscription, WebhookEndpoint};
+use crate::model::{Message, Room, RoomBan, Subscription, WebhookEndpoint};
 use crate::notify::NotifyFacts;
 use crate::{Error, Result, Timestamp};
 
@@ -57,6 +57,18 @@ pub enum RoomChange {
         message: Option<Message>,
         guest_access: Option<bool>,
     },
+    /// Removes a member and records the ban, with the `user-banned` system message. Nothing
+    /// happens when they are no member (a concurrent removal won).
+    Ban {
+        ban: RoomBan,
+        message: Message,
+    },
+    /// Lifts a ban, with the `user-unbanned` system message; nothing happens when there was none.
+    /// The user does not become a member again (Rocket.Chat's behaviour).
+    Unban {
+        uid: String,
+        message: Message,
+    },
     /// The room, its memberships and messages. Its event rows stay: other nodes and resuming
     /// clients learn of the deletion from them.
     DeleteRoom,
@@ -75,6 +87,8 @@ impl RoomChange {
             RoomChange::DeleteMessage { .. } => "message.deleted",
             RoomChange::React { .. } => "message.reacted",
             RoomChange::UpdateRoom { .. } => "room.updated",
+            RoomChange::Ban { .. } => "member.banned",
+            RoomChange::Unban { .. } => "member.unbanned",
             RoomChange::DeleteRoom => "room.deleted",
         }
     }

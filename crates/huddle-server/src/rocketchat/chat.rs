@@ -125,7 +125,7 @@ async fn delete(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcRe
     let id = p.required("msgId")?;
     let msg = s.huddle.delete_message(&actor, &rid, &id).await?;
     ok(
-        json!({ "_id": msg.id, "ts": huddle_core::Timestamp::now().millis(), "message": { "_id": msg.id, "rid": msg.rid, "u": shape::user_ref(&msg.u) } }),
+        json!({ "_id": msg.id, "ts": huddle_core::Timestamp::now(), "message": { "_id": msg.id, "rid": msg.rid, "u": shape::user_ref(&msg.u) } }),
     )
 }
 

@@ -22,8 +22,14 @@ pub type RcResult<T = Response> = Result<T, RcError>;
 /// `details.method` the method that refused.
 pub fn failure_body(f: &Failure) -> Value {
     let mut body = json!({ "success": false });
-    if f.code.is_empty() {
+    if f.code.is_empty() && f.reason.is_empty() {
+        // `API.v1.failure()` with nothing to say.
+    } else if f.code.is_empty() {
         body["error"] = json!(f.reason);
+    } else if f.reason.is_empty() {
+        // `Meteor.Error(code)` with no reason reads `[code]`.
+        body["error"] = json!(format!("[{}]", f.code));
+        body["errorType"] = json!(f.code);
     } else {
         body["error"] = json!(format!("{} [{}]", f.reason, f.code));
         body["errorType"] = json!(f.code);
@@ -54,9 +60,11 @@ impl IntoResponse for RcError {
                 StatusCode::FORBIDDEN,
                 json!({"success": false, "error": "unauthorized"}),
             ),
-            Error::Forbidden(f) if f.code == "error-unauthorized" => {
-                (StatusCode::FORBIDDEN, failure_body(f))
-            }
+            // The route wrapper's `API.v1.forbidden(message)`: the message alone, no `errorType`.
+            Error::Forbidden(f) if f.code == "error-unauthorized" => (
+                StatusCode::FORBIDDEN,
+                json!({"success": false, "error": format!("{} [{}]", f.reason, f.code)}),
+            ),
             Error::NotFound(f) if f.code.is_empty() => (
                 StatusCode::NOT_FOUND,
                 json!({"success": false, "error": f.reason}),

@@ -2,10 +2,12 @@
 //! bodies, status codes and error strings as Rocket.Chat. One module per resource.
 
 mod auth;
+mod bans;
 mod chat;
 mod error;
 mod extract;
 mod im;
+mod invites;
 mod membership;
 mod misc;
 mod permissions;
@@ -58,6 +60,8 @@ pub fn routes() -> Router<AppState> {
         .merge(receipts::routes())
         .merge(subscriptions::routes())
         .merge(permissions::routes())
+        .merge(invites::routes())
+        .merge(bans::routes())
         .merge(misc::routes())
         .fallback(not_found);
     Router::new()

@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::Router;
-use huddle_core::services::{RoleChange, RoomRole};
+use huddle_core::services::{RoleChange, RoleInput, RoomRole};
 use huddle_core::{Permission, Role, RoomKind, RoomLookup, Timestamp, UserLookup};
 use serde_json::{json, Value};
 
@@ -17,6 +17,11 @@ pub fn routes() -> Router<AppState> {
         .route("/permissions.listAll", get(list_all))
         .route("/permissions.update", post(update))
         .route("/roles.list", get(roles_list))
+        .route("/roles.sync", get(roles_sync))
+        .route("/roles.create", post(roles_create))
+        .route("/roles.update", post(roles_update))
+        .route("/roles.delete", post(roles_delete))
+        .route("/roles.getUsersInPublicRoles", get(users_in_public_roles))
         .route("/roles.getUsersInRole", get(users_in_role))
         .route("/roles.addUserToRole", post(add_user_to_role))
         .route("/roles.removeUserFromRole", post(remove_user_from_role))
@@ -28,8 +33,104 @@ fn permission(p: &Permission) -> Value {
     json!({ "_id": p.id, "roles": p.roles, "_updatedAt": p.updated_at })
 }
 
+/// A role as `roles.list` shows it (`mandatory2fa` is always false: Huddle has no 2FA).
 fn role(r: &Role) -> Value {
-    json!({ "_id": r.name, "name": r.name, "scope": r.scope.as_str(), "description": r.description, "protected": r.protected, "mandatory2fa": false })
+    json!({ "_id": r.id, "name": r.name, "scope": r.scope.as_str(), "description": r.description, "protected": r.protected, "mandatory2fa": false })
+}
+
+/// With `_updatedAt`, as `roles.create`, `roles.update` and `roles.sync` answer.
+fn role_dated(r: &Role) -> Value {
+    let mut v = role(r);
+    v["_updatedAt"] = json!(r.updated_at);
+    v
+}
+
+/// `roles.create` / `roles.update` bodies: Rocket.Chat validates them as a whole and answers
+/// `error-invalid-role-properties` for anything off (wrong types, unknown keys).
+fn role_input(p: &Params, allowed: &[&str]) -> Result<RoleInput, RcError> {
+    let invalid = || {
+        coded(
+            "error-invalid-role-properties",
+            "The role properties are invalid.",
+        )
+    };
+    if p.0.keys().any(|k| !allowed.contains(&k.as_str())) {
+        return Err(invalid());
+    }
+    let text = |key: &str| match p.0.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(v)) => Ok(Some(v.clone())),
+        Some(_) => Err(invalid()),
+    };
+    let mandatory2fa = match p.0.get("mandatory2fa") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => return Err(invalid()),
+    };
+    if let Some(scope) = text("scope")? {
+        if scope != "Users" && scope != "Subscriptions" {
+            return Err(invalid());
+        }
+    }
+    Ok(RoleInput {
+        name: text("name")?.ok_or_else(invalid)?,
+        scope: text("scope")?,
+        description: text("description")?,
+        mandatory2fa,
+    })
+}
+
+async fn roles_create(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let input = role_input(&p, &["name", "scope", "description", "mandatory2fa"])?;
+    let r = s.huddle.create_role(&actor, &input).await?;
+    ok(json!({ "role": role_dated(&r) }))
+}
+
+async fn roles_update(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let input = role_input(
+        &p,
+        &["roleId", "name", "scope", "description", "mandatory2fa"],
+    )?;
+    let id = p.str("roleId")?.ok_or_else(|| {
+        coded(
+            "error-invalid-role-properties",
+            "The role properties are invalid.",
+        )
+    })?;
+    let r = s.huddle.update_role(&actor, &id, &input).await?;
+    ok(json!({ "role": role_dated(&r) }))
+}
+
+async fn roles_delete(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let id = p.required("roleId")?;
+    s.huddle.delete_role(&actor, &id).await?;
+    ok_empty()
+}
+
+async fn roles_sync(State(s): State<AppState>, Auth(_actor): Auth, p: Params) -> RcResult {
+    let since = p.required("updatedSince")?;
+    let since = Timestamp::parse_iso(&since).ok_or_else(|| {
+        coded(
+            "error-updatedSince-param-invalid",
+            "The \"updatedSince\" query parameter must be a valid date.",
+        )
+    })?;
+    let (update, remove) = s.huddle.roles_since(since).await?;
+    ok(json!({ "roles": {
+        "update": update.iter().map(role_dated).collect::<Vec<_>>(),
+        "remove": remove.iter().map(role_dated).collect::<Vec<_>>(),
+    } }))
+}
+
+async fn users_in_public_roles(State(s): State<AppState>, Auth(_actor): Auth) -> RcResult {
+    let users: Vec<Value> = s
+        .huddle
+        .users_in_public_roles()
+        .await?
+        .iter()
+        .map(|(u, roles)| json!({ "_id": u.id, "username": u.username, "roles": roles }))
+        .collect();
+    ok(json!({ "users": users }))
 }
 
 async fn list_all(State(s): State<AppState>, Auth(_actor): Auth, p: Params) -> RcResult {
@@ -90,15 +191,22 @@ async fn users_in_role(State(s): State<AppState>, Auth(actor): Auth, p: Params) 
         )
     })?;
     let (offset, count) = p.paging()?;
+    let room = p.str("roomId")?;
     let page = s
         .huddle
-        .users_in_role(&actor, &name, s.huddle.paging(offset, count))
+        .users_in_role(
+            &actor,
+            &name,
+            room.as_deref(),
+            s.huddle.paging(offset, count),
+        )
         .await?;
     let users: Vec<Value> = page
         .items
         .iter()
         .map(|u| {
-            json!({ "_id": u.id, "name": u.name, "username": u.username,
+            json!({ "_id": u.id, "name": u.name, "username": u.username, "type": u.kind,
+                    "status": u.status, "active": u.active,
                     "emails": u.email.as_ref().map(|e| vec![json!({"address": e, "verified": u.email_verified})]).unwrap_or_default(),
                     "createdAt": u.created_at, "_updatedAt": u.updated_at })
         })
@@ -150,7 +258,7 @@ async fn add_user_to_role(State(s): State<AppState>, Auth(actor): Auth, p: Param
             .list_roles()
             .await?
             .into_iter()
-            .find(|r| r.name == name);
+            .find(|r| r.id == name || r.name == name);
         return ok(json!({ "role": r.as_ref().map(role) }));
     }
     let (r, _) = s
@@ -179,7 +287,7 @@ async fn remove_user_from_role(
             .list_roles()
             .await?
             .into_iter()
-            .find(|r| r.name == name);
+            .find(|r| r.id == name || r.name == name);
         return ok(json!({ "role": r.as_ref().map(role) }));
     }
     let (r, _) = s.huddle.remove_user_from_role(&actor, &name, &user).await?;

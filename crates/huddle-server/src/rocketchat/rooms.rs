@@ -379,7 +379,8 @@ pub async fn counters_of(s: &AppState, actor: &Actor, room: &Room, p: &Params) -
         "unreads": sub.as_ref().map(|s| s.unread),
         "unreadsFrom": sub.as_ref().and_then(|s| s.ls).or(sub.as_ref().map(|s| s.ts)),
         "msgs": room.msgs,
-        "latest": room.last_message_at,
+        // Rocket.Chat: the last message's time, else the room's `_updatedAt` (always a date).
+        "latest": room.last_message_at.unwrap_or(room.updated_at),
         "userMentions": sub.as_ref().map(|s| s.user_mentions).unwrap_or(0),
     }))
 }

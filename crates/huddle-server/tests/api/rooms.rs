@@ -143,7 +143,10 @@ async fn lists_paginate_and_filter_by_membership() {
     assert_eq!(v["total"], json!(1));
     let (status, v) = app.get(Some(&bob), "groups.listAll", &[]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert_eq!(v, json!({ "success": false, "error": "unauthorized" }));
+    assert_eq!(
+        v,
+        json!({ "success": false, "error": "User does not have the permissions required for this action [error-unauthorized]" })
+    );
     let (status, v) = app
         .get(Some(&bob), "channels.list", &[("sort", "{\"name\":2}")])
         .await;

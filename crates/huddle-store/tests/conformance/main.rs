@@ -8,6 +8,7 @@ mod support;
 
 mod app;
 mod backends;
+mod invites;
 mod lists;
 mod member_pages;
 mod membership;
@@ -37,6 +38,8 @@ use support::*;
 #[allow(unused_imports)]
 use app::*;
 
+#[allow(unused_imports)]
+use invites::*;
 #[allow(unused_imports)]
 use lists::*;
 #[allow(unused_imports)]
@@ -105,6 +108,9 @@ conformance!(
     a_deleted_room_keeps_its_events,
     readers_are_members_read_at_or_after_the_message,
     a_post_carries_its_notifications,
+    roles_crud_and_removed_roles,
+    invites_reuse_expiry_and_counted_uses,
+    bans_remove_the_member_and_a_membership_lifts_them,
 );
 
 pub fn all() -> Paging {

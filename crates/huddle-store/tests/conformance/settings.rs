@@ -41,22 +41,28 @@ pub async fn settings_permissions_roles(store: Arc<dyn Store>) {
 
     let roles = vec![
         Role {
+            id: "admin".into(),
             name: "admin".into(),
             scope: RoleScope::Users,
             description: "Admin".into(),
             protected: true,
+            updated_at: Timestamp(3),
         },
         Role {
+            id: "owner".into(),
             name: "owner".into(),
             scope: RoleScope::Subscriptions,
             description: "Owner".into(),
             protected: true,
+            updated_at: Timestamp(3),
         },
         Role {
+            id: "bot".into(),
             name: "bot".into(),
             scope: RoleScope::Users,
             description: String::new(),
             protected: false,
+            updated_at: Timestamp(3),
         },
     ];
     store.ensure_roles(&roles).await.unwrap();
@@ -94,4 +100,70 @@ pub async fn settings_permissions_roles(store: Arc<dyn Store>) {
         serde_json::json!(false)
     );
     assert_eq!(got["New_One"], serde_json::json!({"a": [1, 2]}));
+}
+
+/// Roles made, renamed and deleted as `roles.create`/`update`/`delete` do: ids apart from names,
+/// unique names, deletions remembered for `roles.sync`.
+pub async fn roles_crud_and_removed_roles(store: Arc<dyn Store>) {
+    let support = Role {
+        id: "r-support".into(),
+        name: "support".into(),
+        scope: RoleScope::Subscriptions,
+        description: "Tier 1".into(),
+        protected: false,
+        updated_at: Timestamp(10),
+    };
+    store.insert_role(&support).await.unwrap();
+    let taken = Role {
+        id: "r-other".into(),
+        ..support.clone()
+    };
+    assert!(matches!(
+        store.insert_role(&taken).await,
+        Err(Error::Conflict(_))
+    ));
+    let renamed = Role {
+        name: "support2".into(),
+        description: "Tier 2".into(),
+        updated_at: Timestamp(20),
+        ..support.clone()
+    };
+    assert!(store.update_role(&renamed).await.unwrap());
+    assert!(!store
+        .update_role(&Role {
+            id: "missing".into(),
+            ..renamed.clone()
+        })
+        .await
+        .unwrap());
+    let roles = store.roles().await.unwrap();
+    assert_eq!(roles, vec![renamed.clone()]);
+    let other = Role {
+        id: "r-x".into(),
+        name: "x".into(),
+        ..support.clone()
+    };
+    store.insert_role(&other).await.unwrap();
+    assert!(matches!(
+        store
+            .update_role(&Role {
+                name: "support2".into(),
+                ..other.clone()
+            })
+            .await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(store.delete_role("r-support", Timestamp(30)).await.unwrap());
+    assert!(!store.delete_role("r-support", Timestamp(31)).await.unwrap());
+    let removed = store.removed_roles_since(Timestamp(29)).await.unwrap();
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0].id, "r-support");
+    assert_eq!(removed[0].name, "support2");
+    assert_eq!(removed[0].updated_at, Timestamp(30));
+    assert!(store
+        .removed_roles_since(Timestamp(30))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.roles().await.unwrap(), vec![other]);
 }

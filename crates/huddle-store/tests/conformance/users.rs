@@ -278,6 +278,7 @@ pub async fn list_users_filters_and_roles(store: Arc<dyn Store>) {
         role: Some("admin".into()),
         active: Some(false),
         paging: all(),
+        ..Default::default()
     };
     assert_eq!(store.list_users(&combined).await.unwrap().items.len(), 0);
 

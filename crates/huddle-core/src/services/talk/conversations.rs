@@ -220,7 +220,18 @@ impl Huddle {
             });
         }
         if let Some(permit) = permits.first() {
-            return Ok(self.add_members(permit, room, members).await?.room);
+            let uids: Vec<String> = members
+                .iter()
+                .map(|m| m.subscription.u.id.clone())
+                .collect();
+            // Banned users: only the backend may add them (the policy decides).
+            self.refuse_banned(caller.principal(), &room, &uids)
+                .await?
+                .map_err(refusal)?;
+            return Ok(self
+                .add_members(caller.principal(), permit, room, members)
+                .await?
+                .room);
         }
         self.talk_conversation(&room.id).await
     }

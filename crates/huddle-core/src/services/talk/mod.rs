@@ -83,6 +83,7 @@ pub fn refusal(r: Refusal) -> Error {
     let forbidden =
         |code: &'static str, reason: &'static str| Error::Forbidden(Failure::new(code, reason));
     match r {
+        Refusal::Banned => forbidden("USER_BANNED", "The user is banned from this conversation"),
         Refusal::NotAllowed | Refusal::DirectRoom => forbidden(
             "FORBIDDEN",
             "You are not allowed to do this in this conversation",

@@ -82,6 +82,10 @@ impl Huddle {
         let permit = self
             .decide(caller.principal(), Self::add_action(&caller, uid), &room)
             .map_err(refusal)?;
+        // A user banned from the room: only the backend may add them (the policy decides).
+        self.refuse_banned(caller.principal(), &room, &[uid.to_string()])
+            .await?
+            .map_err(refusal)?;
         // Joining through the app is not news to the joiner: nothing unread yet.
         let mut sub = crate::services::rooms::creation_subscription(&room, &user, false);
         sub.access = access;
@@ -92,7 +96,7 @@ impl Huddle {
             message: Some(msg),
         };
         let outcome = self
-            .add_members(&permit, room.clone(), vec![member])
+            .add_members(caller.principal(), &permit, room.clone(), vec![member])
             .await?;
         if outcome.added.is_empty() {
             // Joined concurrently: apply the settings to the membership that won.

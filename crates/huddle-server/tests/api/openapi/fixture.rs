@@ -16,8 +16,9 @@ use serde_json::{json, Value};
 
 use super::{resolve, to_json_schema};
 
-/// Every response the tests look up: `(method, path, status)`. `responses.rs` checks that its
-/// cases use exactly these, so the fixture holds nothing unused. A response the description
+/// Every response `responses.rs` looks up: `(method, path, status)`; it checks that its cases
+/// use exactly these (and `parity.rs` likewise with its own list), so the fixture holds nothing
+/// unused. A response the description
 /// does not have is recorded as `null` (`/api/info`: its absence is itself checked).
 pub const OPERATIONS: &[(&str, &str, u16)] = &[
     ("get", "/api/info", 200),
@@ -152,6 +153,7 @@ fn generate(dir: &std::path::Path) -> String {
     let docs = load_description(dir);
     let responses: BTreeMap<String, Value> = OPERATIONS
         .iter()
+        .chain(super::parity::OPERATIONS)
         .map(|&(method, path, status)| {
             (
                 key(method, path, status),

@@ -134,6 +134,7 @@ pub fn violations(schema: &Value, body: &Value) -> Vec<(String, String)> {
 }
 
 mod fixture;
+mod parity;
 mod responses;
 
 /// The checker itself: a wrong type is caught, an extra field is not, `nullable` admits null,

@@ -1,0 +1,49 @@
+-- Invite links, room bans and roles as Rocket.Chat keeps them, sqlite flavour. Keep in step with
+-- ../postgres/0004_invites_bans_roles.sql: same tables, columns and indexes (conventions as
+-- in 0001_init.sql).
+
+-- A role's id is what users, memberships and permissions hold: the name for the default roles
+-- (and every role that exists already), a random id for roles made later, so a rename keeps
+-- every grant. updated_at feeds roles.sync.
+ALTER TABLE roles ADD COLUMN id TEXT NOT NULL DEFAULT '';
+ALTER TABLE roles ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+UPDATE roles SET id = name WHERE id = '';
+CREATE UNIQUE INDEX roles_id ON roles (id);
+
+-- Deleted roles as they were, for roles.sync's "remove" list.
+CREATE TABLE roles_removed (
+    id TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    description TEXT NOT NULL,
+    protected INTEGER NOT NULL DEFAULT 0,
+    removed_at INTEGER NOT NULL
+);
+
+-- An invite link: id (lists, removeInvite) and token (the link itself) are unrelated random
+-- values. expires is NULL for a link that never expires; max_uses 0 is unlimited.
+CREATE TABLE invites (
+    id TEXT PRIMARY KEY NOT NULL,
+    token TEXT NOT NULL,
+    rid TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    days INTEGER NOT NULL,
+    max_uses INTEGER NOT NULL,
+    uses INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    expires INTEGER,
+    updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX invites_token ON invites (token);
+CREATE INDEX invites_rid_user ON invites (rid, user_id);
+
+-- A user banned from a room (written with the removal, by the room write path).
+CREATE TABLE room_bans (
+    rid TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    username TEXT NOT NULL,
+    name TEXT,
+    banned_by TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    PRIMARY KEY (rid, uid)
+);

@@ -1,0 +1,104 @@
+//! The write path's ban changes (`RoomChange::Ban`, `RoomChange::Unban`), run by `room_writes`
+//! inside the change's transaction: a ban is the member's removal (with its counters and index
+//! change) plus the `room_bans` row; lifting one deletes the row. Both write their system
+//! message and take the room's next event number.
+
+use std::sync::Arc;
+
+use huddle_core::store::RoomEventItem;
+use huddle_core::{Message, Result, RoomBan};
+use sqlx::AnyConnection;
+
+use crate::errors::db_err;
+use crate::member_index::MemberIndexes;
+use crate::messages::insert_messages;
+use crate::pool::Backend;
+use crate::room_writes::Applied;
+use crate::rooms::{bump_room, claim_room};
+
+/// Removes the member and records the ban; nothing when they are no member.
+pub(crate) async fn ban(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    indexes: &Arc<MemberIndexes>,
+    rid: &str,
+    ban: RoomBan,
+    message: Message,
+) -> Result<Option<Applied>> {
+    let removed =
+        crate::membership::remove(tx, backend, indexes, rid, ban.uid.clone(), Some(message))
+            .await?;
+    if removed.is_none() {
+        return Ok(None);
+    }
+    sqlx::query(
+        "INSERT INTO room_bans (rid, uid, username, name, banned_by, ts) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (rid, uid) DO NOTHING",
+    )
+    .bind(rid)
+    .bind(ban.uid.as_str())
+    .bind(ban.username.as_str())
+    .bind(ban.name.as_deref())
+    .bind(ban.by.as_str())
+    .bind(ban.ts.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    Ok(removed)
+}
+
+/// Lifts a ban; nothing when there was none.
+pub(crate) async fn unban(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    rid: &str,
+    uid: String,
+    message: Message,
+) -> Result<Option<Applied>> {
+    if !claim_room(tx, backend, rid).await? {
+        return Ok(None);
+    }
+    let done = sqlx::query("DELETE FROM room_bans WHERE rid = $1 AND uid = $2")
+        .bind(rid)
+        .bind(uid.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    if done.rows_affected() == 0 {
+        return Ok(None);
+    }
+    insert_messages(tx, backend, &[&message]).await?;
+    let advanced = bump_room(tx, rid, 0, &[&message]).await?;
+    Ok(Some(Applied {
+        items: vec![RoomEventItem::MessageCreated {
+            message: Box::new(message),
+        }],
+        seq: advanced.seq,
+        counters: Some(advanced.counters),
+        staged: None,
+    }))
+}
+
+/// A membership supersedes a ban: the trusted principals may add a banned user (the policy's
+/// `AddBanned`), and the ban goes with that add, in its transaction.
+pub(crate) async fn lift_for_members(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    rid: &str,
+    uids: &[&str],
+) -> Result<()> {
+    if uids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "DELETE FROM room_bans WHERE rid = $1 AND uid IN ({})",
+        crate::sql::json_list(backend, 2)
+    );
+    sqlx::query(&sql)
+        .bind(rid)
+        .bind(crate::sql::to_json(uids)?)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
