@@ -18,6 +18,16 @@ pub struct NewMember {
     pub message: Option<Message>,
 }
 
+/// A membership that ended (the member left or was removed, or the room was deleted): what
+/// `subscriptions/get` and `rooms/get` with a date report in their `remove` lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removal {
+    /// The subscription's id.
+    pub id: String,
+    pub rid: String,
+    pub removed_at: Timestamp,
+}
+
 /// A room's counters as the write transaction that changed them left them, so a service can
 /// publish the room without reading it again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +105,9 @@ pub trait MembershipStore: Send + Sync {
     async fn set_own_state(&self, sub: &Subscription) -> Result<bool>;
     /// Marks a membership read: unread and mentions to zero, `ls` now.
     async fn mark_read(&self, rid: &str, uid: &str) -> Result<bool>;
+    /// The user's memberships that ended after `since`, oldest first (recorded by the write
+    /// path when a member is removed or a room deleted).
+    async fn removals_of_user(&self, uid: &str, since: Timestamp) -> Result<Vec<Removal>>;
 }
 
 #[async_trait]

@@ -71,6 +71,7 @@ conformance!(
     concurrent_membership_churn_keeps_counts_exact,
     bulk_add_2000_members,
     remove_member_counters,
+    removals_are_recorded_for_since_queries,
     list_members_paging_filter_total,
     list_rooms_filters,
     messages_post_list_edit_delete,
