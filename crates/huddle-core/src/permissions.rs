@@ -20,6 +20,7 @@ pub const DEFAULT_PERMISSIONS: &[(&str, &[&str])] = &[
     ("assign-admin-role", &["admin"]),
     ("assign-roles", &["admin"]),
     ("ban-user", &["admin", "owner", "moderator"]),
+    ("clean-channel-history", &["admin"]),
     ("create-c", &["admin", "user", "bot", "app"]),
     ("create-d", &["admin", "user", "bot", "app"]),
     ("create-p", &["admin", "user", "bot", "app"]),
@@ -45,6 +46,7 @@ pub const DEFAULT_PERMISSIONS: &[(&str, &[&str])] = &[
     ("leave-p", &["admin", "user", "bot", "anonymous", "app"]),
     ("manage-own-incoming-integrations", &["admin"]),
     ("mute-user", &["admin", "owner", "moderator"]),
+    ("pin-message", &["admin", "owner", "moderator"]),
     ("post-readonly", &["admin", "owner", "moderator"]),
     ("preview-c-room", &["admin", "user", "anonymous"]),
     ("remove-user", &["admin", "owner", "moderator"]),
@@ -53,6 +55,11 @@ pub const DEFAULT_PERMISSIONS: &[(&str, &[&str])] = &[
     ("set-moderator", &["admin", "owner"]),
     ("set-owner", &["admin", "owner"]),
     ("set-readonly", &["admin", "owner"]),
+    ("start-discussion", &["admin", "user", "guest", "app"]),
+    (
+        "start-discussion-other-user",
+        &["admin", "user", "owner", "app"],
+    ),
     ("unarchive-room", &["admin"]),
     (
         "view-broadcast-member-list",

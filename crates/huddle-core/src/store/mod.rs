@@ -114,6 +114,20 @@ pub trait MembershipStore: Send + Sync {
 pub trait MessageStore: Send + Sync {
     async fn message_by_id(&self, id: &str) -> Result<Option<Message>>;
     async fn list_messages(&self, rid: &str, query: &MessageQuery) -> Result<Page<Message>>;
+    /// Stars (`true`) or unstars message `mid` of room `rid` for `uid`; false if nothing
+    /// changed. A user's own marks: no room event.
+    async fn set_star(&self, uid: &str, rid: &str, mid: &str, starred: bool) -> Result<bool>;
+    /// The ids of the messages of `rid` that `uid` starred.
+    async fn starred_ids(&self, uid: &str, rid: &str) -> Result<Vec<String>>;
+    /// Messages of `rid` deleted after `since`: `(id, deleted at)`, oldest first, and how many;
+    /// `only` narrows to thread starts (`Threads`) or one thread's replies (`ThreadReplies`).
+    async fn deleted_messages(
+        &self,
+        rid: &str,
+        since: Timestamp,
+        only: Option<&MessageFilter>,
+        paging: Paging,
+    ) -> Result<Page<(String, Timestamp)>>;
 }
 
 #[async_trait]

@@ -11,6 +11,7 @@ mod misc;
 mod permissions;
 mod rooms;
 mod subscriptions;
+mod threads;
 mod users;
 
 use axum::http::StatusCode;
@@ -54,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .merge(membership::routes())
         .merge(im::routes())
         .merge(chat::routes())
+        .merge(threads::routes())
         .merge(subscriptions::routes())
         .merge(permissions::routes())
         .merge(misc::routes())

@@ -17,3 +17,25 @@ CREATE TABLE subscription_removals (
     removed_at BIGINT NOT NULL
 );
 CREATE INDEX subscription_removals_uid ON subscription_removals (uid, removed_at);
+
+-- A user's starred messages (chat.starMessage): the user's own marks, not a change to the room.
+CREATE TABLE message_stars (
+    uid TEXT NOT NULL,
+    mid TEXT NOT NULL,
+    rid TEXT NOT NULL,
+    ts BIGINT NOT NULL,
+    PRIMARY KEY (uid, mid)
+);
+CREATE INDEX message_stars_rid ON message_stars (uid, rid);
+
+-- Deleted messages (chat.getDeletedMessages, chat.syncMessages, thread sync): written with
+-- the deletion. No foreign key: the room may be gone too.
+CREATE TABLE message_deletions (
+    id TEXT NOT NULL,
+    rid TEXT NOT NULL,
+    -- What thread sync needs: the thread the message replied to, and whether it started one.
+    tmid TEXT,
+    thread INTEGER NOT NULL DEFAULT 0,
+    deleted_at BIGINT NOT NULL
+);
+CREATE INDEX message_deletions_rid ON message_deletions (rid, deleted_at);

@@ -75,6 +75,7 @@ conformance!(
     list_members_paging_filter_total,
     list_rooms_filters,
     messages_post_list_edit_delete,
+    threads_pins_stars_filters_and_deletions,
     subscriptions_read_state_and_roles,
     settings_permissions_roles,
     delete_user_keeps_users_count_exact,
