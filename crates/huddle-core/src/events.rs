@@ -60,6 +60,9 @@ pub enum Event {
     /// One event for both APIs.
     MemberUpdated(Subscription),
     RoomChanged(Room),
+    /// A message moved the room's counters (`msgs`, `lm`): only its members' room lists hear
+    /// of it (Rocket.Chat's `rooms-changed` per message), not the conversation streams.
+    RoomTouched(Room),
     RoomDeleted {
         rid: String,
     },

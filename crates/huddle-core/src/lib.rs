@@ -16,5 +16,5 @@ pub mod time;
 
 pub use error::{Error, Failure, Result};
 pub use model::*;
-pub use services::{Actor, Huddle, RoomKind, RoomLookup, UserLookup};
+pub use services::{Actor, Changes, Huddle, RoomKind, RoomLookup, ThreadsOf, UserLookup};
 pub use time::{Clock, ShiftedClock, SystemClock, Timestamp};

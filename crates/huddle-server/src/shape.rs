@@ -198,7 +198,14 @@ pub fn message_in(m: &Message, d: Dates) -> Value {
     }
     if let Value::Object(o) = &mut v {
         for (k, val) in &m.extra {
-            o.entry(k.clone()).or_insert_with(|| val.clone());
+            // Dates the server keeps in `extra` as epoch milliseconds (pins, threads,
+            // discussions) are dates on the wire, as every other date.
+            let as_date = matches!(k.as_str(), "pinnedAt" | "tlm" | "dlm");
+            let val = match val.as_i64() {
+                Some(ms) if as_date => date(huddle_core::Timestamp(ms), d),
+                _ => val.clone(),
+            };
+            o.entry(k.clone()).or_insert(val);
         }
     }
     v

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
-use huddle_core::store::{MembershipStore, NewMember, Reader, RoomEventItem};
+use huddle_core::store::{MembershipStore, NewMember, Reader, Removal, RoomEventItem};
 use huddle_core::{Error, Member, MemberQuery, Message, Page, Result, Subscription, Timestamp};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
@@ -252,17 +252,29 @@ pub(crate) async fn remove(
     if !claim_room(tx, backend, rid).await? {
         return Ok(None);
     }
-    let done =
-        sqlx::query("DELETE FROM subscriptions WHERE rid = $1 AND uid = $2 RETURNING u_username")
-            .bind(rid)
-            .bind(uid.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
+    let done = sqlx::query(
+        "DELETE FROM subscriptions WHERE rid = $1 AND uid = $2 RETURNING u_username, id",
+    )
+    .bind(rid)
+    .bind(uid.as_str())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_err)?;
     let Some(done) = done else {
         return Ok(None);
     };
     let username: String = done.try_get(0usize).map_err(db_err)?;
+    let sub_id: String = done.try_get(1usize).map_err(db_err)?;
+    sqlx::query(
+        "INSERT INTO subscription_removals (id, rid, uid, removed_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(sub_id.as_str())
+    .bind(rid)
+    .bind(uid.as_str())
+    .bind(now())
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
     let staged = indexes.stage(rid, [(Key::new(&username, &uid), false)]);
     let messages: Vec<&Message> = message.iter().collect();
     insert_messages(tx, backend, &messages).await?;
@@ -553,6 +565,27 @@ impl MembershipStore for SqlStore {
                     username: r.try_get(1usize).map_err(db_err)?,
                     name: r.try_get(2usize).map_err(db_err)?,
                     read_at: Timestamp(r.try_get(3usize).map_err(db_err)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn removals_of_user(&self, uid: &str, since: Timestamp) -> Result<Vec<Removal>> {
+        let rows = sqlx::query(
+            "SELECT id, rid, removed_at FROM subscription_removals WHERE uid = $1 AND removed_at > $2 \
+             ORDER BY removed_at, id",
+        )
+        .bind(uid)
+        .bind(since.0)
+        .fetch_all(self.db.reader())
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Removal {
+                    id: r.try_get(0usize).map_err(db_err)?,
+                    rid: r.try_get(1usize).map_err(db_err)?,
+                    removed_at: Timestamp(r.try_get(2usize).map_err(db_err)?),
                 })
             })
             .collect()

@@ -6,10 +6,10 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use huddle_core::notify::NotifyFacts;
-use huddle_core::store::{MessageStore, RoomEventItem};
-use huddle_core::{Error, Message, MessageQuery, Page, Result};
+use huddle_core::store::{count_thread_reply, MessagePatch, MessageStore, RoomEventItem};
+use huddle_core::{Error, Message, MessageFilter, MessageQuery, Page, Paging, Result, Timestamp};
 use serde::Serialize;
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
 
 use crate::errors::{db_err, message_err, room_not_found};
 use crate::notifications;
@@ -17,7 +17,9 @@ use crate::pool::Backend;
 use crate::room_writes::Applied;
 use crate::rooms::{advance_room, advanced, bump_room, claim_room, room_missing};
 use crate::rows::{self, MESSAGE_COLS, MESSAGE_FIELDS};
-use crate::sql::{insert_json_rows, insert_values_sql, now, to_json, CHUNK};
+use crate::sql::{
+    contains_pattern, insert_json_rows, insert_values_sql, json_list, now, to_json, CHUNK,
+};
 use crate::SqlStore;
 
 /// One `messages` row as the JSON object `insert_json_rows` reads (keys = `MESSAGE_FIELDS`).
@@ -155,6 +157,18 @@ pub(crate) async fn post(
         }
         Err(e) => return Err(e),
     }
+    let mut items = vec![];
+    // A thread reply counts on its thread's first message, in the same transaction.
+    if let Some(tmid) = message.extra.get("tmid").and_then(|v| v.as_str()) {
+        if let Some(mut parent) = locked_message(tx, backend, rid, tmid).await? {
+            count_thread_reply(&mut parent, &message);
+            parent.updated_at = message.ts;
+            write_extra(tx, &parent).await?;
+            items.push(RoomEventItem::MessageUpdated {
+                message: Box::new(parent),
+            });
+        }
+    }
     let advanced = bump_room(tx, rid, 0, &[&message]).await?;
     if !message.is_system() {
         // Everyone else in the room now has something unread.
@@ -171,9 +185,12 @@ pub(crate) async fn post(
         None => vec![],
     };
     let message_id = message.id.clone();
-    let mut items = vec![RoomEventItem::MessageCreated {
-        message: Box::new(message),
-    }];
+    items.insert(
+        0,
+        RoomEventItem::MessageCreated {
+            message: Box::new(message),
+        },
+    );
     items.extend(
         notified
             .into_iter()
@@ -188,6 +205,86 @@ pub(crate) async fn post(
         counters: Some(advanced.counters),
         staged: None,
     })
+}
+
+/// Message `id` of `rid`, its row locked (PostgreSQL) for a read-modify-write.
+async fn locked_message(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    rid: &str,
+    id: &str,
+) -> Result<Option<Message>> {
+    static SQL: LazyLock<[String; 2]> = LazyLock::new(|| {
+        [Backend::Sqlite, Backend::Postgres].map(|b| {
+            format!(
+                "SELECT {} FROM messages m WHERE m.id = $1 AND m.rid = $2{}",
+                *MESSAGE_COLS,
+                b.lock_rows()
+            )
+        })
+    });
+    let sql = &SQL[usize::from(backend == Backend::Postgres)];
+    let row = sqlx::query(sql)
+        .bind(id)
+        .bind(rid)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    row.as_ref().map(rows::message).transpose()
+}
+
+async fn write_extra(tx: &mut AnyConnection, m: &Message) -> Result<()> {
+    sqlx::query("UPDATE messages SET extra = $2, updated_at = $3 WHERE id = $1")
+        .bind(m.id.as_str())
+        .bind(to_json(&m.extra)?)
+        .bind(m.updated_at.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// `RoomChange::PatchMessage`: one patch to message `id` of `rid` and its system message;
+/// `None` (nothing written) when there is no such message or the patch changes nothing.
+pub(crate) async fn patch(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    rid: &str,
+    id: &str,
+    patch: &MessagePatch,
+    note: Option<Message>,
+) -> Result<Option<Applied>> {
+    if !claim_room(tx, backend, rid).await? {
+        return Ok(None);
+    }
+    let Some(mut message) = locked_message(tx, backend, rid, id).await? else {
+        return Ok(None);
+    };
+    if !patch.apply(&mut message) {
+        return Ok(None);
+    }
+    message.updated_at = huddle_core::Timestamp::now();
+    write_extra(tx, &message).await?;
+    let mut items = vec![RoomEventItem::MessageUpdated {
+        message: Box::new(message),
+    }];
+    let (seq, counters) = match note {
+        Some(note) => {
+            insert_messages(tx, backend, &[&note]).await?;
+            let advanced = bump_room(tx, rid, 0, &[&note]).await?;
+            items.push(RoomEventItem::MessageCreated {
+                message: Box::new(note),
+            });
+            (advanced.seq, Some(advanced.counters))
+        }
+        None => (advance_room(tx, rid).await?.seq, None),
+    };
+    Ok(Some(Applied {
+        items,
+        seq,
+        counters,
+        staged: None,
+    }))
 }
 
 /// `RoomChange::EditMessage`: text, edit marks and `extra` of a message of `rid`; no such
@@ -244,15 +341,32 @@ pub(crate) async fn delete(
     if !claim_room(tx, backend, rid).await? {
         return Ok(None);
     }
-    let done = sqlx::query("DELETE FROM messages WHERE id = $1 AND rid = $2")
+    let done = sqlx::query("DELETE FROM messages WHERE id = $1 AND rid = $2 RETURNING extra")
         .bind(id.as_str())
         .bind(rid)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let Some(done) = done else {
+        return Ok(None);
+    };
+    let extra: serde_json::Map<String, serde_json::Value> =
+        crate::sql::from_json(&done.try_get::<String, _>(0usize).map_err(db_err)?, "extra")?;
+    let tmid = extra.get("tmid").and_then(|v| v.as_str());
+    let thread = extra.get("tcount").and_then(|v| v.as_i64()).unwrap_or(0) > 0;
+    // Kept for clients that sync deletions (chat.getDeletedMessages, chat.syncMessages, the
+    // thread syncs).
+    sqlx::query(
+        "INSERT INTO message_deletions (id, rid, tmid, thread, deleted_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+        .bind(id.as_str())
+        .bind(rid)
+        .bind(tmid)
+        .bind(i64::from(thread))
+        .bind(now())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-    if done.rows_affected() == 0 {
-        return Ok(None);
-    }
     // msgs counts the messages the room holds; lm falls back to the newest one left.
     let row = sqlx::query(
         "UPDATE rooms SET msgs = msgs - 1, lm = (SELECT max(ts) FROM messages WHERE rid = $1), updated_at = $2, \
@@ -342,6 +456,11 @@ impl MessageStore for SqlStore {
     async fn list_messages(&self, rid: &str, query: &MessageQuery) -> Result<Page<Message>> {
         let mut filter = "m.rid = $1".to_string();
         let mut bounds: Vec<i64> = vec![];
+        // Text parameters of the filter follow the rid; time bounds come after them.
+        let mut texts: Vec<String> = vec![];
+        if let Some(f) = &query.filter {
+            filter.push_str(&filter_sql(self.db.backend, f, &mut texts)?);
+        }
         let (lt, gt) = if query.inclusive {
             ("<=", ">=")
         } else {
@@ -349,11 +468,17 @@ impl MessageStore for SqlStore {
         };
         if let Some(latest) = query.latest {
             bounds.push(latest.0);
-            filter.push_str(&format!(" AND m.ts {lt} ${}", bounds.len() + 1));
+            filter.push_str(&format!(
+                " AND m.ts {lt} ${}",
+                texts.len() + bounds.len() + 1
+            ));
         }
         if let Some(oldest) = query.oldest {
             bounds.push(oldest.0);
-            filter.push_str(&format!(" AND m.ts {gt} ${}", bounds.len() + 1));
+            filter.push_str(&format!(
+                " AND m.ts {gt} ${}",
+                texts.len() + bounds.len() + 1
+            ));
         }
         let dir = if query.ascending { "ASC" } else { "DESC" };
         // (rid, ts, id) order, bytewise on both backends, is the order of messages_rid_ts_id.
@@ -366,6 +491,10 @@ impl MessageStore for SqlStore {
         let count_sql = format!("SELECT count(*) FROM messages m WHERE {filter}");
         let mut count_q = sqlx::query(&count_sql).bind(rid);
         let mut page_q = sqlx::query(&page_sql).bind(rid);
+        for t in &texts {
+            count_q = count_q.bind(t.as_str());
+            page_q = page_q.bind(t.as_str());
+        }
         for b in &bounds {
             count_q = count_q.bind(*b);
             page_q = page_q.bind(*b);
@@ -377,6 +506,141 @@ impl MessageStore for SqlStore {
         )?;
         Ok(Page { items, total })
     }
+
+    async fn set_star(&self, uid: &str, rid: &str, mid: &str, starred: bool) -> Result<bool> {
+        let (uid, rid, mid) = (uid.to_string(), rid.to_string(), mid.to_string());
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let done = if starred {
+                        sqlx::query(
+                            "INSERT INTO message_stars (uid, mid, rid, ts) VALUES ($1, $2, $3, $4) \
+                             ON CONFLICT (uid, mid) DO NOTHING",
+                        )
+                        .bind(uid.as_str())
+                        .bind(mid.as_str())
+                        .bind(rid.as_str())
+                        .bind(now())
+                        .execute(&mut *tx)
+                        .await
+                    } else {
+                        sqlx::query("DELETE FROM message_stars WHERE uid = $1 AND mid = $2")
+                            .bind(uid.as_str())
+                            .bind(mid.as_str())
+                            .execute(&mut *tx)
+                            .await
+                    };
+                    Ok(done.map_err(db_err)?.rows_affected() > 0)
+                })
+            })
+            .await
+    }
+
+    async fn starred_ids(&self, uid: &str, rid: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT mid FROM message_stars WHERE uid = $1 AND rid = $2")
+            .bind(uid)
+            .bind(rid)
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0usize).map_err(db_err))
+            .collect()
+    }
+
+    async fn deleted_messages(
+        &self,
+        rid: &str,
+        since: Timestamp,
+        only: Option<&MessageFilter>,
+        paging: Paging,
+    ) -> Result<Page<(String, Timestamp)>> {
+        let (cond, tmid) = match only {
+            Some(MessageFilter::Threads) => (" AND thread = 1", ""),
+            Some(MessageFilter::ThreadReplies(t)) => (" AND tmid = $3", t.as_str()),
+            _ => ("", ""),
+        };
+        fn bind<'q>(sql: &'q str, rid: &'q str, since: Timestamp, tmid: &'q str) -> crate::Q<'q> {
+            let q = sqlx::query(sql).bind(rid).bind(since.0);
+            if tmid.is_empty() {
+                q
+            } else {
+                q.bind(tmid)
+            }
+        }
+        let count_sql = format!(
+            "SELECT count(*) FROM message_deletions WHERE rid = $1 AND deleted_at > $2{cond}"
+        );
+        let total = rows::count(
+            &bind(&count_sql, rid, since, tmid)
+                .fetch_one(self.db.reader())
+                .await
+                .map_err(db_err)?,
+        )?;
+        let sql = format!(
+            "SELECT id, deleted_at FROM message_deletions WHERE rid = $1 AND deleted_at > $2{cond} \
+             ORDER BY deleted_at, id{}",
+            self.db.backend.page(&paging)
+        );
+        let rows = bind(&sql, rid, since, tmid)
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<String, _>(0usize).map_err(db_err)?,
+                    Timestamp(r.try_get::<i64, _>(1usize).map_err(db_err)?),
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page { items, total })
+    }
+}
+
+/// The SQL condition (` AND ...`) of a message filter over `messages m`, reading fields of the
+/// `extra` JSON with each backend's own operator; its text parameters are pushed on `texts`
+/// (numbered after the rid, `$2`...).
+fn filter_sql(backend: Backend, f: &MessageFilter, texts: &mut Vec<String>) -> Result<String> {
+    let field = |key: &str| match backend {
+        Backend::Sqlite => format!("json_extract(m.extra, '$.{key}')"),
+        Backend::Postgres => format!("(m.extra::jsonb ->> '{key}')"),
+    };
+    let mut param = |value: String| {
+        texts.push(value);
+        format!("${}", texts.len() + 1)
+    };
+    Ok(match f {
+        MessageFilter::Pinned => match backend {
+            Backend::Sqlite => " AND json_extract(m.extra, '$.pinned') = 1".to_string(),
+            Backend::Postgres => " AND (m.extra::jsonb -> 'pinned') = 'true'::jsonb".to_string(),
+        },
+        MessageFilter::Threads => match backend {
+            Backend::Sqlite => " AND json_extract(m.extra, '$.tcount') > 0".to_string(),
+            Backend::Postgres => {
+                " AND COALESCE((m.extra::jsonb ->> 'tcount')::bigint, 0) > 0".to_string()
+            }
+        },
+        MessageFilter::ThreadReplies(tmid) => {
+            format!(" AND {} = {}", field("tmid"), param(tmid.clone()))
+        }
+        MessageFilter::Discussions => format!(" AND {} IS NOT NULL", field("drid")),
+        MessageFilter::Text(text) => format!(
+            " AND m.t IS NULL AND lower(m.msg) LIKE {} ESCAPE '\\'",
+            param(contains_pattern(text))
+        ),
+        MessageFilter::Mentions(username) => format!(
+            " AND m.t IS NULL AND lower(m.msg) LIKE {} ESCAPE '\\'",
+            param(contains_pattern(&format!("@{username}")))
+        ),
+        MessageFilter::UpdatedAfter(t) => format!(" AND m.updated_at > {}", t.0),
+        MessageFilter::Ids(ids) => {
+            let n = param(to_json(ids)?);
+            let n: usize = n.trim_start_matches('$').parse().unwrap_or(2);
+            format!(" AND m.id IN ({})", json_list(backend, n))
+        }
+    })
 }
 
 /// Applies one reaction change to `extra.reactions`, dropping emojis nobody uses any more (as

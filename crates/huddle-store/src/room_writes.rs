@@ -53,7 +53,8 @@ fn foreign_rid(write: &RoomWrite) -> Option<String> {
         }
         RoomChange::RemoveMember { message, .. }
         | RoomChange::UpdateMember { message, .. }
-        | RoomChange::UpdateRoom { message, .. } => message.iter().collect(),
+        | RoomChange::UpdateRoom { message, .. }
+        | RoomChange::PatchMessage { message, .. } => message.iter().collect(),
         RoomChange::Ban { message, .. } | RoomChange::Unban { message, .. } => vec![message],
         RoomChange::PostMessage(m) | RoomChange::EditMessage(m) => vec![m],
         _ => vec![],
@@ -102,6 +103,9 @@ async fn apply(
             username,
             react,
         } => messages::react(tx, backend, rid, &id, &emoji, &username, react).await,
+        RoomChange::PatchMessage { id, patch, message } => {
+            messages::patch(tx, backend, rid, &id, &patch, message).await
+        }
         RoomChange::UpdateRoom {
             room,
             message,

@@ -353,6 +353,16 @@ pub(crate) async fn delete(
         return Ok(None);
     }
     let advanced = advance_room(tx, rid).await?;
+    // Every member's membership ends with the room: `subscriptions/get` reports it.
+    sqlx::query(
+        "INSERT INTO subscription_removals (id, rid, uid, removed_at) \
+         SELECT id, rid, uid, $2 FROM subscriptions WHERE rid = $1",
+    )
+    .bind(rid)
+    .bind(now())
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
     // Explicit rather than by cascade, so the outcome does not hang on a pragma.
     for sql in [
         "DELETE FROM messages WHERE rid = $1",

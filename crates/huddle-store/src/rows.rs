@@ -38,6 +38,8 @@ pub(crate) const USER_FIELDS: &[&str] = &[
     "updated_at",
     "last_login",
     "profile",
+    "status_default",
+    "preferences",
 ];
 pub(crate) const TOKEN_FIELDS: &[&str] = &[
     "hashed",
@@ -260,6 +262,8 @@ pub(crate) fn user(row: &AnyRow) -> Result<User> {
         updated_at: c.time("updated_at")?,
         last_login: c.opt_time("last_login")?,
         profile: c.json("profile")?,
+        status_default: c.text("status_default")?,
+        preferences: c.json("preferences")?,
     })
 }
 

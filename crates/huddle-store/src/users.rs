@@ -37,7 +37,9 @@ pub(crate) fn bind_user<'q>(q: Q<'q>, u: &'q User) -> Result<Q<'q>> {
         .bind(u.created_at.0)
         .bind(u.updated_at.0)
         .bind(u.last_login.map(|t| t.0))
-        .bind(to_json(&u.profile)?))
+        .bind(to_json(&u.profile)?)
+        .bind(u.status_default.as_str())
+        .bind(to_json(&u.preferences)?))
 }
 
 /// Replaces the searchable copy of a user's global roles.

@@ -57,4 +57,27 @@ pub struct MessageQuery {
     pub paging: super::Paging,
     /// Newest first (the default for history) or oldest first.
     pub ascending: bool,
+    /// Only the messages this selects (pins, threads, search, ...); all when `None`.
+    pub filter: Option<MessageFilter>,
+}
+
+/// Which messages of a room a list wants (Rocket.Chat's message lists other than history).
+#[derive(Debug, Clone, PartialEq)]
+pub enum MessageFilter {
+    /// Pinned messages (`chat.getPinnedMessages`).
+    Pinned,
+    /// Messages that started a thread (`chat.getThreadsList`).
+    Threads,
+    /// The replies of one thread (`chat.getThreadMessages`).
+    ThreadReplies(String),
+    /// Messages that started a discussion (`chat.getDiscussions`).
+    Discussions,
+    /// User messages whose text contains this, case-insensitively (`chat.search`).
+    Text(String),
+    /// User messages mentioning `@username` (`chat.getMentionedMessages`).
+    Mentions(String),
+    /// Messages changed (posted, edited, reacted, pinned...) after this moment.
+    UpdatedAfter(crate::Timestamp),
+    /// These messages (the caller's stars).
+    Ids(Vec<String>),
 }

@@ -19,6 +19,9 @@ pub struct User {
     pub kind: String,
     /// `online`, `away`, `busy` or `offline`.
     pub status: String,
+    /// The status the user chose (`online`, `away`, `busy`, or `offline` to look away): what
+    /// `status` becomes when a realtime connection opens, kept while none is open.
+    pub status_default: String,
     pub status_text: String,
     pub custom: BTreeMap<String, String>,
     pub photo_url: Option<String>,
@@ -29,6 +32,8 @@ pub struct User {
     pub last_login: Option<Timestamp>,
     /// Fields only the TalkJS-style API speaks.
     pub profile: Profile,
+    /// Rocket.Chat client preferences (`users.setPreferences`), a JSON object.
+    pub preferences: serde_json::Map<String, serde_json::Value>,
 }
 
 /// TalkJS-style user fields beyond what Rocket.Chat has. Stored as one JSON document.
@@ -58,6 +63,7 @@ impl User {
             active: true,
             kind: "user".into(),
             status: "offline".into(),
+            status_default: "online".into(),
             status_text: String::new(),
             custom: BTreeMap::new(),
             photo_url: None,
@@ -67,6 +73,7 @@ impl User {
             updated_at: now,
             last_login: None,
             profile: Profile::default(),
+            preferences: serde_json::Map::new(),
         }
     }
 

@@ -132,6 +132,18 @@ pub enum Action<'a> {
     },
     /// Lift a ban (`ban-user` in the room).
     Unban,
+    /// Pin or unpin a message (`pin-message` in the room's scope; members only).
+    Pin,
+    /// Follow or unfollow a thread: whoever may read the room.
+    FollowThread,
+    /// Delete a stretch of the room's history (`clean-channel-history`).
+    CleanHistory,
+    /// Start a discussion in this (parent) room: `start-discussion`, or
+    /// `start-discussion-other-user` when the discussion starts from someone else's message;
+    /// the parent room must be readable.
+    StartDiscussion {
+        others_message: bool,
+    },
 }
 
 /// Why not. Each API turns a refusal into its own error (`services` does the mapping).
@@ -381,6 +393,52 @@ fn person(p: &Person, action: Action, f: &Facts) -> Result<Option<Timestamp>, Re
                 return Err(Refusal::ReadOnly);
             }
             Ok(None)
+        }
+        Action::Pin => {
+            if browser || f.room.archived {
+                return Err(Refusal::NotAllowed);
+            }
+            if active(p).is_none() {
+                return Err(Refusal::NotMember);
+            }
+            if !f.rc_can_access(p) {
+                return Err(Refusal::NotVisible);
+            }
+            f.allows("pin-message", p)
+                .then_some(None)
+                .ok_or(Refusal::NotAllowed)
+        }
+        Action::FollowThread => {
+            if browser {
+                return Err(Refusal::NotAllowed);
+            }
+            f.rc_can_access(p)
+                .then_some(None)
+                .ok_or(Refusal::NotVisible)
+        }
+        Action::CleanHistory => {
+            if browser {
+                return Err(Refusal::NotAllowed);
+            }
+            f.allows("clean-channel-history", p)
+                .then_some(None)
+                .ok_or(Refusal::NotAllowed)
+        }
+        Action::StartDiscussion { others_message } => {
+            if browser || f.room.archived {
+                return Err(Refusal::NotAllowed);
+            }
+            if !f.rc_can_access(p) {
+                return Err(Refusal::NotVisible);
+            }
+            let permission = if others_message {
+                "start-discussion-other-user"
+            } else {
+                "start-discussion"
+            };
+            f.allows(permission, p)
+                .then_some(None)
+                .ok_or(Refusal::NotAllowed)
         }
         Action::ChangeParticipant { target, access } => {
             let own = p.membership.is_some_and(|m| m.u.id == target.u.id);

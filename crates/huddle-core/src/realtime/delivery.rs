@@ -128,6 +128,8 @@ pub enum Notice {
         room: RoomBrief,
     },
     UserStatus(StatusBrief),
+    /// A watched user's status (`stream-user-presence`).
+    Presence(StatusBrief),
     /// The server ended subscription `sub_id`: its reader lost access.
     Ended {
         sub_id: String,

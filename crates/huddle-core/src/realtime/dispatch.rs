@@ -223,6 +223,21 @@ impl State {
                     });
                 }
             }
+            Event::RoomTouched(room) => {
+                let shared = Arc::new(room.clone());
+                let members: Vec<String> = self
+                    .members_online
+                    .get(&room.id)
+                    .map(|s| s.iter().cloned().collect())
+                    .unwrap_or_default();
+                for uid in members {
+                    self.offer_user(&uid, UserStream::Rooms, &mut dead, || Notice::RoomChanged {
+                        uid: uid.clone(),
+                        change: Change::Updated,
+                        room: shared.clone(),
+                    });
+                }
+            }
             Event::RoomDeleted { rid } => {
                 // Told before their subscriptions end, so readers know why.
                 self.talk_emit(rid, TalkChange::ConversationDeleted, None, &mut dead);

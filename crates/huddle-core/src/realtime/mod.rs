@@ -44,6 +44,9 @@ pub enum Topic {
     User { uid: String, stream: UserStream },
     /// Everyone's status changes (for logged-in users).
     UserStatus,
+    /// The status changes of the users the connection watches (`stream-user-presence`; the
+    /// list lives with the connection, `Router::watch_presence`).
+    Presence,
     /// A stream Huddle accepts but never feeds (events it does not produce).
     Inert { needs_login: bool },
     /// One TalkJS-style conversation's events (native socket). `guest`: read as a guest, not as

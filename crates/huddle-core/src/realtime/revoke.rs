@@ -100,15 +100,32 @@ impl State {
                 }
             }
         }
+        let brief = || StatusBrief {
+            uid: user.id.clone(),
+            username: user.username_or_id().to_string(),
+            name: user.name.clone(),
+            status: user.status.clone(),
+            status_text: user.status_text.clone(),
+            roles: user.roles.clone(),
+        };
+        let watchers: Vec<ConnId> = self
+            .presence
+            .keys()
+            .filter(|c| {
+                self.conns
+                    .get(c)
+                    .is_some_and(|c| c.presence.contains(&user.id))
+            })
+            .copied()
+            .collect();
+        if !watchers.is_empty() {
+            let d = Delivery::new(Notice::Presence(brief()));
+            for conn in watchers {
+                self.offer(conn, d.clone(), dead);
+            }
+        }
         if !self.user_status.is_empty() {
-            let d = Delivery::new(Notice::UserStatus(StatusBrief {
-                uid: user.id.clone(),
-                username: user.username_or_id().to_string(),
-                name: user.name.clone(),
-                status: user.status.clone(),
-                status_text: user.status_text.clone(),
-                roles: user.roles.clone(),
-            }));
+            let d = Delivery::new(Notice::UserStatus(brief()));
             let conns: Vec<ConnId> = self.user_status.keys().copied().collect();
             for conn in conns {
                 self.offer(conn, d.clone(), dead);

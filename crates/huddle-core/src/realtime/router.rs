@@ -209,6 +209,27 @@ impl Router {
         Ok(verdict)
     }
 
+    /// Adjusts the users `conn` watches on `Topic::Presence` (Rocket.Chat's
+    /// `stream-user-presence` subscriptions each add and remove uids). Returns whether the
+    /// connection already had a presence subscription (later ones only adjust the list).
+    pub fn watch_presence(&self, conn: ConnId, added: &[String], removed: &[String]) -> bool {
+        let mut st = self.state();
+        let Some(c) = st.conns.get_mut(&conn) else {
+            return false;
+        };
+        // Bounded like the subscriptions themselves: memory per socket stays small.
+        for uid in added {
+            if c.presence.len() >= super::state::MAX_SUBSCRIPTIONS * 10 {
+                break;
+            }
+            c.presence.insert(uid.clone());
+        }
+        for uid in removed {
+            c.presence.remove(uid);
+        }
+        c.subs.values().any(|s| matches!(s.topic, Topic::Presence))
+    }
+
     /// Stops a subscription. Returns whether it existed.
     pub fn unsubscribe(&self, conn: ConnId, sub_id: &str) -> bool {
         self.state().remove_sub(conn, sub_id)

@@ -31,6 +31,8 @@ pub(crate) struct Conn {
     /// Hash of the login token the user logged in with, so revoking it ends this session.
     pub token: Option<String>,
     pub subs: HashMap<String, Sub>,
+    /// The users whose status this connection watches (`Topic::Presence`).
+    pub presence: HashSet<String>,
 }
 
 pub(crate) struct Sub {
@@ -89,6 +91,8 @@ pub(crate) struct State {
     /// Connections with a live all-rooms subscription.
     pub all_messages: HashMap<ConnId, u32>,
     pub user_status: HashMap<ConnId, u32>,
+    /// Connections with a live presence subscription (their watched users are in `Conn`).
+    pub presence: HashMap<ConnId, u32>,
     /// Connections with a live TalkJS-style inbox subscription.
     pub inbox: HashMap<ConnId, u32>,
     /// Grows whenever guest access is switched off anywhere: a guest admitted (by a store
@@ -124,6 +128,7 @@ impl State {
                 user: None,
                 token: None,
                 subs: HashMap::new(),
+                presence: HashSet::new(),
             },
         );
         id
@@ -333,6 +338,7 @@ impl State {
         match &sub.topic {
             Topic::AllMessages => bump(&mut self.all_messages, conn),
             Topic::UserStatus => bump(&mut self.user_status, conn),
+            Topic::Presence => bump(&mut self.presence, conn),
             Topic::Inbox => bump(&mut self.inbox, conn),
             _ => {}
         }
@@ -363,6 +369,7 @@ impl State {
         match &sub.topic {
             Topic::AllMessages => unbump(&mut self.all_messages, conn),
             Topic::UserStatus => unbump(&mut self.user_status, conn),
+            Topic::Presence => unbump(&mut self.presence, conn),
             Topic::Inbox => unbump(&mut self.inbox, conn),
             _ => {}
         }

@@ -18,7 +18,7 @@ pub(crate) fn verdict(
 ) -> Verdict {
     let state = user.and_then(|u| users.get(u));
     match topic {
-        Topic::AllMessages | Topic::UserStatus => match user {
+        Topic::AllMessages | Topic::UserStatus | Topic::Presence => match user {
             Some(_) => Verdict::Live,
             None => Verdict::Dormant,
         },

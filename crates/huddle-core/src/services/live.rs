@@ -192,15 +192,42 @@ impl Huddle {
         Ok(())
     }
 
-    /// Presence on realtime login: an offline user comes online (a chosen away/busy stays).
+    /// Presence on realtime login: the user comes back as the status they chose (Rocket.Chat's
+    /// `statusDefault`: busy stays busy, a chosen `offline` stays invisible).
     pub async fn presence_connected(&self, actor: &Actor) -> Result<()> {
-        if actor.user.status == "offline" {
-            self.set_status(actor, None, Some("online"), None).await?;
+        let Some(mut user) = self.store.user_by_id(&actor.user.id).await? else {
+            return Ok(());
+        };
+        if user.status != user.status_default {
+            user.status = user.status_default.clone();
+            user.updated_at = Timestamp::now();
+            self.store.update_user(&user).await?;
+            self.publish(Event::UserUpdated(user));
         }
         Ok(())
     }
 
-    /// Presence when the user's last realtime connection closed: offline.
+    /// `UserPresence:online` / `UserPresence:away`: the connection's own state (idle or back),
+    /// which shows only while the chosen status is `online` and never changes the choice.
+    pub async fn presence_idle(&self, actor: &Actor, away: bool) -> Result<()> {
+        let Some(mut user) = self.store.user_by_id(&actor.user.id).await? else {
+            return Ok(());
+        };
+        if user.status_default != "online" {
+            return Ok(());
+        }
+        let status = if away { "away" } else { "online" };
+        if user.status != status {
+            user.status = status.into();
+            user.updated_at = Timestamp::now();
+            self.store.update_user(&user).await?;
+            self.publish(Event::UserUpdated(user));
+        }
+        Ok(())
+    }
+
+    /// Presence when the user's last realtime connection closed: offline (the chosen status is
+    /// kept for the next connection).
     pub async fn presence_disconnected(&self, uid: &str) -> Result<()> {
         let Some(mut user) = self.store.user_by_id(uid).await? else {
             return Ok(());

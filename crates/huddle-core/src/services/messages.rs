@@ -84,6 +84,14 @@ impl Huddle {
             msg.id = id;
         }
         msg.extra = extra;
+        if let Some(tmid) = msg.extra.get("tmid").cloned() {
+            // A reply joins its thread; the write path counts it on the thread's first message.
+            let tmid = tmid
+                .as_str()
+                .ok_or_else(|| Error::invalid("error-invalid-message", "Invalid message"))?;
+            let thread = self.thread_of(room, tmid).await?;
+            msg.extra.insert("tmid".into(), serde_json::json!(thread));
+        }
         self.write(&permit, room, RoomChange::PostMessage(msg.clone()))
             .await?;
         Ok(msg)

@@ -96,6 +96,7 @@ impl Huddle {
                         count: Some(MESSAGE_READ_BATCH),
                     },
                     ascending: false,
+                    filter: None,
                 },
             )
             .await?;

@@ -373,6 +373,43 @@ impl Huddle {
             .subscriptions_of_user(&actor.user.id, since)
             .await
     }
+
+    /// The caller's memberships that ended after `since` (`subscriptions/get`'s `remove`).
+    pub async fn subscription_removals(
+        &self,
+        actor: &Actor,
+        since: Timestamp,
+    ) -> Result<Vec<crate::store::Removal>> {
+        self.store.removals_of_user(&actor.user.id, since).await
+    }
+
+    /// Rooms the caller stopped being a member of after `since` and is not a member of again
+    /// (`rooms/get`'s `remove`): one entry per room, the latest removal.
+    pub async fn room_removals(
+        &self,
+        actor: &Actor,
+        since: Timestamp,
+    ) -> Result<Vec<crate::store::Removal>> {
+        let removals = self.store.removals_of_user(&actor.user.id, since).await?;
+        if removals.is_empty() {
+            return Ok(removals);
+        }
+        let current: std::collections::HashSet<String> = self
+            .store
+            .subscriptions_of_user(&actor.user.id, None)
+            .await?
+            .into_iter()
+            .map(|s| s.rid)
+            .collect();
+        let mut latest: std::collections::BTreeMap<String, crate::store::Removal> =
+            Default::default();
+        for r in removals {
+            if !current.contains(&r.rid) {
+                latest.insert(r.rid.clone(), r);
+            }
+        }
+        Ok(latest.into_values().collect())
+    }
 }
 
 /// The membership a room's creator and first members get: owner role for the creator, no

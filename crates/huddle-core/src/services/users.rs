@@ -442,7 +442,9 @@ impl Huddle {
                     "Valid status types include online, away, offline, and busy.",
                 ));
             }
+            // The user's choice: kept across disconnects and restored on the next connection.
             user.status = s.to_string();
+            user.status_default = s.to_string();
         }
         if let Some(t) = text {
             user.status_text = t.chars().take(120).collect();

@@ -125,6 +125,9 @@ fn publish_written(hub: &dyn EventHub, room: &Room, written: &RoomWritten) {
         let shared = Arc::new(room.clone());
         let mut membership_moved = false;
         let mut created = false;
+        // A new message moves the room's `lm`/`msgs`: Rocket.Chat clients update their room
+        // list from `rooms-changed`, so members hear of the room after each post.
+        let mut posted = false;
         for item in &written.items {
             if let RoomEventItem::GuestAccessChanged { allowed: false } = item {
                 hub.publish(Event::GuestAccessChanged {
@@ -153,10 +156,13 @@ fn publish_written(hub: &dyn EventHub, room: &Room, written: &RoomWritten) {
                 RoomEventItem::MemberUpdated { subscription } => {
                     hub.publish(Event::MemberUpdated(subscription.as_ref().clone()));
                 }
-                RoomEventItem::MessageCreated { message } => hub.publish(Event::MessageCreated {
-                    message: message.as_ref().clone(),
-                    room: room.brief(),
-                }),
+                RoomEventItem::MessageCreated { message } => {
+                    posted = true;
+                    hub.publish(Event::MessageCreated {
+                        message: message.as_ref().clone(),
+                        room: room.brief(),
+                    })
+                }
                 RoomEventItem::MessageUpdated { message } => hub.publish(Event::MessageUpdated {
                     message: message.as_ref().clone(),
                     room: room.brief(),
@@ -182,6 +188,8 @@ fn publish_written(hub: &dyn EventHub, room: &Room, written: &RoomWritten) {
         }
         if membership_moved || created {
             hub.publish(Event::RoomChanged(room.clone()));
+        } else if posted {
+            hub.publish(Event::RoomTouched(room.clone()));
         }
     }
 }

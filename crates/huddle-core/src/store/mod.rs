@@ -18,6 +18,16 @@ pub struct NewMember {
     pub message: Option<Message>,
 }
 
+/// A membership that ended (the member left or was removed, or the room was deleted): what
+/// `subscriptions/get` and `rooms/get` with a date report in their `remove` lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removal {
+    /// The subscription's id.
+    pub id: String,
+    pub rid: String,
+    pub removed_at: Timestamp,
+}
+
 /// A room's counters as the write transaction that changed them left them, so a service can
 /// publish the room without reading it again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +110,9 @@ pub trait MembershipStore: Send + Sync {
     /// `readBy` and `message.read`, Rocket.Chat's `chat.getMessageReadReceipts`) are built from
     /// this alone, so a store keeping read positions another way re-implements only this.
     async fn readers_of(&self, rid: &str, message: &Message, limit: i64) -> Result<Vec<Reader>>;
+    /// The user's memberships that ended after `since`, oldest first (recorded by the write
+    /// path when a member is removed or a room deleted).
+    async fn removals_of_user(&self, uid: &str, since: Timestamp) -> Result<Vec<Removal>>;
 }
 
 /// A member who has read a message, and since when (their read position).
@@ -115,6 +128,20 @@ pub struct Reader {
 pub trait MessageStore: Send + Sync {
     async fn message_by_id(&self, id: &str) -> Result<Option<Message>>;
     async fn list_messages(&self, rid: &str, query: &MessageQuery) -> Result<Page<Message>>;
+    /// Stars (`true`) or unstars message `mid` of room `rid` for `uid`; false if nothing
+    /// changed. A user's own marks: no room event.
+    async fn set_star(&self, uid: &str, rid: &str, mid: &str, starred: bool) -> Result<bool>;
+    /// The ids of the messages of `rid` that `uid` starred.
+    async fn starred_ids(&self, uid: &str, rid: &str) -> Result<Vec<String>>;
+    /// Messages of `rid` deleted after `since`: `(id, deleted at)`, oldest first, and how many;
+    /// `only` narrows to thread starts (`Threads`) or one thread's replies (`ThreadReplies`).
+    async fn deleted_messages(
+        &self,
+        rid: &str,
+        since: Timestamp,
+        only: Option<&MessageFilter>,
+        paging: Paging,
+    ) -> Result<Page<(String, Timestamp)>>;
 }
 
 #[async_trait]

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{NewMember, RoomCounters};
-use crate::model::{Message, Room, RoomBan, Subscription, WebhookEndpoint};
+use crate::model::{Message, Room, RoomBan, Subscription, UserRef, WebhookEndpoint};
 use crate::notify::NotifyFacts;
 use crate::{Error, Result, Timestamp};
 
@@ -50,6 +50,14 @@ pub enum RoomChange {
         username: String,
         react: Option<bool>,
     },
+    /// A change to one message's own state (pinned, thread followers), read and written inside
+    /// the transaction so concurrent changes to the message do not lose each other, with an
+    /// optional system message (the `message_pinned` note). No such message writes nothing.
+    PatchMessage {
+        id: String,
+        patch: MessagePatch,
+        message: Option<Message>,
+    },
     /// The room's settings (not its counters), with an optional system message. `guest_access`
     /// is the new value when this change switches guest access.
     UpdateRoom {
@@ -86,12 +94,103 @@ impl RoomChange {
             RoomChange::EditMessage(_) => "message.updated",
             RoomChange::DeleteMessage { .. } => "message.deleted",
             RoomChange::React { .. } => "message.reacted",
+            RoomChange::PatchMessage { .. } => "message.patched",
             RoomChange::UpdateRoom { .. } => "room.updated",
             RoomChange::Ban { .. } => "member.banned",
             RoomChange::Unban { .. } => "member.unbanned",
             RoomChange::DeleteRoom => "room.deleted",
         }
     }
+}
+
+/// What `RoomChange::PatchMessage` does to a message (Rocket.Chat keeps these on the message
+/// document: `pinned`/`pinnedAt`/`pinnedBy`, and the thread's `replies`, the users following it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum MessagePatch {
+    Pin {
+        by: UserRef,
+        at: Timestamp,
+    },
+    Unpin,
+    /// Follow (`true`) or unfollow a thread.
+    Follow {
+        uid: String,
+        follow: bool,
+    },
+}
+
+impl MessagePatch {
+    /// Applies the patch; false when it changes nothing.
+    pub fn apply(&self, m: &mut Message) -> bool {
+        use serde_json::{json, Value};
+        match self {
+            MessagePatch::Pin { by, at } => {
+                if m.extra.get("pinned") == Some(&Value::Bool(true)) {
+                    return false;
+                }
+                m.extra.insert("pinned".into(), json!(true));
+                m.extra.insert("pinnedAt".into(), json!(at.0));
+                m.extra.insert(
+                    "pinnedBy".into(),
+                    json!({ "_id": by.id, "username": by.username }),
+                );
+                true
+            }
+            MessagePatch::Unpin => {
+                if m.extra.get("pinned") != Some(&Value::Bool(true)) {
+                    return false;
+                }
+                m.extra.insert("pinned".into(), json!(false));
+                m.extra.remove("pinnedAt");
+                m.extra.remove("pinnedBy");
+                true
+            }
+            MessagePatch::Follow { uid, follow } => {
+                let mut replies = replies_of(m);
+                let has = replies.iter().any(|r| r == uid);
+                match (follow, has) {
+                    (true, false) => replies.push(uid.clone()),
+                    (false, true) => replies.retain(|r| r != uid),
+                    _ => return false,
+                }
+                m.extra.insert("replies".into(), json!(replies));
+                true
+            }
+        }
+    }
+}
+
+/// The users following a thread (`replies` on its first message).
+pub fn replies_of(m: &Message) -> Vec<String> {
+    m.extra
+        .get("replies")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A thread's first message after a reply: one more reply, the reply's time as `tlm`, the
+/// thread's author and the replier among its followers (Rocket.Chat's `updateThreadReplies`).
+pub fn count_thread_reply(parent: &mut Message, reply: &Message) {
+    use serde_json::json;
+    let tcount = parent
+        .extra
+        .get("tcount")
+        .and_then(|v| v.as_i64())
+        .unwrap_or(0);
+    parent.extra.insert("tcount".into(), json!(tcount + 1));
+    parent.extra.insert("tlm".into(), json!(reply.ts.0));
+    let mut replies = replies_of(parent);
+    for uid in [&parent.u.id, &reply.u.id] {
+        if !replies.contains(uid) {
+            replies.push(uid.clone());
+        }
+    }
+    parent.extra.insert("replies".into(), json!(replies));
 }
 
 /// A change and who must hear of it by webhook.

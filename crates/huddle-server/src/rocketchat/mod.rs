@@ -14,6 +14,7 @@ mod permissions;
 mod receipts;
 mod rooms;
 mod subscriptions;
+mod threads;
 mod users;
 
 use axum::http::StatusCode;
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .merge(im::routes())
         .merge(chat::routes())
         .merge(receipts::routes())
+        .merge(threads::routes())
         .merge(subscriptions::routes())
         .merge(permissions::routes())
         .merge(invites::routes())

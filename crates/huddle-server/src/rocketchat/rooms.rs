@@ -334,6 +334,7 @@ pub async fn history_of(s: &AppState, actor: &Actor, room: &Room, p: &Params) ->
         inclusive: p.bool("inclusive")?.unwrap_or(false),
         paging,
         ascending: false,
+        filter: None,
     };
     let page = s.huddle.history(actor, room, &query).await?;
     let messages: Vec<Value> = page.items.iter().map(shape::message).collect();

@@ -44,4 +44,5 @@ mod talk_guests;
 mod talk_notify;
 mod talk_receipts;
 mod talk_webhooks;
+mod threads;
 mod users;

@@ -731,3 +731,71 @@ pub async fn rename_follows_into_memberships(store: Arc<dyn Store>) {
         ]
     );
 }
+
+/// Ended memberships are recorded for "since" queries: a removal and a room deletion, each with
+/// the subscription's id, only for that user, only after the date asked.
+pub async fn removals_are_recorded_for_since_queries(store: Arc<dyn Store>) {
+    let admin = insert_user(&store, "admin").await;
+    let bob = insert_user(&store, "bob").await;
+    let kicked = create_room(&store, "kicked", RoomType::Group).await;
+    let gone = create_room(&store, "gone", RoomType::Channel).await;
+    for room in [&kicked, &gone] {
+        store
+            .add_members(
+                &room.id,
+                &[
+                    member(room, &admin, &admin.to_ref()),
+                    member(room, &bob, &admin.to_ref()),
+                ],
+            )
+            .await
+            .unwrap();
+    }
+    let sub_id = |rid: String| {
+        let store = store.clone();
+        let uid = bob.id.clone();
+        async move { store.subscription(&rid, &uid).await.unwrap().unwrap().id }
+    };
+    let (kicked_sub, gone_sub) = (
+        sub_id(kicked.id.clone()).await,
+        sub_id(gone.id.clone()).await,
+    );
+    let before = Timestamp(Timestamp::now().0 - 1);
+    assert!(store
+        .removals_of_user(&bob.id, before)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .remove_member(&kicked.id, &bob.id, None)
+        .await
+        .unwrap());
+    // Removing a non-member records nothing.
+    assert!(!store
+        .remove_member(&kicked.id, &bob.id, None)
+        .await
+        .unwrap());
+    assert!(store.delete_room(&gone.id).await.unwrap());
+
+    let removed = store.removals_of_user(&bob.id, before).await.unwrap();
+    let mut got: Vec<(String, String)> = removed
+        .iter()
+        .map(|r| (r.id.clone(), r.rid.clone()))
+        .collect();
+    got.sort();
+    let mut want = vec![(kicked_sub, kicked.id.clone()), (gone_sub, gone.id.clone())];
+    want.sort();
+    assert_eq!(got, want);
+    assert!(removed.iter().all(|r| r.removed_at > before));
+    // The admin lost only the deleted room.
+    let admin_removed = store.removals_of_user(&admin.id, before).await.unwrap();
+    assert_eq!(admin_removed.len(), 1);
+    assert_eq!(admin_removed[0].rid, gone.id);
+    // Nothing after the last removal.
+    let last = removed.iter().map(|r| r.removed_at).max().unwrap();
+    assert!(store
+        .removals_of_user(&bob.id, last)
+        .await
+        .unwrap()
+        .is_empty());
+}

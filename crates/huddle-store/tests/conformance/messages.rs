@@ -87,6 +87,7 @@ pub async fn messages_post_list_edit_delete(store: Arc<dyn Store>) {
         inclusive,
         paging,
         ascending,
+        filter: None,
     };
     let newest = store
         .list_messages(&room.id, &q(None, None, false, false, page(0, 3)))
@@ -242,4 +243,173 @@ pub async fn reactions_toggle_and_concurrent_reactions_are_all_kept(store: Arc<d
         .len();
     assert_eq!(names, 20);
     assert_eq!(stored.msg, "hello");
+}
+
+/// Threads counted in the post's transaction, pins as message patches, the list filters, stars
+/// and the deletion log, alike on both backends.
+pub async fn threads_pins_stars_filters_and_deletions(store: Arc<dyn Store>) {
+    use huddle_core::store::{MessagePatch, RoomChange, RoomWrite};
+    use huddle_core::MessageFilter;
+    let alice = insert_user(&store, "alice").await;
+    let bob = insert_user(&store, "bob").await;
+    let room = create_room(&store, "chat", RoomType::Channel).await;
+    let mut root = Message::new(&room.id, alice.to_ref(), "Root 100%".into(), None);
+    root.ts = Timestamp(1_000);
+    store.insert_message(&root).await.unwrap();
+    let mut reply = Message::new(&room.id, bob.to_ref(), "hi @alice".into(), None);
+    reply.ts = Timestamp(2_000);
+    reply
+        .extra
+        .insert("tmid".into(), serde_json::json!(root.id));
+    let written = store
+        .write_room(RoomWrite::new(
+            &room.id,
+            RoomChange::PostMessage(reply.clone()),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        written.items.len(),
+        2,
+        "the reply and its thread's first message"
+    );
+    let parent = store.message_by_id(&root.id).await.unwrap().unwrap();
+    assert_eq!(parent.extra["tcount"], 1);
+    assert_eq!(parent.extra["tlm"], 2_000);
+    assert_eq!(
+        parent.extra["replies"],
+        serde_json::json!([alice.id, bob.id])
+    );
+
+    let pin = RoomChange::PatchMessage {
+        id: reply.id.clone(),
+        patch: MessagePatch::Pin {
+            by: alice.to_ref(),
+            at: Timestamp(3_000),
+        },
+        message: None,
+    };
+    assert!(store
+        .write_room(RoomWrite::new(&room.id, pin.clone()))
+        .await
+        .unwrap()
+        .changed());
+    // Pinning again changes nothing and takes no event number.
+    assert!(!store
+        .write_room(RoomWrite::new(&room.id, pin))
+        .await
+        .unwrap()
+        .changed());
+
+    let list = |filter: MessageFilter| {
+        let store = store.clone();
+        let rid = room.id.clone();
+        async move {
+            let q = MessageQuery {
+                paging: huddle_core::Paging {
+                    offset: 0,
+                    count: None,
+                },
+                filter: Some(filter),
+                ..Default::default()
+            };
+            let mut ids: Vec<String> = store
+                .list_messages(&rid, &q)
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|m| m.id)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(list(MessageFilter::Pinned).await, [reply.id.clone()]);
+    assert_eq!(list(MessageFilter::Threads).await, [root.id.clone()]);
+    assert_eq!(
+        list(MessageFilter::ThreadReplies(root.id.clone())).await,
+        [reply.id.clone()]
+    );
+    assert_eq!(
+        list(MessageFilter::Text("100%".into())).await,
+        [root.id.clone()]
+    );
+    assert!(list(MessageFilter::Text("_".into())).await.is_empty());
+    assert_eq!(
+        list(MessageFilter::Mentions("alice".into())).await,
+        [reply.id.clone()]
+    );
+    assert!(list(MessageFilter::Discussions).await.is_empty());
+    assert_eq!(
+        list(MessageFilter::Ids(vec![root.id.clone(), "x".into()])).await,
+        [root.id.clone()]
+    );
+
+    assert!(store
+        .set_star(&bob.id, &room.id, &root.id, true)
+        .await
+        .unwrap());
+    assert!(!store
+        .set_star(&bob.id, &room.id, &root.id, true)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.starred_ids(&bob.id, &room.id).await.unwrap(),
+        [root.id.clone()]
+    );
+    assert!(store
+        .starred_ids(&alice.id, &room.id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .set_star(&bob.id, &room.id, &root.id, false)
+        .await
+        .unwrap());
+
+    let all = huddle_core::Paging {
+        offset: 0,
+        count: None,
+    };
+    let before = Timestamp(Timestamp::now().0 - 1);
+    assert!(store.delete_message(&room.id, &reply.id).await.unwrap());
+    assert!(store.delete_message(&room.id, &root.id).await.unwrap());
+    let gone = store
+        .deleted_messages(&room.id, before, None, all)
+        .await
+        .unwrap();
+    assert_eq!(gone.total, 2);
+    let replies = MessageFilter::ThreadReplies(root.id.clone());
+    let gone = store
+        .deleted_messages(&room.id, before, Some(&replies), all)
+        .await
+        .unwrap();
+    assert_eq!(
+        gone.items
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect::<Vec<_>>(),
+        [reply.id.clone()]
+    );
+    let gone = store
+        .deleted_messages(&room.id, before, Some(&MessageFilter::Threads), all)
+        .await
+        .unwrap();
+    assert_eq!(
+        gone.items
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect::<Vec<_>>(),
+        [root.id.clone()]
+    );
+    let last = gone.items[0].1;
+    assert_eq!(
+        store
+            .deleted_messages(&room.id, last, None, all)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use futures::stream::SplitStream;
 use futures::StreamExt;
-use huddle_core::realtime::{ConnId, Delivery, Notice, Protocol, Router, Sink, Verdict};
+use huddle_core::realtime::{ConnId, Delivery, Notice, Protocol, Router, Sink, Topic, Verdict};
 use huddle_core::{Actor, Huddle};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -284,6 +284,14 @@ impl Session {
                 use_collection,
             } => (collection, event_name, topic, use_collection),
         };
+        if topic == Topic::Presence {
+            // Rocket.Chat: each sub adjusts the watched users; only the first one lives on,
+            // later ones end at once.
+            let (added, removed) = streams::presence_lists(params);
+            if self.router().watch_presence(self.conn, &added, &removed) {
+                return self.send(wire::nosub(&id, None)).await;
+            }
+        }
         let first_doc = !self.stream_docs.contains(&collection);
         let tx = self.tx.clone();
         let flags = self.flags.clone();

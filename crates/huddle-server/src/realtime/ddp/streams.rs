@@ -37,7 +37,6 @@ const EMPTY_PUBLICATIONS: &[&str] = &[
 /// Streams Huddle accepts without feeding them (it produces none of their events).
 const INERT_STREAMS: &[(&str, bool)] = &[
     ("stream-notify-all", false),
-    ("stream-user-presence", true),
     ("stream-roles", true),
     ("stream-apps", false),
 ];
@@ -62,6 +61,7 @@ pub fn parse(name: &str, params: &[Value]) -> SubRequest {
             | "stream-notify-user"
             | "stream-notify-room"
             | "stream-notify-logged"
+            | "stream-user-presence"
     ) || INERT_STREAMS.iter().any(|(n, _)| *n == name);
     if !known {
         return SubRequest::Refused(MeteorError::new(
@@ -105,6 +105,7 @@ pub fn parse(name: &str, params: &[Value]) -> SubRequest {
             }
         }
         "stream-notify-logged" if event_name == "user-status" => Topic::UserStatus,
+        "stream-user-presence" => Topic::Presence,
         "stream-notify-logged" => Topic::Inert { needs_login: true },
         other => Topic::Inert {
             needs_login: INERT_STREAMS.iter().any(|(n, login)| *n == other && *login),
@@ -116,6 +117,29 @@ pub fn parse(name: &str, params: &[Value]) -> SubRequest {
         topic,
         use_collection,
     }
+}
+
+/// The uids a `stream-user-presence` sub adds and removes: `["", {added, removed}]`, or the
+/// same object inside the web client's `{useCollection, args: [...]}`.
+pub fn presence_lists(params: &[Value]) -> (Vec<String>, Vec<String>) {
+    let options = params.get(1);
+    let lists = match options.and_then(|o| o.get("args")).and_then(|a| a.get(0)) {
+        Some(inner) => Some(inner),
+        None => options,
+    };
+    let read = |key: &str| -> Vec<String> {
+        lists
+            .and_then(|l| l.get(key))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    (read("added"), read("removed"))
 }
 
 fn change(c: Change) -> &'static str {
@@ -253,6 +277,10 @@ pub fn encode(notice: &Notice) -> Option<Utf8Bytes> {
                 s.name,
                 s.roles
             ]]),
+        ),
+        Notice::Presence(s) => wire::presence(
+            &s.uid,
+            json!([[s.username, status_number(&s.status), s.status_text]]),
         ),
         Notice::Ended { sub_id, .. } => wire::nosub(sub_id, Some(revoked())),
         // Native-socket events; DDP clients read the same changes from their own streams.

@@ -225,6 +225,14 @@ pub fn changed(collection: &str, event_name: &str, args: Value) -> Utf8Bytes {
     }))
 }
 
+/// A `stream-user-presence` event: unlike the other streams its document id is the user's.
+pub fn presence(uid: &str, args: Value) -> Utf8Bytes {
+    frame(json!({
+        "msg": "changed", "collection": "stream-user-presence", "id": uid,
+        "fields": { "uid": uid, "args": args, "eventName": uid }
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 
 mod fanout;
 mod methods;
+mod parity;
 mod presence;
 mod revocation;
 mod streams;

@@ -95,15 +95,16 @@ pub async fn logout(s: &mut Session) -> Outcome {
 }
 
 pub async fn presence(s: &mut Session, method: &str, p: &[Value]) -> Outcome {
-    let status = match method {
-        "UserPresence:online" => "online",
-        "UserPresence:away" => "away",
-        _ => string(p, 0)?,
-    };
     let actor = s.actor(method)?;
-    s.huddle()
-        .set_status(actor, None, Some(status), None)
-        .await
-        .map_err(fail("UserPresence"))?;
+    let done = match method {
+        "UserPresence:online" => s.huddle().presence_idle(actor, false).await,
+        "UserPresence:away" => s.huddle().presence_idle(actor, true).await,
+        // setDefaultStatus: the user's choice, as users.setStatus.
+        _ => {
+            let status = string(p, 0)?;
+            s.huddle().set_status(actor, None, Some(status), None).await
+        }
+    };
+    done.map_err(fail("UserPresence"))?;
     Ok(Some(json!(true)))
 }

@@ -215,3 +215,29 @@ pub async fn notify_room(s: &mut Session, p: &[Value]) -> Outcome {
         .map_err(fail(method))?;
     Ok(None)
 }
+
+/// `pinMessage` / `unpinMessage`: `[message]`, the message named by its `_id`. Pinning answers
+/// the `message_pinned` note, unpinning `true`.
+pub async fn pin(s: &mut Session, p: &[Value], pin: bool) -> Outcome {
+    let method = if pin { "pinMessage" } else { "unpinMessage" };
+    let actor = s.actor(method)?.clone();
+    let id = object(p, 0)?
+        .get("_id")
+        .and_then(Value::as_str)
+        .ok_or_else(MeteorError::match_failed)?
+        .to_string();
+    if pin {
+        let note = s
+            .huddle()
+            .pin_message(&actor, &id, method)
+            .await
+            .map_err(fail(method))?;
+        Ok(Some(shape::message_in(&note, Dates::Ejson)))
+    } else {
+        s.huddle()
+            .unpin_message(&actor, &id, method)
+            .await
+            .map_err(fail(method))?;
+        Ok(Some(json!(true)))
+    }
+}

@@ -24,6 +24,8 @@ pub async fn call(s: &mut Session, method: &str, params: Vec<Value>) -> Outcome 
         "sendMessage" => messages::send(s, p).await,
         "updateMessage" => messages::update(s, p).await,
         "setReaction" => messages::react(s, p).await,
+        "pinMessage" => messages::pin(s, p, true).await,
+        "unpinMessage" => messages::pin(s, p, false).await,
         "loadHistory" => messages::load_history(s, p).await,
         "readMessages" => messages::read(s, p).await,
         "stream-notify-room" => messages::notify_room(s, p).await,

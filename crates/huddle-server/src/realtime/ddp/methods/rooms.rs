@@ -203,8 +203,14 @@ pub async fn subscriptions(s: &mut Session, p: &[Value]) -> Outcome {
         .map(|x| shape::subscription_in(x, Dates::Ejson))
         .collect();
     Ok(Some(match since {
-        // Removals are not tracked yet: `remove` stays empty.
-        Some(_) => json!({ "update": list, "remove": [] }),
+        Some(since) => {
+            let removed = s
+                .huddle()
+                .subscription_removals(s.actor(method)?, since)
+                .await
+                .map_err(fail(method))?;
+            json!({ "update": list, "remove": removals(&removed) })
+        }
         None => json!(list),
     }))
 }
@@ -223,7 +229,26 @@ pub async fn rooms(s: &mut Session, p: &[Value]) -> Outcome {
         .map(|r| shape::room_in(r, Dates::Ejson))
         .collect();
     Ok(Some(match since {
-        Some(_) => json!({ "update": list, "remove": [] }),
+        Some(since) => {
+            let removed = s
+                .huddle()
+                .room_removals(s.actor(method)?, since)
+                .await
+                .map_err(fail(method))?;
+            let remove: Vec<Value> = removed
+                .iter()
+                .map(|r| json!({ "_id": r.rid, "_deletedAt": shape::date(r.removed_at, Dates::Ejson) }))
+                .collect();
+            json!({ "update": list, "remove": remove })
+        }
         None => json!(list),
     }))
+}
+
+/// Rocket.Chat's trash entries for ended memberships: `{_id, _deletedAt}`.
+fn removals(removed: &[huddle_core::store::Removal]) -> Vec<Value> {
+    removed
+        .iter()
+        .map(|r| json!({ "_id": r.id, "_deletedAt": shape::date(r.removed_at, Dates::Ejson) }))
+        .collect()
 }
