@@ -36,4 +36,5 @@ mod talk_backend;
 mod talk_client;
 mod talk_guests;
 mod talk_webhooks;
+mod unread;
 mod users;
