@@ -45,4 +45,5 @@ mod talk_notify;
 mod talk_receipts;
 mod talk_webhooks;
 mod threads;
+mod unread;
 mod users;
