@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use huddle_core::events::LocalHub;
+use huddle_core::cluster::{Bus, ClusterHub, ClusterOptions, ClusterTasks};
+use huddle_core::events::{EventHub, LocalHub};
 use huddle_core::services::{AdminBootstrap, Limits};
 use huddle_core::Huddle;
 use tokio::net::TcpListener;
@@ -64,6 +65,15 @@ pub struct ServerConfig {
     /// When set, `GET /metrics` needs `Authorization: Bearer <token>`; when not, it is open
     /// (firewall it).
     pub metrics_token: Option<String>,
+    /// Cluster mode: this node's bus to the others (needs PostgreSQL).
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// How a node joins a cluster: its bus (NATS, made by the binary) and options.
+#[derive(Clone)]
+pub struct ClusterConfig {
+    pub bus: Arc<dyn Bus>,
+    pub options: ClusterOptions,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -89,6 +99,10 @@ impl std::fmt::Debug for ServerConfig {
             .field("max_header_bytes", &self.max_header_bytes)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field(
+                "cluster",
+                &self.cluster.as_ref().map(|c| c.options.node_id.as_str()),
+            )
             .finish()
     }
 }
@@ -127,6 +141,7 @@ impl Default for ServerConfig {
             shutdown_timeout: Duration::from_secs(30),
             realtime: RealtimeConfig::default(),
             metrics_token: None,
+            cluster: None,
         }
     }
 }
@@ -140,6 +155,8 @@ pub struct Application {
     /// picks up what other processes (the CLI) changed.
     background: talkjs::webhooks::Webhooks,
     refresher: refresher::Refresher,
+    /// Cluster mode's tasks (bus reader, heartbeat), stopped after serving.
+    cluster: Option<ClusterTasks>,
     serve: ServeOptions,
 }
 
@@ -150,9 +167,23 @@ impl Application {
         metrics::install();
         let store =
             huddle_store::open(&config.database_url, huddle_store::StoreOptions::default()).await?;
+        let (hub, cluster): (Arc<dyn EventHub>, _) = match &config.cluster {
+            None => (Arc::new(LocalHub::default()), None),
+            Some(c) => {
+                if store.cluster().is_none() {
+                    return Err(anyhow_like::BuildError(format!(
+                        "cluster mode (a NATS URL) needs PostgreSQL: {} is one process's \
+                         database; use a postgres:// URL, or drop the NATS URL to run one node",
+                        store.backend()
+                    )));
+                }
+                let hub = ClusterHub::new(c.options.clone(), c.bus.clone(), store.clone());
+                (hub.clone() as Arc<dyn EventHub>, Some(hub))
+            }
+        };
         let huddle = Huddle::start(
             store,
-            Arc::new(LocalHub::default()),
+            hub,
             Limits {
                 max_invite: config.max_invite,
             },
@@ -175,13 +206,21 @@ impl Application {
                 tracing::info!(username = %admin.username, "created admin account");
             }
         }
+        let cluster_tasks = match &cluster {
+            Some(hub) => {
+                tracing::info!(node = %hub.node_id(), "joining the cluster");
+                Some(hub.start(huddle.realtime()).await?)
+            }
+            None => None,
+        };
         let huddle = Arc::new(huddle);
         let background = talkjs::webhooks::spawn(huddle.clone());
         let refresher = refresher::spawn(huddle.clone());
         let state = AppState::new(huddle, config.login_rate_per_minute)
             .with_resume_login_rate(config.resume_login_rate_per_minute)
             .with_realtime(config.realtime.clone())
-            .with_metrics_token(config.metrics_token.clone());
+            .with_metrics_token(config.metrics_token.clone())
+            .with_cluster(cluster);
         let listener = TcpListener::bind((config.listen.as_str(), config.port)).await?;
         let router = router(state.clone(), config.request_timeout);
         Ok(Application {
@@ -190,6 +229,7 @@ impl Application {
             state,
             background,
             refresher,
+            cluster: cluster_tasks,
             serve,
         })
     }
@@ -214,6 +254,9 @@ impl Application {
         let result = serve::serve(self.listener, self.router, self.serve, shutdown).await;
         drop(self.refresher);
         self.background.stop().await;
+        if let Some(cluster) = self.cluster {
+            cluster.stop().await;
+        }
         result
     }
 }

@@ -5,6 +5,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use huddle_core::cluster::ClusterHub;
 use huddle_core::{Error, Huddle};
 
 use crate::realtime::RealtimeConfig;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub realtime: Arc<RealtimeConfig>,
     /// The bearer token `GET /metrics` asks for, if any.
     pub metrics_token: Option<Arc<str>>,
+    /// Cluster mode: this node's hub (its id is shown by `/api/info`).
+    pub cluster: Option<Arc<ClusterHub>>,
 }
 
 impl AppState {
@@ -34,7 +37,13 @@ impl AppState {
             version: env!("CARGO_PKG_VERSION"),
             realtime: Arc::new(RealtimeConfig::default()),
             metrics_token: None,
+            cluster: None,
         }
+    }
+
+    pub fn with_cluster(mut self, cluster: Option<Arc<ClusterHub>>) -> Self {
+        self.cluster = cluster;
+        self
     }
 
     /// An empty token counts as none: a blank setting must not read as "protected".

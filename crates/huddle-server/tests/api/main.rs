@@ -10,6 +10,7 @@ mod admin;
 mod auth;
 mod bad_input;
 mod chat;
+mod cluster;
 mod concurrency;
 mod dashboard;
 mod ddp;
