@@ -118,9 +118,14 @@ pub trait EventHub: Send + Sync {
     fn settle(&self, _rid: &str, _written: &RoomWritten) -> Option<Settle> {
         None
     }
-    /// What a service that published a revoking user event (a logout, a deactivation) must
-    /// still wait for before answering; `None` in process.
-    fn settle_user(&self, _uid: &str) -> Option<Settle> {
+    /// What a service that publishes a revoking user event (a logout, a deactivation, a role
+    /// change) must still wait for before answering; taken before `publish`. `None` in process.
+    fn settle_event(&self, _event: &Event) -> Option<Settle> {
+        None
+    }
+    /// What a service that changed keys, settings or permissions must wait for before
+    /// answering (in a cluster: every node re-read them). `None` in process.
+    fn settle_shared_state(&self) -> Option<Settle> {
         None
     }
     /// A lossy feed for listeners that can resynchronise from the store (webhooks).

@@ -214,6 +214,20 @@ impl Application {
             None => None,
         };
         let huddle = Arc::new(huddle);
+        if let Some(hub) = &cluster {
+            // Weak: the services own the hub.
+            let weak = Arc::downgrade(&huddle);
+            hub.set_refresh(Box::new(move || {
+                let weak = weak.clone();
+                Box::pin(async move {
+                    if let Some(h) = weak.upgrade() {
+                        if let Err(e) = h.refresh().await {
+                            tracing::warn!(error = %e, "re-reading shared state failed");
+                        }
+                    }
+                })
+            }));
+        }
         let background = talkjs::webhooks::spawn(huddle.clone());
         let refresher = refresher::spawn(huddle.clone());
         let state = AppState::new(huddle, config.login_rate_per_minute)

@@ -55,8 +55,14 @@ pub struct ClusterHub {
     /// The other live nodes (refreshed by the heartbeat).
     pub(crate) peers: RwLock<Vec<String>>,
     pub(crate) me: Weak<ClusterHub>,
+    /// Re-reads keys, settings and permissions (`Huddle::refresh`), set by whoever built the
+    /// services on this hub.
+    refresh: OnceLock<Refresh>,
     pub stats: ClusterStats,
 }
+
+/// Starts a re-read of the state another node changed.
+pub type Refresh = Box<dyn Fn() -> Settle + Send + Sync>;
 
 impl ClusterHub {
     pub fn new(opts: ClusterOptions, bus: Arc<dyn Bus>, store: Arc<dyn Store>) -> Arc<Self> {
@@ -70,8 +76,14 @@ impl ClusterHub {
             router: OnceLock::new(),
             peers: RwLock::new(Vec::new()),
             me: me.clone(),
+            refresh: OnceLock::new(),
             stats: ClusterStats::default(),
         })
+    }
+
+    /// What a node runs when another changed keys, settings or permissions.
+    pub fn set_refresh(&self, refresh: Refresh) {
+        let _ = self.refresh.set(refresh);
     }
 
     pub fn node_id(&self) -> &str {
@@ -81,6 +93,11 @@ impl ClusterHub {
     /// The rooms this node follows now.
     pub fn followed_rooms(&self) -> Vec<String> {
         self.rooms().keys().cloned().collect()
+    }
+
+    /// The last number of room `rid` applied here, if this node follows it.
+    pub fn applied(&self, rid: &str) -> Option<i64> {
+        self.rooms().get(rid).and_then(|o| o.applied)
     }
 
     /// Whether this node's bus connection is up.
@@ -342,6 +359,18 @@ impl ClusterHub {
                 self.apply_remote(event);
                 None
             }
+            Wire::AckRefresh => {
+                // Answered once keys, settings and permissions were re-read here.
+                let refresh = self.refresh.get().map(|r| r());
+                let bus = self.bus.clone();
+                tokio::spawn(async move {
+                    if let Some(r) = refresh {
+                        r.await;
+                    }
+                    bus.publish(reply, vec![]);
+                });
+                return;
+            }
             _ => None,
         };
         let bus = self.bus.clone();
@@ -436,20 +465,23 @@ impl EventHub for ClusterHub {
         }))
     }
 
-    fn settle_user(&self, uid: &str) -> Option<Settle> {
+    fn settle_event(&self, event: &Event) -> Option<Settle> {
+        let revoking = matches!(event, Event::SessionRevoked { .. } | Event::UserUpdated(_));
+        if !revoking {
+            return None;
+        }
+        let (_, w) = wire::route(event)?;
         let me = self.me.upgrade()?;
-        let uid = uid.to_string();
+        // The event itself travels with the request, so a node applies it before it answers
+        // even if the published copy is still on its way.
         Some(Box::pin(async move {
-            // The revocation itself travels with the request, so a node applies it before it
-            // answers even if the published copy is still on its way.
-            me.acks(Wire::AckEvent {
-                event: WireEvent::SessionRevoked {
-                    uid,
-                    token_hash: None,
-                },
-            })
-            .await;
+            me.acks(Wire::AckEvent { event: w }).await
         }))
+    }
+
+    fn settle_shared_state(&self) -> Option<Settle> {
+        let me = self.me.upgrade()?;
+        Some(Box::pin(async move { me.acks(Wire::AckRefresh).await }))
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {

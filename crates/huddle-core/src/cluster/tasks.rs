@@ -135,7 +135,7 @@ impl ClusterHub {
                     self.apply_remote(event);
                 }
             }
-            request @ (Wire::AckRoom { .. } | Wire::AckEvent { .. }) => {
+            request @ (Wire::AckRoom { .. } | Wire::AckEvent { .. } | Wire::AckRefresh) => {
                 if let Some(reply) = reply {
                     self.acknowledge(request, reply);
                 }

@@ -27,6 +27,8 @@ pub(crate) enum Wire {
     AckRoom { rid: String, seq: i64 },
     /// A request carrying a revoking user event: answered once it is applied.
     AckEvent { event: WireEvent },
+    /// Keys, settings or permissions changed: answered once they were re-read.
+    AckRefresh,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

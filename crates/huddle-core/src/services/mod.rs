@@ -123,6 +123,24 @@ impl Huddle {
         self.hub.publish(event);
     }
 
+    /// `publish` for an event that takes access away: in a cluster, returns once every live
+    /// node applied it.
+    pub(crate) async fn publish_settled(&self, event: Event) {
+        let settle = self.hub.settle_event(&event);
+        self.hub.publish(event);
+        if let Some(s) = settle {
+            s.await;
+        }
+    }
+
+    /// After a change of keys, settings or permissions: in a cluster, returns once every live
+    /// node re-read them (in process there is nothing to wait for).
+    pub(crate) async fn settle_shared_state(&self) {
+        if let Some(s) = self.hub.settle_shared_state() {
+            s.await;
+        }
+    }
+
     /// A setting's current value.
     pub fn setting(&self, id: &str) -> Option<serde_json::Value> {
         self.settings.read().ok().and_then(|s| s.get(id).cloned())

@@ -4,6 +4,7 @@
 
 mod delivery;
 mod outages;
+mod revocation;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
