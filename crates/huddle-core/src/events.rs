@@ -6,11 +6,14 @@
 //! message, the room with a new membership), so that the realtime router never has to ask the
 //! store anything per message.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::broadcast;
 
 use crate::model::{Message, Room, RoomType, Subscription, User};
+use crate::store::{RoomEventItem, RoomWritten};
 
 /// The few room facts a message event needs to be routed (`__my_messages__` reports them).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,10 +112,33 @@ pub trait EventSink: Send + Sync {
     fn deliver(&self, event: &Arc<Event>);
 }
 
-/// Where services publish committed changes. A cluster hub would forward `publish` to the other
-/// nodes and call the attached sinks for events arriving from them; protocols never notice.
+/// What a caller still waits for after its events went out (a cluster's acknowledgements).
+pub type Settle = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Where services publish committed changes. The cluster hub (`crate::cluster`) forwards them
+/// to the other nodes and calls the attached sinks for events arriving from them; protocols
+/// never notice.
 pub trait EventHub: Send + Sync {
     fn publish(&self, event: Event);
+    /// A committed room change, called in the room's `seq` order for this node's writes. The
+    /// default publishes its events (`publish_written`).
+    fn publish_room(&self, room: &Room, written: &RoomWritten) {
+        publish_written(self, room, written);
+    }
+    /// What the writer of `written` must still wait for before answering; `None` in process.
+    fn settle(&self, _rid: &str, _written: &RoomWritten) -> Option<Settle> {
+        None
+    }
+    /// What a service that publishes a revoking user event (a logout, a deactivation, a role
+    /// change) must still wait for before answering; taken before `publish`. `None` in process.
+    fn settle_event(&self, _event: &Event) -> Option<Settle> {
+        None
+    }
+    /// What a service that changed keys, settings or permissions must wait for before
+    /// answering (in a cluster: every node re-read them). `None` in process.
+    fn settle_shared_state(&self) -> Option<Settle> {
+        None
+    }
     /// A lossy feed for listeners that can resynchronise from the store (webhooks).
     fn subscribe(&self) -> broadcast::Receiver<Arc<Event>>;
     /// Adds a listener called for every event from now on.
@@ -161,6 +187,87 @@ impl EventHub for LocalHub {
         match self.sinks.write() {
             Ok(mut s) => s.push(sink),
             Err(poisoned) => poisoned.into_inner().push(sink),
+        }
+    }
+}
+
+/// Publishes a committed change as domain events, in the order the realtime router must see
+/// them: guest access taken away before anything else of the room, then the items, then the
+/// room's new counters when members came or went.
+pub fn publish_written<H: EventHub + ?Sized>(hub: &H, room: &Room, written: &RoomWritten) {
+    {
+        if !written.changed() {
+            return;
+        }
+        let rid = &room.id;
+        let shared = Arc::new(room.clone());
+        let mut membership_moved = false;
+        let mut created = false;
+        // A new message moves the room's `lm`/`msgs`: Rocket.Chat clients update their room
+        // list from `rooms-changed`, so members hear of the room after each post.
+        let mut posted = false;
+        for item in &written.items {
+            if let RoomEventItem::GuestAccessChanged { allowed: false } = item {
+                hub.publish(Event::GuestAccessChanged {
+                    rid: Some(rid.clone()),
+                    allowed: false,
+                });
+            }
+        }
+        for item in &written.items {
+            match item {
+                RoomEventItem::RoomCreated { .. } => created = true,
+                RoomEventItem::MemberAdded { subscription } => {
+                    membership_moved = true;
+                    hub.publish(Event::MemberAdded {
+                        subscription: subscription.as_ref().clone(),
+                        room: shared.clone(),
+                    });
+                }
+                RoomEventItem::MemberRemoved { uid } => {
+                    membership_moved = true;
+                    hub.publish(Event::MemberRemoved {
+                        rid: rid.clone(),
+                        uid: uid.clone(),
+                    });
+                }
+                RoomEventItem::MemberUpdated { subscription } => {
+                    hub.publish(Event::MemberUpdated(subscription.as_ref().clone()));
+                }
+                RoomEventItem::MessageCreated { message } => {
+                    posted = true;
+                    hub.publish(Event::MessageCreated {
+                        message: message.as_ref().clone(),
+                        room: room.brief(),
+                    })
+                }
+                RoomEventItem::MessageUpdated { message } => hub.publish(Event::MessageUpdated {
+                    message: message.as_ref().clone(),
+                    room: room.brief(),
+                }),
+                RoomEventItem::MessageDeleted { id } => hub.publish(Event::MessageDeleted {
+                    rid: rid.clone(),
+                    id: id.clone(),
+                }),
+                RoomEventItem::RoomUpdated { room: updated } => {
+                    hub.publish(Event::RoomChanged(updated.as_ref().clone()))
+                }
+                RoomEventItem::GuestAccessChanged { allowed: true } => {
+                    hub.publish(Event::GuestAccessChanged {
+                        rid: Some(rid.clone()),
+                        allowed: true,
+                    })
+                }
+                RoomEventItem::GuestAccessChanged { allowed: false } => {}
+                RoomEventItem::RoomDeleted => hub.publish(Event::RoomDeleted { rid: rid.clone() }),
+                // Delivered by webhook and e-mail from the committed rows, not live.
+                RoomEventItem::NotificationTriggered { .. } => {}
+            }
+        }
+        if membership_moved || created {
+            hub.publish(Event::RoomChanged(room.clone()));
+        } else if posted {
+            hub.publish(Event::RoomTouched(room.clone()));
         }
     }
 }

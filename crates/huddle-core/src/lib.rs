@@ -1,6 +1,7 @@
 //! Huddle's domain: the model, the membership and permission rules, and the services (use cases)
 //! that REST, realtime and the CLI all call. Knows nothing of HTTP or SQL.
 
+pub mod cluster;
 pub mod error;
 pub mod events;
 pub mod ids;

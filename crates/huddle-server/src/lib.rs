@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use huddle_core::events::LocalHub;
+use huddle_core::cluster::{Bus, ClusterHub, ClusterOptions, ClusterTasks};
+use huddle_core::events::{EventHub, LocalHub};
 use huddle_core::services::{AdminBootstrap, Limits};
 use huddle_core::Huddle;
 use tokio::net::TcpListener;
@@ -72,6 +73,15 @@ pub struct ServerConfig {
     pub webhook_allow_private: bool,
     /// Where the services read "now" for invite expiry; the system clock unless a test moves it.
     pub clock: Arc<dyn huddle_core::Clock>,
+    /// Cluster mode: this node's bus to the others (needs PostgreSQL).
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// How a node joins a cluster: its bus (NATS, made by the binary) and options.
+#[derive(Clone)]
+pub struct ClusterConfig {
+    pub bus: Arc<dyn Bus>,
+    pub options: ClusterOptions,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -103,6 +113,10 @@ impl std::fmt::Debug for ServerConfig {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("webhook_allow_private", &self.webhook_allow_private)
+            .field(
+                "cluster",
+                &self.cluster.as_ref().map(|c| c.options.node_id.as_str()),
+            )
             .finish()
     }
 }
@@ -145,6 +159,7 @@ impl Default for ServerConfig {
             metrics_token: None,
             webhook_allow_private: false,
             clock: Arc::new(huddle_core::SystemClock),
+            cluster: None,
         }
     }
 }
@@ -158,6 +173,8 @@ pub struct Application {
     /// picks up what other processes (the CLI) changed.
     background: talkjs::webhooks::Webhooks,
     refresher: refresher::Refresher,
+    /// Cluster mode's tasks (bus reader, heartbeat), stopped after serving.
+    cluster: Option<ClusterTasks>,
     serve: ServeOptions,
 }
 
@@ -168,9 +185,23 @@ impl Application {
         metrics::install();
         let store =
             huddle_store::open(&config.database_url, huddle_store::StoreOptions::default()).await?;
+        let (hub, cluster): (Arc<dyn EventHub>, _) = match &config.cluster {
+            None => (Arc::new(LocalHub::default()), None),
+            Some(c) => {
+                if store.cluster().is_none() {
+                    return Err(anyhow_like::BuildError(format!(
+                        "cluster mode (a NATS URL) needs PostgreSQL: {} is one process's \
+                         database; use a postgres:// URL, or drop the NATS URL to run one node",
+                        store.backend()
+                    )));
+                }
+                let hub = ClusterHub::new(c.options.clone(), c.bus.clone(), store.clone());
+                (hub.clone() as Arc<dyn EventHub>, Some(hub))
+            }
+        };
         let huddle = Huddle::start(
             store,
-            Arc::new(LocalHub::default()),
+            hub,
             Limits {
                 max_invite: config.max_invite,
                 messages_per_interval: config.message_rate_limit_calls,
@@ -196,9 +227,30 @@ impl Application {
                 tracing::info!(username = %admin.username, "created admin account");
             }
         }
+        let cluster_tasks = match &cluster {
+            Some(hub) => {
+                tracing::info!(node = %hub.node_id(), "joining the cluster");
+                Some(hub.start(huddle.realtime()).await?)
+            }
+            None => None,
+        };
         let huddle = Arc::new(huddle);
         if config.webhook_allow_private {
             tracing::warn!("webhook_allow_private is on: webhooks may reach loopback, private and link-local addresses");
+        }
+        if let Some(hub) = &cluster {
+            // Weak: the services own the hub.
+            let weak = Arc::downgrade(&huddle);
+            hub.set_refresh(Box::new(move || {
+                let weak = weak.clone();
+                Box::pin(async move {
+                    if let Some(h) = weak.upgrade() {
+                        if let Err(e) = h.refresh().await {
+                            tracing::warn!(error = %e, "re-reading shared state failed");
+                        }
+                    }
+                })
+            }));
         }
         let background = talkjs::webhooks::spawn(huddle.clone(), config.webhook_allow_private);
         let refresher = refresher::spawn(huddle.clone());
@@ -206,7 +258,8 @@ impl Application {
             .with_resume_login_rate(config.resume_login_rate_per_minute)
             .with_realtime(config.realtime.clone())
             .with_metrics_token(config.metrics_token.clone())
-            .with_webhook_allow_private(config.webhook_allow_private);
+            .with_webhook_allow_private(config.webhook_allow_private)
+            .with_cluster(cluster);
         let listener = TcpListener::bind((config.listen.as_str(), config.port)).await?;
         let router = router(state.clone(), config.request_timeout);
         Ok(Application {
@@ -215,6 +268,7 @@ impl Application {
             state,
             background,
             refresher,
+            cluster: cluster_tasks,
             serve,
         })
     }
@@ -239,6 +293,9 @@ impl Application {
         let result = serve::serve(self.listener, self.router, self.serve, shutdown).await;
         drop(self.refresher);
         self.background.stop().await;
+        if let Some(cluster) = self.cluster {
+            cluster.stop().await;
+        }
         result
     }
 }

@@ -5,6 +5,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use huddle_core::cluster::ClusterHub;
 use huddle_core::{Error, Huddle};
 
 use crate::realtime::RealtimeConfig;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub metrics_token: Option<Arc<str>>,
     /// Whether webhook targets may be on loopback, private or link-local addresses.
     pub webhook_allow_private: bool,
+    /// Cluster mode: this node's hub (its id is shown by `/api/info`).
+    pub cluster: Option<Arc<ClusterHub>>,
 }
 
 impl AppState {
@@ -37,11 +40,17 @@ impl AppState {
             realtime: Arc::new(RealtimeConfig::default()),
             metrics_token: None,
             webhook_allow_private: false,
+            cluster: None,
         }
     }
 
     pub fn with_webhook_allow_private(mut self, allow: bool) -> Self {
         self.webhook_allow_private = allow;
+        self
+    }
+
+    pub fn with_cluster(mut self, cluster: Option<Arc<ClusterHub>>) -> Self {
+        self.cluster = cluster;
         self
     }
 

@@ -21,6 +21,7 @@ mod app;
 mod backup;
 mod bans;
 mod cache;
+mod cluster;
 mod conversations;
 mod errors;
 mod event_rows;
@@ -87,5 +88,11 @@ pub(crate) struct SqlStore {
 impl Store for SqlStore {
     fn backend(&self) -> &'static str {
         self.db.backend.name()
+    }
+    fn cluster(&self) -> Option<&dyn huddle_core::store::ClusterStore> {
+        match self.db.backend {
+            pool::Backend::Postgres => Some(self),
+            pool::Backend::Sqlite => None,
+        }
     }
 }

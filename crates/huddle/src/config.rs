@@ -80,6 +80,10 @@ pub struct ServeArgs {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub insecure_browser_sessions: Option<bool>,
+    /// Run as a node of a cluster: `nats://host:4222` (several comma-separated). Needs a
+    /// `postgres://` database shared by every node.
+    #[arg(long, env = "HUDDLE_NATS_URL")]
+    pub nats_url: Option<String>,
 }
 
 /// The configuration of `huddle serve`: `load` plus the flags only serving has.

@@ -144,7 +144,8 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or_else(default_command) {
         Command::Serve(a) => {
             init_tracing();
-            serve(config::load_serve(&a)?).await
+            let nats = a.nats_url.clone().filter(|u| !u.is_empty());
+            serve(config::load_serve(&a)?, nats).await
         }
         Command::Migrate(o) => {
             init_tracing();
@@ -207,13 +208,42 @@ fn default_command() -> Command {
         .unwrap_or(Command::Serve(config::ServeArgs::default()))
 }
 
-async fn serve(c: huddle_server::ServerConfig) -> anyhow::Result<()> {
+async fn serve(mut c: huddle_server::ServerConfig, nats_url: Option<String>) -> anyhow::Result<()> {
     let db = huddle_server::redact_url(&c.database_url);
+    if let Some(url) = nats_url {
+        c.cluster = Some(cluster(&c, &url).await?);
+    }
     let app = Application::build(c).await.context("starting huddle")?;
     tracing::info!(address = %app.local_addr(), database = %db, "huddle listening on http://{} with data in {}", app.local_addr(), db);
     app.run_until(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Cluster mode: refused on SQLite before anything connects; otherwise a fresh node id and a
+/// NATS connection.
+async fn cluster(
+    c: &huddle_server::ServerConfig,
+    url: &str,
+) -> anyhow::Result<huddle_server::ClusterConfig> {
+    let db = c.database_url.to_ascii_lowercase();
+    if !(db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+        anyhow::bail!(
+            "--nats-url (HUDDLE_NATS_URL) runs a node of a cluster, which needs a PostgreSQL \
+             database shared by every node; {} is SQLite, one process's file. Use a postgres:// \
+             database URL, or drop the NATS URL to run one node.",
+            huddle_server::redact_url(&c.database_url)
+        );
+    }
+    let node_id = huddle_core::cluster::new_node_id();
+    tracing::info!(node = %node_id, nats = %url, "cluster node");
+    let bus = huddle_cluster::NatsBus::connect(url, &format!("huddle-{node_id}"))
+        .await
+        .with_context(|| format!("connecting to NATS at {url}"))?;
+    Ok(huddle_server::ClusterConfig {
+        bus,
+        options: huddle_core::cluster::ClusterOptions::new(node_id),
+    })
 }
 
 /// SIGINT or SIGTERM: stop accepting, let requests in flight finish.

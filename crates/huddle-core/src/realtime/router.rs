@@ -3,12 +3,13 @@
 //! run outside the lock; the state marks what is being loaded so that events arriving meanwhile
 //! are kept, and a load never overwrites a newer event.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 use super::delivery::{Delivery, EndReason, Notice, Sink};
 use super::state::{Policy, State};
 use super::{ConnId, Topic, UserStream, Verdict};
+use crate::cluster::Interest;
 use crate::events::{Event, EventSink};
 use crate::model::User;
 use crate::permissions::PermissionTable;
@@ -21,6 +22,8 @@ pub struct Router {
     store: Arc<dyn Store>,
     permissions: Arc<RwLock<PermissionTable>>,
     settings: Arc<RwLock<HashMap<String, serde_json::Value>>>,
+    /// In a cluster: told which rooms and users connections here need, before they go live.
+    interest: OnceLock<Arc<dyn Interest>>,
 }
 
 /// Releases a room hold if a subscription did not take it over (an error, a dropped future).
@@ -49,7 +52,28 @@ impl Router {
             store,
             permissions,
             settings,
+            interest: OnceLock::new(),
         }
+    }
+
+    /// Cluster mode: `interest` follows the rooms and users this node's connections need.
+    pub fn set_interest(&self, interest: Arc<dyn Interest>) {
+        let _ = self.interest.set(interest);
+    }
+
+    /// The rooms and users connections here need now: rooms with subscriptions (live, dormant
+    /// or loading) or online members, and online users.
+    pub fn interest(&self) -> (HashSet<String>, HashSet<String>) {
+        let st = self.state();
+        let mut rooms: HashSet<String> = st.rooms.keys().cloned().collect();
+        rooms.extend(st.members_online.keys().cloned());
+        (rooms, st.users.keys().cloned().collect())
+    }
+
+    /// Whether a connection here needs room `rid`'s events.
+    pub fn wants_room(&self, rid: &str) -> bool {
+        let st = self.state();
+        st.rooms.contains_key(rid) || st.members_online.contains_key(rid)
     }
 
     pub(super) fn state(&self) -> MutexGuard<'_, State> {
@@ -110,6 +134,11 @@ impl Router {
                     return Err(e);
                 }
             };
+            if let Some(i) = self.interest.get() {
+                // Before the memberships go live, so nothing published after is missed.
+                i.follow_user(&user.id, subs.iter().map(|s| s.rid.clone()).collect())
+                    .await;
+            }
             self.state().user_loaded(&user.id, subs);
         }
         self.recheck_all(conn, false);
@@ -176,6 +205,9 @@ impl Router {
         then: impl FnOnce(&State, Verdict),
     ) -> Result<Verdict> {
         let mut hold = None;
+        if let (Some(i), Some(rid)) = (self.interest.get(), topic.room_id()) {
+            i.follow_room(rid).await;
+        }
         if let Some(rid) = topic.room_id() {
             let known = self.state().hold_room(rid);
             let h = RoomHold {

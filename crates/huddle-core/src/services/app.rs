@@ -151,6 +151,7 @@ impl Huddle {
         };
         self.store.insert_app_key(&key).await?;
         self.reload_keys().await?;
+        self.settle_shared_state().await;
         Ok(key)
     }
 
@@ -158,7 +159,10 @@ impl Huddle {
         if !self.store.revoke_app_key(id, Timestamp::now()).await? {
             return Err(Error::not_found("key-not-found", "No such secret key"));
         }
-        self.reload_keys().await
+        self.reload_keys().await?;
+        // Revoked on every node before the call answers.
+        self.settle_shared_state().await;
+        Ok(())
     }
 
     pub async fn app_keys(&self) -> Result<Vec<AppKey>> {
@@ -190,6 +194,7 @@ impl Huddle {
         )
         .await?;
         self.announce_app_settings(&old, &new);
+        self.settle_shared_state().await;
         Ok(new)
     }
 

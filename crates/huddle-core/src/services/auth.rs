@@ -196,10 +196,11 @@ impl Huddle {
 
     pub async fn logout(&self, actor: &Actor) -> Result<()> {
         self.store.delete_token(&actor.token_hash).await?;
-        self.publish(crate::events::Event::SessionRevoked {
+        self.publish_settled(crate::events::Event::SessionRevoked {
             uid: actor.user.id.clone(),
             token_hash: Some(actor.token_hash.clone()),
-        });
+        })
+        .await;
         Ok(())
     }
 

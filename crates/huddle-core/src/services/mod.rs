@@ -14,10 +14,10 @@ mod live;
 mod lookup;
 pub(crate) mod membership;
 mod messages;
-mod rate;
 mod notify;
-mod receipts;
 mod pins;
+mod rate;
+mod receipts;
 mod refresh;
 mod roles;
 mod rooms;
@@ -160,6 +160,24 @@ impl Huddle {
 
     pub(crate) fn publish(&self, event: Event) {
         self.hub.publish(event);
+    }
+
+    /// `publish` for an event that takes access away: in a cluster, returns once every live
+    /// node applied it.
+    pub(crate) async fn publish_settled(&self, event: Event) {
+        let settle = self.hub.settle_event(&event);
+        self.hub.publish(event);
+        if let Some(s) = settle {
+            s.await;
+        }
+    }
+
+    /// After a change of keys, settings or permissions: in a cluster, returns once every live
+    /// node re-read them (in process there is nothing to wait for).
+    pub(crate) async fn settle_shared_state(&self) {
+        if let Some(s) = self.hub.settle_shared_state() {
+            s.await;
+        }
     }
 
     /// A setting's current value.

@@ -51,6 +51,7 @@ impl Huddle {
             }
         }
         self.publish(Event::PermissionsChanged);
+        self.settle_shared_state().await;
         self.store.permissions().await
     }
 
@@ -157,7 +158,7 @@ impl Huddle {
         user.roles.push(role.id.clone());
         user.updated_at = Timestamp::now();
         self.store.update_user(&user).await?;
-        self.publish(Event::UserUpdated(user.clone()));
+        self.publish_settled(Event::UserUpdated(user.clone())).await;
         Ok((role, user))
     }
 
@@ -191,7 +192,7 @@ impl Huddle {
         user.roles.retain(|r| r != &role.id);
         user.updated_at = Timestamp::now();
         self.store.update_user(&user).await?;
-        self.publish(Event::UserUpdated(user.clone()));
+        self.publish_settled(Event::UserUpdated(user.clone())).await;
         Ok((role, user))
     }
 
@@ -233,7 +234,9 @@ impl Huddle {
                 format!("Invalid value for setting {id}"),
             ));
         }
-        self.put_setting(id, value).await
+        self.put_setting(id, value).await?;
+        self.settle_shared_state().await;
+        Ok(())
     }
 
     /// Stores a setting and updates the in-memory copy the checks read.

@@ -326,7 +326,7 @@ impl Huddle {
         }
         user.updated_at = Timestamp::now();
         self.store.update_user(&user).await?;
-        self.publish(Event::UserUpdated(user.clone()));
+        self.publish_settled(Event::UserUpdated(user.clone())).await;
         Ok(user)
     }
 
@@ -384,7 +384,7 @@ impl Huddle {
         // Live sessions of a deleted account end as a deactivated one's do.
         let mut gone = user;
         gone.active = false;
-        self.publish(Event::UserUpdated(gone));
+        self.publish_settled(Event::UserUpdated(gone)).await;
         Ok(())
     }
 
@@ -416,7 +416,7 @@ impl Huddle {
             self.store.delete_tokens_of_user(&user.id).await?;
         }
         // Realtime sessions of a deactivated account end on this event.
-        self.publish(Event::UserUpdated(user.clone()));
+        self.publish_settled(Event::UserUpdated(user.clone())).await;
         Ok(user)
     }
 

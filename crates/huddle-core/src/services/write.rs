@@ -5,11 +5,8 @@
 //! outbox rows in one transaction, and then publishes what the store says it committed, in that
 //! order. Nothing else in the services writes a room.
 
-use std::sync::Arc;
-
 use super::sequencer::Finished;
 use super::Huddle;
-use crate::events::{Event, EventHub};
 use crate::model::{Room, Subscription};
 use crate::policy::{self, Action, Facts, Permit, Principal, Refusal};
 use crate::store::{RoomChange, RoomEventItem, RoomWrite, RoomWritten};
@@ -96,11 +93,18 @@ impl Huddle {
             });
             let ready = committed.clone().map(|c| (c.room, c.written));
             let finished = sequencer.finish(&room.id, ticket, ready, |(room, written)| {
-                publish_written(hub.as_ref(), &room, &written)
+                hub.publish_room(&room, &written)
             });
             // A call returns only once its events are out: a kick has revoked before it answers.
             if let Finished::Waiting(published) = finished {
                 let _ = published.await;
+            }
+            // In a cluster, also once this node applied it in seq order and, for a revocation,
+            // every live node acknowledged it.
+            if let Ok(written) = &result {
+                if let Some(settle) = hub.settle(&room.id, written) {
+                    settle.await;
+                }
             }
             result.map(|_| committed)
         });
@@ -109,87 +113,6 @@ impl Huddle {
             Ok(Ok(None)) => Err(Error::Internal("a write returned no result".into())),
             Ok(Err(e)) => Err(e),
             Err(e) => Err(Error::Internal(format!("the write task failed: {e}"))),
-        }
-    }
-}
-
-/// Publishes a committed change as domain events, in the order the realtime router must see
-/// them: guest access taken away before anything else of the room, then the items, then the
-/// room's new counters when members came or went.
-fn publish_written(hub: &dyn EventHub, room: &Room, written: &RoomWritten) {
-    {
-        if !written.changed() {
-            return;
-        }
-        let rid = &room.id;
-        let shared = Arc::new(room.clone());
-        let mut membership_moved = false;
-        let mut created = false;
-        // A new message moves the room's `lm`/`msgs`: Rocket.Chat clients update their room
-        // list from `rooms-changed`, so members hear of the room after each post.
-        let mut posted = false;
-        for item in &written.items {
-            if let RoomEventItem::GuestAccessChanged { allowed: false } = item {
-                hub.publish(Event::GuestAccessChanged {
-                    rid: Some(rid.clone()),
-                    allowed: false,
-                });
-            }
-        }
-        for item in &written.items {
-            match item {
-                RoomEventItem::RoomCreated { .. } => created = true,
-                RoomEventItem::MemberAdded { subscription } => {
-                    membership_moved = true;
-                    hub.publish(Event::MemberAdded {
-                        subscription: subscription.as_ref().clone(),
-                        room: shared.clone(),
-                    });
-                }
-                RoomEventItem::MemberRemoved { uid } => {
-                    membership_moved = true;
-                    hub.publish(Event::MemberRemoved {
-                        rid: rid.clone(),
-                        uid: uid.clone(),
-                    });
-                }
-                RoomEventItem::MemberUpdated { subscription } => {
-                    hub.publish(Event::MemberUpdated(subscription.as_ref().clone()));
-                }
-                RoomEventItem::MessageCreated { message } => {
-                    posted = true;
-                    hub.publish(Event::MessageCreated {
-                        message: message.as_ref().clone(),
-                        room: room.brief(),
-                    })
-                }
-                RoomEventItem::MessageUpdated { message } => hub.publish(Event::MessageUpdated {
-                    message: message.as_ref().clone(),
-                    room: room.brief(),
-                }),
-                RoomEventItem::MessageDeleted { id } => hub.publish(Event::MessageDeleted {
-                    rid: rid.clone(),
-                    id: id.clone(),
-                }),
-                RoomEventItem::RoomUpdated { room: updated } => {
-                    hub.publish(Event::RoomChanged(updated.as_ref().clone()))
-                }
-                RoomEventItem::GuestAccessChanged { allowed: true } => {
-                    hub.publish(Event::GuestAccessChanged {
-                        rid: Some(rid.clone()),
-                        allowed: true,
-                    })
-                }
-                RoomEventItem::GuestAccessChanged { allowed: false } => {}
-                RoomEventItem::RoomDeleted => hub.publish(Event::RoomDeleted { rid: rid.clone() }),
-                // Delivered by webhook and e-mail from the committed rows, not live.
-                RoomEventItem::NotificationTriggered { .. } => {}
-            }
-        }
-        if membership_moved || created {
-            hub.publish(Event::RoomChanged(room.clone()));
-        } else if posted {
-            hub.publish(Event::RoomTouched(room.clone()));
         }
     }
 }

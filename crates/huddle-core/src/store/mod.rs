@@ -7,8 +7,10 @@ use async_trait::async_trait;
 use crate::model::*;
 use crate::{Result, Timestamp};
 
+pub use cluster::{ClusterStore, NodeBeat};
 pub use room_write::*;
 
+mod cluster;
 mod room_write;
 
 /// A membership to create, with the system message that records it (if any).
@@ -275,4 +277,8 @@ pub trait Store:
 {
     /// Which backend this is, for logs and health output.
     fn backend(&self) -> &'static str;
+    /// The cluster's tables, on a backend several nodes can share (PostgreSQL).
+    fn cluster(&self) -> Option<&dyn ClusterStore> {
+        None
+    }
 }

@@ -18,9 +18,12 @@ pub fn routes() -> Router<AppState> {
 
 /// `GET /api/info`: the version clients check before talking to the server.
 pub async fn info(State(s): State<AppState>) -> RcResult {
-    ok(
-        json!({ "version": rocket_chat_version(), "info": { "version": rocket_chat_version(), "huddle": s.version } }),
-    )
+    let mut info = json!({ "version": rocket_chat_version(), "huddle": s.version });
+    if let Some(cluster) = &s.cluster {
+        // Cluster mode: which node answered (operators and load-balancer checks).
+        info["node"] = json!(cluster.node_id());
+    }
+    ok(json!({ "version": rocket_chat_version(), "info": info }))
 }
 
 /// The Rocket.Chat version whose API Huddle speaks; clients gate features on it.

@@ -29,6 +29,8 @@ pub struct TestApp {
     /// Resolving it starts the server's graceful shutdown (see `begin_shutdown`).
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// The running server's state (cluster tests read its hub's counters).
+    pub state: Option<huddle_server::AppState>,
     _dir: tempfile::TempDir,
 }
 
@@ -132,6 +134,7 @@ impl TestApp {
             client,
             shutdown: None,
             server: None,
+            state: None,
             admin: Session {
                 user_id: String::new(),
                 token: String::new(),
@@ -152,6 +155,7 @@ impl TestApp {
             .expect("build app");
         self.addr = app.local_addr();
         self.base = format!("http://{}", self.addr);
+        self.state = Some(app.state().clone());
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         self.shutdown = Some(shutdown);
         self.server = Some(tokio::spawn(app.run_until(async move {

@@ -12,6 +12,7 @@ mod auth;
 mod bad_input;
 mod bans;
 mod chat;
+mod cluster;
 mod concurrency;
 mod dashboard;
 mod ddp;

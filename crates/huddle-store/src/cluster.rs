@@ -1,0 +1,138 @@
+//! The cluster's rows (`cluster_nodes`, migration 0007) and the cache invalidations another
+//! node asks for. Only PostgreSQL offers them (`Store::cluster`): SQLite is one process's file.
+//! Times are the database's clock (`now_ms`), so nodes with skewed clocks agree on who is live.
+
+use async_trait::async_trait;
+use huddle_core::store::{ClusterStore, NodeBeat};
+use huddle_core::Result;
+use sqlx::Row;
+
+use crate::errors::db_err;
+use crate::sql::{json_list, to_json};
+use crate::SqlStore;
+
+/// Epoch milliseconds by PostgreSQL's clock.
+const NOW_MS: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT";
+
+#[async_trait]
+impl ClusterStore for SqlStore {
+    async fn heartbeat(&self, node_id: &str, started_at: i64) -> Result<()> {
+        let node_id = node_id.to_string();
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    sqlx::query(&format!(
+                        "INSERT INTO cluster_nodes (node_id, started_at, beat_at) \
+                         VALUES ($1, $2, {NOW_MS}) \
+                         ON CONFLICT (node_id) DO UPDATE SET beat_at = excluded.beat_at"
+                    ))
+                    .bind(node_id.as_str())
+                    .bind(started_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn live_nodes(&self, fresh_ms: i64) -> Result<Vec<NodeBeat>> {
+        let rows = sqlx::query(&format!(
+            "SELECT node_id, started_at, beat_at FROM cluster_nodes \
+             WHERE beat_at >= {NOW_MS} - $1 ORDER BY node_id"
+        ))
+        .bind(fresh_ms)
+        .fetch_all(self.db.reader())
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(NodeBeat {
+                    node_id: r.try_get(0usize).map_err(db_err)?,
+                    started_at: r.try_get(1usize).map_err(db_err)?,
+                    beat_at: r.try_get(2usize).map_err(db_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn forget_nodes(&self, stale_ms: i64) -> Result<Vec<String>> {
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let rows = sqlx::query(&format!(
+                        "DELETE FROM cluster_nodes WHERE beat_at < {NOW_MS} - $1 RETURNING node_id"
+                    ))
+                    .bind(stale_ms)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter()
+                        .map(|r| r.try_get::<String, _>(0usize).map_err(db_err))
+                        .collect()
+                })
+            })
+            .await
+    }
+
+    async fn forget_node(&self, node_id: &str) -> Result<()> {
+        let node_id = node_id.to_string();
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    sqlx::query("DELETE FROM cluster_nodes WHERE node_id = $1")
+                        .bind(node_id.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn room_seq(&self, rid: &str) -> Result<i64> {
+        // The log, not `rooms.seq`: a deleted room's events stay after its row is gone.
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM room_events WHERE rid = $1")
+            .bind(rid)
+            .fetch_one(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        row.try_get::<i64, _>(0usize).map_err(db_err)
+    }
+
+    async fn room_seqs(&self, rids: &[String]) -> Result<Vec<(String, i64)>> {
+        if rids.is_empty() {
+            return Ok(vec![]);
+        }
+        let rows = sqlx::query(&format!(
+            "SELECT id, seq FROM rooms WHERE id IN ({})",
+            json_list(self.db.backend, 1)
+        ))
+        .bind(to_json(&rids)?)
+        .fetch_all(self.db.reader())
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0usize).map_err(db_err)?,
+                    r.try_get(1usize).map_err(db_err)?,
+                ))
+            })
+            .collect()
+    }
+
+    fn forget_cached_user(&self, uid: &str) {
+        self.caches.user_changed(uid);
+    }
+
+    fn forget_cached_token(&self, token_hash: &str) {
+        self.caches.tokens.invalidate(token_hash);
+    }
+
+    fn forget_cached_room(&self, rid: &str) {
+        self.caches.rooms.invalidate(rid);
+    }
+}
