@@ -332,9 +332,17 @@ async fn a_post_sends_no_membership_frames_and_a_read_sends_one() {
     b.next_where(|v| message_text(v, "hello")).await;
     post(&app, &alice, &rid, "again").await;
     b.next_where(|v| message_text(v, "again")).await;
-    // Rocket.Chat's server tells members of a new message through the room's stream; the
-    // membership's unread count is read, not pushed, per post (see ARCHITECTURE "Deliberate
-    // differences": no rooms-changed per message).
+    // Rocket.Chat tells members of a new message through the room's stream and with
+    // `rooms-changed` (the room's new `lm` and `msgs`, one per post); the membership's unread
+    // count is read, not pushed, per post: no `subscriptions-changed`.
+    for msgs in [1, 2] {
+        let v = b.event(&format!("{uid}/rooms-changed")).await;
+        assert_eq!(v["fields"]["args"][0], "updated");
+        let room = &v["fields"]["args"][1];
+        assert_eq!(room["_id"], json!(rid));
+        assert_eq!(room["msgs"], msgs, "{v}");
+        assert!(room["lm"]["$date"].is_i64(), "{v}");
+    }
     b.assert_none("frames per post", |v| {
         let name = v["fields"]["eventName"].as_str().unwrap_or_default();
         name.ends_with("/subscriptions-changed") || name.ends_with("/rooms-changed")
