@@ -436,3 +436,132 @@ async fn shapes_issue_14_lists() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(v, json!({ "success": false, "error": NO_PERMISSION }));
 }
+
+#[tokio::test]
+async fn message_editing_and_deleting_settings_are_honoured() {
+    let clock = std::sync::Arc::new(huddle_core::ShiftedClock::default());
+    let shared = clock.clone();
+    let app = TestApp::spawn_with(move |c| c.clock = shared).await;
+    let bob = app.user("bob").await;
+    let (rid, _) = app.room(&app.admin, "c", &[bob.username.as_str()]).await;
+    let post = |text: &'static str| {
+        let (app, bob, rid) = (&app, &bob, rid.clone());
+        async move {
+            let v = app
+                .ok(
+                    bob,
+                    "chat.postMessage",
+                    json!({ "roomId": rid, "text": text }),
+                )
+                .await;
+            v["message"]["_id"].as_str().unwrap().to_string()
+        }
+    };
+    let id = post("one").await;
+    app.ok(
+        &app.admin,
+        "settings/Message_AllowEditing",
+        json!({ "value": false }),
+    )
+    .await;
+    let (_, v) = app
+        .post(
+            Some(&bob),
+            "chat.update",
+            json!({ "roomId": rid, "msgId": id, "text": "edited" }),
+        )
+        .await;
+    assert_eq!(v["errorType"], json!("error-not-allowed"), "{v}");
+    // The admin holds edit-message: the switch binds authors only.
+    app.ok(
+        &app.admin,
+        "chat.update",
+        json!({ "roomId": rid, "msgId": id, "text": "by admin" }),
+    )
+    .await;
+    app.ok(
+        &app.admin,
+        "settings/Message_AllowEditing",
+        json!({ "value": true }),
+    )
+    .await;
+    app.ok(
+        &bob,
+        "chat.update",
+        json!({ "roomId": rid, "msgId": id, "text": "edited" }),
+    )
+    .await;
+    // Deleting one's own message is up to Message_AllowDeleting.
+    let fresh = post("two").await;
+    app.ok(
+        &app.admin,
+        "settings/Message_AllowDeleting",
+        json!({ "value": false }),
+    )
+    .await;
+    let (_, v) = app
+        .post(
+            Some(&bob),
+            "chat.delete",
+            json!({ "roomId": rid, "msgId": fresh }),
+        )
+        .await;
+    assert_eq!(v["errorType"], json!("error-not-allowed"), "{v}");
+    app.ok(
+        &app.admin,
+        "settings/Message_AllowDeleting",
+        json!({ "value": true }),
+    )
+    .await;
+    app.ok(
+        &bob,
+        "chat.delete",
+        json!({ "roomId": rid, "msgId": fresh }),
+    )
+    .await;
+    // A 5-minute limit: 6 minutes later the message is blocked for everyone without the bypass.
+    app.ok(
+        &app.admin,
+        "settings/Message_AllowEditing_BlockEditInMinutes",
+        json!({ "value": 5 }),
+    )
+    .await;
+    app.ok(
+        &app.admin,
+        "settings/Message_AllowDeleting_BlockDeleteInMinutes",
+        json!({ "value": 5 }),
+    )
+    .await;
+    clock.advance(std::time::Duration::from_secs(6 * 60));
+    let (_, v) = app
+        .post(
+            Some(&bob),
+            "chat.update",
+            json!({ "roomId": rid, "msgId": id, "text": "late" }),
+        )
+        .await;
+    assert_eq!(
+        v["errorType"],
+        json!("error-message-editing-blocked"),
+        "{v}"
+    );
+    let (_, v) = app
+        .post(
+            Some(&bob),
+            "chat.delete",
+            json!({ "roomId": rid, "msgId": id }),
+        )
+        .await;
+    assert_eq!(
+        v["errorType"],
+        json!("error-message-deleting-blocked"),
+        "{v}"
+    );
+    // The admin (force-delete-message) deletes the old one.
+    app.ok(
+        &app.admin,
+        "chat.delete",
+        json!({ "roomId": rid, "msgId": id }),
+    )
+    .await;
+}

@@ -84,6 +84,7 @@ pub fn refusal(r: Refusal) -> Error {
         |code: &'static str, reason: &'static str| Error::Forbidden(Failure::new(code, reason));
     match r {
         Refusal::Banned => forbidden("USER_BANNED", "The user is banned from this conversation"),
+        Refusal::TimeLimit => forbidden("TIME_LIMIT", "The message is too old to change"),
         Refusal::NotAllowed | Refusal::DirectRoom => forbidden(
             "FORBIDDEN",
             "You are not allowed to do this in this conversation",
