@@ -565,3 +565,41 @@ async fn message_editing_and_deleting_settings_are_honoured() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn name_validation_settings_are_honoured() {
+    let app = TestApp::spawn().await;
+    app.ok(
+        &app.admin,
+        "settings/UTF8_Channel_Names_Validation",
+        json!({ "value": "[a-z]+" }),
+    )
+    .await;
+    let (_, v) = app
+        .post(
+            Some(&app.admin),
+            "channels.create",
+            json!({ "name": "abc1" }),
+        )
+        .await;
+    assert_eq!(v["errorType"], json!("error-invalid-room-name"), "{v}");
+    app.ok(&app.admin, "channels.create", json!({ "name": "abcxyz" }))
+        .await;
+    let accented = unique("jöhn");
+    let user = |name: &str| json!({ "username": name, "name": "J", "email": format!("{}@example.com", name.replace('ö', "o")), "password": "pw-123456" });
+    let (_, v) = app
+        .post(Some(&app.admin), "users.create", user(&accented))
+        .await;
+    assert_eq!(
+        v["errorType"],
+        json!("error-input-is-not-a-valid-field"),
+        "{v}"
+    );
+    app.ok(
+        &app.admin,
+        "settings/UTF8_User_Names_Validation",
+        json!({ "value": "[\\p{L}0-9-_.]+" }),
+    )
+    .await;
+    app.ok(&app.admin, "users.create", user(&accented)).await;
+}
