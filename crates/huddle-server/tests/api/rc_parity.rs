@@ -128,6 +128,16 @@ async fn roles_crud_with_protected_roles() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {v}");
         assert_eq!(v["errorType"], json!(code), "{body} -> {v}");
     }
+    // A Subscriptions-scoped custom role is not held in a room (refused, not made global).
+    let (rid, _) = app.room(&app.admin, "c", &[bob.username.as_str()]).await;
+    let (_, v) = app
+        .post(
+            Some(&app.admin),
+            "roles.addUserToRole",
+            json!({ "roleId": id, "username": bob.username, "roomId": rid }),
+        )
+        .await;
+    assert_eq!(v["errorType"], json!("error-action-not-allowed"), "{v}");
     // It can be granted and used in permissions, by id.
     app.ok(
         &app.admin,
