@@ -38,8 +38,17 @@ pub const DEFAULT_SETTINGS: &[SettingDefault] = &[
         || json!(true),
         true,
     ),
+    // Authors changing their own messages, and after how many minutes nobody may (0: never
+    // blocked) unless holding `bypass-time-limit-edit-and-delete`; read by `chat.update`,
+    // `chat.delete` and DDP `updateMessage` through the policy's `MessageLimits`.
     ("Message_AllowEditing", || json!(true), true),
+    ("Message_AllowEditing_BlockEditInMinutes", || json!(0), true),
     ("Message_AllowDeleting", || json!(true), true),
+    (
+        "Message_AllowDeleting_BlockDeleteInMinutes",
+        || json!(0),
+        true,
+    ),
     ("Message_MaxAllowedSize", || json!(5000), true),
     (
         "UTF8_Channel_Names_Validation",

@@ -1,7 +1,9 @@
 //! The write path's ban changes (`RoomChange::Ban`, `RoomChange::Unban`), run by `room_writes`
 //! inside the change's transaction: a ban is the member's removal (with its counters and index
 //! change) plus the `room_bans` row; lifting one deletes the row. Both write their system
-//! message and take the room's next event number.
+//! message and take the room's next event number. Adding members skips banned users
+//! (`banned_in_tx`, read while the room is held), whoever asked: a ban is lifted only by an
+//! `Unban` of its own.
 
 use std::sync::Arc;
 
@@ -79,26 +81,27 @@ pub(crate) async fn unban(
     }))
 }
 
-/// A membership supersedes a ban: the trusted principals may add a banned user (the policy's
-/// `AddBanned`), and the ban goes with that add, in its transaction.
-pub(crate) async fn lift_for_members(
+/// Which of `uids` are banned from `rid`, read inside a write transaction.
+pub(crate) async fn banned_in_tx(
     tx: &mut AnyConnection,
     backend: Backend,
     rid: &str,
     uids: &[&str],
-) -> Result<()> {
+) -> Result<std::collections::HashSet<String>> {
     if uids.is_empty() {
-        return Ok(());
+        return Ok(Default::default());
     }
     let sql = format!(
-        "DELETE FROM room_bans WHERE rid = $1 AND uid IN ({})",
+        "SELECT uid FROM room_bans WHERE rid = $1 AND uid IN ({})",
         crate::sql::json_list(backend, 2)
     );
-    sqlx::query(&sql)
+    let rows = sqlx::query(&sql)
         .bind(rid)
         .bind(crate::sql::to_json(uids)?)
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await
         .map_err(db_err)?;
-    Ok(())
+    rows.iter()
+        .map(|r| sqlx::Row::try_get::<String, _>(r, 0).map_err(db_err))
+        .collect()
 }

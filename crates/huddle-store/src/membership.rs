@@ -185,6 +185,17 @@ pub(crate) async fn add(
     if !claim_room(tx, backend, rid).await? {
         return Err(room_not_found());
     }
+    // Never a banned user: read while the room is held (a ban takes the room too), so a ban
+    // that won a race with this add keeps its user out. Lifting a ban is a change of its own.
+    let asked: Vec<&str> = members
+        .iter()
+        .map(|m| m.subscription.u.id.as_str())
+        .collect();
+    let banned = crate::bans::banned_in_tx(tx, backend, rid, &asked).await?;
+    let members: Vec<NewMember> = members
+        .into_iter()
+        .filter(|m| !banned.contains(&m.subscription.u.id))
+        .collect();
     let subs: Vec<&Subscription> = members.iter().map(|m| &m.subscription).collect();
     let added: HashSet<String> = match insert_subscriptions(tx, backend, rid, &subs).await {
         Ok(added) => added.into_iter().collect(),
@@ -211,8 +222,6 @@ pub(crate) async fn add(
         .filter_map(|m| m.message.as_ref())
         .collect();
     insert_messages(tx, backend, &messages).await?;
-    let joined: Vec<&str> = added.iter().map(String::as_str).collect();
-    crate::bans::lift_for_members(tx, backend, rid, &joined).await?;
     let advanced = bump_room(tx, rid, added.len() as i64, &messages).await?;
     // Each added member, then its message, in the order asked.
     let mut items = Vec::with_capacity(added.len() * 2);

@@ -109,9 +109,11 @@ pub enum Action<'a> {
     /// Edit a message; `own` when the actor wrote it.
     EditMessage {
         own: bool,
+        limits: MessageLimits,
     },
     DeleteMessage {
         own: bool,
+        limits: MessageLimits,
     },
     /// React to a message.
     React,
@@ -146,6 +148,27 @@ pub enum Action<'a> {
     },
 }
 
+/// What the workspace's message settings say about one message, for an edit or a deletion
+/// (`Message_AllowEditing` and `Message_AllowEditing_BlockEditInMinutes`, or their `Deleting`
+/// pair). The service reads them; the policy decides who they bind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageLimits {
+    /// Authors may edit (delete) their own messages.
+    pub authors_may: bool,
+    /// The message is older than the time limit (when one is set).
+    pub past_time_limit: bool,
+}
+
+impl Default for MessageLimits {
+    /// No setting in the way.
+    fn default() -> Self {
+        MessageLimits {
+            authors_may: true,
+            past_time_limit: false,
+        }
+    }
+}
+
 /// Why not. Each API turns a refusal into its own error (`services` does the mapping).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -171,6 +194,8 @@ pub enum Refusal {
     DirectRoom,
     /// The user to be added is banned from the room.
     Banned,
+    /// The message is older than the workspace lets it be edited or deleted.
+    TimeLimit,
 }
 
 /// Proof that `decide` allowed an action on a room: the write path takes one, and only this
@@ -371,19 +396,29 @@ fn person(p: &Person, action: Action, f: &Facts) -> Result<Option<Timestamp>, Re
                 .then_some(None)
                 .ok_or(Refusal::NotAllowed)
         }
-        Action::EditMessage { own } => {
-            if browser || !(own || f.allows("edit-message", p)) {
-                return Err(Refusal::NotAllowed);
-            }
-            Ok(None)
-        }
-        Action::DeleteMessage { own } => {
-            let allowed =
-                f.allows("delete-message", p) || (own && f.allows("delete-own-message", p));
+        // Rocket.Chat's `updateMessage` / `canDeleteMessage`: the workspace's switches bind
+        // authors acting on their own messages; the time limit binds everyone but holders of
+        // `bypass-time-limit-edit-and-delete` (and, for deletions, `force-delete-message`).
+        Action::EditMessage { own, limits } => {
+            let allowed = f.allows("edit-message", p) || (own && limits.authors_may);
             if browser || !allowed {
                 return Err(Refusal::NotAllowed);
             }
-            Ok(None)
+            within_time_limit(limits, p, f)
+        }
+        Action::DeleteMessage { own, limits } => {
+            if browser {
+                return Err(Refusal::NotAllowed);
+            }
+            if f.allows("force-delete-message", p) {
+                return Ok(None);
+            }
+            let allowed = f.allows("delete-message", p)
+                || (own && limits.authors_may && f.allows("delete-own-message", p));
+            if !allowed {
+                return Err(Refusal::NotAllowed);
+            }
+            within_time_limit(limits, p, f)
         }
         Action::React => {
             if browser || !f.rc_can_access(p) || f.room.archived {
@@ -534,6 +569,17 @@ fn person(p: &Person, action: Action, f: &Facts) -> Result<Option<Timestamp>, Re
                 .ok_or(Refusal::NotAllowed)
         }
     }
+}
+
+fn within_time_limit(
+    limits: MessageLimits,
+    p: &Person,
+    f: &Facts,
+) -> Result<Option<Timestamp>, Refusal> {
+    if limits.past_time_limit && !f.allows("bypass-time-limit-edit-and-delete", p) {
+        return Err(Refusal::TimeLimit);
+    }
+    Ok(None)
 }
 
 /// `kick-user-from-any-c-room` / `-p-room`: remove from rooms one cannot even see.

@@ -6,8 +6,8 @@
 
 use super::{Actor, Huddle, RoomKind, UserLookup};
 use crate::model::{Page, Paging, Room, RoomBan};
-use crate::policy::{Action, Principal, Refusal};
-use crate::store::RoomChange;
+use crate::policy::{Action, Permit, Principal, Refusal};
+use crate::store::{NewMember, RoomChange};
 use crate::{Error, Message, Result};
 
 const BAN: &str = "banUserFromRoom";
@@ -25,6 +25,50 @@ impl Huddle {
             return Ok(Ok(()));
         }
         Ok(self.decide(who, Action::AddBanned, room).map(|_| ()))
+    }
+
+    /// After an add that left `left_out` out: those banned are refused
+    /// (`error-user-is-banned`) unless `who` may add them (`Action::AddBanned`); then their bans
+    /// are lifted. The room as the lifts left it and who was unbanned; `None` when nobody was
+    /// banned (they were members already).
+    pub(crate) async fn lift_bans_for(
+        &self,
+        who: Principal<'_>,
+        permit: &Permit,
+        room: &Room,
+        members: &[NewMember],
+        left_out: &[String],
+    ) -> Result<Option<(Room, Vec<String>)>> {
+        if left_out.is_empty() {
+            return Ok(None);
+        }
+        let banned = self.store.banned_among(&room.id, left_out).await?;
+        if banned.is_empty() {
+            return Ok(None);
+        }
+        self.decide(who, Action::AddBanned, room)
+            .map_err(|_| super::membership::banned_error())?;
+        let mut now = room.clone();
+        let mut lifted = vec![];
+        for m in members
+            .iter()
+            .filter(|m| banned.contains(&m.subscription.u.id))
+        {
+            let u = m.subscription.u.clone();
+            if lifted.contains(&u.id) {
+                continue;
+            }
+            let shown = if u.username.is_empty() {
+                u.id.clone()
+            } else {
+                u.username.clone()
+            };
+            let message = Message::system(&room.id, "user-unbanned", u.clone(), &shown);
+            lifted.push(u.id.clone());
+            let change = RoomChange::Unban { uid: u.id, message };
+            now = self.write(permit, &now, change).await?.room;
+        }
+        Ok(Some((now, lifted)))
     }
 
     /// `rooms.banUser`: the target must be a member; the last owner cannot be banned.

@@ -147,9 +147,11 @@ impl Huddle {
 
     /// The one way members are added, whichever API asks: the write path commits the
     /// memberships, their system messages and the room's event together; the outcome says who
-    /// was added and who was a member already. `who` is asked again when one of them is banned
-    /// from the room (`Action::AddBanned`: only the trusted principals may, and the membership
-    /// lifts the ban).
+    /// was added and who was a member already. The store never adds a banned user (so a ban
+    /// that races this add keeps its user out); when the write left someone out, their bans are
+    /// read and `who` is asked (`Action::AddBanned`): people are refused
+    /// (`error-user-is-banned`), the trusted principals lift the ban (an `Unban` with its
+    /// `user-unbanned` message) and add them. The common add reads nothing more.
     pub(crate) async fn add_members(
         &self,
         who: Principal<'_>,
@@ -161,15 +163,42 @@ impl Huddle {
             .iter()
             .map(|m| m.subscription.u.id.clone())
             .collect();
-        self.refuse_banned(who, &room, &asked)
-            .await?
-            .map_err(|_| banned_error())?;
         let done = self
-            .write(permit, &room, RoomChange::AddMembers(members))
+            .write(permit, &room, RoomChange::AddMembers(members.clone()))
             .await?;
+        let mut added: Vec<String> = done.added().map(|s| s.u.id.clone()).collect();
+        let mut room = done.room;
         // A set: a 10,000-user invite looked each user up in the added list (50 M compares).
-        let added_ids: HashSet<&str> = done.added().map(|s| s.u.id.as_str()).collect();
-        let added: Vec<String> = done.added().map(|s| s.u.id.clone()).collect();
+        let mut added_ids: HashSet<String> = added.iter().cloned().collect();
+        let left_out: Vec<String> = asked
+            .iter()
+            .filter(|uid| !added_ids.contains(uid.as_str()))
+            .cloned()
+            .collect();
+        if let Some(lifted) = self
+            .lift_bans_for(who, permit, &room, &members, &left_out)
+            .await?
+        {
+            let mut retry: Vec<NewMember> = members
+                .into_iter()
+                .filter(|m| lifted.1.contains(&m.subscription.u.id))
+                .collect();
+            // The joins come after the unbans, in time as in commit order (a millisecond on,
+            // so an unban written this same millisecond still sorts first).
+            let now = Timestamp(Timestamp::now().0 + 1);
+            for m in &mut retry {
+                if let Some(msg) = &mut m.message {
+                    msg.ts = msg.ts.max(now);
+                    msg.updated_at = msg.ts;
+                }
+            }
+            let again = self
+                .write(permit, &lifted.0, RoomChange::AddMembers(retry))
+                .await?;
+            added.extend(again.added().map(|s| s.u.id.clone()));
+            added_ids = added.iter().cloned().collect();
+            room = again.room;
+        }
         let mut seen = HashSet::new();
         let already = asked
             .into_iter()
@@ -177,7 +206,7 @@ impl Huddle {
             .filter(|uid| seen.insert(uid.clone()))
             .collect();
         Ok(InviteOutcome {
-            room: done.room,
+            room,
             added,
             already,
         })

@@ -3,7 +3,7 @@
 
 use super::{Actor, Huddle};
 use crate::model::{MessageQuery, Page, Room, RoomType};
-use crate::policy::{Action, Refusal};
+use crate::policy::{Action, MessageLimits, Refusal};
 use crate::store::{NewMember, RoomChange};
 use crate::{Error, Message, Result, Timestamp};
 
@@ -126,13 +126,25 @@ impl Huddle {
         let mut msg = self.message_in_room(rid, id).await?;
         let (room, sub) = self.room_and_membership(actor, rid).await?;
         let own = msg.u.id == actor.user.id;
+        let limits = self.message_limits(
+            &msg,
+            "Message_AllowEditing",
+            "Message_AllowEditing_BlockEditInMinutes",
+        );
         let decided = self.decide(
             actor.person(sub.as_ref()),
-            Action::EditMessage { own },
+            Action::EditMessage { own, limits },
             &room,
         );
         let permit = match decided {
             Ok(p) if !msg.is_system() => p,
+            Err(Refusal::TimeLimit) if !msg.is_system() => {
+                return Err(Error::invalid(
+                    "error-message-editing-blocked",
+                    "Message editing is blocked",
+                )
+                .in_method("updateMessage"))
+            }
             _ => return Err(Error::not_allowed("updateMessage")),
         };
         self.check_message_size(&text)?;
@@ -158,6 +170,20 @@ impl Huddle {
                 // Rocket.Chat rounds the wait up to whole seconds (`Math.ceil(timeToReset / 1000)`).
                 retry_after_secs: wait.as_millis().div_ceil(1000).max(1) as u64,
             })
+    }
+
+    /// The workspace's switch (`allow`) and time limit in minutes (`block`, 0: none) for
+    /// authors changing `msg`.
+    fn message_limits(&self, msg: &Message, allow: &str, block: &str) -> MessageLimits {
+        let minutes = self.setting_i64(block, 0);
+        let age_ms = self.clock.now().0.saturating_sub(msg.ts.0);
+        MessageLimits {
+            authors_may: self
+                .setting(allow)
+                .and_then(|v| v.as_bool())
+                .unwrap_or(true),
+            past_time_limit: minutes > 0 && age_ms >= minutes.saturating_mul(60_000),
+        }
     }
 
     /// The room a message names and the actor's membership of it.
@@ -191,13 +217,25 @@ impl Huddle {
         let msg = self.message_in_room(rid, id).await?;
         let (room, sub) = self.room_and_membership(actor, rid).await?;
         let own = msg.u.id == actor.user.id;
+        let limits = self.message_limits(
+            &msg,
+            "Message_AllowDeleting",
+            "Message_AllowDeleting_BlockDeleteInMinutes",
+        );
         let permit = self
             .decide(
                 actor.person(sub.as_ref()),
-                Action::DeleteMessage { own },
+                Action::DeleteMessage { own, limits },
                 &room,
             )
-            .map_err(|_| Error::not_allowed("deleteMessage"))?;
+            .map_err(|r| match r {
+                Refusal::TimeLimit => Error::invalid(
+                    "error-message-deleting-blocked",
+                    "Message deleting is blocked",
+                )
+                .in_method("deleteMessage"),
+                _ => Error::not_allowed("deleteMessage"),
+            })?;
         let change = RoomChange::DeleteMessage { id: id.to_string() };
         self.write(&permit, &room, change).await?;
         Ok(msg)

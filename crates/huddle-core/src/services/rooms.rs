@@ -1,6 +1,5 @@
 //! Rooms: creation, settings, archiving, deletion, listing and the per-user open/read state.
 
-use super::users::valid_name;
 use super::{Actor, Huddle};
 use crate::events::Event;
 use crate::model::{Page, Room, RoomQuery, RoomType, Subscription, User};
@@ -84,9 +83,10 @@ impl Huddle {
         Ok(self.write(&permit, &room, change).await?.room)
     }
 
-    /// Name rules: Rocket.Chat's default pattern `[0-9a-zA-Z-_.]+`, unique among rooms.
+    /// Name rules: the pattern of `UTF8_Channel_Names_Validation` (Rocket.Chat's default
+    /// `[0-9a-zA-Z-_.]+`), unique among rooms.
     async fn check_room_name(&self, name: &str, except: Option<&str>) -> Result<()> {
-        if !valid_name(name) {
+        if !self.name_allowed("UTF8_Channel_Names_Validation", name) {
             return Err(Error::invalid(
                 "error-invalid-room-name",
                 format!("{name} is not a valid room name."),

@@ -51,6 +51,27 @@ pub fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// Rocket.Chat's `UTF8_User_Names_Validation` / `UTF8_Channel_Names_Validation`: the whole name
+/// must match the setting's pattern (`^(?:pattern)$`). A pattern that does not compile is read
+/// as the default (Rocket.Chat falls back too). The length bound is Huddle's own, always.
+pub(crate) fn name_matches(pattern: Option<&str>, name: &str) -> bool {
+    if name.is_empty() || name.len() > 255 {
+        return false;
+    }
+    match pattern.and_then(|p| regex::Regex::new(&format!("^(?:{p})$")).ok()) {
+        Some(re) => re.is_match(name),
+        None => valid_name(name),
+    }
+}
+
+impl Huddle {
+    /// Whether `name` passes the pattern of `setting` (one of the two `UTF8_*` settings).
+    pub(crate) fn name_allowed(&self, setting: &str, name: &str) -> bool {
+        let pattern = self.setting(setting);
+        name_matches(pattern.as_ref().and_then(|v| v.as_str()), name)
+    }
+}
+
 fn valid_email(email: &str) -> bool {
     let mut parts = email.splitn(2, '@');
     matches!((parts.next(), parts.next()), (Some(a), Some(b)) if !a.is_empty() && b.contains('.') && !b.starts_with('.') && !b.ends_with('.') && !email.contains(char::is_whitespace))
@@ -100,7 +121,7 @@ impl Huddle {
     /// Creates an account without a permission check (CLI, bootstrap, registration).
     pub async fn create_user_unchecked(&self, input: NewUserInput) -> Result<User> {
         let username = input.username.trim().to_string();
-        if !valid_name(&username) {
+        if !self.name_allowed("UTF8_User_Names_Validation", &username) {
             return Err(Error::invalid(
                 "error-input-is-not-a-valid-field",
                 format!("{username} is not a valid username"),
@@ -258,7 +279,7 @@ impl Huddle {
             self.check_own_profile_change(&user, &patch)?;
         }
         if let Some(username) = patch.username {
-            if !valid_name(&username) {
+            if !self.name_allowed("UTF8_User_Names_Validation", &username) {
                 return Err(Error::invalid(
                     "error-input-is-not-a-valid-field",
                     format!("{username} is not a valid username"),
@@ -463,6 +484,21 @@ mod tests {
     #[test]
     fn usernames_follow_rocket_chat_rule() {
         assert!(valid_name("john.doe-1_x"));
+        // Rocket.Chat's default pattern, as the setting holds it, says the same.
+        let default = Some("[0-9a-zA-Z-_.]+");
+        for name in ["john.doe-1_x", "", "john doe", "jöhn", "a-b"] {
+            assert_eq!(name_matches(default, name), valid_name(name), "{name}");
+        }
+        // A pattern that allows more (accents), one that does not compile (the default), and
+        // a pattern that would match a part only.
+        assert!(name_matches(Some("[\\p{L}0-9-_.]+"), "jöhn"));
+        assert!(name_matches(Some("[unclosed"), "john"));
+        assert!(!name_matches(Some("[unclosed"), "jöhn"));
+        assert!(!name_matches(Some("[a-z]+"), "abc!"));
+        // Rocket.Chat's (JavaScript) default compiles here as it is, so an admin's variant of it
+        // (one more character allowed) is read as written, not as the fallback.
+        assert!(regex::Regex::new("^(?:[0-9a-zA-Z-_.]+)$").is_ok());
+        assert!(name_matches(Some("[0-9a-zA-Z-_.@]+"), "a@b"));
         assert!(!valid_name(""));
         assert!(!valid_name("john doe"));
         assert!(!valid_name("jöhn"));

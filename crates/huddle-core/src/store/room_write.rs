@@ -24,7 +24,7 @@ pub enum RoomChange {
         members: Vec<Subscription>,
     },
     /// Memberships that do not exist yet, each with its system message; existing ones are
-    /// skipped with their message.
+    /// skipped with their message, and so are users banned from the room (lift a ban first).
     AddMembers(Vec<NewMember>),
     /// One membership, with its system message (written only if a row was removed).
     RemoveMember {

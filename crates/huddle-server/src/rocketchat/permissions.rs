@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::Router;
 use huddle_core::services::{RoleChange, RoleInput, RoomRole};
-use huddle_core::{Permission, Role, RoomKind, RoomLookup, Timestamp, UserLookup};
+use huddle_core::{Permission, Role, RoleScope, RoomKind, RoomLookup, Timestamp, UserLookup};
 use serde_json::{json, Value};
 
 use super::error::{coded, RcError, RcResult};
@@ -260,6 +260,18 @@ async fn add_user_to_role(State(s): State<AppState>, Auth(actor): Auth, p: Param
             .into_iter()
             .find(|r| r.id == name || r.name == name);
         return ok(json!({ "role": r.as_ref().map(role) }));
+    }
+    if p.str("roomId")?.is_some() {
+        // A room-scoped role other than owner/moderator/leader would be held in the room;
+        // Huddle's custom roles are global grants only, so that is refused, not widened.
+        let roles = s.huddle.list_roles().await?;
+        let scoped = roles.iter().find(|r| r.id == name || r.name == name);
+        if scoped.is_some_and(|r| r.scope == RoleScope::Subscriptions) {
+            return Err(coded(
+                "error-action-not-allowed",
+                "Custom roles cannot be held in a room",
+            ));
+        }
     }
     let (r, _) = s
         .huddle

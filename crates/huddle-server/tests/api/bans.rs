@@ -254,4 +254,12 @@ async fn browsers_cannot_add_a_banned_user_and_the_backend_can() {
         .get_ok(&app.admin, "rooms.bannedUsers", &[("roomId", &rid)])
         .await;
     assert_eq!(list["total"], json!(0));
+    // The lift is recorded before the join, as an unban of its own.
+    let sys = app.system_messages(&app.admin, &rid).await;
+    let at = |kind: &str| {
+        sys.iter()
+            .rposition(|(t, m)| t == kind && m == &bob.username)
+    };
+    assert!(at("user-unbanned") < at("uj"), "{sys:?}");
+    assert!(at("user-unbanned").is_some());
 }

@@ -128,6 +128,16 @@ async fn roles_crud_with_protected_roles() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {v}");
         assert_eq!(v["errorType"], json!(code), "{body} -> {v}");
     }
+    // A Subscriptions-scoped custom role is not held in a room (refused, not made global).
+    let (rid, _) = app.room(&app.admin, "c", &[bob.username.as_str()]).await;
+    let (_, v) = app
+        .post(
+            Some(&app.admin),
+            "roles.addUserToRole",
+            json!({ "roleId": id, "username": bob.username, "roomId": rid }),
+        )
+        .await;
+    assert_eq!(v["errorType"], json!("error-action-not-allowed"), "{v}");
     // It can be granted and used in permissions, by id.
     app.ok(
         &app.admin,
@@ -435,4 +445,171 @@ async fn shapes_issue_14_lists() {
     let (status, v) = app.get(Some(&bob), "groups.listAll", &[]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(v, json!({ "success": false, "error": NO_PERMISSION }));
+}
+
+#[tokio::test]
+async fn message_editing_and_deleting_settings_are_honoured() {
+    let clock = std::sync::Arc::new(huddle_core::ShiftedClock::default());
+    let shared = clock.clone();
+    let app = TestApp::spawn_with(move |c| c.clock = shared).await;
+    let bob = app.user("bob").await;
+    let (rid, _) = app.room(&app.admin, "c", &[bob.username.as_str()]).await;
+    let post = |text: &'static str| {
+        let (app, bob, rid) = (&app, &bob, rid.clone());
+        async move {
+            let v = app
+                .ok(
+                    bob,
+                    "chat.postMessage",
+                    json!({ "roomId": rid, "text": text }),
+                )
+                .await;
+            v["message"]["_id"].as_str().unwrap().to_string()
+        }
+    };
+    let id = post("one").await;
+    app.ok(
+        &app.admin,
+        "settings/Message_AllowEditing",
+        json!({ "value": false }),
+    )
+    .await;
+    let (_, v) = app
+        .post(
+            Some(&bob),
+            "chat.update",
+            json!({ "roomId": rid, "msgId": id, "text": "edited" }),
+        )
+        .await;
+    assert_eq!(v["errorType"], json!("error-not-allowed"), "{v}");
+    // The admin holds edit-message: the switch binds authors only.
+    app.ok(
+        &app.admin,
+        "chat.update",
+        json!({ "roomId": rid, "msgId": id, "text": "by admin" }),
+    )
+    .await;
+    app.ok(
+        &app.admin,
+        "settings/Message_AllowEditing",
+        json!({ "value": true }),
+    )
+    .await;
+    app.ok(
+        &bob,
+        "chat.update",
+        json!({ "roomId": rid, "msgId": id, "text": "edited" }),
+    )
+    .await;
+    // Deleting one's own message is up to Message_AllowDeleting.
+    let fresh = post("two").await;
+    app.ok(
+        &app.admin,
+        "settings/Message_AllowDeleting",
+        json!({ "value": false }),
+    )
+    .await;
+    let (_, v) = app
+        .post(
+            Some(&bob),
+            "chat.delete",
+            json!({ "roomId": rid, "msgId": fresh }),
+        )
+        .await;
+    assert_eq!(v["errorType"], json!("error-not-allowed"), "{v}");
+    app.ok(
+        &app.admin,
+        "settings/Message_AllowDeleting",
+        json!({ "value": true }),
+    )
+    .await;
+    app.ok(
+        &bob,
+        "chat.delete",
+        json!({ "roomId": rid, "msgId": fresh }),
+    )
+    .await;
+    // A 5-minute limit: 6 minutes later the message is blocked for everyone without the bypass.
+    app.ok(
+        &app.admin,
+        "settings/Message_AllowEditing_BlockEditInMinutes",
+        json!({ "value": 5 }),
+    )
+    .await;
+    app.ok(
+        &app.admin,
+        "settings/Message_AllowDeleting_BlockDeleteInMinutes",
+        json!({ "value": 5 }),
+    )
+    .await;
+    clock.advance(std::time::Duration::from_secs(6 * 60));
+    let (_, v) = app
+        .post(
+            Some(&bob),
+            "chat.update",
+            json!({ "roomId": rid, "msgId": id, "text": "late" }),
+        )
+        .await;
+    assert_eq!(
+        v["errorType"],
+        json!("error-message-editing-blocked"),
+        "{v}"
+    );
+    let (_, v) = app
+        .post(
+            Some(&bob),
+            "chat.delete",
+            json!({ "roomId": rid, "msgId": id }),
+        )
+        .await;
+    assert_eq!(
+        v["errorType"],
+        json!("error-message-deleting-blocked"),
+        "{v}"
+    );
+    // The admin (force-delete-message) deletes the old one.
+    app.ok(
+        &app.admin,
+        "chat.delete",
+        json!({ "roomId": rid, "msgId": id }),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn name_validation_settings_are_honoured() {
+    let app = TestApp::spawn().await;
+    app.ok(
+        &app.admin,
+        "settings/UTF8_Channel_Names_Validation",
+        json!({ "value": "[a-z]+" }),
+    )
+    .await;
+    let (_, v) = app
+        .post(
+            Some(&app.admin),
+            "channels.create",
+            json!({ "name": "abc1" }),
+        )
+        .await;
+    assert_eq!(v["errorType"], json!("error-invalid-room-name"), "{v}");
+    app.ok(&app.admin, "channels.create", json!({ "name": "abcxyz" }))
+        .await;
+    let accented = unique("jöhn");
+    let user = |name: &str| json!({ "username": name, "name": "J", "email": format!("{}@example.com", name.replace('ö', "o")), "password": "pw-123456" });
+    let (_, v) = app
+        .post(Some(&app.admin), "users.create", user(&accented))
+        .await;
+    assert_eq!(
+        v["errorType"],
+        json!("error-input-is-not-a-valid-field"),
+        "{v}"
+    );
+    app.ok(
+        &app.admin,
+        "settings/UTF8_User_Names_Validation",
+        json!({ "value": "[\\p{L}0-9-_.]+" }),
+    )
+    .await;
+    app.ok(&app.admin, "users.create", user(&accented)).await;
 }

@@ -112,7 +112,7 @@ conformance!(
     a_post_carries_its_notifications,
     roles_crud_and_removed_roles,
     invites_reuse_expiry_and_counted_uses,
-    bans_remove_the_member_and_a_membership_lifts_them,
+    bans_remove_the_member_and_keep_them_out,
 );
 
 pub fn all() -> Paging {

@@ -220,17 +220,11 @@ impl Huddle {
             });
         }
         if let Some(permit) = permits.first() {
-            let uids: Vec<String> = members
-                .iter()
-                .map(|m| m.subscription.u.id.clone())
-                .collect();
-            // Banned users: only the backend may add them (the policy decides).
-            self.refuse_banned(caller.principal(), &room, &uids)
-                .await?
-                .map_err(refusal)?;
+            // Banned users: only the backend may add them (the policy decides, in add_members).
             return Ok(self
                 .add_members(caller.principal(), permit, room, members)
-                .await?
+                .await
+                .map_err(super::banned_refusal)?
                 .room);
         }
         self.talk_conversation(&room.id).await

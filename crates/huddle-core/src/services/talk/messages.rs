@@ -307,7 +307,14 @@ impl Huddle {
     ) -> Result<Message> {
         let room = self.talk_conversation(rid).await?;
         let permit = self
-            .backend_permit(by, &room, Action::EditMessage { own: false })
+            .backend_permit(
+                by,
+                &room,
+                Action::EditMessage {
+                    own: false,
+                    limits: Default::default(),
+                },
+            )
             .await?;
         let mut m = self.talk_message(rid, id).await?;
         if let Some(t) = text {
@@ -328,7 +335,14 @@ impl Huddle {
     pub async fn delete_talk_message(&self, by: &AppActor, rid: &str, id: &str) -> Result<()> {
         let room = self.talk_conversation(rid).await?;
         let permit = self
-            .backend_permit(by, &room, Action::DeleteMessage { own: false })
+            .backend_permit(
+                by,
+                &room,
+                Action::DeleteMessage {
+                    own: false,
+                    limits: Default::default(),
+                },
+            )
             .await?;
         self.talk_message(rid, id).await?;
         let change = RoomChange::DeleteMessage { id: id.to_string() };

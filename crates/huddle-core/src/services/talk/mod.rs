@@ -79,11 +79,20 @@ impl Huddle {
 }
 
 /// A policy refusal as the TalkJS-style API says it.
+/// `add_members`' refusal of a banned user, as the TalkJS-style API words it.
+pub(crate) fn banned_refusal(e: Error) -> Error {
+    match e.failure() {
+        Some(f) if f.code == "error-user-is-banned" => refusal(Refusal::Banned),
+        _ => e,
+    }
+}
+
 pub fn refusal(r: Refusal) -> Error {
     let forbidden =
         |code: &'static str, reason: &'static str| Error::Forbidden(Failure::new(code, reason));
     match r {
         Refusal::Banned => forbidden("USER_BANNED", "The user is banned from this conversation"),
+        Refusal::TimeLimit => forbidden("TIME_LIMIT", "The message is too old to change"),
         Refusal::NotAllowed | Refusal::DirectRoom => forbidden(
             "FORBIDDEN",
             "You are not allowed to do this in this conversation",

@@ -82,10 +82,6 @@ impl Huddle {
         let permit = self
             .decide(caller.principal(), Self::add_action(&caller, uid), &room)
             .map_err(refusal)?;
-        // A user banned from the room: only the backend may add them (the policy decides).
-        self.refuse_banned(caller.principal(), &room, &[uid.to_string()])
-            .await?
-            .map_err(refusal)?;
         // Joining through the app is not news to the joiner: nothing unread yet.
         let mut sub = crate::services::rooms::creation_subscription(&room, &user, false);
         sub.access = access;
@@ -97,7 +93,8 @@ impl Huddle {
         };
         let outcome = self
             .add_members(caller.principal(), &permit, room.clone(), vec![member])
-            .await?;
+            .await
+            .map_err(super::banned_refusal)?;
         if outcome.added.is_empty() {
             // Joined concurrently: apply the settings to the membership that won.
             let existing = self
