@@ -6,12 +6,16 @@ pub mod admin_ui;
 pub mod metrics;
 pub mod realtime;
 pub mod refresher;
+pub mod request_id;
 pub mod rocketchat;
 pub mod sdk_assets;
 pub mod serve;
 pub mod shape;
 pub mod state;
 pub mod talkjs;
+
+#[cfg(test)]
+mod fuzz_tests;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -279,6 +283,8 @@ pub fn router(state: AppState, timeout: Duration) -> Router {
         ))
         .layer(CorsLayer::permissive())
         .layer(TraceLayer::new_for_http())
+        // Outside the trace layer, so its lines (and every handler's) carry the request id.
+        .layer(axum::middleware::from_fn(request_id::layer))
         // Outermost, so its timings include the other layers (a 408 from the timeout too).
         .layer(axum::middleware::from_fn(metrics::track))
 }

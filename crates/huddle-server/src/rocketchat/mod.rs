@@ -4,7 +4,7 @@
 mod auth;
 mod chat;
 mod error;
-mod extract;
+pub(crate) mod extract;
 mod im;
 mod membership;
 mod misc;

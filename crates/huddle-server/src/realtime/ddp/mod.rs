@@ -5,12 +5,12 @@
 //! objects), `session` (one connection: reader, writer, heartbeat), `streams` (subscriptions
 //! and how routed notices become `changed` frames), `methods` (the method table).
 
-mod ejson;
+pub(crate) mod ejson;
 mod errors;
 mod methods;
 mod session;
 mod streams;
-mod wire;
+pub(crate) mod wire;
 
 use std::net::SocketAddr;
 
