@@ -3,6 +3,7 @@
 //! `huddle-core`.
 
 pub mod admin_ui;
+pub mod client_ip;
 pub mod metrics;
 pub mod realtime;
 pub mod refresher;
@@ -74,6 +75,9 @@ pub struct ServerConfig {
     pub metrics_token: Option<String>,
     /// Lets webhooks target loopback, private and link-local addresses (SSRF guard off).
     pub webhook_allow_private: bool,
+    /// Peers whose `X-Forwarded-For` names the client (reverse proxies), as addresses or
+    /// ranges (`10.0.0.0/8`); empty: the header is ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -105,6 +109,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("webhook_allow_private", &self.webhook_allow_private)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -146,6 +151,7 @@ impl Default for ServerConfig {
             realtime: RealtimeConfig::default(),
             metrics_token: None,
             webhook_allow_private: false,
+            trusted_proxies: vec![],
         }
     }
 }
@@ -165,6 +171,14 @@ pub struct Application {
 impl Application {
     pub async fn build(config: ServerConfig) -> anyhow_like::Result<Self> {
         let serve = serve_options(&config)?;
+        let trusted_proxies = config
+            .trusted_proxies
+            .iter()
+            .map(|s| s.parse::<client_ip::IpRange>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                anyhow_like::BuildError(format!("invalid configuration: trusted_proxies: {e}"))
+            })?;
         // Before the store opens, so its writer's figures are recorded from the start.
         metrics::install();
         let store =
@@ -206,7 +220,8 @@ impl Application {
             .with_resume_login_rate(config.resume_login_rate_per_minute)
             .with_realtime(config.realtime.clone())
             .with_metrics_token(config.metrics_token.clone())
-            .with_webhook_allow_private(config.webhook_allow_private);
+            .with_webhook_allow_private(config.webhook_allow_private)
+            .with_trusted_proxies(trusted_proxies);
         let listener = TcpListener::bind((config.listen.as_str(), config.port)).await?;
         let router = router(state.clone(), config.request_timeout);
         Ok(Application {

@@ -25,6 +25,8 @@ pub struct AppState {
     pub metrics_token: Option<Arc<str>>,
     /// Whether webhook targets may be on loopback, private or link-local addresses.
     pub webhook_allow_private: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`client_ip.rs`).
+    pub trusted_proxies: Arc<[crate::client_ip::IpRange]>,
 }
 
 impl AppState {
@@ -37,7 +39,13 @@ impl AppState {
             realtime: Arc::new(RealtimeConfig::default()),
             metrics_token: None,
             webhook_allow_private: false,
+            trusted_proxies: Arc::from(Vec::new()),
         }
+    }
+
+    pub fn with_trusted_proxies(mut self, ranges: Vec<crate::client_ip::IpRange>) -> Self {
+        self.trusted_proxies = Arc::from(ranges);
+        self
     }
 
     pub fn with_webhook_allow_private(mut self, allow: bool) -> Self {
