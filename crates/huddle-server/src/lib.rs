@@ -3,15 +3,20 @@
 //! `huddle-core`.
 
 pub mod admin_ui;
+pub mod client_ip;
 pub mod metrics;
 pub mod realtime;
 pub mod refresher;
+pub mod request_id;
 pub mod rocketchat;
 pub mod sdk_assets;
 pub mod serve;
 pub mod shape;
 pub mod state;
 pub mod talkjs;
+
+#[cfg(test)]
+mod fuzz_tests;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -75,6 +80,9 @@ pub struct ServerConfig {
     pub clock: Arc<dyn huddle_core::Clock>,
     /// Cluster mode: this node's bus to the others (needs PostgreSQL).
     pub cluster: Option<ClusterConfig>,
+    /// Peers whose `X-Forwarded-For` names the client (reverse proxies), as addresses or
+    /// ranges (`10.0.0.0/8`); empty: the header is ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// How a node joins a cluster: its bus (NATS, made by the binary) and options.
@@ -117,6 +125,7 @@ impl std::fmt::Debug for ServerConfig {
                 "cluster",
                 &self.cluster.as_ref().map(|c| c.options.node_id.as_str()),
             )
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -160,6 +169,7 @@ impl Default for ServerConfig {
             webhook_allow_private: false,
             clock: Arc::new(huddle_core::SystemClock),
             cluster: None,
+            trusted_proxies: vec![],
         }
     }
 }
@@ -181,6 +191,14 @@ pub struct Application {
 impl Application {
     pub async fn build(config: ServerConfig) -> anyhow_like::Result<Self> {
         let serve = serve_options(&config)?;
+        let trusted_proxies = config
+            .trusted_proxies
+            .iter()
+            .map(|s| s.parse::<client_ip::IpRange>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                anyhow_like::BuildError(format!("invalid configuration: trusted_proxies: {e}"))
+            })?;
         // Before the store opens, so its writer's figures are recorded from the start.
         metrics::install();
         let store =
@@ -259,7 +277,8 @@ impl Application {
             .with_realtime(config.realtime.clone())
             .with_metrics_token(config.metrics_token.clone())
             .with_webhook_allow_private(config.webhook_allow_private)
-            .with_cluster(cluster);
+            .with_cluster(cluster)
+            .with_trusted_proxies(trusted_proxies);
         let listener = TcpListener::bind((config.listen.as_str(), config.port)).await?;
         let router = router(state.clone(), config.request_timeout);
         Ok(Application {
@@ -340,6 +359,8 @@ pub fn router(state: AppState, timeout: Duration) -> Router {
         ))
         .layer(CorsLayer::permissive())
         .layer(TraceLayer::new_for_http())
+        // Outside the trace layer, so its lines (and every handler's) carry the request id.
+        .layer(axum::middleware::from_fn(request_id::layer))
         // Outermost, so its timings include the other layers (a 408 from the timeout too).
         .layer(axum::middleware::from_fn(metrics::track))
 }

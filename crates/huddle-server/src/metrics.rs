@@ -27,6 +27,7 @@ use crate::state::AppState;
 pub const HTTP_REQUESTS: &str = "huddle_http_requests_total";
 pub const HTTP_DURATION: &str = "huddle_http_request_duration_seconds";
 pub const WEBSOCKETS: &str = "huddle_websocket_connections";
+pub const OUTBOX_PENDING: &str = "huddle_webhook_outbox_pending";
 /// Recorded by `huddle-store` (the names are repeated there; the API test reads them all).
 const WRITER_QUEUE: &str = "huddle_sqlite_writer_queue_depth";
 const WRITER_COMMITS: &str = "huddle_sqlite_writer_commits_total";
@@ -108,6 +109,15 @@ fn describe() {
         "SQLite group-commit transactions that failed (every job of the batch got the error)"
     );
     describe_histogram!(WRITER_BATCH, "Write jobs per SQLite transaction");
+    describe_gauge!(
+        OUTBOX_PENDING,
+        "Webhook deliveries waiting in the outbox that will still be attempted (counted every 2 s)"
+    );
+}
+
+/// The webhook outbox's depth, as the sender last counted it.
+pub fn outbox_depth(pending: i64) {
+    metrics::gauge!(OUTBOX_PENDING).set(pending as f64);
 }
 
 /// Middleware: counts and times every request by method, matched route and status.

@@ -28,6 +28,8 @@ pub struct AppState {
     pub webhook_allow_private: bool,
     /// Cluster mode: this node's hub (its id is shown by `/api/info`).
     pub cluster: Option<Arc<ClusterHub>>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`client_ip.rs`).
+    pub trusted_proxies: Arc<[crate::client_ip::IpRange]>,
 }
 
 impl AppState {
@@ -41,7 +43,13 @@ impl AppState {
             metrics_token: None,
             webhook_allow_private: false,
             cluster: None,
+            trusted_proxies: Arc::from(Vec::new()),
         }
+    }
+
+    pub fn with_trusted_proxies(mut self, ranges: Vec<crate::client_ip::IpRange>) -> Self {
+        self.trusted_proxies = Arc::from(ranges);
+        self
     }
 
     pub fn with_webhook_allow_private(mut self, allow: bool) -> Self {

@@ -248,6 +248,16 @@ impl AppStore for SqlStore {
         rows::all(&found, rows::outbox_item)
     }
 
+    async fn pending_outbox(&self, max_attempts: i64) -> Result<i64> {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM webhook_outbox o WHERE o.delivered_at IS NULL AND o.attempts < $1",
+        )
+        .bind(max_attempts)
+        .fetch_one(self.db.reader())
+        .await
+        .map_err(db_err)
+    }
+
     /// Writes the outcome fields of the item (attempts, next attempt, delivery time, error).
     /// An item that is gone (its endpoint was deleted meanwhile) is no error: there is nothing
     /// left to record against.

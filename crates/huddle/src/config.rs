@@ -33,6 +33,7 @@ pub struct FileConfig {
     pub metrics_token: Option<String>,
     pub insecure_browser_sessions: Option<bool>,
     pub webhook_allow_private: Option<bool>,
+    pub trusted_proxies: Option<Vec<String>>,
     pub admin: Option<FileAdmin>,
 }
 
@@ -225,6 +226,9 @@ fn apply_file(c: &mut ServerConfig, f: FileConfig) {
     if let Some(v) = f.webhook_allow_private {
         c.webhook_allow_private = v;
     }
+    if let Some(v) = f.trusted_proxies {
+        c.trusted_proxies = v;
+    }
     if let Some(a) = f.admin {
         c.admin = Some(AdminBootstrap {
             username: a.username,
@@ -284,6 +288,9 @@ pub fn default_toml() -> String {
          # true lets webhooks reach loopback, private and link-local addresses (checked after DNS\n\
          # resolution and on redirects); off, such targets are refused (SSRF). Also HUDDLE_WEBHOOK_ALLOW_PRIVATE.\n\
          webhook_allow_private = {}\n\
+         # Reverse proxies (addresses or ranges) whose X-Forwarded-For names the client for the\n\
+         # per-address login limits; the header of any other peer is ignored. E.g. [\"127.0.0.1\", \"10.0.0.0/8\"]\n\
+         trusted_proxies = []\n\
          # [admin] is created at start when missing (prefer HUDDLE_ADMIN_USERNAME / _PASSWORD / _EMAIL).\n\
          # [admin]\n# username = \"admin\"\n# password = \"change-me\"\n# email = \"admin@example.com\"\n",
         d.listen,

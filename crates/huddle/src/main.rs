@@ -21,6 +21,16 @@ use huddle_server::Application;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Log lines as text (default) or as JSON objects, one a line, with the request id and
+    /// other span fields (for log collectors).
+    #[arg(long, global = true, env = "HUDDLE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -129,26 +139,36 @@ enum ConfigAction {
     PrintDefault,
 }
 
-fn init_tracing() {
+fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HUDDLE_LOG")
         .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into());
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        // One object a line: timestamp, level, target, fields, and the spans it happened in
+        // (`request` with `request_id` for anything logged while a request runs).
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let log_format = cli.log_format;
     match cli.command.unwrap_or_else(default_command) {
         Command::Serve(a) => {
-            init_tracing();
+            init_tracing(log_format);
             let nats = a.nats_url.clone().filter(|u| !u.is_empty());
             serve(config::load_serve(&a)?, nats).await
         }
         Command::Migrate(o) => {
-            init_tracing();
+            init_tracing(log_format);
             let c = config::load(&o)?;
             huddle_store::open(&c.database_url, huddle_store::StoreOptions::default())
                 .await

@@ -298,29 +298,7 @@ impl Huddle {
     }
 
     fn verify_jwt(&self, token: &str, secrets: &[String]) -> Result<Claims> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = JWT_LEEWAY_SECS;
-        validation.set_required_spec_claims(&["exp", "iss"]);
-        validation.set_issuer(&[self.app_id()]);
-        let mut expired = false;
-        for secret in secrets {
-            match decode::<Claims>(
-                token,
-                &DecodingKey::from_secret(secret.as_bytes()),
-                &validation,
-            ) {
-                Ok(data) => return Ok(data.claims),
-                Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
-                    expired = true
-                }
-                Err(_) => {}
-            }
-        }
-        Err(unauthenticated(if expired {
-            "The token has expired"
-        } else {
-            "Invalid credentials"
-        }))
+        verify_jwt(&self.app_id(), token, secrets)
     }
 
     /// Browser authentication: a user token (`tokenType: "user"`, `sub` = user id), or the user id
@@ -374,6 +352,35 @@ impl Huddle {
     }
 }
 
+/// An app or user token: HS256 only (the algorithm is pinned, `none` and others refused), `exp`
+/// and `iss` (the app id) required, signed by one of the live secrets. Pure, so it is fuzzed
+/// directly (`tests` below).
+fn verify_jwt(app_id: &str, token: &str, secrets: &[String]) -> Result<Claims> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = JWT_LEEWAY_SECS;
+    validation.set_required_spec_claims(&["exp", "iss"]);
+    validation.set_issuer(&[app_id]);
+    let mut expired = false;
+    for secret in secrets {
+        match decode::<Claims>(
+            token,
+            &DecodingKey::from_secret(secret.as_bytes()),
+            &validation,
+        ) {
+            Ok(data) => return Ok(data.claims),
+            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
+                expired = true
+            }
+            Err(_) => {}
+        }
+    }
+    Err(unauthenticated(if expired {
+        "The token has expired"
+    } else {
+        "Invalid credentials"
+    }))
+}
+
 /// Hex HMAC-SHA256 of the user id, compared without regard to case and in constant time.
 pub fn signature_matches(secret: &str, user_id: &str, given: &str) -> bool {
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
@@ -408,5 +415,104 @@ mod tests {
         assert!(!signature_matches("sk_test", "bob", &sig));
         assert!(!signature_matches("other", "alice", &sig));
         assert!(!signature_matches("sk_test", "alice", "00"));
+    }
+}
+
+/// Fuzzing of the token and signature checks (proptest, in the ordinary test run): arbitrary
+/// strings and mutations of valid tokens and signatures from `fuzz/corpus/{jwt,signature}`.
+/// `HUDDLE_FUZZ_CASES` raises the number of cases for a long run.
+#[cfg(test)]
+mod fuzz_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const APP: &str = "fuzz-app";
+    const SECRET: &str = "sk_fuzz";
+
+    fn cases() -> u32 {
+        std::env::var("HUDDLE_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2_000)
+    }
+
+    fn corpus(dir: &str) -> Vec<String> {
+        let path = format!("{}/../../fuzz/corpus/{dir}", env!("CARGO_MANIFEST_DIR"));
+        let mut out: Vec<String> = std::fs::read_dir(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// A seed with up to eight byte-level mutations (replace, insert, delete).
+    fn mutated(seeds: Vec<String>) -> impl Strategy<Value = String> {
+        (
+            prop::sample::select(seeds),
+            prop::collection::vec((any::<u16>(), 0u8..3, any::<u8>()), 0..8),
+        )
+            .prop_map(|(seed, edits)| {
+                let mut b = seed.into_bytes();
+                for (pos, kind, byte) in edits {
+                    let at = if b.is_empty() {
+                        0
+                    } else {
+                        pos as usize % b.len()
+                    };
+                    match kind {
+                        0 if !b.is_empty() => b[at] = byte,
+                        1 => b.insert(at, byte),
+                        _ if !b.is_empty() => {
+                            b.remove(at);
+                        }
+                        _ => {}
+                    }
+                }
+                String::from_utf8_lossy(&b).into_owned()
+            })
+    }
+
+    fn valid_token() -> String {
+        let claims = serde_json::json!({"tokenType": "user", "sub": "alice", "iss": APP, "exp": 4_102_444_800u64});
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap_or_default()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_string_is_never_a_valid_token(token in ".*") {
+            prop_assert!(verify_jwt(APP, &token, &[SECRET.to_string()]).is_err());
+        }
+
+        /// A mutated token never verifies with other claims than the original's: no edit can
+        /// forge a subject.
+        #[test]
+        fn mutated_tokens_never_forge_claims(token in mutated({
+            let mut seeds = corpus("jwt");
+            seeds.push(valid_token());
+            seeds
+        })) {
+            if let Ok(c) = verify_jwt(APP, &token, &[SECRET.to_string()]) {
+                prop_assert_eq!(c.sub.as_deref(), Some("alice"));
+                prop_assert_eq!(c.token_type.as_deref(), Some("user"));
+            }
+        }
+
+        #[test]
+        fn mutated_signatures_match_only_the_true_one(given in mutated({
+            let mut seeds = corpus("signature");
+            seeds.push(sign_user_id(SECRET, "alice"));
+            seeds
+        }), uid in "[a-z]{0,8}") {
+            let ok = signature_matches(SECRET, &uid, &given);
+            prop_assert_eq!(ok, given.eq_ignore_ascii_case(&sign_user_id(SECRET, &uid)));
+        }
     }
 }

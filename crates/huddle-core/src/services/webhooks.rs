@@ -156,6 +156,11 @@ impl Huddle {
             .await
     }
 
+    /// Deliveries waiting in the outbox that will still be attempted (the metric's figure).
+    pub async fn pending_deliveries(&self) -> Result<i64> {
+        self.store.pending_outbox(MAX_ATTEMPTS).await
+    }
+
     /// Records the outcome of one attempt: delivered, or scheduled again with backoff.
     pub async fn record_delivery(
         &self,

@@ -252,6 +252,9 @@ pub trait AppStore: Send + Sync {
         max_attempts: i64,
         limit: i64,
     ) -> Result<Vec<OutboxItem>>;
+    /// Undelivered items that will still be attempted (fewer than `max_attempts` so far), due
+    /// or not: the outbox's depth.
+    async fn pending_outbox(&self, max_attempts: i64) -> Result<i64>;
     /// Records an attempt: delivered (with `delivered_at`) or failed (with the error and when to retry).
     async fn record_attempt(&self, item: &OutboxItem) -> Result<()>;
     /// Stores the body built for a delivery whose body was left empty (a room event's), so

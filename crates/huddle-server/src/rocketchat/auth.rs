@@ -1,8 +1,6 @@
 //! `login`, `logout`, `me` and personal access tokens (reference §2).
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 use huddle_core::services::{LoginRequest, PasswordInput};
@@ -11,6 +9,7 @@ use serde_json::{json, Value};
 use super::error::{plain, RcResult};
 use super::extract::{Auth, Params};
 use super::{ok, ok_empty, shape};
+use crate::client_ip::ClientIp;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -57,15 +56,11 @@ fn login_request(p: &Params) -> Result<LoginRequest, super::RcError> {
     }
 }
 
-async fn login(
-    State(s): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    p: Params,
-) -> RcResult {
+async fn login(State(s): State<AppState>, ClientIp(ip): ClientIp, p: Params) -> RcResult {
     let request = login_request(&p);
     let resume = matches!(request, Ok(LoginRequest::Resume { .. }));
     // Counted before the body is judged, so malformed attempts count as password attempts.
-    s.check_login_rate(addr.ip(), resume)?;
+    s.check_login_rate(ip, resume)?;
     let request = request?;
     let (user, token) = s.huddle.login(request).await?;
     let site = site_url(&s);

@@ -81,31 +81,41 @@ impl<S: Send + Sync> FromRequest<S> for Params {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|_| plain("Request body too large or unreadable"))?;
-        let mut body = if bytes.iter().all(u8::is_ascii_whitespace) {
-            Map::new()
-        } else if is_form {
-            parse_query(&String::from_utf8_lossy(&bytes))
-        } else {
-            match serde_json::from_slice::<Value>(&bytes) {
-                Ok(Value::Object(m)) => m,
-                Ok(_) => {
-                    return Err(coded(
-                        "invalid-params",
-                        "The request body must be a JSON object",
-                    ))
-                }
-                Err(e) => return Err(coded("invalid-params", format!("Malformed JSON body: {e}"))),
-            }
-        };
-        for (k, v) in query {
-            body.entry(k).or_insert(v);
-        }
-        Ok(Params(body))
+        body_params(query, is_form, &bytes).map(Params)
     }
 }
 
+/// The parameters of a body (JSON object or form-encoded), with query parameters filling keys
+/// the body lacks. Pure, so it is fuzzed directly (`fuzz_tests`).
+pub(crate) fn body_params(
+    query: Map<String, Value>,
+    is_form: bool,
+    bytes: &[u8],
+) -> Result<Map<String, Value>, RcError> {
+    let mut body = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else if is_form {
+        parse_query(&String::from_utf8_lossy(bytes))
+    } else {
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => {
+                return Err(coded(
+                    "invalid-params",
+                    "The request body must be a JSON object",
+                ))
+            }
+            Err(e) => return Err(coded("invalid-params", format!("Malformed JSON body: {e}"))),
+        }
+    };
+    for (k, v) in query {
+        body.entry(k).or_insert(v);
+    }
+    Ok(body)
+}
+
 /// Parses `a=1&b[]=x&b[]=y`: repeated keys and `key[]` collect into arrays.
-fn parse_query(q: &str) -> Map<String, Value> {
+pub(crate) fn parse_query(q: &str) -> Map<String, Value> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap_or_default();
     let mut out = Map::new();
     for (k, v) in pairs {

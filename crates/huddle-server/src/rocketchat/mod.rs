@@ -5,7 +5,7 @@ mod auth;
 mod bans;
 mod chat;
 mod error;
-mod extract;
+pub(crate) mod extract;
 mod im;
 mod invites;
 mod membership;

@@ -413,6 +413,9 @@ async fn write(h: &Huddle, event: &Event) -> bool {
     }
 }
 
+/// How often the sender counts the outbox for `huddle_webhook_outbox_pending`.
+const OUTBOX_DEPTH_EVERY: Duration = Duration::from_secs(2);
+
 /// Starts the writer (events → outbox) and the sender (outbox → HTTP). The sender resumes
 /// whatever the outbox holds after a restart.
 pub fn spawn(huddle: Arc<Huddle>, allow_private: bool) -> Webhooks {
@@ -458,7 +461,16 @@ pub fn spawn(huddle: Arc<Huddle>, allow_private: bool) -> Webhooks {
             }
         };
         let mut recent = RecentEvents::default();
+        // The outbox depth gauge is refreshed at most this often (a count over pending rows).
+        let mut depth_at: Option<std::time::Instant> = None;
         loop {
+            if depth_at.is_none_or(|t| t.elapsed() >= OUTBOX_DEPTH_EVERY) {
+                depth_at = Some(std::time::Instant::now());
+                match huddle.pending_deliveries().await {
+                    Ok(n) => crate::metrics::outbox_depth(n),
+                    Err(e) => tracing::debug!(error = %e, "could not count the webhook outbox"),
+                }
+            }
             match huddle.due_deliveries(50).await {
                 Ok(items) if !items.is_empty() => {
                     for mut item in items {

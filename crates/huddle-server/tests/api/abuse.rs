@@ -282,3 +282,47 @@ async fn native_messages_over_the_size_limit_close_only_that_socket() {
     nb.sub(json!({"v": 1, "type": "subscribe", "id": "c", "conversation": cid}))
         .await;
 }
+
+/// Per-address login limits behind a reverse proxy: with the proxy trusted, each client named
+/// in `X-Forwarded-For` has its own budget; without, the header is ignored (a client cannot
+/// dodge the limit by sending one).
+#[tokio::test]
+async fn login_limits_key_on_forwarded_for_only_behind_trusted_proxies() {
+    async fn login(app: &TestApp, forwarded: &str) -> StatusCode {
+        app.client
+            .post(app.url("login"))
+            .header("X-Forwarded-For", forwarded)
+            .json(
+                &json!({"user": crate::helpers::ADMIN, "password": crate::helpers::ADMIN_PASSWORD}),
+            )
+            .send()
+            .await
+            .expect("request")
+            .status()
+    }
+    // The harness's own admin login used one attempt of 127.0.0.1's budget.
+    let app = TestApp::spawn_with(|c| {
+        c.login_rate_per_minute = 3;
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(login(&app, "203.0.113.1").await, StatusCode::OK);
+    }
+    assert_eq!(
+        login(&app, "203.0.113.1").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another client behind the same proxy, and a chain through a second trusted hop.
+    assert_eq!(login(&app, "203.0.113.2").await, StatusCode::OK);
+    assert_eq!(login(&app, "203.0.113.3, 127.0.0.1").await, StatusCode::OK);
+
+    let app = TestApp::spawn_with(|c| c.login_rate_per_minute = 3).await;
+    assert_eq!(login(&app, "198.51.100.1").await, StatusCode::OK);
+    assert_eq!(login(&app, "198.51.100.2").await, StatusCode::OK);
+    assert_eq!(
+        login(&app, "198.51.100.3").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "an untrusted peer's X-Forwarded-For is ignored"
+    );
+}

@@ -25,6 +25,7 @@ mod limits;
 mod matrix;
 mod membership;
 mod metrics;
+mod model;
 mod native;
 mod native_transport;
 mod native_typing;

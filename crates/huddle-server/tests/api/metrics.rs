@@ -286,6 +286,10 @@ async fn metrics_count_requests_by_matched_route_and_parse_as_prometheus_text() 
         assert!(open >= 1.0, "open {protocol} sockets: {open}");
     }
     drop((ddp, native));
+    // The webhook outbox depth, counted by every server's sender as it starts (the recorder is
+    // shared by the test binary's servers, so only its presence and sign are this test's).
+    assert_eq!(after.types["huddle_webhook_outbox_pending"], "gauge");
+    assert!(value(&after, "huddle_webhook_outbox_pending", &[]) >= 0.0);
 
     // The SQLite writer's figures (PostgreSQL has no writer task).
     if std::env::var("HUDDLE_TEST_BACKEND").as_deref() != Ok("postgres") {

@@ -276,29 +276,55 @@ async fn logout_and_deactivation_end_rest_and_ddp_resume_at_once() {
 #[tokio::test]
 async fn cors_never_combines_a_wildcard_with_credentials() {
     let app = TestApp::spawn().await;
-    let res = app
-        .client
-        .request(reqwest::Method::OPTIONS, app.url("me"))
-        .header("Origin", "https://evil.example")
-        .header("Access-Control-Request-Method", "GET")
-        .header("Access-Control-Request-Headers", "x-user-id, x-auth-token")
-        .send()
-        .await
-        .unwrap();
-    let h = res.headers();
-    let origin = h
-        .get("access-control-allow-origin")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let credentials = h
-        .get("access-control-allow-credentials")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        !(credentials == "true" && (origin == "*" || origin == "https://evil.example")),
-        "origin {origin:?} with credentials"
-    );
-    println!("figure: preflight from a foreign origin: allow-origin {origin:?}, allow-credentials {credentials:?}");
+    let urls = [
+        app.url("me"),
+        app.url("chat.postMessage"),
+        format!("{}/v1/{APP_ID}/users/alice", app.base),
+        format!("{}/v1/{APP_ID}/client/me", app.base),
+        format!("{}/metrics", app.base),
+    ];
+    let mut seen = vec![];
+    for url in &urls {
+        // A preflight from a foreign origin, and the actual request it would precede.
+        let preflight = app
+            .client
+            .request(reqwest::Method::OPTIONS, url)
+            .header("Origin", "https://evil.example")
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "x-user-id, x-auth-token, authorization",
+            )
+            .send()
+            .await
+            .unwrap();
+        let actual = app
+            .client
+            .get(url)
+            .header("Origin", "https://evil.example")
+            .send()
+            .await
+            .unwrap();
+        for res in [&preflight, &actual] {
+            let h = res.headers();
+            let get = |name: &str| {
+                h.get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let (origin, credentials) = (
+                get("access-control-allow-origin"),
+                get("access-control-allow-credentials"),
+            );
+            assert!(
+                !(credentials.eq_ignore_ascii_case("true")
+                    && (origin == "*" || origin == "https://evil.example")),
+                "{url}: origin {origin:?} with credentials"
+            );
+            seen.push(format!("{origin:?}/{credentials:?}"));
+        }
+    }
+    seen.dedup();
+    println!("figure: {} routes, preflight and actual requests from a foreign origin: allow-origin/allow-credentials {seen:?}", urls.len());
 }

@@ -147,6 +147,13 @@ pub async fn webhook_endpoints_and_outbox(store: Arc<dyn Store>) {
         "attempts below the maximum"
     );
     assert_eq!(due(1_500, 1, 10).await, vec!["o1", "o-3"]);
+    // The outbox's depth: undelivered items still to be attempted, due or not.
+    assert_eq!(store.pending_outbox(5).await.unwrap(), 4);
+    assert_eq!(
+        store.pending_outbox(6).await.unwrap(),
+        5,
+        "o4 has 5 attempts"
+    );
     assert_eq!(due(3_000, 5, 10).await, vec!["o1", "O-6", "o-3", "o2"]);
     assert!(due(999, 5, 10).await.is_empty());
     assert_eq!(
@@ -174,6 +181,7 @@ pub async fn webhook_endpoints_and_outbox(store: Arc<dyn Store>) {
     store.record_attempt(&done).await.unwrap();
     assert_eq!(store.outbox_item("o1").await.unwrap(), Some(done.clone()));
     assert_eq!(due(10_000, 5, 10).await, vec!["O-6", "o-3", "o2"]);
+    assert_eq!(store.pending_outbox(5).await.unwrap(), 3, "o1 delivered");
     store
         .record_attempt(&outbox_item("gone", "e1", 0, 0, 1))
         .await

@@ -5,25 +5,24 @@
 //! objects), `session` (one connection: reader, writer, heartbeat), `streams` (subscriptions
 //! and how routed notices become `changed` frames), `methods` (the method table).
 
-mod ejson;
+pub(crate) mod ejson;
 mod errors;
 mod methods;
 mod session;
 mod streams;
-mod wire;
-
-use std::net::SocketAddr;
+pub(crate) mod wire;
 
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::response::Response;
 
+use crate::client_ip::ClientIp;
 use crate::state::AppState;
 
 /// `GET /websocket`: upgrades with deliberately sized buffers, then serves the session.
 pub async fn upgrade(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     ws: WebSocketUpgrade,
 ) -> Response {
     let cfg = state.realtime.clone();
@@ -33,6 +32,6 @@ pub async fn upgrade(
         .max_frame_size(cfg.max_message)
         .on_upgrade(move |socket| async move {
             let _open = crate::metrics::OpenSocket::new("ddp");
-            session::serve(socket, state, addr.ip()).await
+            session::serve(socket, state, ip).await
         })
 }

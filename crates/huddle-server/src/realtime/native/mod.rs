@@ -14,7 +14,7 @@
 
 mod session;
 mod subscriptions;
-mod wire;
+pub(crate) mod wire;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::wire::{core_error, encode, error_frame, text, MAX_ID, VERSION};
-use crate::realtime::limits::{too_deep, wait_parts, FrameRate};
+use crate::realtime::limits::{wait_parts, FrameRate};
 use crate::realtime::socket::{offer_shared, write_loop, Beat, Heartbeat, Out, SLOW};
 use crate::state::AppState;
 
@@ -225,21 +225,12 @@ impl Conn {
     }
 
     async fn handle(&mut self, raw: &str) {
-        let v: Value = match serde_json::from_str(raw) {
-            Ok(v @ Value::Object(_)) => v,
-            _ => {
-                return self
-                    .send(error_frame(None, "INVALID_FRAME", "Expected a JSON object"))
-                    .await
-            }
+        let v = match super::wire::parse_frame(raw, self.state.realtime.max_depth) {
+            Ok(v) => v,
+            Err(refusal) => return self.send(refusal).await,
         };
         let id = v["id"].as_str().map(str::to_string);
         let idr = id.as_deref();
-        let max_depth = self.state.realtime.max_depth;
-        if too_deep(&v, max_depth) {
-            let reason = format!("Frames nest at most {max_depth} levels");
-            return self.send(error_frame(idr, "INVALID_FRAME", &reason)).await;
-        }
         // Typing and subscribing cost store reads: over the connection's rate they are refused
         // before any work, with the wait in the reason.
         let rate = match v["type"].as_str() {
@@ -251,11 +242,6 @@ impl Conn {
             let (secs, _) = wait_parts(wait);
             let reason = format!("Too many frames of this type; retry in {secs} s");
             return self.send(error_frame(idr, "RATE_LIMITED", &reason)).await;
-        }
-        if v["v"].as_u64() != Some(VERSION) {
-            return self
-                .send(error_frame(idr, "UNSUPPORTED_VERSION", "Send \"v\": 1"))
-                .await;
         }
         match v["type"].as_str() {
             Some("ping") => {

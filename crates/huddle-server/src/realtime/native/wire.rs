@@ -21,6 +21,25 @@ pub(super) fn error_frame(id: Option<&str>, code: &str, reason: &str) -> Utf8Byt
     text(json!({"v": VERSION, "type": "error", "id": id, "code": code, "reason": reason}))
 }
 
+/// Checks a client frame before it is handled: a JSON object, nested at most `max_depth` levels,
+/// of format version 1. Otherwise the error frame to answer (with the frame's id when it has
+/// one). Pure, so it is fuzzed directly (`fuzz_tests`).
+pub(crate) fn parse_frame(raw: &str, max_depth: usize) -> Result<Value, Utf8Bytes> {
+    let v: Value = match serde_json::from_str(raw) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => return Err(error_frame(None, "INVALID_FRAME", "Expected a JSON object")),
+    };
+    let id = v["id"].as_str();
+    if crate::realtime::limits::too_deep(&v, max_depth) {
+        let reason = format!("Frames nest at most {max_depth} levels");
+        return Err(error_frame(id, "INVALID_FRAME", &reason));
+    }
+    if v["v"].as_u64() != Some(VERSION) {
+        return Err(error_frame(id, "UNSUPPORTED_VERSION", "Send \"v\": 1"));
+    }
+    Ok(v)
+}
+
 pub(super) fn core_error(id: Option<&str>, e: &Error) -> Utf8Bytes {
     match e {
         Error::NotFound(f) => error_frame(id, "NOT_FOUND", &f.reason),
