@@ -3,6 +3,7 @@
 //! `huddle-core`.
 
 pub mod admin_ui;
+pub mod mailer;
 pub mod metrics;
 pub mod realtime;
 pub mod refresher;
@@ -64,6 +65,8 @@ pub struct ServerConfig {
     /// When set, `GET /metrics` needs `Authorization: Bearer <token>`; when not, it is open
     /// (firewall it).
     pub metrics_token: Option<String>,
+    /// Where e-mail notifications go out; none are sent without it.
+    pub smtp: Option<mailer::SmtpConfig>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -89,6 +92,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("max_header_bytes", &self.max_header_bytes)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("smtp", &self.smtp)
             .finish()
     }
 }
@@ -127,6 +131,7 @@ impl Default for ServerConfig {
             shutdown_timeout: Duration::from_secs(30),
             realtime: RealtimeConfig::default(),
             metrics_token: None,
+            smtp: None,
         }
     }
 }
@@ -139,6 +144,7 @@ pub struct Application {
     /// Tasks that live as long as the server: webhook writer and sender, and the refresher that
     /// picks up what other processes (the CLI) changed.
     background: talkjs::webhooks::Webhooks,
+    mailer: Option<mailer::Mailer>,
     refresher: refresher::Refresher,
     serve: ServeOptions,
 }
@@ -176,6 +182,14 @@ impl Application {
             }
         }
         let huddle = Arc::new(huddle);
+        // First: a bad [smtp] section fails the start before any task is running.
+        let mailer = match &config.smtp {
+            Some(smtp) => Some(
+                mailer::spawn(huddle.clone(), smtp)
+                    .map_err(|e| anyhow_like::BuildError(format!("invalid configuration: {e}")))?,
+            ),
+            None => None,
+        };
         let background = talkjs::webhooks::spawn(huddle.clone());
         let refresher = refresher::spawn(huddle.clone());
         let state = AppState::new(huddle, config.login_rate_per_minute)
@@ -189,6 +203,7 @@ impl Application {
             router,
             state,
             background,
+            mailer,
             refresher,
             serve,
         })
@@ -213,6 +228,9 @@ impl Application {
     ) -> std::io::Result<()> {
         let result = serve::serve(self.listener, self.router, self.serve, shutdown).await;
         drop(self.refresher);
+        if let Some(mailer) = self.mailer {
+            mailer.stop().await;
+        }
         self.background.stop().await;
         result
     }

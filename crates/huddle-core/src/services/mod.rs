@@ -41,6 +41,7 @@ pub use bootstrap::{AdminBootstrap, GENERAL_ID};
 pub use live::HistoryPage;
 pub use lookup::{RoomKind, RoomLookup, UserLookup};
 pub use membership::{InviteOutcome, RoleChange, RoomRole};
+pub use notify::EmailBatch;
 pub use receipts::{MESSAGE_READ_MAX_MEMBERS, READ_BY_MAX};
 pub use refresh::REFRESH_INTERVAL;
 pub use rooms::{CreateRoom, RoomUpdate};

@@ -105,6 +105,7 @@ conformance!(
     a_deleted_room_keeps_its_events,
     readers_are_members_read_at_or_after_the_message,
     a_post_carries_its_notifications,
+    owed_emails_are_batched_per_recipient_and_room,
 );
 
 pub fn all() -> Paging {
