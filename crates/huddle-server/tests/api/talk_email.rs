@@ -165,3 +165,81 @@ async fn a_bad_smtp_configuration_is_refused_at_start() {
         assert!(err.contains(why), "{why}: {err}");
     }
 }
+
+/// What a recipient read before the e-mail went out is left out, and an e-mail with nothing
+/// left is not sent. The test writes an already-due notification of a message older than the
+/// reader's read position straight into the server's database (as another node's post would),
+/// so nothing depends on how fast it reads.
+#[tokio::test]
+async fn messages_read_before_the_email_leaves_are_left_out() {
+    let rx = SmtpReceiver::start().await;
+    let port = rx.addr.port();
+    let app = TestApp::spawn_with(|c| {
+        c.smtp = Some(SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            from: "chat@example.com".into(),
+            username: None,
+            password: None,
+            tls: SmtpTls::None,
+            // The API's own posts are not due during the test.
+            batch_window: Duration::from_secs(3600),
+        })
+    })
+    .await;
+    let cid = unique("conv");
+    app.talk_ok(
+        "PUT",
+        &format!("conversations/{cid}"),
+        Some(json!({ "subject": "Read" })),
+    )
+    .await;
+    for id in ["ann", "bob", "eve"] {
+        app.talk_ok(
+            "PUT",
+            &format!("users/{id}"),
+            Some(json!({ "name": id, "email": [format!("{id}@example.com")] })),
+        )
+        .await;
+        app.talk_ok(
+            "PUT",
+            &format!("conversations/{cid}/participants/{id}"),
+            Some(json!({})),
+        )
+        .await;
+    }
+    // bob has read everything up to now.
+    app.talk_ok(
+        "POST",
+        &format!("conversations/{cid}/readBy/bob"),
+        Some(json!({})),
+    )
+    .await;
+    let store = huddle_store::open(app.database_url(), Default::default())
+        .await
+        .unwrap();
+    let ann = store.user_by_id("ann").await.unwrap().unwrap();
+    let mut old = huddle_core::Message::new(&cid, ann.to_ref(), "before bob read".into(), None);
+    old.ts = huddle_core::Timestamp(huddle_core::Timestamp::now().millis() - 60_000);
+    store
+        .write_room(huddle_core::store::RoomWrite {
+            rid: cid.clone(),
+            change: huddle_core::store::RoomChange::PostMessage(old),
+            webhooks: vec![],
+            notify: Some(huddle_core::notify::NotifyFacts {
+                live: Default::default(),
+                email_window_ms: Some(0),
+            }),
+        })
+        .await
+        .unwrap();
+    // eve had not read it: her e-mail comes. bob's group was due at the same moment and comes
+    // first in the mailer's order, so by now it has been settled: skipped, nothing sent.
+    let eve = mails_to(&rx, "eve@example.com", 1).await;
+    assert!(
+        eve[0].body().contains("before bob read"),
+        "{}",
+        eve[0].body()
+    );
+    assert!(rx.to("bob@example.com").is_empty(), "{:#?}", rx.mails());
+}
