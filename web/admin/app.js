@@ -350,7 +350,8 @@ async function conversationPage(cid) {
 }
 
 const EVENTS = ['message.sent', 'message.updated', 'message.deleted', 'user.created', 'user.updated',
-  'conversation.deleted', 'participant.joined', 'participant.updated', 'participant.left', 'guestAccess.changed'];
+  'conversation.deleted', 'participant.joined', 'participant.updated', 'participant.left', 'guestAccess.changed',
+  'notification.triggered', 'message.read'];
 
 async function webhooksPage() {
   const list = await api('GET', '/webhooks');

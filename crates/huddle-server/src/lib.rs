@@ -4,6 +4,7 @@
 
 pub mod admin_ui;
 pub mod client_ip;
+pub mod mailer;
 pub mod metrics;
 pub mod realtime;
 pub mod refresher;
@@ -83,6 +84,8 @@ pub struct ServerConfig {
     /// Peers whose `X-Forwarded-For` names the client (reverse proxies), as addresses or
     /// ranges (`10.0.0.0/8`); empty: the header is ignored.
     pub trusted_proxies: Vec<String>,
+    /// Where e-mail notifications go out; none are sent without it.
+    pub smtp: Option<mailer::SmtpConfig>,
 }
 
 /// How a node joins a cluster: its bus (NATS, made by the binary) and options.
@@ -126,6 +129,7 @@ impl std::fmt::Debug for ServerConfig {
                 &self.cluster.as_ref().map(|c| c.options.node_id.as_str()),
             )
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("smtp", &self.smtp)
             .finish()
     }
 }
@@ -170,6 +174,7 @@ impl Default for ServerConfig {
             clock: Arc::new(huddle_core::SystemClock),
             cluster: None,
             trusted_proxies: vec![],
+            smtp: None,
         }
     }
 }
@@ -182,6 +187,7 @@ pub struct Application {
     /// Tasks that live as long as the server: webhook writer and sender, and the refresher that
     /// picks up what other processes (the CLI) changed.
     background: talkjs::webhooks::Webhooks,
+    mailer: Option<mailer::Mailer>,
     refresher: refresher::Refresher,
     /// Cluster mode's tasks (bus reader, heartbeat), stopped after serving.
     cluster: Option<ClusterTasks>,
@@ -253,6 +259,14 @@ impl Application {
             None => None,
         };
         let huddle = Arc::new(huddle);
+        // First: a bad [smtp] section fails the start before any task is running.
+        let mailer = match &config.smtp {
+            Some(smtp) => Some(
+                mailer::spawn(huddle.clone(), smtp)
+                    .map_err(|e| anyhow_like::BuildError(format!("invalid configuration: {e}")))?,
+            ),
+            None => None,
+        };
         if config.webhook_allow_private {
             tracing::warn!("webhook_allow_private is on: webhooks may reach loopback, private and link-local addresses");
         }
@@ -286,6 +300,7 @@ impl Application {
             router,
             state,
             background,
+            mailer,
             refresher,
             cluster: cluster_tasks,
             serve,
@@ -311,6 +326,9 @@ impl Application {
     ) -> std::io::Result<()> {
         let result = serve::serve(self.listener, self.router, self.serve, shutdown).await;
         drop(self.refresher);
+        if let Some(mailer) = self.mailer {
+            mailer.stop().await;
+        }
         self.background.stop().await;
         if let Some(cluster) = self.cluster {
             cluster.stop().await;

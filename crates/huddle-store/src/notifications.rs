@@ -4,12 +4,15 @@
 //! webhook deliveries come from the `NotificationTriggered` items the post's event carries
 //! (`event_rows`), so the message, its notifications and their deliveries commit together.
 
+use async_trait::async_trait;
 use huddle_core::notify::{recipients, Candidate, NotifyFacts, NotifySetting};
-use huddle_core::{ids, Access, Message, Result};
+use huddle_core::store::{EmailNotification, EmailOutcome, NotificationStore};
+use huddle_core::{ids, Access, Message, Result, Timestamp};
 use sqlx::{AnyConnection, Row};
 
 use crate::errors::db_err;
-use crate::sql::now;
+use crate::sql::{json_list, now, to_json};
+use crate::SqlStore;
 
 /// The members of `rid` to notify of `message` (which the transaction just inserted), with
 /// their e-mail rows written when `facts` says e-mails are on.
@@ -72,4 +75,95 @@ pub(crate) async fn notify_post(
         }
     }
     Ok(chosen)
+}
+
+#[async_trait]
+impl NotificationStore for SqlStore {
+    async fn due_email_batches(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<Vec<EmailNotification>>> {
+        let groups = sqlx::query(
+            "SELECT uid, rid FROM notification_emails WHERE state = 'pending' \
+             GROUP BY uid, rid HAVING min(due_at) <= $1 ORDER BY min(due_at), uid, rid LIMIT $2",
+        )
+        .bind(now.0)
+        .bind(limit.max(0))
+        .fetch_all(self.db.reader())
+        .await
+        .map_err(db_err)?;
+        let mut out = Vec::with_capacity(groups.len());
+        for g in &groups {
+            let uid: String = g.try_get(0usize).map_err(db_err)?;
+            let rid: String = g.try_get(1usize).map_err(db_err)?;
+            let rows = sqlx::query(
+                "SELECT id, uid, rid, message_id, created_at, attempts FROM notification_emails \
+                 WHERE state = 'pending' AND uid = $1 AND rid = $2 ORDER BY created_at, id",
+            )
+            .bind(uid.as_str())
+            .bind(rid.as_str())
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+            let batch = rows
+                .iter()
+                .map(|r| {
+                    Ok(EmailNotification {
+                        id: r.try_get(0usize).map_err(db_err)?,
+                        uid: r.try_get(1usize).map_err(db_err)?,
+                        rid: r.try_get(2usize).map_err(db_err)?,
+                        message_id: r.try_get(3usize).map_err(db_err)?,
+                        created_at: Timestamp(r.try_get(4usize).map_err(db_err)?),
+                        attempts: r.try_get(5usize).map_err(db_err)?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if !batch.is_empty() {
+                out.push(batch);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn finish_emails(&self, ids: &[String], outcome: &EmailOutcome) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let list = to_json(ids)?;
+        let backend = self.db.backend;
+        let outcome = outcome.clone();
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let ids = json_list(backend, 5);
+                    let (state, error, due) = match &outcome {
+                        EmailOutcome::Sent => ("sent", None, None),
+                        EmailOutcome::Skipped(why) => ("skipped", Some(why.as_str()), None),
+                        EmailOutcome::Failed(e) => ("failed", Some(e.as_str()), None),
+                        EmailOutcome::Retry { at, error } => {
+                            ("pending", Some(error.as_str()), Some(at.0))
+                        }
+                    };
+                    let done = (state != "pending").then(now);
+                    // Only pending rows move: a second mailer that finished them first wins.
+                    let sql = format!(
+                        "UPDATE notification_emails SET state = $1, last_error = $2, \
+                         done_at = $3, due_at = COALESCE($4, due_at), attempts = attempts + 1 \
+                         WHERE state = 'pending' AND id IN ({ids})"
+                    );
+                    sqlx::query(&sql)
+                        .bind(state)
+                        .bind(error.map(|e| e.chars().take(500).collect::<String>()))
+                        .bind(done)
+                        .bind(due)
+                        .bind(list)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
 }

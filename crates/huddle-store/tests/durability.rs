@@ -2,7 +2,9 @@
 //! to a database and reports each commit; the parent kills it mid-stream, reopens the database
 //! and finds every reported write. Users on SQLite; and room changes with a webhook endpoint
 //! registered, on SQLite and (with `HUDDLE_TEST_POSTGRES_URL`) PostgreSQL, whose event rows and
-//! outbox rows must all be there: they commit with the change or not at all.
+//! outbox rows must all be there: they commit with the change or not at all. The storm's posts
+//! notify the room's members, so each acknowledged post must also have its notifications'
+//! outbox rows and owed e-mails.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -12,7 +14,8 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 use huddle_core::ids::new_id;
-use huddle_core::store::{NewMember, RoomChange, RoomWrite};
+use huddle_core::notify::NotifyFacts;
+use huddle_core::store::{NewMember, RoomChange, RoomEventItem, RoomWrite};
 use huddle_core::{
     Access, Message, Room, RoomType, Subscription, Timestamp, User, WebhookEndpoint,
 };
@@ -179,10 +182,19 @@ async fn child_room_writer() {
             let room_of = |i: usize| &rooms[(w + i) % ROOMS];
             for (i, user) in mine.iter().enumerate() {
                 let room = room_of(i);
-                let mut changes = vec![RoomChange::AddMembers(vec![NewMember {
-                    subscription: membership(room, user),
-                    message: Some(Message::system(&room.id, "au", user.to_ref(), &user.id)),
-                }])];
+                let mut changes = vec![
+                    RoomChange::AddMembers(vec![NewMember {
+                        subscription: membership(room, user),
+                        message: Some(Message::system(&room.id, "au", user.to_ref(), &user.id)),
+                    }]),
+                    // Notifies the room's other members: webhooks and owed e-mails.
+                    RoomChange::PostMessage(Message::new(
+                        &room.id,
+                        user.to_ref(),
+                        format!("hello from {}", user.id),
+                        None,
+                    )),
+                ];
                 if i % 3 == 2 {
                     let (before, gone) = (room_of(i - 1), &mine[i - 1]);
                     changes.push(RoomChange::RemoveMember {
@@ -195,11 +207,16 @@ async fn child_room_writer() {
                         RoomChange::RemoveMember { .. } => room_of(i - 1).id.clone(),
                         _ => room.id.clone(),
                     };
+                    let notify =
+                        matches!(change, RoomChange::PostMessage(_)).then(|| NotifyFacts {
+                            live: Default::default(),
+                            email_window_ms: Some(3_600_000),
+                        });
                     let write = RoomWrite {
                         rid: rid.clone(),
                         change,
                         webhooks: vec![hook.clone()],
-                        notify: None,
+                        notify,
                     };
                     let seq = store.write_room(write).await.unwrap().seq.unwrap();
                     if acks.send((rid, seq)).is_err() {
@@ -241,7 +258,18 @@ async fn storm_then_kill_9(url: &str, backend: &str, want: usize) {
         };
         *outbox.entry((rid, seq)).or_default() += 1;
     }
-    let (mut no_event, mut no_outbox) = (0, 0);
+    // Every owed e-mail, whenever due.
+    let mut emails: HashMap<String, usize> = HashMap::new();
+    for batch in store
+        .due_email_batches(Timestamp(i64::MAX / 2), i64::MAX)
+        .await
+        .unwrap()
+    {
+        for e in batch {
+            *emails.entry(e.message_id).or_default() += 1;
+        }
+    }
+    let (mut no_event, mut no_outbox, mut no_email, mut notified) = (0, 0, 0, 0);
     for (rid, seq) in &acked {
         let found = store.room_events(rid, seq - 1, 1).await.unwrap();
         match found.first() {
@@ -253,6 +281,19 @@ async fn storm_then_kill_9(url: &str, backend: &str, want: usize) {
                     .count();
                 if outbox.get(&(rid.clone(), *seq)) != Some(&wanted) {
                     no_outbox += 1;
+                }
+                let told = e
+                    .items
+                    .iter()
+                    .filter(|i| matches!(i, RoomEventItem::NotificationTriggered { .. }))
+                    .count();
+                notified += told;
+                for i in &e.items {
+                    if let RoomEventItem::MessageCreated { message } = i {
+                        if emails.get(&message.id).copied().unwrap_or(0) != told {
+                            no_email += 1;
+                        }
+                    }
                 }
             }
             _ => no_event += 1,
@@ -271,11 +312,16 @@ async fn storm_then_kill_9(url: &str, backend: &str, want: usize) {
     }
     println!(
         "{backend}: kill -9 after {} acknowledged room changes: {no_event} lost their event, \
-         {no_outbox} lost outbox rows ({events} events and {} room-event outbox rows on disk)",
+         {no_outbox} lost outbox rows, {no_email} posts lost owed e-mails ({events} events, {} \
+         room-event outbox rows, {notified} notifications of acknowledged posts on disk)",
         acked.len(),
         outbox.values().sum::<usize>()
     );
-    assert_eq!((no_event, no_outbox), (0, 0));
+    assert_eq!((no_event, no_outbox, no_email), (0, 0, 0));
+    assert!(
+        notified > 0,
+        "the storm's posts notified nobody: the check would prove nothing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

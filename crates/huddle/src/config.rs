@@ -4,6 +4,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use huddle_core::services::AdminBootstrap;
+use huddle_server::mailer::{SmtpConfig, SmtpTls};
 use huddle_server::ServerConfig;
 use serde::{Deserialize, Serialize};
 
@@ -35,7 +36,27 @@ pub struct FileConfig {
     pub webhook_allow_private: Option<bool>,
     pub trusted_proxies: Option<Vec<String>>,
     pub admin: Option<FileAdmin>,
+    pub smtp: Option<FileSmtp>,
 }
+
+/// `[smtp]`: e-mail notifications. Without it none are sent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSmtp {
+    pub host: String,
+    /// Defaults to the TLS mode's port: 587 (starttls), 465 (tls), 25 (none).
+    pub port: Option<u16>,
+    pub from: String,
+    pub username: Option<String>,
+    /// Prefer `HUDDLE_SMTP_PASSWORD`.
+    pub password: Option<String>,
+    /// `starttls` (default), `tls` or `none`.
+    pub tls: Option<String>,
+    pub batch_window_secs: Option<u64>,
+}
+
+/// How long e-mail notifications of one conversation are gathered before they go out.
+pub const DEFAULT_BATCH_WINDOW_SECS: u64 = 60;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,7 +123,11 @@ pub fn load(o: &Overrides) -> anyhow::Result<ServerConfig> {
         None => FileConfig::default(),
     };
     let mut c = ServerConfig::default();
-    apply_file(&mut c, file);
+    apply_file(&mut c, file)?;
+    // A secret, so the environment rather than the file when it can.
+    if let (Some(smtp), Ok(password)) = (c.smtp.as_mut(), std::env::var("HUDDLE_SMTP_PASSWORD")) {
+        smtp.password = Some(password).filter(|v| !v.is_empty());
+    }
     // Admin bootstrap comes from the environment only (secrets stay out of argv).
     if let (Ok(username), Ok(password)) = (
         std::env::var("HUDDLE_ADMIN_USERNAME"),
@@ -159,7 +184,7 @@ fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
-fn apply_file(c: &mut ServerConfig, f: FileConfig) {
+fn apply_file(c: &mut ServerConfig, f: FileConfig) -> anyhow::Result<()> {
     if let Some(v) = f.listen {
         c.listen = v;
     }
@@ -236,6 +261,24 @@ fn apply_file(c: &mut ServerConfig, f: FileConfig) {
             email: a.email,
         });
     }
+    if let Some(m) = f.smtp {
+        let mode = m.tls.as_deref().unwrap_or("starttls");
+        let tls = SmtpTls::parse(mode).with_context(|| {
+            format!("smtp.tls must be \"starttls\", \"tls\" or \"none\", not {mode:?}")
+        })?;
+        c.smtp = Some(SmtpConfig {
+            host: m.host,
+            port: m.port.unwrap_or(tls.default_port()),
+            from: m.from,
+            username: m.username.filter(|u| !u.is_empty()),
+            password: m.password.filter(|p| !p.is_empty()),
+            tls,
+            batch_window: std::time::Duration::from_secs(
+                m.batch_window_secs.unwrap_or(DEFAULT_BATCH_WINDOW_SECS),
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The defaults as a commented TOML file (`huddle config print-default`).
@@ -292,7 +335,14 @@ pub fn default_toml() -> String {
          # per-address login limits; the header of any other peer is ignored. E.g. [\"127.0.0.1\", \"10.0.0.0/8\"]\n\
          trusted_proxies = []\n\
          # [admin] is created at start when missing (prefer HUDDLE_ADMIN_USERNAME / _PASSWORD / _EMAIL).\n\
-         # [admin]\n# username = \"admin\"\n# password = \"change-me\"\n# email = \"admin@example.com\"\n",
+         # [admin]\n# username = \"admin\"\n# password = \"change-me\"\n# email = \"admin@example.com\"\n\
+         # [smtp] turns e-mail notifications on (TalkJS-style `notify`): each participant who is\n\
+         # notified of a message and has an e-mail address gets one e-mail per conversation for\n\
+         # the messages of batch_window_secs, unless they read them first. Without [smtp] only the\n\
+         # notification.triggered webhooks fire. tls: \"starttls\" (default, port 587), \"tls\"\n\
+         # (port 465) or \"none\" (port 25, a local relay only). Prefer HUDDLE_SMTP_PASSWORD.\n\
+         # [smtp]\n# host = \"smtp.example.com\"\n# port = 587\n# from = \"Huddle <chat@example.com>\"\n\
+         # username = \"huddle\"\n# password = \"change-me\"\n# tls = \"starttls\"\n# batch_window_secs = {}\n",
         d.listen,
         d.port,
         d.database_url,
@@ -313,7 +363,8 @@ pub fn default_toml() -> String {
         d.max_header_bytes,
         d.shutdown_timeout.as_secs(),
         d.insecure_browser_sessions,
-        d.webhook_allow_private
+        d.webhook_allow_private,
+        DEFAULT_BATCH_WINDOW_SECS
     )
 }
 
@@ -340,7 +391,7 @@ mod tests {
             },
             ..ServerConfig::default()
         };
-        apply_file(&mut c, f);
+        apply_file(&mut c, f).expect("defaults apply");
         let d = ServerConfig::default();
         assert_eq!(c.port, d.port);
         assert_eq!(
@@ -365,6 +416,36 @@ mod tests {
         assert_eq!(c.shutdown_timeout, d.shutdown_timeout);
         assert!(!c.insecure_browser_sessions, "secure by default");
         assert!(!c.webhook_allow_private, "SSRF guard on by default");
+        assert!(c.smtp.is_none(), "no e-mail unless configured");
+        // The commented [smtp] example, uncommented, is a valid section.
+        let example: String = default_toml()
+            .lines()
+            .skip_while(|l| *l != "# [smtp]")
+            .map(|l| l.trim_start_matches("# "))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let f: FileConfig = toml::from_str(&example).expect("the [smtp] example parses");
+        let mut c = ServerConfig::default();
+        apply_file(&mut c, f).expect("the [smtp] example applies");
+        let smtp = c.smtp.expect("smtp set");
+        assert_eq!((smtp.port, smtp.tls), (587, SmtpTls::StartTls));
+        assert_eq!(
+            smtp.batch_window,
+            std::time::Duration::from_secs(DEFAULT_BATCH_WINDOW_SECS)
+        );
+    }
+
+    #[test]
+    fn smtp_section_defaults_its_port_and_refuses_unknown_tls() {
+        let mut c = ServerConfig::default();
+        let f: FileConfig =
+            toml::from_str("[smtp]\nhost = \"h\"\nfrom = \"a@b\"\ntls = \"tls\"\n").expect("parse");
+        apply_file(&mut c, f).expect("apply");
+        assert_eq!(c.smtp.as_ref().map(|s| s.port), Some(465));
+        let f: FileConfig =
+            toml::from_str("[smtp]\nhost = \"h\"\nfrom = \"a@b\"\ntls = \"ssl\"\n").expect("parse");
+        let err = apply_file(&mut ServerConfig::default(), f).expect_err("ssl is no mode");
+        assert!(err.to_string().contains("smtp.tls"), "{err}");
     }
 
     #[test]

@@ -265,9 +265,11 @@ impl Huddle {
     /// Rocket.Chat's `Message_MaxAllowedSize` (characters, default 5000), for every way a text
     /// enters: REST and DDP posts and edits here, and the TalkJS-style API's backend and browser
     /// posts and backend edits (`talk/messages.rs`, which words the refusal its own way).
+    /// Counted as Rocket.Chat counts (`msg.length` in JavaScript): UTF-16 code units, so an
+    /// emoji outside the Basic Multilingual Plane counts 2, "€" counts 1.
     pub(crate) fn check_message_size(&self, text: &str) -> Result<()> {
         let max = self.max_message_chars();
-        if text.chars().count() as i64 > max {
+        if text.encode_utf16().count() as i64 > max {
             return Err(Error::invalid(
                 "error-message-size-exceeded",
                 "Message size exceeds the allowed limit",

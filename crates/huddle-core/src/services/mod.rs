@@ -49,6 +49,7 @@ pub use invites::{ValidInvite, INVITE_DAYS, INVITE_USES};
 pub use live::HistoryPage;
 pub use lookup::{RoomKind, RoomLookup, UserLookup};
 pub use membership::{InviteOutcome, RoleChange, RoomRole};
+pub use notify::EmailBatch;
 pub use receipts::{MESSAGE_READ_MAX_MEMBERS, READ_BY_MAX};
 pub use refresh::REFRESH_INTERVAL;
 pub use rooms::{CreateRoom, RoomUpdate};

@@ -5,10 +5,11 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use super::webhooks::{backoff_millis, MAX_ATTEMPTS};
 use super::Huddle;
-use crate::notify::NotifyFacts;
-use crate::store::RoomChange;
-use crate::{Origin, Room};
+use crate::notify::{NotifyFacts, NotifySetting};
+use crate::store::{EmailNotification, EmailOutcome, RoomChange};
+use crate::{Access, Message, Origin, Result, Room, Timestamp, User};
 
 impl Huddle {
     /// E-mail notifications from now on, batched per recipient and conversation over `window`
@@ -41,5 +42,125 @@ impl Huddle {
                 .email_window()
                 .map(|w| i64::try_from(w.as_millis()).unwrap_or(i64::MAX)),
         })
+    }
+}
+
+/// One e-mail to send: the messages of one conversation a recipient was notified of and has
+/// not read, to their addresses.
+#[derive(Debug, Clone)]
+pub struct EmailBatch {
+    /// The notification rows this e-mail settles.
+    pub ids: Vec<String>,
+    pub recipient: User,
+    pub addresses: Vec<String>,
+    pub room: Room,
+    /// Oldest first.
+    pub messages: Vec<Message>,
+    /// Attempts made before this one.
+    pub attempts: i64,
+}
+
+/// Groups of owed e-mails read per pass of the mailer.
+const BATCHES_PER_PASS: i64 = 20;
+
+impl Huddle {
+    /// The e-mails due now: per recipient and conversation, every pending notification once
+    /// the oldest has waited the batching window. Groups with nothing left to say are settled
+    /// here as skipped (recipient gone, deactivated or without an address, no longer a reader
+    /// of the conversation, `notify` turned off, or every message read or deleted meanwhile).
+    pub async fn due_email_batches(&self) -> Result<Vec<EmailBatch>> {
+        let due = self
+            .store
+            .due_email_batches(Timestamp::now(), BATCHES_PER_PASS)
+            .await?;
+        let mut out = Vec::with_capacity(due.len());
+        for rows in due {
+            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            match self.email_batch(&rows).await? {
+                Ok(mut batch) => {
+                    batch.ids = ids;
+                    out.push(batch);
+                }
+                Err(why) => {
+                    self.store
+                        .finish_emails(&ids, &EmailOutcome::Skipped(why.into()))
+                        .await?
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The e-mail of one group of rows (all of one recipient and room), or why there is none.
+    async fn email_batch(
+        &self,
+        rows: &[EmailNotification],
+    ) -> Result<std::result::Result<EmailBatch, &'static str>> {
+        let Some(first) = rows.first() else {
+            return Ok(Err("nothing to send"));
+        };
+        let Some(recipient) = self.store.user_by_id(&first.uid).await? else {
+            return Ok(Err("the recipient no longer exists"));
+        };
+        if !recipient.active {
+            return Ok(Err("the recipient is deactivated"));
+        }
+        let mut addresses: Vec<String> = recipient.profile.emails.clone();
+        addresses.extend(recipient.email.clone());
+        let mut seen = std::collections::HashSet::new();
+        addresses.retain(|a| !a.trim().is_empty() && seen.insert(a.to_lowercase()));
+        if addresses.is_empty() {
+            return Ok(Err("the recipient has no e-mail address"));
+        }
+        let Some(room) = self.store.room_by_id(&first.rid).await? else {
+            return Ok(Err("the conversation no longer exists"));
+        };
+        let sub = match self.store.subscription(&first.rid, &first.uid).await? {
+            Some(s) if s.access != Access::None => s,
+            _ => return Ok(Err("the recipient no longer reads the conversation")),
+        };
+        if NotifySetting::parse(&sub.notify) == NotifySetting::Never {
+            return Ok(Err("the recipient turned notifications off"));
+        }
+        let mut messages = Vec::with_capacity(rows.len());
+        for r in rows {
+            let Some(m) = self.store.message_by_id(&r.message_id).await? else {
+                continue;
+            };
+            // Read since it was posted: the e-mail would tell them nothing new.
+            if sub.ls.is_some_and(|ls| ls >= m.ts) {
+                continue;
+            }
+            messages.push(m);
+        }
+        if messages.is_empty() {
+            return Ok(Err("every message was read or deleted meanwhile"));
+        }
+        Ok(Ok(EmailBatch {
+            ids: vec![],
+            recipient,
+            addresses,
+            room,
+            messages,
+            attempts: rows.iter().map(|r| r.attempts).max().unwrap_or(0),
+        }))
+    }
+
+    /// Records how sending `batch` went: sent, or retried with the webhooks' backoff until
+    /// their number of attempts, then given up.
+    pub async fn finish_email_batch(
+        &self,
+        batch: &EmailBatch,
+        sent: std::result::Result<(), String>,
+    ) -> Result<()> {
+        let outcome = match sent {
+            Ok(()) => EmailOutcome::Sent,
+            Err(e) if batch.attempts + 1 >= MAX_ATTEMPTS => EmailOutcome::Failed(e),
+            Err(error) => EmailOutcome::Retry {
+                at: Timestamp(Timestamp::now().millis() + backoff_millis(batch.attempts + 1)),
+                error,
+            },
+        };
+        self.store.finish_emails(&batch.ids, &outcome).await
     }
 }

@@ -266,9 +266,51 @@ pub trait AppStore: Send + Sync {
     async fn outbox_item(&self, id: &str) -> Result<Option<OutboxItem>>;
 }
 
+/// One owed e-mail notification: recipient `uid`, message `message_id` of room `rid`. Written
+/// by the post's transaction (see `notify`), while e-mails are on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailNotification {
+    pub id: String,
+    pub uid: String,
+    pub rid: String,
+    pub message_id: String,
+    pub created_at: Timestamp,
+    pub attempts: i64,
+}
+
+/// What became of a batch of e-mail notifications.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailOutcome {
+    Sent,
+    /// Nothing to send (no address, left the room, read meanwhile): done, with the reason.
+    Skipped(String),
+    /// The send failed; try again at `at`.
+    Retry {
+        at: Timestamp,
+        error: String,
+    },
+    /// The send failed for the last time.
+    Failed(String),
+}
+
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// Pending e-mail notifications grouped by recipient and room, for the groups whose
+    /// earliest row is due by `now` (the batching window has passed): at most `limit` groups,
+    /// each with all its pending rows, oldest first.
+    async fn due_email_batches(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<Vec<EmailNotification>>>;
+    /// Records the outcome for these rows (a retry counts an attempt and moves them to `at`).
+    async fn finish_emails(&self, ids: &[String], outcome: &EmailOutcome) -> Result<()>;
+}
+
 /// Everything the services need from storage.
 pub trait Store:
     RoomWriteStore
+    + NotificationStore
     + UserStore
     + RoomStore
     + MembershipStore

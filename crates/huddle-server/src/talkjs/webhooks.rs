@@ -1,13 +1,14 @@
 //! Webhooks: domain events become signed JSON deliveries. Deliveries of room events (messages,
-//! participants, a conversation's guest access, its deletion) are outbox rows the write path
-//! commits with the change itself (`RoomWriteStore::write_room`), pointing at the room event
-//! and its item, with no body yet; the writer task here only queues what is not a room change
-//! (user events, the app-wide guest-access switch), one row per interested endpoint. A sender
-//! task posts due rows and records the outcome, retrying with backoff; before a room event's
-//! first attempt it builds the body from the event item and stores it, so every retry signs the
-//! same bytes. The outbox is in the database, so a restart (or a crash) loses no queued
-//! delivery. Signature: `X-Huddle-Signature = HEX(HMAC-SHA256(secret, timestamp + "." + body))`
-//! with `X-Huddle-Timestamp`, the scheme TalkJS uses under its own header names.
+//! participants, a conversation's guest access, its deletion, the notifications a post
+//! triggered) are outbox rows the write path commits with the change itself
+//! (`RoomWriteStore::write_room`), pointing at the room event and its item, with no body yet;
+//! the writer task here only queues what is not a room change (user events, the app-wide
+//! guest-access switch, `message.read`), one row per interested endpoint. A sender task posts
+//! due rows and records the outcome, retrying with backoff; before a room event's first attempt
+//! it builds the body from the event item and stores it, so every retry signs the same bytes.
+//! The outbox is in the database, so a restart (or a crash) loses no queued delivery.
+//! Signature: `X-Huddle-Signature = HEX(HMAC-SHA256(secret, timestamp + "." + body))` with
+//! `X-Huddle-Timestamp`, the scheme TalkJS uses under its own header names.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;

@@ -136,7 +136,51 @@ async fn message_length_is_limited_on_every_api() {
     assert_eq!(e["error"], "error-message-size-exceeded", "{e}");
     d.ok("sendMessage", json!([{ "rid": rid, "msg": at_limit }]))
         .await;
-    println!("figure: message length limit {MAX} characters refused at {} on 8 paths (TalkJS backend user/system post and edit, browser post, REST post and edit, DDP send and update)", MAX + 1);
+
+    // REST chat.sendMessage, and the unit of length: UTF-16 code units, as Rocket.Chat's
+    // `msg.length`, so an emoji beyond the Basic Multilingual Plane counts 2 on both APIs.
+    let (status, v) = app
+        .post(
+            Some(&app.admin),
+            "chat.sendMessage",
+            json!({ "message": { "rid": rid, "msg": too_long } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["errorType"], "error-message-size-exceeded", "{v}");
+    let emoji_at_limit = "😀".repeat(MAX / 2);
+    let emoji_over = "😀".repeat(MAX / 2 + 1);
+    app.ok(
+        &app.admin,
+        "chat.sendMessage",
+        json!({ "message": { "rid": rid, "msg": emoji_at_limit } }),
+    )
+    .await;
+    let (status, v) = app
+        .post(
+            Some(&app.admin),
+            "chat.postMessage",
+            json!({ "roomId": rid, "text": emoji_over }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    let talk = |text: &str| json!([{ "text": text, "sender": "alice", "type": "UserMessage" }]);
+    app.talk_ok(
+        "POST",
+        "conversations/lim/messages",
+        Some(talk(&emoji_at_limit)),
+    )
+    .await;
+    let (status, v) = app
+        .talk(
+            "POST",
+            "conversations/lim/messages",
+            Some(talk(&emoji_over)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["errorCode"], "MESSAGE_TOO_LONG", "{v}");
+    println!("figure: message length limit {MAX} characters refused at {} on 9 paths (TalkJS backend user/system post and edit, browser post, REST post, send and edit, DDP send and update), in UTF-16 code units", MAX + 1);
 }
 
 /// Resume logins (REST and DDP) are counted apart from password attempts: bots behind one

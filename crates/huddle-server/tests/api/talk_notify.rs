@@ -211,6 +211,31 @@ async fn notify_changes_take_effect_and_rocket_chat_rooms_notify_nobody() {
         .iter()
         .any(|b| b["data"]["messages"][0]["text"] == "bob hears this"));
 
+    // Rocket.Chat users in the conversation: one watching it over DDP (stream-room-messages)
+    // is looking at it; the other, logged in over DDP but not watching, is notified.
+    let watcher = app.user("rcw").await;
+    let idle = app.user("rci").await;
+    for u in [&watcher, &idle] {
+        app.talk_ok(
+            "PUT",
+            &format!("conversations/{cid}/participants/{}", u.user_id),
+            Some(json!({})),
+        )
+        .await;
+    }
+    let mut watching = crate::ddp::Ddp::resume(&app, &watcher).await;
+    watching.sub_ready("stream-room-messages", &cid).await;
+    let _idle_session = crate::ddp::Ddp::resume(&app, &idle).await;
+    post("the Rocket.Chat side").await;
+    let counts = per_recipient(&settled(&app, &wid, &got).await);
+    assert_eq!(
+        counts.get(&watcher.user_id),
+        None,
+        "a DDP viewer is looking"
+    );
+    assert_eq!(counts.get(&idle.user_id), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("bob"), Some(&2));
+
     // A Rocket.Chat channel: its members have Rocket.Chat's own notification preferences,
     // which Huddle does not implement; nobody gets a TalkJS-style notification.
     let other = app.user("rcn").await;

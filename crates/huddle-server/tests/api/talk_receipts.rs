@@ -270,3 +270,73 @@ async fn read_receipts_are_refused_where_the_message_is_not_visible() {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn backend_mark_read_refusals() {
+    let app = TestApp::spawn().await;
+    let cid = unique("conv");
+    app.talk_ok("PUT", "users/pam", Some(json!({ "name": "Pam" })))
+        .await;
+    app.talk_ok("PUT", "users/stranger", Some(json!({ "name": "S" })))
+        .await;
+    app.talk_ok(
+        "PUT",
+        &format!("conversations/{cid}"),
+        Some(json!({ "participants": ["pam"] })),
+    )
+    .await;
+    // (case, bearer, path, expected status, expected errorCode)
+    let cases: Vec<(&str, Option<&str>, String, StatusCode, &str)> = vec![
+        (
+            "participant",
+            Some(crate::helpers::SECRET),
+            format!("conversations/{cid}/readBy/pam"),
+            StatusCode::OK,
+            "",
+        ),
+        (
+            "not a participant",
+            Some(crate::helpers::SECRET),
+            format!("conversations/{cid}/readBy/stranger"),
+            StatusCode::NOT_FOUND,
+            "PARTICIPANT_NOT_FOUND",
+        ),
+        (
+            "unknown conversation",
+            Some(crate::helpers::SECRET),
+            "conversations/nope/readBy/pam".into(),
+            StatusCode::NOT_FOUND,
+            "CONVERSATION_NOT_FOUND",
+        ),
+        (
+            "no credentials",
+            None,
+            format!("conversations/{cid}/readBy/pam"),
+            StatusCode::UNAUTHORIZED,
+            "",
+        ),
+        (
+            "wrong secret",
+            Some("sk_test_wrong"),
+            format!("conversations/{cid}/readBy/pam"),
+            StatusCode::UNAUTHORIZED,
+            "",
+        ),
+    ];
+    for (name, bearer, path, want, code) in cases {
+        let (status, v) = app.talk_with(bearer, "POST", &path, Some(json!({}))).await;
+        assert_eq!(status, want, "{name}: {v}");
+        if !code.is_empty() {
+            assert_eq!(v["errorCode"], code, "{name}: {v}");
+        }
+    }
+    // Only the participant's read state moved.
+    let conv = app
+        .talk_ok("GET", &format!("conversations/{cid}"), None)
+        .await;
+    assert_eq!(
+        conv["participants"]["pam"]["isUnread"],
+        json!(false),
+        "{conv}"
+    );
+}

@@ -113,6 +113,7 @@ conformance!(
     roles_crud_and_removed_roles,
     invites_reuse_expiry_and_counted_uses,
     bans_remove_the_member_and_keep_them_out,
+    owed_emails_are_batched_per_recipient_and_room,
 );
 
 pub fn all() -> Paging {

@@ -131,3 +131,109 @@ pub async fn a_post_carries_its_notifications(store: Arc<dyn Store>) {
     assert_eq!(quiet.items.len(), 1);
     assert_eq!(outbox(&store, &hook.id).await.len(), 2);
 }
+
+pub async fn owed_emails_are_batched_per_recipient_and_room(store: Arc<dyn Store>) {
+    use huddle_core::store::EmailOutcome;
+    let ann = insert_user(&store, "ann").await;
+    let bob = insert_user(&store, "bob").await;
+    let cat = insert_user(&store, "cat").await;
+    let mut rooms = vec![];
+    for name in ["mail-a", "mail-b"] {
+        let mut r = room(name, RoomType::Group);
+        r.origin = Origin::TalkJs;
+        store
+            .create_room(&r, &[sub(&r, &ann), sub(&r, &bob), sub(&r, &cat)])
+            .await
+            .unwrap();
+        rooms.push(r);
+    }
+    let post = |r: &Room, text: &str, window: i64| RoomWrite {
+        rid: r.id.clone(),
+        change: RoomChange::PostMessage(Message::new(&r.id, ann.to_ref(), text.into(), None)),
+        webhooks: vec![],
+        notify: Some(NotifyFacts {
+            live: HashSet::new(),
+            email_window_ms: Some(window),
+        }),
+    };
+    // Two messages in room a, one in room b; a long window for b.
+    store.write_room(post(&rooms[0], "a1", 0)).await.unwrap();
+    store.write_room(post(&rooms[0], "a2", 0)).await.unwrap();
+    store
+        .write_room(post(&rooms[1], "b1", 3_600_000))
+        .await
+        .unwrap();
+    let due = store.due_email_batches(Timestamp::now(), 10).await.unwrap();
+    // bob's and cat's batches of room a; room b's are not due for an hour.
+    assert_eq!(due.len(), 2, "{due:?}");
+    for batch in &due {
+        assert_eq!(batch.len(), 2);
+        assert!(batch
+            .iter()
+            .all(|e| e.rid == rooms[0].id && e.uid == batch[0].uid));
+        assert!(batch[0].created_at <= batch[1].created_at);
+    }
+    assert_eq!(
+        store
+            .due_email_batches(Timestamp::now(), 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let later = Timestamp(Timestamp::now().0 + 7_200_000);
+    assert_eq!(store.due_email_batches(later, 10).await.unwrap().len(), 4);
+
+    // Sent rows are done; a retry moves its rows to the retry time and counts the attempt.
+    let ids = |b: &Vec<huddle_core::store::EmailNotification>| {
+        b.iter().map(|e| e.id.clone()).collect::<Vec<_>>()
+    };
+    store
+        .finish_emails(&ids(&due[0]), &EmailOutcome::Sent)
+        .await
+        .unwrap();
+    let retry_at = Timestamp(Timestamp::now().0 + 60_000);
+    store
+        .finish_emails(
+            &ids(&due[1]),
+            &EmailOutcome::Retry {
+                at: retry_at,
+                error: "421 busy".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(store
+        .due_email_batches(Timestamp::now(), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let retried = store.due_email_batches(retry_at, 10).await.unwrap();
+    assert_eq!(retried.len(), 1);
+    assert!(retried[0].iter().all(|e| e.attempts == 1));
+    store
+        .finish_emails(&ids(&retried[0]), &EmailOutcome::Failed("550 no".into()))
+        .await
+        .unwrap();
+    assert!(store
+        .due_email_batches(retry_at, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // Finished rows are not finished again; an empty list is nothing.
+    store
+        .finish_emails(&ids(&due[0]), &EmailOutcome::Skipped("x".into()))
+        .await
+        .unwrap();
+    store.finish_emails(&[], &EmailOutcome::Sent).await.unwrap();
+    // Without an e-mail window (e-mails off) a post owes none.
+    let mut quiet = post(&rooms[0], "a3", 0);
+    quiet.notify = Some(NotifyFacts::default());
+    store.write_room(quiet).await.unwrap();
+    assert!(store
+        .due_email_batches(later, 10)
+        .await
+        .unwrap()
+        .iter()
+        .all(|b| b[0].rid == rooms[1].id));
+}
