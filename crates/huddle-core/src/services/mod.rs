@@ -7,6 +7,7 @@ mod auth;
 mod bootstrap;
 mod directory;
 mod dm;
+mod hashing;
 mod live;
 mod lookup;
 pub(crate) mod membership;
