@@ -12,6 +12,7 @@ mod lists;
 mod member_pages;
 mod membership;
 mod messages;
+mod read_positions;
 mod room_event_races;
 mod room_events;
 mod rooms;
@@ -44,6 +45,8 @@ use member_pages::*;
 use membership::*;
 #[allow(unused_imports)]
 use messages::*;
+#[allow(unused_imports)]
+use read_positions::*;
 #[allow(unused_imports)]
 use room_event_races::*;
 #[allow(unused_imports)]
@@ -100,6 +103,7 @@ conformance!(
     failed_changes_leave_no_event_and_no_outbox_row,
     concurrent_writers_number_without_gaps,
     a_deleted_room_keeps_its_events,
+    unread_is_read_from_room_counters_and_read_positions,
 );
 
 pub fn all() -> Paging {
