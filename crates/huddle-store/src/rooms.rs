@@ -413,15 +413,24 @@ impl SqlStore {
 #[async_trait]
 impl RoomStore for SqlStore {
     async fn room_by_id(&self, id: &str) -> Result<Option<Room>> {
-        if let Some(hit) = self.caches.rooms.get(id) {
+        if let Some((hit, _)) = self.caches.rooms.get(id) {
             return Ok(Some(hit));
         }
         let ticket = self.caches.rooms.ticket();
-        let found = self.room_where("r.id = $1", id).await?;
-        if let Some(room) = &found {
-            self.caches.rooms.fill(id, room.clone(), ticket);
-        }
-        Ok(found)
+        static SQL: LazyLock<String> =
+            LazyLock::new(|| format!("SELECT {}, r.seq FROM rooms r WHERE r.id = $1", *ROOM_COLS));
+        let row = sqlx::query(&SQL)
+            .bind(id)
+            .fetch_optional(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let room = rows::room(&row)?;
+        let seq: i64 = row.try_get(ROOM_FIELDS.len()).map_err(db_err)?;
+        self.caches
+            .rooms
+            .fill_versioned(id, room.clone(), seq, ticket);
+        Ok(Some(room))
     }
 
     async fn room_by_name(&self, name: &str) -> Result<Option<Room>> {
