@@ -21,6 +21,8 @@ pub const ALL_SCENARIOS: &[&str] = &[
     "post",
     "mixed",
     "memory",
+    // Password bursts, on a server of their own.
+    "logins",
     // Realtime (issue 7), on a server of their own when spawned.
     "ddp-idle",
     "fanout",

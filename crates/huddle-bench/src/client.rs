@@ -166,15 +166,19 @@ impl Http {
     }
 }
 
-/// Rocket.Chat's success flag. The server writes compact JSON, so the common case is a substring
-/// test; anything else is parsed.
+/// Rocket.Chat's success flag (`"status": "success"` on `login`, which has no `success`). The
+/// server writes compact JSON, so the common case is a substring test; anything else is parsed.
 fn succeeded(body: &[u8]) -> bool {
     const FLAG: &[u8] = b"\"success\":true";
-    if body.windows(FLAG.len()).any(|w| w == FLAG) {
+    const STATUS: &[u8] = b"\"status\":\"success\"";
+    if body
+        .windows(FLAG.len())
+        .any(|w| w == FLAG || w.starts_with(STATUS))
+    {
         return true;
     }
     serde_json::from_slice::<Value>(body)
-        .map(|v| v["success"] == Value::Bool(true))
+        .map(|v| v["success"] == Value::Bool(true) || v["status"] == "success")
         .unwrap_or(false)
 }
 
@@ -188,5 +192,7 @@ mod tests {
         assert!(succeeded(br#"{ "success" : true }"#));
         assert!(!succeeded(br#"{"success":false,"error":"x"}"#));
         assert!(!succeeded(b"not json"));
+        assert!(succeeded(br#"{"status":"success","data":{}}"#));
+        assert!(!succeeded(br#"{"status":"error","error":"Unauthorized"}"#));
     }
 }

@@ -45,6 +45,9 @@ pub fn memory_room(i: u64) -> String {
 }
 
 pub const POST_ROOM: &str = "post";
+/// The small room `post` is compared with: posting must cost the same whatever the room's size.
+pub const POST_ROOM_SMALL: &str = "post-10";
+pub const POST_ROOM_SMALL_SIZE: u64 = 10;
 
 /// A seeded login token of user `i`. Stored hashed, as the server stores its own.
 pub fn token(secret: &str, i: u64) -> String {
@@ -126,6 +129,12 @@ impl Plan {
             id: POST_ROOM.into(),
             t: "c",
             members: s.post_room_size,
+            admin_owner: false,
+        });
+        rooms.push(RoomSpec {
+            id: POST_ROOM_SMALL.into(),
+            t: "c",
+            members: POST_ROOM_SMALL_SIZE.min(s.post_room_size),
             admin_owner: false,
         });
         for kind in WRITE_KINDS {

@@ -3,6 +3,7 @@
 //! prints a table (and JSON) of throughput, latency percentiles and server memory per scenario,
 //! with ratios to the no-op and to the bare limits server measured in the same run.
 
+mod bursts;
 mod cli;
 mod client;
 mod fixture;
@@ -261,9 +262,10 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let main_names: Vec<&str> = names
         .iter()
         .copied()
-        .filter(|n| *n != "memory" && !realtime::SCENARIOS.contains(n))
+        .filter(|n| *n != "memory" && *n != bursts::NAME && !realtime::SCENARIOS.contains(n))
         .collect();
     let wants_memory = names.contains(&"memory");
+    let wants_bursts = names.contains(&bursts::NAME);
     let work = work_dir(&args)?;
 
     if args.spawn {
@@ -310,6 +312,9 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
             result?;
         }
+        if wants_bursts {
+            rows.extend(bursts::run(work.path(), &args, &mut seeds).await?);
+        }
         if !rt_names.is_empty() {
             let rl = realtime::RtLoad::resolve(&args.realtime, args.tiny, sizes.post_room_size);
             let (env, spawned) = spawn_realtime(work.path(), &rl, &args, &mut seeds).await?;
@@ -344,6 +349,9 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 .filter(|n| matches!(*n, "noop" | "memory"))
                 .collect(),
         };
+        if wants_bursts {
+            say("logins: skipped (needs --spawn: it measures a server of its own)".into());
+        }
         if kind == Kind::Main && wants_memory {
             say("memory: skipped (needs --spawn, or a server on a `seed --memory-fixture` database)".into());
         }

@@ -264,23 +264,31 @@ pub fn size_scaling(ctx: &Ctx) -> Vec<Step> {
 }
 
 pub fn post(ctx: &Ctx) -> Vec<Step> {
-    let posters: Vec<Creds> = (1..=ctx.sizes.post_room_size.min(ctx.tokens.len() as u64))
+    let small = fixture::POST_ROOM_SMALL_SIZE.min(ctx.sizes.post_room_size);
+    vec![
+        post_into(ctx, "post-into-10", fixture::POST_ROOM_SMALL, small),
+        post_into(ctx, "post", POST_ROOM, ctx.sizes.post_room_size),
+    ]
+}
+
+/// `chat.postMessage` into `room` by its `size` members (users 1..=size), round-robin.
+fn post_into(ctx: &Ctx, name: &str, room: &'static str, size: u64) -> Step {
+    let posters: Vec<Creds> = (1..=size.min(ctx.tokens.len() as u64))
         .filter_map(|u| ctx.token(u))
         .collect();
     let posters = Arc::new(posters);
-    let size = ctx.sizes.post_room_size;
-    vec![Step {
+    Step {
         spec: ctx.timed(
-            "post",
+            name,
             shared(move |k| {
                 let creds = posters.get(usize::try_from(k).ok()? % posters.len().max(1))?;
-                let body = json!({"roomId": POST_ROOM, "text": format!("bench message {k}")});
+                let body = json!({"roomId": room, "text": format!("bench message {k}")});
                 Some(Req::post("/api/v1/chat.postMessage", body, creds))
             }),
         ),
         class: Class::Write,
         note: format!("chat.postMessage by members into a room of {size}"),
-    }]
+    }
 }
 
 /// 90% reads (members pages from the top of a room, channels.info, me), 10% membership writes

@@ -31,7 +31,8 @@ const ROOMS: usize = 20_000;
 /// The caches of one store.
 pub(crate) struct Caches {
     pub(crate) tokens: Cache<(User, LoginToken)>,
-    pub(crate) rooms: Cache<Room>,
+    /// Rooms with the number of the room's last event (`rooms.seq`) their row reflects.
+    pub(crate) rooms: Cache<(Room, i64)>,
 }
 
 impl Caches {
@@ -114,6 +115,10 @@ impl<V: Clone> Cache<V> {
     /// Stores what a read found, unless the key was invalidated since the ticket was taken.
     pub(crate) fn fill(&self, key: &str, value: V, ticket: Ticket) {
         let mut inner = self.lock();
+        self.fill_locked(&mut inner, key, value, ticket);
+    }
+
+    fn fill_locked(&self, inner: &mut Inner<V>, key: &str, value: V, ticket: Ticket) {
         if ticket.0 < inner.floor {
             return;
         }
@@ -138,6 +143,10 @@ impl<V: Clone> Cache<V> {
     /// The row behind `key` changed (committed).
     pub(crate) fn invalidate(&self, key: &str) {
         let mut inner = self.lock();
+        self.invalidate_locked(&mut inner, key);
+    }
+
+    fn invalidate_locked(&self, inner: &mut Inner<V>, key: &str) {
         inner.clock += 1;
         let at = inner.clock;
         if inner.map.len() >= self.cap && !inner.map.contains_key(key) {
@@ -157,6 +166,47 @@ impl<V: Clone> Cache<V> {
             Slot::Value { value, .. } => !pred(value),
             Slot::Tombstone(_) => false,
         });
+    }
+}
+
+/// Values that carry the number of the change they reflect (a room's `seq`): a committed change
+/// brings the cached value up to its own number in place instead of dropping it, and an older
+/// version (a fill that read before the change, a change that answered late) never replaces a
+/// newer one.
+impl<V: Clone> Cache<(V, i64)> {
+    /// [`Cache::fill`], unless the cache holds this version or a newer one already.
+    pub(crate) fn fill_versioned(&self, key: &str, value: V, seq: i64, ticket: Ticket) {
+        let mut inner = self.lock();
+        if let Some(Slot::Value {
+            value: (_, have), ..
+        }) = inner.map.get(key)
+        {
+            if *have >= seq {
+                return;
+            }
+        }
+        self.fill_locked(&mut inner, key, (value, seq), ticket);
+    }
+
+    /// A committed change numbered `seq` moved only what `update` applies (counters read back
+    /// from its own statement). A cached older version is updated in place and keeps its read
+    /// time (the trust in what other processes may have changed does not grow); a newer one is
+    /// left alone; with nothing cached, fills in flight (which read before the change) are
+    /// dropped as by [`Cache::invalidate`].
+    pub(crate) fn advance(&self, key: &str, seq: i64, update: impl FnOnce(&mut V)) {
+        let mut inner = self.lock();
+        if let Some(Slot::Value {
+            value: (value, have),
+            ..
+        }) = inner.map.get_mut(key)
+        {
+            if *have < seq {
+                update(value);
+                *have = seq;
+            }
+            return;
+        }
+        self.invalidate_locked(&mut inner, key);
     }
 }
 
@@ -189,6 +239,33 @@ mod tests {
         assert_eq!((cache.get("a"), cache.get("b")), (None, Some(2)));
         cache.fill("c", 3, in_flight);
         assert_eq!(cache.get("c"), None);
+    }
+
+    #[test]
+    fn versions_only_move_forward() {
+        let cache: Cache<(&str, i64)> = Cache::new(10, TTL);
+        // Nothing cached: the change drops fills that read before it.
+        let before = cache.ticket();
+        cache.advance("r", 3, |v| *v = "three");
+        cache.fill_versioned("r", "two", 2, before);
+        assert_eq!(cache.get("r"), None);
+        let t = cache.ticket();
+        cache.fill_versioned("r", "three", 3, t);
+        assert_eq!(cache.get("r"), Some(("three", 3)));
+        // Later changes update in place, in any order of arrival; older ones are ignored.
+        cache.advance("r", 5, |v| *v = "five");
+        cache.advance("r", 4, |v| *v = "four");
+        assert_eq!(cache.get("r"), Some(("five", 5)));
+        // A fill of an older version does not replace a newer one; a newer fill does.
+        cache.fill_versioned("r", "four", 4, cache.ticket());
+        assert_eq!(cache.get("r"), Some(("five", 5)));
+        cache.fill_versioned("r", "six", 6, cache.ticket());
+        assert_eq!(cache.get("r"), Some(("six", 6)));
+        // An invalidation still wins over everything before it.
+        let stale = cache.ticket();
+        cache.invalidate("r");
+        cache.fill_versioned("r", "seven", 7, stale);
+        assert_eq!(cache.get("r"), None);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use huddle_core::{Message, Result, Room, Subscription, User};
 use sqlx::Row;
 
 use crate::errors::{db_err, invalid_cursor, user_err};
-use crate::rows::{self, MESSAGE_COLS, ROOM_COLS, SUB_COLS, USER_COLS, USER_FIELDS};
+use crate::rows::{self, MESSAGE_COLS, ROOM_COLS, SUB_COLS_R, USER_COLS, USER_FIELDS};
 use crate::sql::{insert_json_rows, json_list, placeholders, to_json};
 use crate::users::bind_user;
 use crate::{SqlStore, Q};
@@ -81,10 +81,12 @@ impl ConversationStore for SqlStore {
             Some(uid) => {
                 binds.push(Bind::Text(uid.clone()));
                 if query.unread_only {
-                    conditions.push("(s.unread > 0 OR s.alert = 1)".into());
+                    // As `SUB_COLS_R` computes them: a post not seen yet is unread.
+                    conditions
+                        .push("(s.unread > 0 OR s.alert = 1 OR r.posts > s.posts_seen)".into());
                 }
                 (
-                    format!("{}, {}", *ROOM_COLS, *SUB_COLS),
+                    format!("{}, {}", *ROOM_COLS, *SUB_COLS_R),
                     "rooms r JOIN subscriptions s ON s.rid = r.id AND s.uid = $1",
                 )
             }

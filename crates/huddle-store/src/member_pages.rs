@@ -14,7 +14,7 @@ use sqlx::Row;
 use crate::errors::db_err;
 use crate::member_index::Key;
 use crate::pool::Backend;
-use crate::rows::{self, SUB_COLS, USER_COLS};
+use crate::rows::{self, SUB_COLS, SUB_ROOM, USER_COLS};
 use crate::SqlStore;
 
 /// Rooms below this size, and offsets below this, are cheap to walk: no index for them.
@@ -107,7 +107,7 @@ impl SqlStore {
             (">=", "ASC")
         };
         let sql = format!(
-            "SELECT {}, {} FROM subscriptions s JOIN users u ON u.id = s.uid \
+            "SELECT {}, {} FROM subscriptions s JOIN users u ON u.id = s.uid {SUB_ROOM} \
              WHERE s.rid = $1 AND u.active = 1 AND (s.u_username, s.uid) {cmp} ($2, $3) \
              ORDER BY s.u_username {dir}, s.uid {dir} LIMIT $4",
             *SUB_COLS, *USER_COLS

@@ -17,10 +17,9 @@ use crate::messages::insert_messages;
 use crate::pool::Backend;
 use crate::room_writes::Applied;
 use crate::rooms::{advance_room, bump_room, claim_room, room_missing};
-use crate::rows::{self, SUB_COLS, SUB_FIELDS, USER_COLS};
+use crate::rows::{self, SUB_COLS, SUB_FIELDS, SUB_ROOM, USER_COLS};
 use crate::sql::{
-    contains_pattern, escape_like, flag, insert_json_rows, insert_values_sql, now, placeholders,
-    to_json, CHUNK,
+    contains_pattern, escape_like, flag, insert_values_sql, now, placeholders, to_json, CHUNK,
 };
 use crate::{SqlStore, Q};
 
@@ -99,22 +98,24 @@ pub(crate) async fn insert_subscriptions(
                 .iter()
                 .map(|s| SubRow::new(rid, s))
                 .collect::<Result<Vec<_>>>()?;
-            let sql = format!(
-                "{}{SUFFIX}",
-                insert_json_rows(backend, "subscriptions", SUB_FIELDS)
-            );
-            sqlx::query(&sql)
+            static SQL: LazyLock<String> = LazyLock::new(|| {
+                let cols = SUB_FIELDS.join(", ");
+                format!(
+                    "INSERT INTO subscriptions ({cols}, posts_seen) SELECT {cols}, {SEEN_NOW} \
+                     FROM jsonb_populate_recordset(NULL::subscriptions, $1::jsonb) WHERE true{SUFFIX}"
+                )
+            });
+            sqlx::query(&SQL)
                 .bind(to_json(&rows)?)
+                .bind(rid)
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(reference_err)?
         }
         Backend::Sqlite => {
-            static FULL: LazyLock<String> =
-                LazyLock::new(|| insert_values_sql("subscriptions", SUB_FIELDS, CHUNK, SUFFIX));
+            static FULL: LazyLock<String> = LazyLock::new(|| insert_subscriptions_sql(CHUNK));
             // One row is every single invite, join and room creation: built once, not per call.
-            static ONE: LazyLock<String> =
-                LazyLock::new(|| insert_values_sql("subscriptions", SUB_FIELDS, 1, SUFFIX));
+            static ONE: LazyLock<String> = LazyLock::new(|| insert_subscriptions_sql(1));
             let mut inserted = Vec::with_capacity(subs.len());
             for chunk in subs.chunks(CHUNK) {
                 let short;
@@ -122,11 +123,12 @@ pub(crate) async fn insert_subscriptions(
                     CHUNK => FULL.as_str(),
                     1 => ONE.as_str(),
                     n => {
-                        short = insert_values_sql("subscriptions", SUB_FIELDS, n, SUFFIX);
+                        short = insert_subscriptions_sql(n);
                         short.as_str()
                     }
                 };
-                let mut q = sqlx::query(sql);
+                // The room's `?` comes first in the statement's text.
+                let mut q = sqlx::query(sql).bind(rid);
                 for s in chunk {
                     q = bind_sub(q, rid, s)?;
                 }
@@ -145,6 +147,28 @@ pub(crate) async fn insert_subscriptions(
         .iter()
         .map(|row| row.try_get::<String, _>(0usize).map_err(db_err))
         .collect()
+}
+
+/// A new membership has seen every post of its room so far (`rooms.posts`): its unread state
+/// is what the service gave it, not the room's history. A missing room reads 0 here and fails
+/// on the foreign key as before.
+const SEEN_NOW: &str = "COALESCE((SELECT posts FROM rooms WHERE id = $2), 0)";
+
+/// SQLite's multi-row insert of `rows` memberships of one room (the first parameter), with the
+/// room's post counter as their `posts_seen` (one lookup per statement: the subquery does not
+/// depend on the row).
+fn insert_subscriptions_sql(rows: usize) -> String {
+    let values = insert_values_sql("subscriptions", SUB_FIELDS, rows, "");
+    let values = values
+        .split_once(" VALUES ")
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default();
+    format!(
+        "INSERT INTO subscriptions ({}, posts_seen) SELECT v.*, \
+         COALESCE((SELECT posts FROM rooms WHERE id = ?), 0) FROM (VALUES {values}) v \
+         WHERE true ON CONFLICT (rid, uid) DO NOTHING RETURNING uid",
+        SUB_FIELDS.join(", ")
+    )
 }
 
 /// Binds one membership's columns in `SUB_FIELDS` order.
@@ -325,8 +349,8 @@ pub(crate) async fn update_member(
     sub.rid = rid.to_string();
     let done = sqlx::query(
         "UPDATE subscriptions SET ls = $3, open = $4, alert = $5, unread = $6, user_mentions = $7, \
-         group_mentions = $8, roles = $9, access = $10, notify = $11, revoked_at = $12, updated_at = $13 \
-         WHERE rid = $1 AND uid = $2",
+         group_mentions = $8, roles = $9, access = $10, notify = $11, revoked_at = $12, updated_at = $13, \
+         posts_seen = (SELECT posts FROM rooms WHERE id = $1) WHERE rid = $1 AND uid = $2",
     )
     .bind(rid)
     .bind(sub.u.id.as_str())
@@ -382,7 +406,7 @@ fn invalid_subscription() -> Error {
 impl MembershipStore for SqlStore {
     async fn subscription(&self, rid: &str, uid: &str) -> Result<Option<Subscription>> {
         let sql = format!(
-            "SELECT {} FROM subscriptions s WHERE s.rid = $1 AND s.uid = $2",
+            "SELECT {} FROM subscriptions s {SUB_ROOM} WHERE s.rid = $1 AND s.uid = $2",
             *SUB_COLS
         );
         let row = sqlx::query(&sql)
@@ -425,7 +449,7 @@ impl MembershipStore for SqlStore {
         // Walks the (rid, u_username, uid) index in order and stops after one page, so the
         // first page of a huge room costs a page, not the room.
         let page_sql = format!(
-            "SELECT {}, {} FROM subscriptions s JOIN users u ON u.id = s.uid WHERE {filter} ORDER BY s.u_username {dir}, s.uid {dir}{}",
+            "SELECT {}, {} FROM subscriptions s JOIN users u ON u.id = s.uid {SUB_ROOM} WHERE {filter} ORDER BY s.u_username {dir}, s.uid {dir}{}",
             *SUB_COLS,
             *USER_COLS,
             self.db.backend.page(&query.paging)
@@ -465,7 +489,7 @@ impl MembershipStore for SqlStore {
     }
 
     async fn members_with_roles(&self, rid: &str) -> Result<Vec<Subscription>> {
-        let sql = format!("SELECT {} FROM subscriptions s WHERE s.rid = $1 AND s.roles <> '[]' ORDER BY s.u_username, s.uid", *SUB_COLS);
+        let sql = format!("SELECT {} FROM subscriptions s {SUB_ROOM} WHERE s.rid = $1 AND s.roles <> '[]' ORDER BY s.u_username, s.uid", *SUB_COLS);
         let found = sqlx::query(&sql)
             .bind(rid)
             .fetch_all(self.db.reader())
@@ -494,13 +518,14 @@ impl MembershipStore for SqlStore {
         uid: &str,
         updated_since: Option<Timestamp>,
     ) -> Result<Vec<Subscription>> {
+        // Changed since: written since, or a post it has not seen came since.
         let since = if updated_since.is_some() {
-            " AND s.updated_at > $2"
+            " AND (s.updated_at > $2 OR (sr.posts > s.posts_seen AND sr.posted_at > $2))"
         } else {
             ""
         };
         let sql = format!(
-            "SELECT {} FROM subscriptions s WHERE s.uid = $1{since} ORDER BY s.ts, s.rid",
+            "SELECT {} FROM subscriptions s {SUB_ROOM} WHERE s.uid = $1{since} ORDER BY s.ts, s.rid",
             *SUB_COLS
         );
         let mut q = sqlx::query(&sql).bind(uid);
@@ -516,7 +541,8 @@ impl MembershipStore for SqlStore {
         self.db.write(move |tx| Box::pin(async move {
         let done = sqlx::query(
             "UPDATE subscriptions SET ls = $3, open = $4, alert = $5, unread = $6, user_mentions = $7, \
-             group_mentions = $8, updated_at = $9 WHERE rid = $1 AND uid = $2",
+             group_mentions = $8, updated_at = $9, posts_seen = (SELECT posts FROM rooms WHERE id = $1) \
+             WHERE rid = $1 AND uid = $2",
         )
         .bind(sub.rid.as_str())
         .bind(sub.u.id.as_str())
@@ -539,8 +565,8 @@ impl MembershipStore for SqlStore {
         self.db.write(move |tx| Box::pin(async move {
         let ts = now();
         let done = sqlx::query(
-            "UPDATE subscriptions SET unread = 0, alert = 0, user_mentions = 0, group_mentions = 0, ls = $3, updated_at = $3 \
-             WHERE rid = $1 AND uid = $2",
+            "UPDATE subscriptions SET unread = 0, alert = 0, user_mentions = 0, group_mentions = 0, ls = $3, updated_at = $3, \
+             posts_seen = (SELECT posts FROM rooms WHERE id = $1) WHERE rid = $1 AND uid = $2",
         )
         .bind(rid.as_str())
         .bind(uid.as_str())

@@ -15,7 +15,7 @@ use crate::errors::{db_err, message_err, room_not_found};
 use crate::notifications;
 use crate::pool::Backend;
 use crate::room_writes::Applied;
-use crate::rooms::{advance_room, advanced, bump_room, claim_room, room_missing};
+use crate::rooms::{advance_room, advanced, bump_room, bump_room_post, claim_room, room_missing};
 use crate::rows::{self, MESSAGE_COLS, MESSAGE_FIELDS};
 use crate::sql::{
     contains_pattern, insert_json_rows, insert_values_sql, json_list, now, to_json, CHUNK,
@@ -169,17 +169,30 @@ pub(crate) async fn post(
             });
         }
     }
-    let advanced = bump_room(tx, rid, 0, &[&message]).await?;
-    if !message.is_system() {
-        // Everyone else in the room now has something unread.
-        sqlx::query("UPDATE subscriptions SET unread = unread + 1, alert = 1, updated_at = $3 WHERE rid = $1 AND uid <> $2")
-            .bind(rid)
-            .bind(message.u.id.as_str())
-            .bind(now())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+    // Everyone else in the room now has something unread: the room counts the post (O(1),
+    // whatever the room's size), and each membership reads the posts it has not seen as unread
+    // (`rows::SUB_COLS`). The sender's own post is not news to them: their row keeps what they
+    // had not seen yet and marks this post seen.
+    let counts = !message.is_system();
+    if counts {
+        sqlx::query(
+            "UPDATE subscriptions SET \
+             unread = CASE WHEN (SELECT posts FROM rooms WHERE id = $1) > posts_seen \
+               THEN unread + (SELECT posts FROM rooms WHERE id = $1) - posts_seen ELSE unread END, \
+             alert = CASE WHEN (SELECT posts FROM rooms WHERE id = $1) > posts_seen THEN 1 ELSE alert END, \
+             updated_at = CASE WHEN (SELECT posts FROM rooms WHERE id = $1) > posts_seen \
+               AND (SELECT posted_at FROM rooms WHERE id = $1) > updated_at \
+               THEN (SELECT posted_at FROM rooms WHERE id = $1) ELSE updated_at END, \
+             posts_seen = (SELECT posts FROM rooms WHERE id = $1) + 1 \
+             WHERE rid = $1 AND uid = $2",
+        )
+        .bind(rid)
+        .bind(message.u.id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
     }
+    let advanced = bump_room_post(tx, rid, &message, counts).await?;
     let notified = match &notify {
         Some(facts) => notifications::notify_post(tx, rid, &message, facts).await?,
         None => vec![],

@@ -161,6 +161,14 @@ impl RoomWriteStore for SqlStore {
             RoomChange::Create { .. } | RoomChange::EditMessage(_) | RoomChange::React { .. }
         );
         let deletes_room = matches!(change, RoomChange::DeleteRoom);
+        let counters_only = matches!(
+            change,
+            RoomChange::AddMembers(_)
+                | RoomChange::RemoveMember { .. }
+                | RoomChange::UpdateMember { .. }
+                | RoomChange::PostMessage(_)
+                | RoomChange::DeleteMessage { .. }
+        );
         let (backend, indexes, key) = (self.db.backend, self.members.clone(), rid.clone());
         let queue = self.db.events.clone();
         let out = self
@@ -186,8 +194,21 @@ impl RoomWriteStore for SqlStore {
                 })
             })
             .await;
-        if drops_cached_room {
-            self.caches.rooms.invalidate(&key);
+        // A change that moved only the room's counters brings the cached room up to its own
+        // number with the counters its statement read back (the next request on the room reads
+        // it from memory); any other change, and any failure (its commit's outcome is not
+        // known), drops it.
+        match (&out, counters_only) {
+            (Ok(Some(applied)), true) if applied.counters.is_some() => {
+                let counters = applied.counters;
+                self.caches.rooms.advance(&key, applied.seq, |room| {
+                    if let Some(c) = counters {
+                        *room = c.apply(room.clone());
+                    }
+                });
+            }
+            _ if drops_cached_room => self.caches.rooms.invalidate(&key),
+            _ => {}
         }
         let Some(applied) = out? else {
             return Ok(RoomWritten::default());

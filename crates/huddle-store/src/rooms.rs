@@ -142,6 +142,31 @@ pub(crate) async fn bump_room(
     advanced(&row)
 }
 
+/// `bump_room` for one posted message: `counts` (a user's message, not a system one) also
+/// moves the room's post counter and time, which members' unread state is read from.
+pub(crate) async fn bump_room_post(
+    tx: &mut AnyConnection,
+    rid: &str,
+    message: &Message,
+    counts: bool,
+) -> Result<Advanced> {
+    let row = sqlx::query(
+        "UPDATE rooms SET msgs = msgs + 1, lm = CASE WHEN lm IS NULL OR lm < $2 THEN $2 ELSE lm END, \
+         updated_at = $3, seq = seq + 1, posts = posts + $4, \
+         posted_at = CASE WHEN $4 > 0 THEN $3 ELSE posted_at END \
+         WHERE id = $1 RETURNING users_count, msgs, lm, updated_at, seq",
+    )
+    .bind(rid)
+    .bind(message.ts.0)
+    .bind(now())
+    .bind(i64::from(counts))
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_err)?
+    .ok_or_else(room_not_found)?;
+    advanced(&row)
+}
+
 /// Takes the room's next event number, for a change that moves no counter.
 pub(crate) async fn advance_room(tx: &mut AnyConnection, rid: &str) -> Result<Advanced> {
     let row = sqlx::query(
@@ -401,15 +426,24 @@ impl SqlStore {
 #[async_trait]
 impl RoomStore for SqlStore {
     async fn room_by_id(&self, id: &str) -> Result<Option<Room>> {
-        if let Some(hit) = self.caches.rooms.get(id) {
+        if let Some((hit, _)) = self.caches.rooms.get(id) {
             return Ok(Some(hit));
         }
         let ticket = self.caches.rooms.ticket();
-        let found = self.room_where("r.id = $1", id).await?;
-        if let Some(room) = &found {
-            self.caches.rooms.fill(id, room.clone(), ticket);
-        }
-        Ok(found)
+        static SQL: LazyLock<String> =
+            LazyLock::new(|| format!("SELECT {}, r.seq FROM rooms r WHERE r.id = $1", *ROOM_COLS));
+        let row = sqlx::query(&SQL)
+            .bind(id)
+            .fetch_optional(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let room = rows::room(&row)?;
+        let seq: i64 = row.try_get(ROOM_FIELDS.len()).map_err(db_err)?;
+        self.caches
+            .rooms
+            .fill_versioned(id, room.clone(), seq, ticket);
+        Ok(Some(room))
     }
 
     async fn room_by_name(&self, name: &str) -> Result<Option<Room>> {

@@ -147,7 +147,34 @@ fn select_list(alias: &str, fields: &[&str]) -> String {
 pub(crate) static USER_COLS: LazyLock<String> = LazyLock::new(|| select_list("u", USER_FIELDS));
 pub(crate) static TOKEN_COLS: LazyLock<String> = LazyLock::new(|| select_list("k", TOKEN_FIELDS));
 pub(crate) static ROOM_COLS: LazyLock<String> = LazyLock::new(|| select_list("r", ROOM_FIELDS));
-pub(crate) static SUB_COLS: LazyLock<String> = LazyLock::new(|| select_list("s", SUB_FIELDS));
+/// A membership as its member sees it: `unread`, `alert` and `updated_at` are the stored values
+/// plus the posts of the room the member has not seen yet (migration 0006: a post moves the
+/// room's counter, not every member's row). Needs the membership's room joined as `sr`
+/// ([`SUB_ROOM`]).
+pub(crate) static SUB_COLS: LazyLock<String> = LazyLock::new(|| sub_select("sr"));
+/// [`SUB_COLS`] for a query that has the membership's room joined as `r` already.
+pub(crate) static SUB_COLS_R: LazyLock<String> = LazyLock::new(|| sub_select("r"));
+/// The join [`SUB_COLS`] reads the room's post counter through (a primary-key lookup per row).
+pub(crate) const SUB_ROOM: &str = "JOIN rooms sr ON sr.id = s.rid";
+
+fn sub_select(room: &str) -> String {
+    let unseen = format!("{room}.posts > s.posts_seen");
+    SUB_FIELDS
+        .iter()
+        .map(|f| match *f {
+            "unread" => format!(
+                "CASE WHEN {unseen} THEN s.unread + {room}.posts - s.posts_seen ELSE s.unread END AS s_unread"
+            ),
+            "alert" => format!("CASE WHEN {unseen} THEN 1 ELSE s.alert END AS s_alert"),
+            "updated_at" => format!(
+                "CASE WHEN {unseen} AND {room}.posted_at > s.updated_at THEN {room}.posted_at \
+                 ELSE s.updated_at END AS s_updated_at"
+            ),
+            f => format!("s.{f} AS s_{f}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 pub(crate) static MESSAGE_COLS: LazyLock<String> =
     LazyLock::new(|| select_list("m", MESSAGE_FIELDS));
 pub(crate) static APP_KEY_COLS: LazyLock<String> =

@@ -1,10 +1,5 @@
 //! Authentication: passwords (Argon2), login tokens (stored hashed), personal access tokens.
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
-use argon2::Argon2;
-
 use super::Huddle;
 use crate::ids::{hash_token, new_token, sha256_hex};
 use crate::model::{LoginToken, Subscription, TokenKind, User};
@@ -66,34 +61,14 @@ pub enum LoginRequest {
     },
 }
 
-/// Hashes a password for storage. Runs off the async threads: Argon2 is deliberately slow.
+/// Hashes a password for storage, on the hashing threads (`hashing.rs`): Argon2 is deliberately
+/// slow and large.
 pub async fn hash_password(password: &str) -> Result<String> {
-    let digest = sha256_hex(password);
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(digest.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| Error::Internal(format!("argon2: {e}")))
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("join: {e}")))?
+    super::hashing::hash(sha256_hex(password)).await
 }
 
 async fn verify_password(hash: &str, input: &PasswordInput) -> bool {
-    let hash = hash.to_string();
-    let digest = input.digest();
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(digest.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
+    super::hashing::verify(hash.to_string(), input.digest()).await
 }
 
 fn login_failure(code: &'static str, reason: &'static str) -> Error {

@@ -9,6 +9,7 @@ mod bootstrap;
 mod custom_roles;
 mod directory;
 mod dm;
+mod hashing;
 mod invites;
 mod live;
 mod lookup;

@@ -14,6 +14,7 @@ mod member_pages;
 mod membership;
 mod messages;
 mod notifications;
+mod read_positions;
 mod room_event_races;
 mod room_events;
 mod rooms;
@@ -50,6 +51,7 @@ use membership::*;
 use messages::*;
 #[allow(unused_imports)]
 use notifications::*;
+use read_positions::*;
 #[allow(unused_imports)]
 use room_event_races::*;
 #[allow(unused_imports)]
@@ -114,6 +116,7 @@ conformance!(
     invites_reuse_expiry_and_counted_uses,
     bans_remove_the_member_and_keep_them_out,
     owed_emails_are_batched_per_recipient_and_room,
+    unread_is_read_from_room_counters_and_read_positions,
 );
 
 pub fn all() -> Paging {
