@@ -52,7 +52,7 @@ pub fn room_in(r: &Room, d: Dates) -> Value {
         put("ro", json!(r.read_only));
         put("sysMes", json!(true));
         put("default", json!(r.default));
-        put("customFields", json!({}));
+        put("customFields", json!(r.custom));
         if let Some(u) = &r.creator {
             put("u", json!({ "_id": u.id, "username": u.username }));
         }
@@ -74,6 +74,12 @@ pub fn room_in(r: &Room, d: Dates) -> Value {
     }
     if let Some(lm) = r.last_message_at {
         put("lm", date(lm, d));
+    }
+    if r.encrypted {
+        put("encrypted", json!(true));
+    }
+    if let Some(prid) = &r.prid {
+        put("prid", json!(prid));
     }
     Value::Object(o)
 }
@@ -167,6 +173,8 @@ pub fn subscription_in(s: &Subscription, d: Dates) -> Value {
     if !s.roles.is_empty() {
         v["roles"] = json!(s.roles);
     }
+    // Rocket.Chat's subscriptions always say whether the room is a favourite.
+    v["f"] = json!(s.favorite);
     v
 }
 

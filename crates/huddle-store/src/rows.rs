@@ -78,6 +78,8 @@ pub(crate) const ROOM_FIELDS: &[&str] = &[
     "custom",
     "guest_access",
     "origin",
+    "encrypted",
+    "prid",
 ];
 pub(crate) const SUB_FIELDS: &[&str] = &[
     "id",
@@ -100,6 +102,7 @@ pub(crate) const SUB_FIELDS: &[&str] = &[
     "notify",
     "revoked_at",
     "updated_at",
+    "f",
 ];
 pub(crate) const MESSAGE_FIELDS: &[&str] = &[
     "id",
@@ -316,6 +319,8 @@ pub(crate) fn room(row: &AnyRow) -> Result<Room> {
         custom: c.json("custom")?,
         guest_access: c.flag("guest_access")?,
         origin: c.origin("origin")?,
+        encrypted: c.flag("encrypted")?,
+        prid: c.opt_text("prid")?,
     })
 }
 
@@ -344,6 +349,7 @@ pub(crate) fn subscription(row: &AnyRow) -> Result<Subscription> {
         notify: c.text("notify")?,
         revoked_at: c.opt_time("revoked_at")?,
         updated_at: c.time("updated_at")?,
+        favorite: c.flag("f")?,
     })
 }
 

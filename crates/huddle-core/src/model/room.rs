@@ -89,6 +89,12 @@ pub struct Room {
     pub custom: BTreeMap<String, String>,
     /// Whether non-members may read and write as guests (also needs the app settings to allow it).
     pub guest_access: bool,
+    /// Rocket.Chat's end-to-end flag (`groups.setEncrypted`): clients encrypt, the server keeps it.
+    #[serde(default)]
+    pub encrypted: bool,
+    /// A discussion's parent room.
+    #[serde(default)]
+    pub prid: Option<String>,
 }
 
 impl Room {
@@ -120,6 +126,8 @@ impl Room {
             welcome_messages: vec![],
             custom: BTreeMap::new(),
             guest_access: false,
+            encrypted: false,
+            prid: None,
         }
     }
 
@@ -183,6 +191,9 @@ pub struct Subscription {
     /// this moment (TalkJS semantics). Cleared when access is given back.
     pub revoked_at: Option<Timestamp>,
     pub updated_at: Timestamp,
+    /// The member marked the room a favourite (`rooms.favorite`, Rocket.Chat's `f`).
+    #[serde(default)]
+    pub favorite: bool,
 }
 
 impl Subscription {

@@ -43,6 +43,7 @@ fn sub(uid: &str, roles: &[&str], access: Access) -> Subscription {
         } else {
             None
         },
+        favorite: false,
         updated_at: Timestamp(1),
     }
 }

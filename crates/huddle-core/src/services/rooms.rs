@@ -32,6 +32,10 @@ pub enum RoomUpdate {
     Type(RoomType),
     Archived(bool),
     Default(bool),
+    /// Rocket.Chat's `customFields` (string values; the TalkJS-style `custom` of the same room).
+    CustomFields(std::collections::BTreeMap<String, String>),
+    /// The end-to-end flag (private groups only).
+    Encrypted(bool),
 }
 
 impl Huddle {
@@ -126,6 +130,13 @@ impl Huddle {
             RoomUpdate::Default(_) => ("view-room-administration", "saveRoomSettings"),
             _ => ("edit-room", "saveRoomSettings"),
         };
+        if matches!(update, RoomUpdate::Encrypted(_)) && room.t == RoomType::Channel {
+            return Err(Error::invalid(
+                "error-action-not-allowed",
+                "Only groups or direct channels can enable encryption",
+            )
+            .in_method(method));
+        }
         let sub = self.store.subscription(&room.id, &actor.user.id).await?;
         let action = Action::EditRoom { permission: perm };
         let permit = match self.decide(actor.person(sub.as_ref()), action, &room) {
@@ -210,6 +221,19 @@ impl Huddle {
             RoomUpdate::Default(d) => {
                 room.default = d;
                 None
+            }
+            RoomUpdate::CustomFields(fields) => {
+                room.custom = fields;
+                None
+            }
+            RoomUpdate::Encrypted(e) => {
+                room.encrypted = e;
+                let kind = if e {
+                    "room_e2e_enabled"
+                } else {
+                    "room_e2e_disabled"
+                };
+                msg(kind, String::new())
             }
         };
         room.updated_at = Timestamp::now();
@@ -343,6 +367,41 @@ impl Huddle {
         self.store.set_own_state(&sub).await?;
         self.publish(Event::SubscriptionChanged(sub.clone()));
         Ok(sub)
+    }
+
+    /// `rooms.favorite`: the caller's own mark on a room they are a member of.
+    pub async fn set_favorite(&self, actor: &Actor, rid: &str, favorite: bool) -> Result<()> {
+        let Some(mut sub) = self.store.subscription(rid, &actor.user.id).await? else {
+            return Err(Error::invalid(
+                "error-invalid-subscription",
+                "You must be part of a room to favorite it",
+            )
+            .in_method("toggleFavorite"));
+        };
+        if sub.favorite != favorite {
+            sub.favorite = favorite;
+            sub.updated_at = Timestamp::now();
+            self.store.set_own_state(&sub).await?;
+            self.publish(Event::SubscriptionChanged(sub));
+        }
+        Ok(())
+    }
+
+    /// Members of a room who are online (online, away or busy), for a caller who may read it.
+    pub async fn online_members(&self, actor: &Actor, room: &Room) -> Result<Vec<crate::User>> {
+        if !self.may_read(actor, room).await? {
+            return Err(Error::unauthorized());
+        }
+        let query = crate::MemberQuery {
+            statuses: vec!["online".into(), "away".into(), "busy".into()],
+            paging: crate::Paging {
+                offset: 0,
+                count: Some(1_000),
+            },
+            ..Default::default()
+        };
+        let page = self.store.list_members(&room.id, &query).await?;
+        Ok(page.items.into_iter().map(|m| m.user).collect())
     }
 
     /// `subscriptions.read`.

@@ -9,6 +9,7 @@ mod im;
 mod membership;
 mod misc;
 mod permissions;
+mod room_settings;
 mod rooms;
 mod subscriptions;
 mod threads;
@@ -52,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .merge(auth::routes())
         .merge(users::routes())
         .merge(rooms::routes())
+        .merge(room_settings::routes())
         .merge(membership::routes())
         .merge(im::routes())
         .merge(chat::routes())

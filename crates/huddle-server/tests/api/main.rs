@@ -27,6 +27,7 @@ mod one_policy;
 mod one_write_path;
 mod openapi;
 mod refresh;
+mod room_settings;
 mod rooms;
 mod sdk_assets;
 mod security;
