@@ -5,7 +5,9 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use huddle_core::store::{count_thread_reply, MessagePatch, MessageStore, RoomEventItem};
+use huddle_core::store::{
+    count_thread_reply, CleanHistory, MessagePatch, MessageStore, RoomEventItem,
+};
 use huddle_core::{Error, Message, MessageFilter, MessageQuery, Page, Paging, Result, Timestamp};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
@@ -226,6 +228,108 @@ async fn write_extra(tx: &mut AnyConnection, m: &Message) -> Result<()> {
         .await
         .map_err(db_err)?;
     Ok(())
+}
+
+/// `RoomChange::CleanHistory`: the messages of the stretch, each logged as deleted, with the
+/// room's counters; `None` when none matched.
+pub(crate) async fn clean(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    rid: &str,
+    c: &CleanHistory,
+) -> Result<Option<Applied>> {
+    if !claim_room(tx, backend, rid).await? {
+        return Ok(None);
+    }
+    let (gt, lt) = if c.inclusive {
+        (">=", "<=")
+    } else {
+        (">", "<")
+    };
+    let mut sql =
+        format!("SELECT m.id FROM messages m WHERE m.rid = $1 AND m.ts {gt} $2 AND m.ts {lt} $3");
+    if c.exclude_pinned {
+        sql.push_str(match backend {
+            Backend::Sqlite => " AND coalesce(json_extract(m.extra, '$.pinned'), 0) <> 1",
+            Backend::Postgres => {
+                " AND coalesce(m.extra::jsonb -> 'pinned', 'false'::jsonb) <> 'true'::jsonb"
+            }
+        });
+    }
+    if !c.usernames.is_empty() {
+        sql.push_str(&format!(" AND m.u_username IN ({})", json_list(backend, 4)));
+    }
+    sql.push_str(" ORDER BY m.ts, m.id");
+    if let Some(limit) = c.limit {
+        sql.push_str(&format!(" LIMIT {}", limit.max(0)));
+    }
+    let mut q = sqlx::query(&sql)
+        .bind(rid)
+        .bind(c.oldest.0)
+        .bind(c.latest.0);
+    if !c.usernames.is_empty() {
+        q = q.bind(to_json(&c.usernames)?);
+    }
+    let ids = q
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| r.try_get::<String, _>(0usize).map_err(db_err))
+        .collect::<Result<Vec<_>>>()?;
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let list = to_json(&ids)?;
+    let ts = now();
+    // Logged first, while the rows still say which thread each belonged to.
+    let log = match backend {
+        Backend::Sqlite => "INSERT INTO message_deletions (id, rid, tmid, thread, deleted_at) \
+             SELECT m.id, m.rid, json_extract(m.extra, '$.tmid'), \
+             CASE WHEN coalesce(json_extract(m.extra, '$.tcount'), 0) > 0 THEN 1 ELSE 0 END, $3 \
+             FROM messages m WHERE m.rid = $1 AND m.id IN (SELECT value FROM json_each($2))",
+        Backend::Postgres => "INSERT INTO message_deletions (id, rid, tmid, thread, deleted_at) \
+             SELECT m.id, m.rid, m.extra::jsonb ->> 'tmid', \
+             CASE WHEN coalesce((m.extra::jsonb ->> 'tcount')::bigint, 0) > 0 THEN 1 ELSE 0 END, $3 \
+             FROM messages m WHERE m.rid = $1 AND m.id IN (SELECT jsonb_array_elements_text($2::jsonb))",
+    };
+    sqlx::query(log)
+        .bind(rid)
+        .bind(list.as_str())
+        .bind(ts)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let delete = format!(
+        "DELETE FROM messages WHERE rid = $1 AND id IN ({})",
+        json_list(backend, 2)
+    );
+    sqlx::query(&delete)
+        .bind(rid)
+        .bind(list.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let row = sqlx::query(
+        "UPDATE rooms SET msgs = (SELECT count(*) FROM messages WHERE rid = $1), \
+         lm = (SELECT max(ts) FROM messages WHERE rid = $1), updated_at = $2, \
+         seq = seq + 1 WHERE id = $1 RETURNING users_count, msgs, lm, updated_at, seq",
+    )
+    .bind(rid)
+    .bind(ts)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    let advanced = advanced(&row)?;
+    Ok(Some(Applied {
+        items: ids
+            .into_iter()
+            .map(|id| RoomEventItem::MessageDeleted { id })
+            .collect(),
+        seq: advanced.seq,
+        counters: Some(advanced.counters),
+        staged: None,
+    }))
 }
 
 /// `RoomChange::PatchMessage`: one patch to message `id` of `rid` and its system message;

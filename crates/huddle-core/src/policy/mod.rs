@@ -448,6 +448,11 @@ fn person(p: &Person, action: Action, f: &Facts) -> Result<Option<Timestamp>, Re
                 Action::EditRoom { permission } => permission,
                 _ => "edit-room",
             };
+            // A direct message has no owners: its members may edit what `edit-room` covers
+            // there (the topic, `dm.setTopic`).
+            if f.room.t == RoomType::Direct && permission == "edit-room" && active(p).is_some() {
+                return Ok(None);
+            }
             f.allows(permission, p)
                 .then_some(None)
                 .ok_or(Refusal::NotAllowed)

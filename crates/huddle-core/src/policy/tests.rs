@@ -273,6 +273,29 @@ fn the_rules_as_a_table() {
             "follow",
             Err(NotVisible),
         ),
+        // Direct messages: their members may edit the topic, nobody else without edit-room.
+        case(
+            "dm member edits",
+            user_roles(),
+            plain(),
+            rc,
+            RcRoom,
+            RoomType::Direct,
+            ALL_SETTINGS,
+            "edit",
+            Ok(()),
+        ),
+        case(
+            "dm outsider may not edit",
+            user_roles(),
+            None,
+            rc,
+            RcRoom,
+            RoomType::Direct,
+            ALL_SETTINGS,
+            "edit",
+            Err(NotAllowed),
+        ),
         // Cleaning history: `clean-channel-history` (admin only by default, owners too not).
         case(
             "admin cleans",

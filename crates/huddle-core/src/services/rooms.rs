@@ -139,8 +139,10 @@ impl Huddle {
         }
         let sub = self.store.subscription(&room.id, &actor.user.id).await?;
         let action = Action::EditRoom { permission: perm };
+        // Of a direct message only the topic is edited (`dm.setTopic`).
+        let editable = room.t != RoomType::Direct || matches!(update, RoomUpdate::Topic(_));
         let permit = match self.decide(actor.person(sub.as_ref()), action, &room) {
-            Ok(p) if room.t != RoomType::Direct => p,
+            Ok(p) if editable => p,
             _ => return Err(Error::not_allowed(method)),
         };
         let editor = actor.user.to_ref();
@@ -367,6 +369,71 @@ impl Huddle {
         self.store.set_own_state(&sub).await?;
         self.publish(Event::SubscriptionChanged(sub.clone()));
         Ok(sub)
+    }
+
+    /// Every room the query selects, for `view-room-administration` (`rooms.adminRooms`,
+    /// `dm.list.everyone`).
+    pub async fn admin_rooms(&self, actor: &Actor, query: &RoomQuery) -> Result<Page<Room>> {
+        if !self.has_permission(&actor.user, "view-room-administration") {
+            return Err(Error::unauthorized());
+        }
+        self.store.list_rooms(query).await
+    }
+
+    /// `dm.messages.others`: a direct message's history for an administrator, while the
+    /// endpoint is enabled (`API_Enable_Direct_Message_History_EndPoint`, off by default).
+    pub async fn direct_messages_of_others(
+        &self,
+        actor: &Actor,
+        rid: &str,
+        paging: crate::Paging,
+    ) -> Result<Page<crate::Message>> {
+        if !self.setting_bool("API_Enable_Direct_Message_History_EndPoint") {
+            return Err(Error::Forbidden(crate::Failure::new(
+                "error-endpoint-disabled",
+                "This endpoint is disabled",
+            )));
+        }
+        if !self.has_permission(&actor.user, "view-room-administration") {
+            return Err(Error::unauthorized());
+        }
+        let room = match self.store.room_by_id(rid).await? {
+            Some(r) if r.t == RoomType::Direct => r,
+            _ => {
+                return Err(Error::invalid(
+                    "error-room-not-found",
+                    "The required \"roomId\" parameter must be provided",
+                ))
+            }
+        };
+        let query = crate::MessageQuery {
+            paging,
+            ..Default::default()
+        };
+        self.store.list_messages(&room.id, &query).await
+    }
+
+    /// `rooms.cleanHistory`: deletes a stretch of the room's messages (`clean-channel-history`);
+    /// how many went.
+    pub async fn clean_history(
+        &self,
+        actor: &Actor,
+        room: &Room,
+        clean: crate::store::CleanHistory,
+    ) -> Result<usize> {
+        let sub = self.store.subscription(&room.id, &actor.user.id).await?;
+        let permit = self
+            .decide(actor.person(sub.as_ref()), Action::CleanHistory, room)
+            .map_err(|_| Error::not_allowed("cleanRoomHistory"))?;
+        let done = self
+            .write(&permit, room, RoomChange::CleanHistory(clean))
+            .await?;
+        Ok(done
+            .written
+            .items
+            .iter()
+            .filter(|i| matches!(i, crate::store::RoomEventItem::MessageDeleted { .. }))
+            .count())
     }
 
     /// `rooms.favorite`: the caller's own mark on a room they are a member of.

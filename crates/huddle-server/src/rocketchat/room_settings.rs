@@ -8,7 +8,8 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 use huddle_core::services::RoomUpdate;
-use huddle_core::{Error, MessageFilter, RoomKind, RoomLookup};
+use huddle_core::store::CleanHistory;
+use huddle_core::{Error, MessageFilter, RoomKind, RoomLookup, RoomQuery, RoomType, Timestamp};
 use serde_json::{json, Value};
 
 use super::error::{coded, plain, RcResult};
@@ -26,6 +27,8 @@ pub fn routes() -> Router<AppState> {
         .route("/channels.setDefault", post(set_default))
         .route("/groups.setEncrypted", post(set_encrypted))
         .route("/rooms.favorite", post(favorite))
+        .route("/rooms.cleanHistory", post(clean_history))
+        .route("/rooms.adminRooms", get(admin_rooms))
         .route("/channels.online", get(online::<Ch>))
         .route("/groups.online", get(online::<Gr>))
         .route("/channels.files", get(files::<Ch>))
@@ -203,5 +206,48 @@ async fn mentions_by_channel(State(s): State<AppState>, Auth(actor): Auth, p: Pa
     let mentions: Vec<Value> = page.items.iter().map(shape::message).collect();
     ok(
         json!({ "mentions": mentions, "count": mentions.len(), "offset": paging.offset, "total": page.total }),
+    )
+}
+
+async fn clean_history(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let room = s.huddle.find_room(&p.room()?, RoomKind::Any, true).await?;
+    let date = |key: &str| -> Result<Timestamp, super::RcError> {
+        let v = p
+            .str(key)?
+            .ok_or_else(|| plain(format!("Body parameter \"{key}\" is required.")))?;
+        Timestamp::parse_iso(&v)
+            .ok_or_else(|| coded("error-invalid-date", format!("Invalid date for `{key}`")))
+    };
+    let clean = CleanHistory {
+        latest: date("latest")?,
+        oldest: date("oldest")?,
+        inclusive: p.bool("inclusive")?.unwrap_or(false),
+        exclude_pinned: p.bool("excludePinned")?.unwrap_or(false),
+        usernames: p.list("users")?.unwrap_or_default(),
+        limit: p.i64("limit")?.filter(|l| *l > 0),
+    };
+    let count = s.huddle.clean_history(&actor, &room, clean).await?;
+    ok(json!({ "_id": room.id, "count": count }))
+}
+
+/// `rooms.adminRooms`: every room, by name and type, for `view-room-administration`.
+async fn admin_rooms(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let types = p
+        .list("types")?
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| RoomType::parse(t))
+        .collect();
+    let (offset, count) = p.paging()?;
+    let query = RoomQuery {
+        types,
+        text: p.str("filter")?,
+        paging: s.huddle.paging(offset, count),
+        ..Default::default()
+    };
+    let page = s.huddle.admin_rooms(&actor, &query).await?;
+    let rooms: Vec<Value> = page.items.iter().map(shape::room).collect();
+    ok(
+        json!({ "rooms": rooms, "count": rooms.len(), "offset": query.paging.offset, "total": page.total }),
     )
 }

@@ -286,3 +286,174 @@ async fn online_members_files_integrations_and_mentions() {
         .unwrap()
         .starts_with("ping"));
 }
+
+#[tokio::test]
+async fn direct_message_topic_delete_lists_and_files() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let eve = app.user("eve").await;
+    let v = app
+        .ok(&alice, "dm.create", json!({"username": bob.username}))
+        .await;
+    let rid = v["room"]["_id"].as_str().unwrap().to_string();
+    let v = app
+        .ok(
+            &bob,
+            "dm.setTopic",
+            json!({"roomId": rid, "topic": "lunch"}),
+        )
+        .await;
+    assert_eq!(v["topic"], "lunch");
+    let v = app.get_ok(&alice, "dm.counters", &[("roomId", &rid)]).await;
+    assert_eq!(v["success"], true);
+    let (status, _) = app
+        .post(
+            Some(&eve),
+            "dm.setTopic",
+            json!({"roomId": rid, "topic": "mine"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    refused(&app, &bob, "dm.setTopic", json!({"roomId": rid})).await;
+
+    let v = app.get_ok(&bob, "dm.files", &[("roomId", &rid)]).await;
+    assert_eq!(
+        (v["files"].clone(), v["total"].clone()),
+        (json!([]), json!(0))
+    );
+    let (status, _) = app.get(Some(&eve), "dm.files", &[("roomId", &rid)]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    app.ok(
+        &alice,
+        "chat.postMessage",
+        json!({"roomId": rid, "text": "private"}),
+    )
+    .await;
+    // dm.messages.others: off by default; then for room administrators only.
+    let (status, v) = app
+        .get(Some(&app.admin), "dm.messages.others", &[("roomId", &rid)])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["errorType"], "error-endpoint-disabled");
+    app.ok(
+        &app.admin,
+        "settings/API_Enable_Direct_Message_History_EndPoint",
+        json!({"value": true}),
+    )
+    .await;
+    let v = app
+        .get_ok(&app.admin, "dm.messages.others", &[("roomId", &rid)])
+        .await;
+    assert_eq!(v["messages"][0]["msg"], "private", "{v}");
+    let (status, v) = app
+        .get(Some(&eve), "dm.messages.others", &[("roomId", &rid)])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+
+    let v = app.get_ok(&app.admin, "dm.list.everyone", &[]).await;
+    assert!(v["ims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["_id"] == json!(rid)));
+    let (status, _) = app.get(Some(&alice), "dm.list.everyone", &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Only delete-d (admins) deletes a direct message; its members may not.
+    let (status, v) = app
+        .post(Some(&alice), "dm.delete", json!({"roomId": rid}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    app.ok(&app.admin, "dm.delete", json!({"roomId": rid}))
+        .await;
+    let (status, _) = app
+        .get(Some(&alice), "dm.history", &[("roomId", &rid)])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn admin_rooms_and_clean_history() {
+    let app = TestApp::spawn().await;
+    let owner = app.user("owner").await;
+    let member = app.user("member").await;
+    let (rid, name) = app.room(&owner, "p", &[&member.username]).await;
+    let v = app
+        .get_ok(&app.admin, "rooms.adminRooms", &[("filter", &name)])
+        .await;
+    assert_eq!(v["rooms"][0]["_id"], json!(rid), "{v}");
+    assert_eq!(v["total"], 1);
+    let v = app
+        .get_ok(
+            &app.admin,
+            "rooms.adminRooms",
+            &[("filter", &name), ("types[]", "c")],
+        )
+        .await;
+    assert_eq!(v["total"], 0, "{v}");
+    let (status, _) = app.get(Some(&owner), "rooms.adminRooms", &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let mut ids = vec![];
+    for text in ["one", "two", "three"] {
+        let v = app
+            .ok(
+                &member,
+                "chat.postMessage",
+                json!({"roomId": rid, "text": text}),
+            )
+            .await;
+        ids.push(v["message"]["_id"].as_str().unwrap().to_string());
+    }
+    app.ok(
+        &owner,
+        "chat.postMessage",
+        json!({"roomId": rid, "text": "owner's"}),
+    )
+    .await;
+    app.ok(&owner, "chat.pinMessage", json!({"messageId": ids[1]}))
+        .await;
+    let body = json!({
+        "roomId": rid, "oldest": "2000-01-01T00:00:00.000Z", "latest": "2100-01-01T00:00:00.000Z",
+        "excludePinned": true, "users": [member.username],
+    });
+    // The room's owner may not (clean-channel-history is the admins'), nor bad dates.
+    let v = refused(&app, &owner, "rooms.cleanHistory", body.clone()).await;
+    assert_eq!(v["errorType"], "error-not-allowed", "{v}");
+    refused(
+        &app,
+        &app.admin,
+        "rooms.cleanHistory",
+        json!({"roomId": rid, "latest": "2100-01-01T00:00:00.000Z"}),
+    )
+    .await;
+    let v = app.ok(&app.admin, "rooms.cleanHistory", body).await;
+    assert_eq!(v["count"], 2, "{v}");
+    let history = app
+        .get_ok(
+            &owner,
+            "groups.history",
+            &[("roomId", &rid), ("count", "100")],
+        )
+        .await;
+    let texts: Vec<&str> = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m.get("t").is_none())
+        .filter_map(|m| m["msg"].as_str())
+        .collect();
+    assert_eq!(texts, ["owner's", "two"]);
+    let info = app.room_info(&owner, &rid).await;
+    assert_eq!(info["msgs"], history["messages"].as_array().unwrap().len());
+    let d = app
+        .get_ok(
+            &owner,
+            "chat.getDeletedMessages",
+            &[("roomId", &rid), ("since", "2000-01-01T00:00:00.000Z")],
+        )
+        .await;
+    assert_eq!(d["total"], 2);
+}
