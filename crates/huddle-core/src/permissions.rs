@@ -34,6 +34,7 @@ pub const DEFAULT_PERMISSIONS: &[(&str, &[&str])] = &[
     ("delete-user", &["admin"]),
     ("edit-message", &["admin", "owner", "moderator"]),
     ("edit-other-user-active-status", &["admin"]),
+    ("edit-other-user-avatar", &["admin"]),
     ("edit-other-user-info", &["admin"]),
     ("edit-other-user-password", &["admin"]),
     ("edit-privileged-setting", &["admin"]),

@@ -2,8 +2,10 @@
 //! depends on who asks, checks the rule, calls the store once per atomic change, and publishes
 //! the resulting event after commit.
 
+mod account_extras;
 mod app;
 mod auth;
+mod avatars;
 mod bootstrap;
 mod directory;
 mod dm;
@@ -37,6 +39,7 @@ pub use app::{
     INSECURE_BROWSER_SESSIONS, JWT_LEEWAY_SECS,
 };
 pub use auth::{Actor, LoginRequest, PasswordInput};
+pub use avatars::{AvatarImage, MAX_AVATAR_BYTES};
 pub use bootstrap::{AdminBootstrap, GENERAL_ID};
 pub use live::HistoryPage;
 pub use lookup::{RoomKind, RoomLookup, UserLookup};

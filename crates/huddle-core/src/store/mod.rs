@@ -77,6 +77,10 @@ pub trait UserStore: Send + Sync {
     async fn tokens_of_user(&self, user_id: &str, kind: TokenKind) -> Result<Vec<LoginToken>>;
     async fn delete_named_token(&self, user_id: &str, name: &str) -> Result<bool>;
     async fn delete_tokens_of_user(&self, user_id: &str) -> Result<()>;
+    /// The user's own avatar, if they set one.
+    async fn avatar(&self, uid: &str) -> Result<Option<Avatar>>;
+    /// Sets (`Some`) or removes (`None`) the user's avatar.
+    async fn set_avatar(&self, uid: &str, avatar: Option<&Avatar>) -> Result<()>;
 }
 
 #[async_trait]

@@ -2,6 +2,7 @@
 //! bodies, status codes and error strings as Rocket.Chat. One module per resource.
 
 mod auth;
+mod avatars;
 mod chat;
 mod error;
 mod extract;
@@ -52,6 +53,7 @@ pub fn routes() -> Router<AppState> {
     let v1 = Router::new()
         .merge(auth::routes())
         .merge(users::routes())
+        .merge(avatars::routes())
         .merge(rooms::routes())
         .merge(room_settings::routes())
         .merge(membership::routes())
@@ -66,6 +68,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/info", get(misc::info))
         .route("/health", get(|| async { "OK" }))
         .route("/livez", get(|| async { "OK" }))
+        .merge(avatars::image_routes())
         .nest("/api/v1", v1)
         .fallback(not_found)
 }

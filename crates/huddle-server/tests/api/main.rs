@@ -8,6 +8,7 @@ mod helpers;
 
 mod admin;
 mod auth;
+mod avatars;
 mod bad_input;
 mod chat;
 mod concurrency;

@@ -46,3 +46,14 @@ ALTER TABLE rooms ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rooms ADD COLUMN prid TEXT;
 -- rooms.favorite: the member's own star on the room (Rocket.Chat's subscription `f`).
 ALTER TABLE subscriptions ADD COLUMN f INTEGER NOT NULL DEFAULT 0;
+
+-- users.setAvatar: an uploaded image (base64 of its bytes, with its type) or an image URL,
+-- served at /avatar/{username}; no row means the generated initials image.
+CREATE TABLE avatars (
+    uid TEXT PRIMARY KEY NOT NULL,
+    content_type TEXT NOT NULL,
+    data TEXT NOT NULL,
+    url TEXT,
+    etag TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
