@@ -73,6 +73,7 @@ pub const DEFAULT_PERMISSIONS: &[(&str, &[&str])] = &[
     ("view-d-room", &["admin", "user", "bot", "app", "guest"]),
     ("view-full-other-user-info", &["admin"]),
     ("view-joined-room", &["guest", "bot", "app", "anonymous"]),
+    ("view-moderation-console", &["admin"]),
     ("view-other-user-channels", &["admin"]),
     ("view-p-room", &["admin", "user", "anonymous", "guest"]),
     ("view-privileged-setting", &["admin"]),

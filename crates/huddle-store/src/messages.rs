@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use huddle_core::store::{
     count_thread_reply, CleanHistory, MessagePatch, MessageStore, RoomEventItem,
 };
-use huddle_core::{Error, Message, MessageFilter, MessageQuery, Page, Paging, Result, Timestamp};
+use huddle_core::{
+    Error, Message, MessageFilter, MessageQuery, MessageReport, Page, Paging, Result, Timestamp,
+};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
@@ -622,6 +624,72 @@ impl MessageStore for SqlStore {
                 })
             })
             .await
+    }
+
+    async fn insert_report(&self, r: &MessageReport) -> Result<()> {
+        let r = r.clone();
+        let message = serde_json::to_string(&r.message)
+            .map_err(|e| Error::Internal(format!("encoding a reported message: {e}")))?;
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO message_reports (id, mid, rid, reporter_id, reporter_username, description, message, ts) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(r.id.as_str())
+                    .bind(r.message.id.as_str())
+                    .bind(r.message.rid.as_str())
+                    .bind(r.reporter.id.as_str())
+                    .bind(r.reporter.username.as_str())
+                    .bind(r.description.as_str())
+                    .bind(message.as_str())
+                    .bind(r.ts.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn reports_of_message(&self, mid: &str, paging: Paging) -> Result<Page<MessageReport>> {
+        let total = rows::count(
+            &sqlx::query("SELECT count(*) FROM message_reports WHERE mid = $1")
+                .bind(mid)
+                .fetch_one(self.db.reader())
+                .await
+                .map_err(db_err)?,
+        )?;
+        let sql = format!(
+            "SELECT id, reporter_id, reporter_username, description, message, ts FROM message_reports \
+             WHERE mid = $1 ORDER BY ts DESC, id{}",
+            self.db.backend.page(&paging)
+        );
+        let rows = sqlx::query(&sql)
+            .bind(mid)
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                let message: String = r.try_get(4usize).map_err(db_err)?;
+                Ok(MessageReport {
+                    id: r.try_get(0usize).map_err(db_err)?,
+                    reporter: huddle_core::UserRef {
+                        id: r.try_get(1usize).map_err(db_err)?,
+                        username: r.try_get(2usize).map_err(db_err)?,
+                        name: None,
+                    },
+                    description: r.try_get(3usize).map_err(db_err)?,
+                    message: crate::sql::from_json(&message, "message")?,
+                    ts: Timestamp(r.try_get(5usize).map_err(db_err)?),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page { items, total })
     }
 
     async fn starred_ids(&self, uid: &str, rid: &str) -> Result<Vec<String>> {

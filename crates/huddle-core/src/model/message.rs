@@ -48,6 +48,17 @@ impl Message {
     }
 }
 
+/// A report of a message to the administrators (`chat.reportMessage`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageReport {
+    pub id: String,
+    /// The message as it was when reported.
+    pub message: Message,
+    pub reporter: crate::UserRef,
+    pub description: String,
+    pub ts: Timestamp,
+}
+
 /// Filters for room history.
 #[derive(Debug, Clone, Default)]
 pub struct MessageQuery {

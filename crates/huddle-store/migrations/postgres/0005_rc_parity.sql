@@ -57,3 +57,17 @@ CREATE TABLE avatars (
     etag TEXT NOT NULL,
     updated_at BIGINT NOT NULL
 );
+
+-- chat.reportMessage: reports for administrators (moderation.reports), with the message as it
+-- was reported (it may be edited or deleted since).
+CREATE TABLE message_reports (
+    id TEXT PRIMARY KEY NOT NULL,
+    mid TEXT NOT NULL,
+    rid TEXT NOT NULL,
+    reporter_id TEXT NOT NULL,
+    reporter_username TEXT NOT NULL,
+    description TEXT NOT NULL,
+    message TEXT NOT NULL,
+    ts BIGINT NOT NULL
+);
+CREATE INDEX message_reports_mid ON message_reports (mid, ts);
