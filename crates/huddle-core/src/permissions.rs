@@ -59,11 +59,6 @@ pub const DEFAULT_PERMISSIONS: &[(&str, &[&str])] = &[
     ("set-moderator", &["admin", "owner"]),
     ("set-owner", &["admin", "owner"]),
     ("set-readonly", &["admin", "owner"]),
-    ("start-discussion", &["admin", "user", "guest", "app"]),
-    (
-        "start-discussion-other-user",
-        &["admin", "user", "owner", "app"],
-    ),
     ("unarchive-room", &["admin"]),
     (
         "view-broadcast-member-list",

@@ -78,9 +78,6 @@ pub fn room_in(r: &Room, d: Dates) -> Value {
     if r.encrypted {
         put("encrypted", json!(true));
     }
-    if let Some(prid) = &r.prid {
-        put("prid", json!(prid));
-    }
     Value::Object(o)
 }
 
@@ -206,9 +203,9 @@ pub fn message_in(m: &Message, d: Dates) -> Value {
     }
     if let Value::Object(o) = &mut v {
         for (k, val) in &m.extra {
-            // Dates the server keeps in `extra` as epoch milliseconds (pins, threads,
-            // discussions) are dates on the wire, as every other date.
-            let as_date = matches!(k.as_str(), "pinnedAt" | "tlm" | "dlm");
+            // Dates the server keeps in `extra` as epoch milliseconds (pins, threads) are
+            // dates on the wire, as every other date.
+            let as_date = matches!(k.as_str(), "pinnedAt" | "tlm");
             let val = match val.as_i64() {
                 Some(ms) if as_date => date(huddle_core::Timestamp(ms), d),
                 _ => val.clone(),

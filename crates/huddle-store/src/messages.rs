@@ -781,7 +781,6 @@ fn filter_sql(backend: Backend, f: &MessageFilter, texts: &mut Vec<String>) -> R
         MessageFilter::ThreadReplies(tmid) => {
             format!(" AND {} = {}", field("tmid"), param(tmid.clone()))
         }
-        MessageFilter::Discussions => format!(" AND {} IS NOT NULL", field("drid")),
         MessageFilter::Text(text) => format!(
             " AND m.t IS NULL AND lower(m.msg) LIKE {} ESCAPE '\\'",
             param(contains_pattern(text))

@@ -185,8 +185,7 @@ fn bind_room<'q>(q: Q<'q>, r: &'q Room, users_count: i64) -> Result<Q<'q>> {
         .bind(to_json(&r.custom)?)
         .bind(flag(r.guest_access))
         .bind(r.origin.as_str())
-        .bind(flag(r.encrypted))
-        .bind(r.prid.as_deref()))
+        .bind(flag(r.encrypted)))
 }
 
 /// `RoomChange::Create`: the room row and its first members (duplicates by user dropped). The

@@ -79,7 +79,6 @@ pub(crate) const ROOM_FIELDS: &[&str] = &[
     "guest_access",
     "origin",
     "encrypted",
-    "prid",
 ];
 pub(crate) const SUB_FIELDS: &[&str] = &[
     "id",
@@ -320,7 +319,6 @@ pub(crate) fn room(row: &AnyRow) -> Result<Room> {
         guest_access: c.flag("guest_access")?,
         origin: c.origin("origin")?,
         encrypted: c.flag("encrypted")?,
-        prid: c.opt_text("prid")?,
     })
 }
 

@@ -81,8 +81,6 @@ pub enum MessageFilter {
     Threads,
     /// The replies of one thread (`chat.getThreadMessages`).
     ThreadReplies(String),
-    /// Messages that started a discussion (`chat.getDiscussions`).
-    Discussions,
     /// User messages whose text contains this, case-insensitively (`chat.search`).
     Text(String),
     /// User messages mentioning `@username` (`chat.getMentionedMessages`).

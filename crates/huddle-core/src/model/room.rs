@@ -92,9 +92,6 @@ pub struct Room {
     /// Rocket.Chat's end-to-end flag (`groups.setEncrypted`): clients encrypt, the server keeps it.
     #[serde(default)]
     pub encrypted: bool,
-    /// A discussion's parent room.
-    #[serde(default)]
-    pub prid: Option<String>,
 }
 
 impl Room {
@@ -127,7 +124,6 @@ impl Room {
             custom: BTreeMap::new(),
             guest_access: false,
             encrypted: false,
-            prid: None,
         }
     }
 

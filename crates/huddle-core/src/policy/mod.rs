@@ -121,12 +121,6 @@ pub enum Action<'a> {
     FollowThread,
     /// Delete a stretch of the room's history (`clean-channel-history`).
     CleanHistory,
-    /// Start a discussion in this (parent) room: `start-discussion`, or
-    /// `start-discussion-other-user` when the discussion starts from someone else's message;
-    /// the parent room must be readable.
-    StartDiscussion {
-        others_message: bool,
-    },
 }
 
 /// Why not. Each API turns a refusal into its own error (`services` does the mapping).
@@ -394,22 +388,6 @@ fn person(p: &Person, action: Action, f: &Facts) -> Result<Option<Timestamp>, Re
                 return Err(Refusal::NotAllowed);
             }
             f.allows("clean-channel-history", p)
-                .then_some(None)
-                .ok_or(Refusal::NotAllowed)
-        }
-        Action::StartDiscussion { others_message } => {
-            if browser || f.room.archived {
-                return Err(Refusal::NotAllowed);
-            }
-            if !f.rc_can_access(p) {
-                return Err(Refusal::NotVisible);
-            }
-            let permission = if others_message {
-                "start-discussion-other-user"
-            } else {
-                "start-discussion"
-            };
-            f.allows(permission, p)
                 .then_some(None)
                 .ok_or(Refusal::NotAllowed)
         }

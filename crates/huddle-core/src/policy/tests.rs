@@ -119,12 +119,6 @@ fn run(c: &Case) -> Result<Permit, Refusal> {
         "pin" => Action::Pin,
         "follow" => Action::FollowThread,
         "clean" => Action::CleanHistory,
-        "discuss" => Action::StartDiscussion {
-            others_message: false,
-        },
-        "discuss-other" => Action::StartDiscussion {
-            others_message: true,
-        },
         other => panic!("unknown action {other}"),
     };
     decide(who, action, &f)
@@ -328,63 +322,6 @@ fn the_rules_as_a_table() {
             P,
             ALL_SETTINGS,
             "clean",
-            Err(NotAllowed),
-        ),
-        // Discussions: `start-discussion` (users), `start-discussion-other-user` (users, owners)
-        // on a parent the user may read.
-        case(
-            "member starts a discussion",
-            user_roles(),
-            plain(),
-            rc,
-            RcRoom,
-            P,
-            ALL_SETTINGS,
-            "discuss",
-            Ok(()),
-        ),
-        case(
-            "from another's message",
-            user_roles(),
-            plain(),
-            rc,
-            RcRoom,
-            P,
-            ALL_SETTINGS,
-            "discuss-other",
-            Ok(()),
-        ),
-        case(
-            "outsider of a group may not",
-            user_roles(),
-            None,
-            rc,
-            RcRoom,
-            P,
-            ALL_SETTINGS,
-            "discuss",
-            Err(NotVisible),
-        ),
-        case(
-            "reader of a public channel may",
-            user_roles(),
-            None,
-            rc,
-            RcRoom,
-            C,
-            ALL_SETTINGS,
-            "discuss",
-            Ok(()),
-        ),
-        case(
-            "a bot may not (no start-discussion)",
-            vec!["bot".into()],
-            plain(),
-            rc,
-            RcRoom,
-            P,
-            ALL_SETTINGS,
-            "discuss",
             Err(NotAllowed),
         ),
         // The reported hole: a plain user takes over a Rocket.Chat private group from the browser.
@@ -822,9 +759,6 @@ fn invariants_hold_for_every_combination() {
                         Action::Pin,
                         Action::FollowThread,
                         Action::CleanHistory,
-                        Action::StartDiscussion {
-                            others_message: true,
-                        },
                     ];
                     for action in actions {
                         let membership_change = matches!(

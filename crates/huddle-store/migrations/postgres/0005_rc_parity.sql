@@ -42,8 +42,6 @@ CREATE INDEX message_deletions_rid ON message_deletions (rid, deleted_at);
 
 -- groups.setEncrypted: the room's end-to-end flag (clients encrypt; the server keeps and shows it).
 ALTER TABLE rooms ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;
--- A discussion's parent room (Rocket.Chat's prid); NULL for ordinary rooms.
-ALTER TABLE rooms ADD COLUMN prid TEXT;
 -- rooms.favorite: the member's own star on the room (Rocket.Chat's subscription `f`).
 ALTER TABLE subscriptions ADD COLUMN f INTEGER NOT NULL DEFAULT 0;
 
