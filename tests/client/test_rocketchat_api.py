@@ -719,3 +719,127 @@ def test_unauthenticated_through_the_client(admin, anonymous, group, user1):
     assert status == 401
     assert body == ERR_UNAUTHENTICATED
     assert group_counters(admin, rid) == before
+
+
+# ---------------------------------------------------------------------------------------------
+# API parity (issue 14): reactions, pins, stars, threads, syncs, room settings, dm.*, rooms.*,
+# preferences, avatars, reports -- each through the package's own method
+# ---------------------------------------------------------------------------------------------
+def test_reactions_pins_stars(admin, channel, user1, user1_client):
+    rid = channel["_id"]
+    admin.channels_invite(rid, user1["id"])
+    msg = user1_client.chat_post_message("pin me", room_id=rid)["message"]
+    assert admin.chat_react(msg["_id"], emoji="smile")["success"] is True
+    got = admin.chat_get_message(msg["_id"])["message"]
+    assert got["reactions"][":smile:"]["usernames"]
+    pinned = admin.chat_pin_message(msg["_id"])
+    assert pinned["message"]["t"] == "message_pinned"
+    assert pinned["message"]["attachments"][0]["text"] == "pin me"
+    listed = list(user1_client.chat_get_pinned_messages(rid))
+    assert [m["_id"] for m in listed] == [msg["_id"]]
+    # A plain member may not pin (pin-message: owners, moderators, admins).
+    with pytest.raises(RocketApiException):
+        user1_client.chat_unpin_message(msg["_id"])
+    assert admin.chat_unpin_message(msg["_id"])["success"] is True
+    assert user1_client.chat_star_message(msg["_id"])["success"] is True
+    starred = list(user1_client.chat_get_starred_messages(rid))
+    assert [m["_id"] for m in starred] == [msg["_id"]]
+    assert user1_client.chat_unstar_message(msg["_id"])["success"] is True
+    assert admin.chat_report_message(msg["_id"], "spam")["success"] is True
+
+
+def test_threads_and_syncs(admin, channel, user1, user1_client):
+    rid = channel["_id"]
+    admin.channels_invite(rid, user1["id"])
+    root = admin.chat_post_message("question", room_id=rid)["message"]
+    since = root["ts"]
+    reply = user1_client.chat_post_message("answer", room_id=rid, tmid=root["_id"])["message"]
+    assert reply["tmid"] == root["_id"]
+    assert admin.chat_get_message(root["_id"])["message"]["tcount"] == 1
+    thread = list(admin.chat_get_thread_messages(root["_id"]))
+    assert [m["msg"] for m in thread] == ["answer"]
+    threads = list(admin.chat_get_threads_list(rid))
+    assert [t["_id"] for t in threads] == [root["_id"]]
+    assert user1_client.chat_unfollow_message(root["_id"])["success"] is True
+    assert user1_client.chat_follow_message(root["_id"])["success"] is True
+    # The package has no method for chat.syncThreadsList.
+    synced = admin.call_api_get("chat.syncThreadsList", rid=rid, updatedSince=since)
+    assert [t["_id"] for t in synced["threads"]["update"]] == [root["_id"]]
+    sync = admin.chat_sync_thread_messages(root["_id"], since)
+    assert [m["msg"] for m in sync["messages"]["update"]] == ["answer"]
+    admin.chat_delete(rid, reply["_id"])
+    deleted = list(admin.chat_get_deleted_messages(rid, since))
+    assert deleted == [{"_id": reply["_id"]}]
+    all_sync = admin.chat_sync_messages(rid, since)
+    assert all_sync["result"]["deleted"][0]["_id"] == reply["_id"]
+    found = list(admin.chat_search(rid, "QUESTION"))
+    assert [m["_id"] for m in found] == [root["_id"]]
+    admin.chat_post_message(f"hi @{user1['username']}", room_id=rid)
+    mentions = list(user1_client.chat_get_mentioned_messages(rid))
+    assert len(mentions) == 1
+    by_channel = list(user1_client.channels_get_all_user_mentions_by_channel(rid))
+    assert len(by_channel) == 1
+
+
+def test_room_settings(admin, channel, group, user1, user1_client):
+    rid, gid = channel["_id"], group["_id"]
+    admin.channels_invite(rid, user1["id"])
+    r = admin.channels_set_custom_fields(rid, {"team": "blue"})
+    assert r["channel"]["customFields"] == {"team": "blue"}
+    assert admin.groups_set_custom_fields({"k": "v"}, room_id=gid)["group"]["customFields"] == {"k": "v"}
+    assert admin.call_api_post("channels.setPurpose", roomId=rid, purpose="plans")["purpose"] == "plans"
+    assert admin.call_api_post("groups.setPurpose", roomId=gid, purpose="p")["purpose"] == "p"
+    assert admin.channels_set_default(rid, True)["channel"]["default"] is True
+    assert admin.channels_set_default(rid, False)["channel"]["default"] is False
+    assert admin.groups_set_encrypted(gid, True)["encrypted"] is True
+    assert user1_client.rooms_favorite(room_id=rid, favorite=True)["success"] is True
+    assert "online" in admin.channels_online(rid)
+    assert "online" in admin.groups_online(gid)
+    files = admin.call_api_get("channels.files", roomId=rid)
+    assert (files["files"], files["total"]) == ([], 0)
+    assert admin.call_api_get("groups.files", roomId=gid)["files"] == []
+    assert list(admin.channels_get_integrations(rid)) == []
+    assert list(admin.groups_get_integrations(gid)) == []
+    # A plain member may not edit the room.
+    with pytest.raises(RocketApiException):
+        user1_client.channels_set_custom_fields(rid, {"team": "red"})
+
+
+def test_dm_and_rooms_admin(admin, user1, user1_client):
+    dm = user1_client.dm_create(admin.me()["username"])
+    rid = dm["room"]["_id"]
+    assert user1_client.dm_set_topic(rid, "lunch")["topic"] == "lunch"
+    assert user1_client.call_api_get("dm.files", roomId=rid)["files"] == []
+    everyone = list(admin.dm_list_everyone())
+    assert any(r["_id"] == rid for r in everyone)
+    # Off by default, as in Rocket.Chat.
+    with pytest.raises(RocketApiException):
+        admin.dm_messages_others(rid)
+    rooms = list(admin.rooms_admin_rooms())
+    assert len(rooms) >= 1
+    msg = user1_client.chat_post_message("to clean", room_id=rid)["message"]
+    cleaned = admin.rooms_clean_history(rid, "2100-01-01T00:00:00.000Z", "2000-01-01T00:00:00.000Z")
+    assert cleaned["count"] >= 1
+    with pytest.raises(RocketApiException):
+        user1_client.dm_delete(rid)
+    assert admin.dm_delete(rid)["success"] is True
+    assert msg["_id"]
+
+
+def test_preferences_avatars_forgot_password(huddle_url, admin, user1, user1_client, tmp_path):
+    assert user1_client.users_get_preferences()["preferences"] == {}
+    r = user1_client.users_set_preferences(user1["id"], {"language": "de"})
+    assert r["user"]["settings"]["preferences"]["language"] == "de"
+    assert user1_client.users_get_preferences()["preferences"] == {"language": "de"}
+    png = tmp_path / "me.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)
+    assert user1_client.users_set_avatar(str(png))["success"] is True
+    image = requests.get(f"{huddle_url}/avatar/{user1['username']}", timeout=TIMEOUT)
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    assert user1_client.users_set_avatar("https://example.com/a.png")["success"] is True
+    assert user1_client.users_reset_avatar(user_id=user1["id"])["success"] is True
+    image = requests.get(f"{huddle_url}/avatar/{user1['username']}", timeout=TIMEOUT)
+    assert image.headers["content-type"] == "image/svg+xml"
+    anonymous = RocketChat(server_url=huddle_url, timeout=TIMEOUT)
+    assert anonymous.users_forgot_password("nobody@example.com")["success"] is True
+    assert anonymous.users_forgot_password(user1["email"])["success"] is True

@@ -32,6 +32,12 @@ pub const DEFAULT_SETTINGS: &[SettingDefault] = &[
     ("API_Default_Count", || json!(50), false),
     ("API_Upper_Count_Limit", || json!(100), false),
     ("API_Allow_Infinite_Count", || json!(true), false),
+    // dm.messages.others: off by default, as in Rocket.Chat.
+    (
+        "API_Enable_Direct_Message_History_EndPoint",
+        || json!(false),
+        false,
+    ),
     ("API_User_Limit", || json!(500), false),
     (
         "Message_AllowDirectMessagesToYourself",

@@ -52,7 +52,7 @@ pub fn room_in(r: &Room, d: Dates) -> Value {
         put("ro", json!(r.read_only));
         put("sysMes", json!(true));
         put("default", json!(r.default));
-        put("customFields", json!({}));
+        put("customFields", json!(r.custom));
         if let Some(u) = &r.creator {
             put("u", json!({ "_id": u.id, "username": u.username }));
         }
@@ -74,6 +74,9 @@ pub fn room_in(r: &Room, d: Dates) -> Value {
     }
     if let Some(lm) = r.last_message_at {
         put("lm", date(lm, d));
+    }
+    if r.encrypted {
+        put("encrypted", json!(true));
     }
     Value::Object(o)
 }
@@ -167,6 +170,8 @@ pub fn subscription_in(s: &Subscription, d: Dates) -> Value {
     if !s.roles.is_empty() {
         v["roles"] = json!(s.roles);
     }
+    // Rocket.Chat's subscriptions always say whether the room is a favourite.
+    v["f"] = json!(s.favorite);
     v
 }
 
@@ -198,9 +203,9 @@ pub fn message_in(m: &Message, d: Dates) -> Value {
     }
     if let Value::Object(o) = &mut v {
         for (k, val) in &m.extra {
-            // Dates the server keeps in `extra` as epoch milliseconds (pins, threads,
-            // discussions) are dates on the wire, as every other date.
-            let as_date = matches!(k.as_str(), "pinnedAt" | "tlm" | "dlm");
+            // Dates the server keeps in `extra` as epoch milliseconds (pins, threads) are
+            // dates on the wire, as every other date.
+            let as_date = matches!(k.as_str(), "pinnedAt" | "tlm");
             let val = match val.as_i64() {
                 Some(ms) if as_date => date(huddle_core::Timestamp(ms), d),
                 _ => val.clone(),

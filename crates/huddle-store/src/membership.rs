@@ -46,6 +46,7 @@ struct SubRow<'a> {
     notify: &'a str,
     revoked_at: Option<i64>,
     updated_at: i64,
+    f: i64,
 }
 
 impl<'a> SubRow<'a> {
@@ -71,6 +72,7 @@ impl<'a> SubRow<'a> {
             notify: &s.notify,
             revoked_at: s.revoked_at.map(|t| t.0),
             updated_at: s.updated_at.0,
+            f: flag(s.favorite),
         })
     }
 }
@@ -192,7 +194,8 @@ fn bind_sub<'q>(q: Q<'q>, rid: &'q str, s: &'q Subscription) -> Result<Q<'q>> {
         .bind(s.access.as_str())
         .bind(s.notify.as_str())
         .bind(s.revoked_at.map(|t| t.0))
-        .bind(s.updated_at.0))
+        .bind(s.updated_at.0)
+        .bind(flag(s.favorite)))
 }
 
 /// `RoomChange::AddMembers`: the memberships that do not exist yet (the room lock makes
@@ -541,7 +544,7 @@ impl MembershipStore for SqlStore {
         self.db.write(move |tx| Box::pin(async move {
         let done = sqlx::query(
             "UPDATE subscriptions SET ls = $3, open = $4, alert = $5, unread = $6, user_mentions = $7, \
-             group_mentions = $8, updated_at = $9, posts_seen = (SELECT posts FROM rooms WHERE id = $1) \
+             group_mentions = $8, updated_at = $9, f = $10, posts_seen = (SELECT posts FROM rooms WHERE id = $1) \
              WHERE rid = $1 AND uid = $2",
         )
         .bind(sub.rid.as_str())
@@ -553,6 +556,7 @@ impl MembershipStore for SqlStore {
         .bind(sub.user_mentions)
         .bind(sub.group_mentions)
         .bind(sub.updated_at.0)
+        .bind(flag(sub.favorite))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;

@@ -6,8 +6,12 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use huddle_core::notify::NotifyFacts;
-use huddle_core::store::{count_thread_reply, MessagePatch, MessageStore, RoomEventItem};
-use huddle_core::{Error, Message, MessageFilter, MessageQuery, Page, Paging, Result, Timestamp};
+use huddle_core::store::{
+    count_thread_reply, CleanHistory, MessagePatch, MessageStore, RoomEventItem,
+};
+use huddle_core::{
+    Error, Message, MessageFilter, MessageQuery, MessageReport, Page, Paging, Result, Timestamp,
+};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
@@ -255,6 +259,108 @@ async fn write_extra(tx: &mut AnyConnection, m: &Message) -> Result<()> {
         .await
         .map_err(db_err)?;
     Ok(())
+}
+
+/// `RoomChange::CleanHistory`: the messages of the stretch, each logged as deleted, with the
+/// room's counters; `None` when none matched.
+pub(crate) async fn clean(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    rid: &str,
+    c: &CleanHistory,
+) -> Result<Option<Applied>> {
+    if !claim_room(tx, backend, rid).await? {
+        return Ok(None);
+    }
+    let (gt, lt) = if c.inclusive {
+        (">=", "<=")
+    } else {
+        (">", "<")
+    };
+    let mut sql =
+        format!("SELECT m.id FROM messages m WHERE m.rid = $1 AND m.ts {gt} $2 AND m.ts {lt} $3");
+    if c.exclude_pinned {
+        sql.push_str(match backend {
+            Backend::Sqlite => " AND coalesce(json_extract(m.extra, '$.pinned'), 0) <> 1",
+            Backend::Postgres => {
+                " AND coalesce(m.extra::jsonb -> 'pinned', 'false'::jsonb) <> 'true'::jsonb"
+            }
+        });
+    }
+    if !c.usernames.is_empty() {
+        sql.push_str(&format!(" AND m.u_username IN ({})", json_list(backend, 4)));
+    }
+    sql.push_str(" ORDER BY m.ts, m.id");
+    if let Some(limit) = c.limit {
+        sql.push_str(&format!(" LIMIT {}", limit.max(0)));
+    }
+    let mut q = sqlx::query(&sql)
+        .bind(rid)
+        .bind(c.oldest.0)
+        .bind(c.latest.0);
+    if !c.usernames.is_empty() {
+        q = q.bind(to_json(&c.usernames)?);
+    }
+    let ids = q
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| r.try_get::<String, _>(0usize).map_err(db_err))
+        .collect::<Result<Vec<_>>>()?;
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let list = to_json(&ids)?;
+    let ts = now();
+    // Logged first, while the rows still say which thread each belonged to.
+    let log = match backend {
+        Backend::Sqlite => "INSERT INTO message_deletions (id, rid, tmid, thread, deleted_at) \
+             SELECT m.id, m.rid, json_extract(m.extra, '$.tmid'), \
+             CASE WHEN coalesce(json_extract(m.extra, '$.tcount'), 0) > 0 THEN 1 ELSE 0 END, $3 \
+             FROM messages m WHERE m.rid = $1 AND m.id IN (SELECT value FROM json_each($2))",
+        Backend::Postgres => "INSERT INTO message_deletions (id, rid, tmid, thread, deleted_at) \
+             SELECT m.id, m.rid, m.extra::jsonb ->> 'tmid', \
+             CASE WHEN coalesce((m.extra::jsonb ->> 'tcount')::bigint, 0) > 0 THEN 1 ELSE 0 END, $3 \
+             FROM messages m WHERE m.rid = $1 AND m.id IN (SELECT jsonb_array_elements_text($2::jsonb))",
+    };
+    sqlx::query(log)
+        .bind(rid)
+        .bind(list.as_str())
+        .bind(ts)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let delete = format!(
+        "DELETE FROM messages WHERE rid = $1 AND id IN ({})",
+        json_list(backend, 2)
+    );
+    sqlx::query(&delete)
+        .bind(rid)
+        .bind(list.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let row = sqlx::query(
+        "UPDATE rooms SET msgs = (SELECT count(*) FROM messages WHERE rid = $1), \
+         lm = (SELECT max(ts) FROM messages WHERE rid = $1), updated_at = $2, \
+         seq = seq + 1 WHERE id = $1 RETURNING users_count, msgs, lm, updated_at, seq",
+    )
+    .bind(rid)
+    .bind(ts)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    let advanced = advanced(&row)?;
+    Ok(Some(Applied {
+        items: ids
+            .into_iter()
+            .map(|id| RoomEventItem::MessageDeleted { id })
+            .collect(),
+        seq: advanced.seq,
+        counters: Some(advanced.counters),
+        staged: None,
+    }))
 }
 
 /// `RoomChange::PatchMessage`: one patch to message `id` of `rid` and its system message;
@@ -549,6 +655,72 @@ impl MessageStore for SqlStore {
             .await
     }
 
+    async fn insert_report(&self, r: &MessageReport) -> Result<()> {
+        let r = r.clone();
+        let message = serde_json::to_string(&r.message)
+            .map_err(|e| Error::Internal(format!("encoding a reported message: {e}")))?;
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO message_reports (id, mid, rid, reporter_id, reporter_username, description, message, ts) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(r.id.as_str())
+                    .bind(r.message.id.as_str())
+                    .bind(r.message.rid.as_str())
+                    .bind(r.reporter.id.as_str())
+                    .bind(r.reporter.username.as_str())
+                    .bind(r.description.as_str())
+                    .bind(message.as_str())
+                    .bind(r.ts.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn reports_of_message(&self, mid: &str, paging: Paging) -> Result<Page<MessageReport>> {
+        let total = rows::count(
+            &sqlx::query("SELECT count(*) FROM message_reports WHERE mid = $1")
+                .bind(mid)
+                .fetch_one(self.db.reader())
+                .await
+                .map_err(db_err)?,
+        )?;
+        let sql = format!(
+            "SELECT id, reporter_id, reporter_username, description, message, ts FROM message_reports \
+             WHERE mid = $1 ORDER BY ts DESC, id{}",
+            self.db.backend.page(&paging)
+        );
+        let rows = sqlx::query(&sql)
+            .bind(mid)
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                let message: String = r.try_get(4usize).map_err(db_err)?;
+                Ok(MessageReport {
+                    id: r.try_get(0usize).map_err(db_err)?,
+                    reporter: huddle_core::UserRef {
+                        id: r.try_get(1usize).map_err(db_err)?,
+                        username: r.try_get(2usize).map_err(db_err)?,
+                        name: None,
+                    },
+                    description: r.try_get(3usize).map_err(db_err)?,
+                    message: crate::sql::from_json(&message, "message")?,
+                    ts: Timestamp(r.try_get(5usize).map_err(db_err)?),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page { items, total })
+    }
+
     async fn starred_ids(&self, uid: &str, rid: &str) -> Result<Vec<String>> {
         let rows = sqlx::query("SELECT mid FROM message_stars WHERE uid = $1 AND rid = $2")
             .bind(uid)
@@ -638,7 +810,6 @@ fn filter_sql(backend: Backend, f: &MessageFilter, texts: &mut Vec<String>) -> R
         MessageFilter::ThreadReplies(tmid) => {
             format!(" AND {} = {}", field("tmid"), param(tmid.clone()))
         }
-        MessageFilter::Discussions => format!(" AND {} IS NOT NULL", field("drid")),
         MessageFilter::Text(text) => format!(
             " AND m.t IS NULL AND lower(m.msg) LIKE {} ESCAPE '\\'",
             param(contains_pattern(text))

@@ -103,6 +103,7 @@ async fn apply(
             username,
             react,
         } => messages::react(tx, backend, rid, &id, &emoji, &username, react).await,
+        RoomChange::CleanHistory(clean) => messages::clean(tx, backend, rid, &clean).await,
         RoomChange::PatchMessage { id, patch, message } => {
             messages::patch(tx, backend, rid, &id, &patch, message).await
         }

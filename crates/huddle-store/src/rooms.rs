@@ -209,7 +209,8 @@ fn bind_room<'q>(q: Q<'q>, r: &'q Room, users_count: i64) -> Result<Q<'q>> {
         .bind(to_json(&r.welcome_messages)?)
         .bind(to_json(&r.custom)?)
         .bind(flag(r.guest_access))
-        .bind(r.origin.as_str()))
+        .bind(r.origin.as_str())
+        .bind(flag(r.encrypted)))
 }
 
 /// `RoomChange::Create`: the room row and its first members (duplicates by user dropped). The
@@ -291,7 +292,7 @@ pub(crate) async fn update(
     sqlx::query(
         "UPDATE rooms SET name = $2, fname = $3, topic = $4, description = $5, announcement = $6, read_only = $7, \
          archived = $8, is_default = $9, join_code = $10, t = $11, subject = $12, photo_url = $13, \
-         welcome_messages = $14, custom = $15, guest_access = $16, updated_at = $17 WHERE id = $1",
+         welcome_messages = $14, custom = $15, guest_access = $16, updated_at = $17, encrypted = $18 WHERE id = $1",
     )
     .bind(room.id.as_str())
     .bind(room.name.as_deref())
@@ -310,6 +311,7 @@ pub(crate) async fn update(
     .bind(to_json(&room.custom)?)
     .bind(flag(room.guest_access))
     .bind(room.updated_at.0)
+    .bind(flag(room.encrypted))
     .execute(&mut *tx)
     .await
     .map_err(|e| room_err(e, &room))?;

@@ -78,6 +78,7 @@ pub(crate) const ROOM_FIELDS: &[&str] = &[
     "custom",
     "guest_access",
     "origin",
+    "encrypted",
 ];
 pub(crate) const SUB_FIELDS: &[&str] = &[
     "id",
@@ -100,6 +101,7 @@ pub(crate) const SUB_FIELDS: &[&str] = &[
     "notify",
     "revoked_at",
     "updated_at",
+    "f",
 ];
 pub(crate) const MESSAGE_FIELDS: &[&str] = &[
     "id",
@@ -343,6 +345,7 @@ pub(crate) fn room(row: &AnyRow) -> Result<Room> {
         custom: c.json("custom")?,
         guest_access: c.flag("guest_access")?,
         origin: c.origin("origin")?,
+        encrypted: c.flag("encrypted")?,
     })
 }
 
@@ -371,6 +374,7 @@ pub(crate) fn subscription(row: &AnyRow) -> Result<Subscription> {
         notify: c.text("notify")?,
         revoked_at: c.opt_time("revoked_at")?,
         updated_at: c.time("updated_at")?,
+        favorite: c.flag("f")?,
     })
 }
 

@@ -117,6 +117,59 @@ impl SqlStore {
 
 #[async_trait]
 impl UserStore for SqlStore {
+    async fn avatar(&self, uid: &str) -> Result<Option<huddle_core::Avatar>> {
+        let row = sqlx::query(
+            "SELECT content_type, data, url, etag, updated_at FROM avatars WHERE uid = $1",
+        )
+        .bind(uid)
+        .fetch_optional(self.db.reader())
+        .await
+        .map_err(db_err)?;
+        row.map(|r| {
+            Ok(huddle_core::Avatar {
+                content_type: r.try_get(0usize).map_err(db_err)?,
+                data: r.try_get(1usize).map_err(db_err)?,
+                url: r.try_get(2usize).map_err(db_err)?,
+                etag: r.try_get(3usize).map_err(db_err)?,
+                updated_at: huddle_core::Timestamp(r.try_get(4usize).map_err(db_err)?),
+            })
+        })
+        .transpose()
+    }
+
+    async fn set_avatar(&self, uid: &str, avatar: Option<&huddle_core::Avatar>) -> Result<()> {
+        let uid = uid.to_string();
+        let avatar = avatar.cloned();
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let done = match &avatar {
+                        Some(a) => sqlx::query(
+                            "INSERT INTO avatars (uid, content_type, data, url, etag, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (uid) DO UPDATE SET \
+                             content_type = excluded.content_type, data = excluded.data, url = excluded.url, \
+                             etag = excluded.etag, updated_at = excluded.updated_at",
+                        )
+                        .bind(uid.as_str())
+                        .bind(a.content_type.as_str())
+                        .bind(a.data.as_str())
+                        .bind(a.url.as_deref())
+                        .bind(a.etag.as_str())
+                        .bind(a.updated_at.0)
+                        .execute(&mut *tx)
+                        .await,
+                        None => sqlx::query("DELETE FROM avatars WHERE uid = $1")
+                            .bind(uid.as_str())
+                            .execute(&mut *tx)
+                            .await,
+                    };
+                    done.map_err(db_err)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
     async fn insert_user(&self, user: &User) -> Result<()> {
         let sql = format!(
             "INSERT INTO users ({}) VALUES ({})",
@@ -253,6 +306,11 @@ impl UserStore for SqlStore {
                 .await
                 .map_err(db_err)?;
         }
+        sqlx::query("DELETE FROM avatars WHERE uid = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         sqlx::query("DELETE FROM login_tokens WHERE user_id = $1")
             .bind(id)
             .execute(&mut *tx)

@@ -128,6 +128,7 @@ fn membership(room: &Room, user: &User) -> Subscription {
         access: Access::ReadWrite,
         notify: "true".into(),
         revoked_at: None,
+        favorite: false,
         updated_at: now,
     }
 }

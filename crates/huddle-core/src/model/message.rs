@@ -48,6 +48,17 @@ impl Message {
     }
 }
 
+/// A report of a message to the administrators (`chat.reportMessage`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageReport {
+    pub id: String,
+    /// The message as it was when reported.
+    pub message: Message,
+    pub reporter: crate::UserRef,
+    pub description: String,
+    pub ts: Timestamp,
+}
+
 /// Filters for room history.
 #[derive(Debug, Clone, Default)]
 pub struct MessageQuery {
@@ -70,8 +81,6 @@ pub enum MessageFilter {
     Threads,
     /// The replies of one thread (`chat.getThreadMessages`).
     ThreadReplies(String),
-    /// Messages that started a discussion (`chat.getDiscussions`).
-    Discussions,
     /// User messages whose text contains this, case-insensitively (`chat.search`).
     Text(String),
     /// User messages mentioning `@username` (`chat.getMentionedMessages`).

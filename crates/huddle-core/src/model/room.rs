@@ -89,6 +89,9 @@ pub struct Room {
     pub custom: BTreeMap<String, String>,
     /// Whether non-members may read and write as guests (also needs the app settings to allow it).
     pub guest_access: bool,
+    /// Rocket.Chat's end-to-end flag (`groups.setEncrypted`): clients encrypt, the server keeps it.
+    #[serde(default)]
+    pub encrypted: bool,
 }
 
 impl Room {
@@ -120,6 +123,7 @@ impl Room {
             welcome_messages: vec![],
             custom: BTreeMap::new(),
             guest_access: false,
+            encrypted: false,
         }
     }
 
@@ -183,6 +187,9 @@ pub struct Subscription {
     /// this moment (TalkJS semantics). Cleared when access is given back.
     pub revoked_at: Option<Timestamp>,
     pub updated_at: Timestamp,
+    /// The member marked the room a favourite (`rooms.favorite`, Rocket.Chat's `f`).
+    #[serde(default)]
+    pub favorite: bool,
 }
 
 impl Subscription {

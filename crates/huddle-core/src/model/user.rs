@@ -36,6 +36,18 @@ pub struct User {
     pub preferences: serde_json::Map<String, serde_json::Value>,
 }
 
+/// A user's own avatar (`users.setAvatar`): an uploaded image (`data`, base64 of its bytes, of
+/// `content_type`) or an image URL the avatar route redirects to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Avatar {
+    pub content_type: String,
+    pub data: String,
+    pub url: Option<String>,
+    /// Changes with every new avatar (browsers revalidate with it).
+    pub etag: String,
+    pub updated_at: Timestamp,
+}
+
 /// TalkJS-style user fields beyond what Rocket.Chat has. Stored as one JSON document.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]

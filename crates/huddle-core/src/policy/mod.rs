@@ -140,12 +140,6 @@ pub enum Action<'a> {
     FollowThread,
     /// Delete a stretch of the room's history (`clean-channel-history`).
     CleanHistory,
-    /// Start a discussion in this (parent) room: `start-discussion`, or
-    /// `start-discussion-other-user` when the discussion starts from someone else's message;
-    /// the parent room must be readable.
-    StartDiscussion {
-        others_message: bool,
-    },
 }
 
 /// What the workspace's message settings say about one message, for an edit or a deletion
@@ -459,22 +453,6 @@ fn person(p: &Person, action: Action, f: &Facts) -> Result<Option<Timestamp>, Re
                 .then_some(None)
                 .ok_or(Refusal::NotAllowed)
         }
-        Action::StartDiscussion { others_message } => {
-            if browser || f.room.archived {
-                return Err(Refusal::NotAllowed);
-            }
-            if !f.rc_can_access(p) {
-                return Err(Refusal::NotVisible);
-            }
-            let permission = if others_message {
-                "start-discussion-other-user"
-            } else {
-                "start-discussion"
-            };
-            f.allows(permission, p)
-                .then_some(None)
-                .ok_or(Refusal::NotAllowed)
-        }
         Action::ChangeParticipant { target, access } => {
             let own = p.membership.is_some_and(|m| m.u.id == target.u.id);
             if own && !access {
@@ -510,6 +488,11 @@ fn person(p: &Person, action: Action, f: &Facts) -> Result<Option<Timestamp>, Re
                 Action::EditRoom { permission } => permission,
                 _ => "edit-room",
             };
+            // A direct message has no owners: its members may edit what `edit-room` covers
+            // there (the topic, `dm.setTopic`).
+            if f.room.t == RoomType::Direct && permission == "edit-room" && active(p).is_some() {
+                return Ok(None);
+            }
             f.allows(permission, p)
                 .then_some(None)
                 .ok_or(Refusal::NotAllowed)

@@ -43,6 +43,7 @@ fn sub(uid: &str, roles: &[&str], access: Access) -> Subscription {
         } else {
             None
         },
+        favorite: false,
         updated_at: Timestamp(1),
     }
 }
@@ -130,12 +131,6 @@ fn run(c: &Case) -> Result<Permit, Refusal> {
         "pin" => Action::Pin,
         "follow" => Action::FollowThread,
         "clean" => Action::CleanHistory,
-        "discuss" => Action::StartDiscussion {
-            others_message: false,
-        },
-        "discuss-other" => Action::StartDiscussion {
-            others_message: true,
-        },
         other => panic!("unknown action {other}"),
     };
     decide(who, action, &f)
@@ -284,6 +279,29 @@ fn the_rules_as_a_table() {
             "follow",
             Err(NotVisible),
         ),
+        // Direct messages: their members may edit the topic, nobody else without edit-room.
+        case(
+            "dm member edits",
+            user_roles(),
+            plain(),
+            rc,
+            RcRoom,
+            RoomType::Direct,
+            ALL_SETTINGS,
+            "edit",
+            Ok(()),
+        ),
+        case(
+            "dm outsider may not edit",
+            user_roles(),
+            None,
+            rc,
+            RcRoom,
+            RoomType::Direct,
+            ALL_SETTINGS,
+            "edit",
+            Err(NotAllowed),
+        ),
         // Cleaning history: `clean-channel-history` (admin only by default, owners too not).
         case(
             "admin cleans",
@@ -316,63 +334,6 @@ fn the_rules_as_a_table() {
             P,
             ALL_SETTINGS,
             "clean",
-            Err(NotAllowed),
-        ),
-        // Discussions: `start-discussion` (users), `start-discussion-other-user` (users, owners)
-        // on a parent the user may read.
-        case(
-            "member starts a discussion",
-            user_roles(),
-            plain(),
-            rc,
-            RcRoom,
-            P,
-            ALL_SETTINGS,
-            "discuss",
-            Ok(()),
-        ),
-        case(
-            "from another's message",
-            user_roles(),
-            plain(),
-            rc,
-            RcRoom,
-            P,
-            ALL_SETTINGS,
-            "discuss-other",
-            Ok(()),
-        ),
-        case(
-            "outsider of a group may not",
-            user_roles(),
-            None,
-            rc,
-            RcRoom,
-            P,
-            ALL_SETTINGS,
-            "discuss",
-            Err(NotVisible),
-        ),
-        case(
-            "reader of a public channel may",
-            user_roles(),
-            None,
-            rc,
-            RcRoom,
-            C,
-            ALL_SETTINGS,
-            "discuss",
-            Ok(()),
-        ),
-        case(
-            "a bot may not (no start-discussion)",
-            vec!["bot".into()],
-            plain(),
-            rc,
-            RcRoom,
-            P,
-            ALL_SETTINGS,
-            "discuss",
             Err(NotAllowed),
         ),
         // The reported hole: a plain user takes over a Rocket.Chat private group from the browser.
@@ -828,9 +789,6 @@ fn invariants_hold_for_every_combination() {
                         Action::Pin,
                         Action::FollowThread,
                         Action::CleanHistory,
-                        Action::StartDiscussion {
-                            others_message: true,
-                        },
                     ];
                     for action in actions {
                         let membership_change = matches!(

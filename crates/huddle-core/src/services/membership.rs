@@ -32,6 +32,7 @@ pub fn new_subscription(room: &Room, user: &User) -> Subscription {
         access: Access::ReadWrite,
         notify: "true".into(),
         revoked_at: None,
+        favorite: false,
         updated_at: now,
     }
 }

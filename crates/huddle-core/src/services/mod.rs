@@ -2,8 +2,10 @@
 //! depends on who asks, checks the rule, calls the store once per atomic change, and publishes
 //! the resulting event after commit.
 
+mod account_extras;
 mod app;
 mod auth;
+mod avatars;
 mod bans;
 mod bootstrap;
 mod custom_roles;
@@ -44,6 +46,7 @@ pub use app::{
     INSECURE_BROWSER_SESSIONS, JWT_LEEWAY_SECS,
 };
 pub use auth::{Actor, LoginRequest, PasswordInput};
+pub use avatars::{AvatarImage, MAX_AVATAR_BYTES};
 pub use bootstrap::{AdminBootstrap, GENERAL_ID};
 pub use custom_roles::RoleInput;
 pub use invites::{ValidInvite, INVITE_DAYS, INVITE_USES};

@@ -155,6 +155,44 @@ impl Huddle {
     }
 }
 
+impl Huddle {
+    /// `chat.reportMessage`: a report to the administrators by someone who may read the
+    /// message, with the message as it is now.
+    pub async fn report_message(&self, actor: &Actor, id: &str, description: &str) -> Result<()> {
+        if description.trim().is_empty() {
+            return Err(Error::invalid(
+                "error-invalid-description",
+                "Invalid description",
+            ));
+        }
+        let (msg, room, sub) = self.message_and_room(actor, id).await?;
+        if !self.can_access(&actor.user, &room, sub.as_ref()) {
+            return Err(Error::not_allowed("reportMessage"));
+        }
+        let report = crate::model::MessageReport {
+            id: crate::ids::new_id(),
+            message: msg,
+            reporter: actor.user.to_ref(),
+            description: description.chars().take(1_000).collect(),
+            ts: Timestamp::now(),
+        };
+        self.store.insert_report(&report).await
+    }
+
+    /// `moderation.reports`: the reports of one message, for `view-moderation-console`.
+    pub async fn message_reports(
+        &self,
+        actor: &Actor,
+        id: &str,
+        paging: Paging,
+    ) -> Result<Page<crate::model::MessageReport>> {
+        if !self.has_permission(&actor.user, "view-moderation-console") {
+            return Err(Error::unauthorized());
+        }
+        self.store.reports_of_message(id, paging).await
+    }
+}
+
 /// Rocket.Chat's refusals of `pinMessage`: not a member is `error-action-not-allowed`, no
 /// `pin-message` is `not-authorized`.
 fn pin_refused(r: Refusal, method: &'static str) -> Error {

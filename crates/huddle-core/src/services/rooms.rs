@@ -31,6 +31,10 @@ pub enum RoomUpdate {
     Type(RoomType),
     Archived(bool),
     Default(bool),
+    /// Rocket.Chat's `customFields` (string values; the TalkJS-style `custom` of the same room).
+    CustomFields(std::collections::BTreeMap<String, String>),
+    /// The end-to-end flag (private groups only).
+    Encrypted(bool),
 }
 
 impl Huddle {
@@ -126,10 +130,19 @@ impl Huddle {
             RoomUpdate::Default(_) => ("view-room-administration", "saveRoomSettings"),
             _ => ("edit-room", "saveRoomSettings"),
         };
+        if matches!(update, RoomUpdate::Encrypted(_)) && room.t == RoomType::Channel {
+            return Err(Error::invalid(
+                "error-action-not-allowed",
+                "Only groups or direct channels can enable encryption",
+            )
+            .in_method(method));
+        }
         let sub = self.store.subscription(&room.id, &actor.user.id).await?;
         let action = Action::EditRoom { permission: perm };
+        // Of a direct message only the topic is edited (`dm.setTopic`).
+        let editable = room.t != RoomType::Direct || matches!(update, RoomUpdate::Topic(_));
         let permit = match self.decide(actor.person(sub.as_ref()), action, &room) {
-            Ok(p) if room.t != RoomType::Direct => p,
+            Ok(p) if editable => p,
             _ => return Err(Error::not_allowed(method)),
         };
         let editor = actor.user.to_ref();
@@ -210,6 +223,19 @@ impl Huddle {
             RoomUpdate::Default(d) => {
                 room.default = d;
                 None
+            }
+            RoomUpdate::CustomFields(fields) => {
+                room.custom = fields;
+                None
+            }
+            RoomUpdate::Encrypted(e) => {
+                room.encrypted = e;
+                let kind = if e {
+                    "room_e2e_enabled"
+                } else {
+                    "room_e2e_disabled"
+                };
+                msg(kind, String::new())
             }
         };
         room.updated_at = Timestamp::now();
@@ -340,6 +366,106 @@ impl Huddle {
         self.store.set_own_state(&sub).await?;
         self.publish(Event::SubscriptionChanged(sub.clone()));
         Ok(sub)
+    }
+
+    /// Every room the query selects, for `view-room-administration` (`rooms.adminRooms`,
+    /// `dm.list.everyone`).
+    pub async fn admin_rooms(&self, actor: &Actor, query: &RoomQuery) -> Result<Page<Room>> {
+        if !self.has_permission(&actor.user, "view-room-administration") {
+            return Err(Error::unauthorized());
+        }
+        self.store.list_rooms(query).await
+    }
+
+    /// `dm.messages.others`: a direct message's history for an administrator, while the
+    /// endpoint is enabled (`API_Enable_Direct_Message_History_EndPoint`, off by default).
+    pub async fn direct_messages_of_others(
+        &self,
+        actor: &Actor,
+        rid: &str,
+        paging: crate::Paging,
+    ) -> Result<Page<crate::Message>> {
+        if !self.setting_bool("API_Enable_Direct_Message_History_EndPoint") {
+            return Err(Error::Forbidden(crate::Failure::new(
+                "error-endpoint-disabled",
+                "This endpoint is disabled",
+            )));
+        }
+        if !self.has_permission(&actor.user, "view-room-administration") {
+            return Err(Error::unauthorized());
+        }
+        let room = match self.store.room_by_id(rid).await? {
+            Some(r) if r.t == RoomType::Direct => r,
+            _ => {
+                return Err(Error::invalid(
+                    "error-room-not-found",
+                    "The required \"roomId\" parameter must be provided",
+                ))
+            }
+        };
+        let query = crate::MessageQuery {
+            paging,
+            ..Default::default()
+        };
+        self.store.list_messages(&room.id, &query).await
+    }
+
+    /// `rooms.cleanHistory`: deletes a stretch of the room's messages (`clean-channel-history`);
+    /// how many went.
+    pub async fn clean_history(
+        &self,
+        actor: &Actor,
+        room: &Room,
+        clean: crate::store::CleanHistory,
+    ) -> Result<usize> {
+        let sub = self.store.subscription(&room.id, &actor.user.id).await?;
+        let permit = self
+            .decide(actor.person(sub.as_ref()), Action::CleanHistory, room)
+            .map_err(|_| Error::not_allowed("cleanRoomHistory"))?;
+        let done = self
+            .write(&permit, room, RoomChange::CleanHistory(clean))
+            .await?;
+        Ok(done
+            .written
+            .items
+            .iter()
+            .filter(|i| matches!(i, crate::store::RoomEventItem::MessageDeleted { .. }))
+            .count())
+    }
+
+    /// `rooms.favorite`: the caller's own mark on a room they are a member of.
+    pub async fn set_favorite(&self, actor: &Actor, rid: &str, favorite: bool) -> Result<()> {
+        let Some(mut sub) = self.store.subscription(rid, &actor.user.id).await? else {
+            return Err(Error::invalid(
+                "error-invalid-subscription",
+                "You must be part of a room to favorite it",
+            )
+            .in_method("toggleFavorite"));
+        };
+        if sub.favorite != favorite {
+            sub.favorite = favorite;
+            sub.updated_at = Timestamp::now();
+            self.store.set_own_state(&sub).await?;
+            self.publish(Event::SubscriptionChanged(sub));
+        }
+        Ok(())
+    }
+
+    /// Members of a room who are online (online, away or busy), for a caller who may read it.
+    pub async fn online_members(&self, actor: &Actor, room: &Room) -> Result<Vec<crate::User>> {
+        if !self.may_read(actor, room).await? {
+            return Err(Error::unauthorized());
+        }
+        let query = crate::MemberQuery {
+            statuses: vec!["online".into(), "away".into(), "busy".into()],
+            paging: crate::Paging {
+                offset: 0,
+                count: Some(1_000),
+            },
+            ..Default::default()
+        };
+        let page = self.store.list_members(&room.id, &query).await?;
+        Ok(page.items.into_iter().map(|m| m.user).collect())
     }
 
     /// `subscriptions.read`.

@@ -79,6 +79,10 @@ pub trait UserStore: Send + Sync {
     async fn tokens_of_user(&self, user_id: &str, kind: TokenKind) -> Result<Vec<LoginToken>>;
     async fn delete_named_token(&self, user_id: &str, name: &str) -> Result<bool>;
     async fn delete_tokens_of_user(&self, user_id: &str) -> Result<()>;
+    /// The user's own avatar, if they set one.
+    async fn avatar(&self, uid: &str) -> Result<Option<Avatar>>;
+    /// Sets (`Some`) or removes (`None`) the user's avatar.
+    async fn set_avatar(&self, uid: &str, avatar: Option<&Avatar>) -> Result<()>;
 }
 
 #[async_trait]
@@ -133,6 +137,9 @@ pub trait MessageStore: Send + Sync {
     /// Stars (`true`) or unstars message `mid` of room `rid` for `uid`; false if nothing
     /// changed. A user's own marks: no room event.
     async fn set_star(&self, uid: &str, rid: &str, mid: &str, starred: bool) -> Result<bool>;
+    async fn insert_report(&self, report: &MessageReport) -> Result<()>;
+    /// Reports of message `mid`, newest first, and how many.
+    async fn reports_of_message(&self, mid: &str, paging: Paging) -> Result<Page<MessageReport>>;
     /// The ids of the messages of `rid` that `uid` starred.
     async fn starred_ids(&self, uid: &str, rid: &str) -> Result<Vec<String>>;
     /// Messages of `rid` deleted after `since`: `(id, deleted at)`, oldest first, and how many;

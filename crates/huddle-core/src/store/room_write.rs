@@ -58,6 +58,10 @@ pub enum RoomChange {
         patch: MessagePatch,
         message: Option<Message>,
     },
+    /// Deletes the messages of a stretch of time (`rooms.cleanHistory`): `ts` between `oldest`
+    /// and `latest` (both included when `inclusive`), only of `usernames` when not empty,
+    /// keeping pinned ones when `exclude_pinned`, at most `limit` (oldest first) when set.
+    CleanHistory(CleanHistory),
     /// The room's settings (not its counters), with an optional system message. `guest_access`
     /// is the new value when this change switches guest access.
     UpdateRoom {
@@ -95,12 +99,24 @@ impl RoomChange {
             RoomChange::DeleteMessage { .. } => "message.deleted",
             RoomChange::React { .. } => "message.reacted",
             RoomChange::PatchMessage { .. } => "message.patched",
+            RoomChange::CleanHistory(_) => "messages.cleaned",
             RoomChange::UpdateRoom { .. } => "room.updated",
             RoomChange::Ban { .. } => "member.banned",
             RoomChange::Unban { .. } => "member.unbanned",
             RoomChange::DeleteRoom => "room.deleted",
         }
     }
+}
+
+/// The stretch `RoomChange::CleanHistory` deletes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CleanHistory {
+    pub oldest: Timestamp,
+    pub latest: Timestamp,
+    pub inclusive: bool,
+    pub exclude_pinned: bool,
+    pub usernames: Vec<String>,
+    pub limit: Option<i64>,
 }
 
 /// What `RoomChange::PatchMessage` does to a message (Rocket.Chat keeps these on the message

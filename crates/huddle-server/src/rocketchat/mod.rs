@@ -2,6 +2,7 @@
 //! bodies, status codes and error strings as Rocket.Chat. One module per resource.
 
 mod auth;
+mod avatars;
 mod bans;
 mod chat;
 mod error;
@@ -12,6 +13,7 @@ mod membership;
 mod misc;
 mod permissions;
 mod receipts;
+mod room_settings;
 mod rooms;
 mod subscriptions;
 mod threads;
@@ -54,7 +56,9 @@ pub fn routes() -> Router<AppState> {
     let v1 = Router::new()
         .merge(auth::routes())
         .merge(users::routes())
+        .merge(avatars::routes())
         .merge(rooms::routes())
+        .merge(room_settings::routes())
         .merge(membership::routes())
         .merge(im::routes())
         .merge(chat::routes())
@@ -70,6 +74,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/info", get(misc::info))
         .route("/health", get(|| async { "OK" }))
         .route("/livez", get(|| async { "OK" }))
+        .merge(avatars::image_routes())
         .nest("/api/v1", v1)
         .fallback(not_found)
 }

@@ -31,6 +31,38 @@ pub fn routes() -> Router<AppState> {
         .route("/chat.syncMessages", get(sync_messages))
         .route("/chat.search", get(search))
         .route("/chat.getMentionedMessages", get(mentioned))
+        .route("/chat.reportMessage", post(report))
+        .route("/moderation.reports", get(reports))
+}
+
+async fn report(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let id = message_id(&p)?;
+    let description = p.text("description")?.unwrap_or_default();
+    s.huddle.report_message(&actor, &id, &description).await?;
+    ok_empty()
+}
+
+/// The reports of one message (`msgId`), newest first, for administrators.
+async fn reports(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let id = p.required("msgId")?;
+    let (offset, count) = p.paging()?;
+    let paging = s.huddle.paging(offset, count);
+    let page = s.huddle.message_reports(&actor, &id, paging).await?;
+    let items = page
+        .items
+        .iter()
+        .map(|r| {
+            json!({
+                "_id": r.id,
+                "description": r.description,
+                "ts": r.ts.to_iso(),
+                "reportedBy": { "_id": r.reporter.id, "username": r.reporter.username },
+                "message": shape::message(&r.message),
+                "room": { "_id": r.message.rid },
+            })
+        })
+        .collect();
+    page_body("reports", items, paging.offset, page.total)
 }
 
 /// `messageId` (Rocket.Chat's own error when it is missing).

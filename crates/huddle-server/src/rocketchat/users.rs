@@ -25,6 +25,37 @@ pub fn routes() -> Router<AppState> {
         .route("/users.setActiveStatus", post(set_active))
         .route("/users.getPresence", get(get_presence))
         .route("/users.setStatus", post(set_status))
+        .route("/users.getPreferences", get(get_preferences))
+        .route("/users.setPreferences", post(set_preferences))
+        .route("/users.forgotPassword", post(forgot_password))
+}
+
+async fn get_preferences(State(s): State<AppState>, Auth(actor): Auth) -> RcResult {
+    ok(json!({ "preferences": s.huddle.preferences(&actor) }))
+}
+
+async fn set_preferences(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let data = match p.0.get("data") {
+        Some(Value::Object(m)) => m.clone(),
+        _ => {
+            return Err(coded(
+                "invalid-params",
+                "must have required property 'data'",
+            ))
+        }
+    };
+    let (id, preferences) = s
+        .huddle
+        .set_preferences(&actor, p.str("userId")?.as_deref(), data)
+        .await?;
+    ok(json!({ "user": { "_id": id, "settings": { "preferences": preferences } } }))
+}
+
+/// No login needed, and the same answer whatever the address (see the service).
+async fn forgot_password(State(s): State<AppState>, p: Params) -> RcResult {
+    let email = p.text("email")?.unwrap_or_default();
+    s.huddle.forgot_password(&email)?;
+    ok_empty()
 }
 
 fn custom_fields(p: &Params, key: &str) -> Result<BTreeMap<String, String>, RcError> {

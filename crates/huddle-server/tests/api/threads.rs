@@ -572,3 +572,61 @@ async fn ddp_pins_and_reactions_reach_the_room_stream() {
         .await;
     assert!(v["fields"]["args"][0]["tlm"]["$date"].is_i64(), "{v}");
 }
+
+#[tokio::test]
+async fn reports_are_stored_for_administrators() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let outsider = app.user("out").await;
+    let (rid, _) = app.room(&alice, "p", &[&bob.username]).await;
+    let id = post(&app, &alice, &rid, "rude words").await;
+    app.ok(
+        &bob,
+        "chat.reportMessage",
+        json!({"messageId": id, "description": "abusive"}),
+    )
+    .await;
+    // The report keeps the message as reported, even once edited.
+    app.ok(
+        &alice,
+        "chat.update",
+        json!({"roomId": rid, "msgId": id, "text": "kind words"}),
+    )
+    .await;
+    let v = app
+        .get_ok(&app.admin, "moderation.reports", &[("msgId", &id)])
+        .await;
+    assert_eq!(v["total"], 1, "{v}");
+    assert_eq!(v["reports"][0]["description"], "abusive");
+    assert_eq!(v["reports"][0]["message"]["msg"], "rude words");
+    assert_eq!(v["reports"][0]["reportedBy"]["_id"], json!(bob.user_id));
+    // Members cannot read reports; outsiders cannot report what they cannot see.
+    let (status, _) = app
+        .get(Some(&alice), "moderation.reports", &[("msgId", &id)])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, v) = app
+        .post(
+            Some(&outsider),
+            "chat.reportMessage",
+            json!({"messageId": id, "description": "x"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    for body in [
+        json!({"messageId": id}),
+        json!({"messageId": id, "description": "  "}),
+        json!({"description": "x"}),
+        json!({"messageId": "missing", "description": "x"}),
+    ] {
+        let (status, v) = app
+            .post(Some(&bob), "chat.reportMessage", body.clone())
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {v}");
+    }
+    let v = app
+        .get_ok(&app.admin, "moderation.reports", &[("msgId", &id)])
+        .await;
+    assert_eq!(v["total"], 1);
+}

@@ -39,3 +39,33 @@ CREATE TABLE message_deletions (
     deleted_at BIGINT NOT NULL
 );
 CREATE INDEX message_deletions_rid ON message_deletions (rid, deleted_at);
+
+-- groups.setEncrypted: the room's end-to-end flag (clients encrypt; the server keeps and shows it).
+ALTER TABLE rooms ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;
+-- rooms.favorite: the member's own star on the room (Rocket.Chat's subscription `f`).
+ALTER TABLE subscriptions ADD COLUMN f INTEGER NOT NULL DEFAULT 0;
+
+-- users.setAvatar: an uploaded image (base64 of its bytes, with its type) or an image URL,
+-- served at /avatar/{username}; no row means the generated initials image.
+CREATE TABLE avatars (
+    uid TEXT PRIMARY KEY NOT NULL,
+    content_type TEXT NOT NULL,
+    data TEXT NOT NULL,
+    url TEXT,
+    etag TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+
+-- chat.reportMessage: reports for administrators (moderation.reports), with the message as it
+-- was reported (it may be edited or deleted since).
+CREATE TABLE message_reports (
+    id TEXT PRIMARY KEY NOT NULL,
+    mid TEXT NOT NULL,
+    rid TEXT NOT NULL,
+    reporter_id TEXT NOT NULL,
+    reporter_username TEXT NOT NULL,
+    description TEXT NOT NULL,
+    message TEXT NOT NULL,
+    ts BIGINT NOT NULL
+);
+CREATE INDEX message_reports_mid ON message_reports (mid, ts);

@@ -72,6 +72,7 @@ conformance!(
     user_conflicts,
     list_users_filters_and_roles,
     tokens,
+    avatars_round_trip,
     rooms_round_trip_update_delete,
     room_name_conflicts,
     add_members_is_idempotent_and_keeps_counters,

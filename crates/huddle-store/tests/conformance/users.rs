@@ -362,3 +362,27 @@ pub async fn tokens(store: Arc<dyn Store>) {
     store.delete_tokens_of_user(&alice.id).await.unwrap();
     assert!(store.user_by_token(&s2.hashed).await.unwrap().is_none());
 }
+
+/// Avatars: set, replace, read back byte for byte, delete; a deleted user's avatar goes too.
+pub async fn avatars_round_trip(store: Arc<dyn Store>) {
+    let alice = insert_user(&store, "alice").await;
+    assert!(store.avatar(&alice.id).await.unwrap().is_none());
+    let mut a = huddle_core::Avatar {
+        content_type: "image/png".into(),
+        data: "iVBORw0KGgo=".into(),
+        url: None,
+        etag: "e1".into(),
+        updated_at: Timestamp(1_000),
+    };
+    store.set_avatar(&alice.id, Some(&a)).await.unwrap();
+    assert_eq!(store.avatar(&alice.id).await.unwrap(), Some(a.clone()));
+    a.url = Some("https://example.com/a.png".into());
+    a.etag = "e2".into();
+    store.set_avatar(&alice.id, Some(&a)).await.unwrap();
+    assert_eq!(store.avatar(&alice.id).await.unwrap(), Some(a.clone()));
+    store.set_avatar(&alice.id, None).await.unwrap();
+    assert!(store.avatar(&alice.id).await.unwrap().is_none());
+    store.set_avatar(&alice.id, Some(&a)).await.unwrap();
+    assert!(store.delete_user(&alice.id).await.unwrap());
+    assert!(store.avatar(&alice.id).await.unwrap().is_none());
+}

@@ -158,6 +158,7 @@ pub fn sub(room: &Room, user: &User) -> Subscription {
         access: Access::ReadWrite,
         notify: "true".into(),
         revoked_at: None,
+        favorite: false,
         updated_at: now,
     }
 }

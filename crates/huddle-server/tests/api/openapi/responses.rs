@@ -443,6 +443,7 @@ async fn responses_match_rocket_chat_openapi_schemas() {
         ("get", "/api/v1/chat.getMessageReadReceipts", 400),
         get(&app, &admin, "chat.getMessageReadReceipts", &[]).await,
     );
+    parity_cases(&app, &admin, &bob, &carol, &mut cases).await;
 
     // The fixture holds exactly what these cases (and `/api/info` below) look up: nothing
     // missing, nothing stale.
@@ -523,4 +524,328 @@ fn path_of(family: &str) -> &'static str {
         "channels.invite" => "/api/v1/channels.invite",
         _ => "/api/v1/groups.invite",
     }
+}
+
+/// The endpoints of the API parity work (issue 14): reactions, pins, stars, threads and syncs,
+/// room settings, dm.* and rooms.* administration, preferences, avatars, reports.
+async fn parity_cases(
+    app: &TestApp,
+    admin: &Session,
+    bob: &Session,
+    carol: &Session,
+    cases: &mut Cases,
+) {
+    let (cid, _) = app.room(admin, "c", &[&bob.username]).await;
+    let (gid, _) = app.room(admin, "p", &[&bob.username]).await;
+    let posted = post(
+        app,
+        admin,
+        "chat.postMessage",
+        json!({"roomId": cid, "text": format!("hi @{}", bob.username)}),
+    )
+    .await;
+    let mid = posted.1["message"]["_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let since = posted.1["message"]["ts"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    post(
+        app,
+        bob,
+        "chat.postMessage",
+        json!({"roomId": cid, "text": "reply", "tmid": mid}),
+    )
+    .await;
+    let gone = post(
+        app,
+        bob,
+        "chat.postMessage",
+        json!({"roomId": cid, "text": "gone"}),
+    )
+    .await;
+    post(
+        app,
+        bob,
+        "chat.delete",
+        json!({"roomId": cid, "msgId": gone.1["message"]["_id"]}),
+    )
+    .await;
+    let m = mid.as_str();
+    let c = cid.as_str();
+    let since = since.as_str();
+
+    cases.add(
+        "chat.react",
+        ("post", "/api/v1/chat.react", 200),
+        post(
+            app,
+            bob,
+            "chat.react",
+            json!({"messageId": m, "emoji": "smile"}),
+        )
+        .await,
+    );
+    cases.add(
+        "chat.react without messageId",
+        ("post", "/api/v1/chat.react", 400),
+        post(app, bob, "chat.react", json!({"emoji": "smile"})).await,
+    );
+    cases.add(
+        "chat.pinMessage",
+        ("post", "/api/v1/chat.pinMessage", 200),
+        post(app, admin, "chat.pinMessage", json!({"messageId": m})).await,
+    );
+    cases.add(
+        "chat.getPinnedMessages",
+        ("get", "/api/v1/chat.getPinnedMessages", 200),
+        get(app, bob, "chat.getPinnedMessages", &[("roomId", c)]).await,
+    );
+    cases.add(
+        "chat.unPinMessage",
+        ("post", "/api/v1/chat.unPinMessage", 200),
+        post(app, admin, "chat.unPinMessage", json!({"messageId": m})).await,
+    );
+    cases.add(
+        "chat.starMessage",
+        ("post", "/api/v1/chat.starMessage", 200),
+        post(app, bob, "chat.starMessage", json!({"messageId": m})).await,
+    );
+    cases.add(
+        "chat.getStarredMessages",
+        ("get", "/api/v1/chat.getStarredMessages", 200),
+        get(app, bob, "chat.getStarredMessages", &[("roomId", c)]).await,
+    );
+    cases.add(
+        "chat.followMessage",
+        ("post", "/api/v1/chat.followMessage", 200),
+        post(app, bob, "chat.followMessage", json!({"mid": m})).await,
+    );
+    cases.add(
+        "chat.getThreadMessages",
+        ("get", "/api/v1/chat.getThreadMessages", 200),
+        get(app, bob, "chat.getThreadMessages", &[("tmid", m)]).await,
+    );
+    cases.add(
+        "chat.getThreadsList",
+        ("get", "/api/v1/chat.getThreadsList", 200),
+        get(app, bob, "chat.getThreadsList", &[("rid", c)]).await,
+    );
+    cases.add(
+        "chat.syncThreadsList",
+        ("get", "/api/v1/chat.syncThreadsList", 200),
+        get(
+            app,
+            bob,
+            "chat.syncThreadsList",
+            &[("rid", c), ("updatedSince", since)],
+        )
+        .await,
+    );
+    cases.add(
+        "chat.syncThreadMessages",
+        ("get", "/api/v1/chat.syncThreadMessages", 200),
+        get(
+            app,
+            bob,
+            "chat.syncThreadMessages",
+            &[("tmid", m), ("updatedSince", since)],
+        )
+        .await,
+    );
+    cases.add(
+        "chat.getDeletedMessages",
+        ("get", "/api/v1/chat.getDeletedMessages", 200),
+        get(
+            app,
+            bob,
+            "chat.getDeletedMessages",
+            &[("roomId", c), ("since", since)],
+        )
+        .await,
+    );
+    cases.add(
+        "chat.syncMessages",
+        ("get", "/api/v1/chat.syncMessages", 200),
+        get(
+            app,
+            bob,
+            "chat.syncMessages",
+            &[("roomId", c), ("lastUpdate", since)],
+        )
+        .await,
+    );
+    cases.add(
+        "chat.search",
+        ("get", "/api/v1/chat.search", 200),
+        get(
+            app,
+            bob,
+            "chat.search",
+            &[("roomId", c), ("searchText", "hi")],
+        )
+        .await,
+    );
+    cases.add(
+        "chat.getMentionedMessages",
+        ("get", "/api/v1/chat.getMentionedMessages", 200),
+        get(app, bob, "chat.getMentionedMessages", &[("roomId", c)]).await,
+    );
+    cases.add(
+        "chat.reportMessage",
+        ("post", "/api/v1/chat.reportMessage", 200),
+        post(
+            app,
+            bob,
+            "chat.reportMessage",
+            json!({"messageId": m, "description": "spam"}),
+        )
+        .await,
+    );
+
+    cases.add(
+        "channels.setCustomFields",
+        ("post", "/api/v1/channels.setCustomFields", 200),
+        post(
+            app,
+            admin,
+            "channels.setCustomFields",
+            json!({"roomId": c, "customFields": {"team": "blue"}}),
+        )
+        .await,
+    );
+    cases.add(
+        "channels.setPurpose",
+        ("post", "/api/v1/channels.setPurpose", 200),
+        post(
+            app,
+            admin,
+            "channels.setPurpose",
+            json!({"roomId": c, "purpose": "plans"}),
+        )
+        .await,
+    );
+    cases.add(
+        "channels.setDefault",
+        ("post", "/api/v1/channels.setDefault", 200),
+        post(
+            app,
+            admin,
+            "channels.setDefault",
+            json!({"roomId": c, "default": false}),
+        )
+        .await,
+    );
+    cases.add(
+        "groups.setEncrypted",
+        ("post", "/api/v1/groups.setEncrypted", 200),
+        post(
+            app,
+            admin,
+            "groups.setEncrypted",
+            json!({"roomId": gid, "encrypted": true}),
+        )
+        .await,
+    );
+    cases.add(
+        "rooms.favorite",
+        ("post", "/api/v1/rooms.favorite", 200),
+        post(
+            app,
+            bob,
+            "rooms.favorite",
+            json!({"roomId": c, "favorite": true}),
+        )
+        .await,
+    );
+    cases.add(
+        "channels.online",
+        ("get", "/api/v1/channels.online", 200),
+        get(app, bob, "channels.online", &[("_id", c)]).await,
+    );
+    cases.add(
+        "channels.files",
+        ("get", "/api/v1/channels.files", 200),
+        get(app, bob, "channels.files", &[("roomId", c)]).await,
+    );
+    cases.add(
+        "channels.getIntegrations",
+        ("get", "/api/v1/channels.getIntegrations", 200),
+        get(app, admin, "channels.getIntegrations", &[("roomId", c)]).await,
+    );
+    cases.add(
+        "channels.getAllUserMentionsByChannel",
+        ("get", "/api/v1/channels.getAllUserMentionsByChannel", 200),
+        get(
+            app,
+            bob,
+            "channels.getAllUserMentionsByChannel",
+            &[("roomId", c)],
+        )
+        .await,
+    );
+    cases.add(
+        "rooms.adminRooms",
+        ("get", "/api/v1/rooms.adminRooms", 200),
+        get(app, admin, "rooms.adminRooms", &[]).await,
+    );
+
+    let dm = post(app, bob, "dm.create", json!({"username": carol.username})).await;
+    let dm_id = dm.1["room"]["_id"].as_str().unwrap_or_default().to_string();
+    cases.add(
+        "dm.setTopic",
+        ("post", "/api/v1/dm.setTopic", 200),
+        post(
+            app,
+            bob,
+            "dm.setTopic",
+            json!({"roomId": dm_id, "topic": "lunch"}),
+        )
+        .await,
+    );
+    cases.add(
+        "dm.files",
+        ("get", "/api/v1/dm.files", 200),
+        get(app, bob, "dm.files", &[("roomId", &dm_id)]).await,
+    );
+    cases.add(
+        "dm.list.everyone",
+        ("get", "/api/v1/dm.list.everyone", 200),
+        get(app, admin, "dm.list.everyone", &[]).await,
+    );
+    cases.add("rooms.cleanHistory", ("post", "/api/v1/rooms.cleanHistory", 200), post(app, admin, "rooms.cleanHistory", json!({"roomId": gid, "oldest": "2000-01-01T00:00:00.000Z", "latest": "2100-01-01T00:00:00.000Z"})).await);
+
+    cases.add(
+        "users.setPreferences",
+        ("post", "/api/v1/users.setPreferences", 200),
+        post(
+            app,
+            bob,
+            "users.setPreferences",
+            json!({"data": {"useEmojis": true}}),
+        )
+        .await,
+    );
+    cases.add(
+        "users.getPreferences",
+        ("get", "/api/v1/users.getPreferences", 200),
+        get(app, bob, "users.getPreferences", &[]).await,
+    );
+    cases.add(
+        "users.resetAvatar",
+        ("post", "/api/v1/users.resetAvatar", 200),
+        post(app, bob, "users.resetAvatar", json!({})).await,
+    );
+    cases.add(
+        "users.forgotPassword",
+        ("post", "/api/v1/users.forgotPassword", 200),
+        app.post(
+            None,
+            "users.forgotPassword",
+            json!({"email": "nobody@example.com"}),
+        )
+        .await,
+    );
 }
