@@ -114,6 +114,10 @@ pub trait EventHub: Send + Sync {
     fn publish_room(&self, room: &Room, written: &RoomWritten) {
         publish_written(self, room, written);
     }
+    /// Whether other nodes share this node's database and events (cluster mode).
+    fn clustered(&self) -> bool {
+        false
+    }
     /// What the writer of `written` must still wait for before answering; `None` in process.
     fn settle(&self, _rid: &str, _written: &RoomWritten) -> Option<Settle> {
         None

@@ -446,6 +446,10 @@ impl EventHub for ClusterHub {
         );
     }
 
+    fn clustered(&self) -> bool {
+        true
+    }
+
     fn settle(&self, rid: &str, written: &RoomWritten) -> Option<Settle> {
         let seq = written.seq?;
         let local = self.rooms().get_mut(rid).and_then(|o| o.wait(seq));

@@ -13,10 +13,10 @@ use sha2::Sha256;
 
 use crate::helpers::{unique, TestApp, SECRET};
 
-type Received = Arc<Mutex<Vec<(HeaderMap, String)>>>;
+pub(crate) type Received = Arc<Mutex<Vec<(HeaderMap, String)>>>;
 
 /// A webhook receiver on `listener`, recording every request.
-fn receiver(listener: tokio::net::TcpListener) -> Received {
+pub(crate) fn receiver(listener: tokio::net::TcpListener) -> Received {
     let got: Received = Arc::default();
     let store = got.clone();
     let app = Router::new().route(

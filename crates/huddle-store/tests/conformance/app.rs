@@ -258,3 +258,47 @@ pub async fn webhook_endpoints_and_outbox(store: Arc<dyn Store>) {
         })
     );
 }
+
+/// Senders of several servers claim due rows: on PostgreSQL each row goes to one claimer (and
+/// is not due again until its lease ends), shown with the time it was due; SQLite (one server)
+/// reads them plainly.
+pub async fn claimed_outbox_rows_go_to_one_sender(store: Arc<dyn Store>) {
+    let e = WebhookEndpoint {
+        id: "ce".into(),
+        url: "https://example.com/hook".into(),
+        events: vec![],
+        enabled: true,
+        created_at: Timestamp(1_000),
+    };
+    store.insert_webhook_endpoint(&e).await.unwrap();
+    let items: Vec<OutboxItem> = (0..40)
+        .map(|i| outbox_item(&format!("c{i:02}"), "ce", 1_000 + i, 900, 0))
+        .collect();
+    store.enqueue_outbox(&items).await.unwrap();
+    let claim = || {
+        let store = store.clone();
+        async move { store.claim_outbox(Timestamp(5_000), 5, 30).await.unwrap() }
+    };
+    let (a, b) = tokio::join!(claim(), claim());
+    if store.backend() == "postgres" {
+        let mut ids: Vec<String> = a.iter().chain(&b).map(|i| i.id.clone()).collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "a row went to two senders");
+        assert_eq!(n, 40, "every due row was claimed");
+        for got in a.iter().chain(&b) {
+            let want = items.iter().find(|i| i.id == got.id).unwrap();
+            assert_eq!(got, want, "shown as it was due");
+        }
+        let sorted = |v: &Vec<OutboxItem>| {
+            v.windows(2)
+                .all(|w| w[0].next_attempt_at <= w[1].next_attempt_at)
+        };
+        assert!(sorted(&a) && sorted(&b), "longest due first");
+        assert!(claim().await.is_empty(), "claimed rows are not due again");
+    } else {
+        assert_eq!(a, b, "one server: a plain read");
+        assert_eq!(a, items[..30].to_vec());
+    }
+}

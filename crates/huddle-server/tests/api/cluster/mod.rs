@@ -5,6 +5,7 @@
 mod delivery;
 mod outages;
 mod revocation;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
