@@ -114,9 +114,9 @@ pub trait EventHub: Send + Sync {
     fn publish_room(&self, room: &Room, written: &RoomWritten) {
         publish_written(self, room, written);
     }
-    /// Whether other nodes share this node's database and events (cluster mode).
-    fn clustered(&self) -> bool {
-        false
+    /// This node's id when other nodes share its database and events (cluster mode).
+    fn node_id(&self) -> Option<&str> {
+        None
     }
     /// What the writer of `written` must still wait for before answering; `None` in process.
     fn settle(&self, _rid: &str, _written: &RoomWritten) -> Option<Settle> {

@@ -208,25 +208,14 @@ impl Application {
         }
         let cluster_tasks = match &cluster {
             Some(hub) => {
-                tracing::info!(node = %hub.node_id(), "joining the cluster");
+                tracing::info!(node = %hub.id(), "joining the cluster");
                 Some(hub.start(huddle.realtime()).await?)
             }
             None => None,
         };
         let huddle = Arc::new(huddle);
         if let Some(hub) = &cluster {
-            // Weak: the services own the hub.
-            let weak = Arc::downgrade(&huddle);
-            hub.set_refresh(Box::new(move || {
-                let weak = weak.clone();
-                Box::pin(async move {
-                    if let Some(h) = weak.upgrade() {
-                        if let Err(e) = h.refresh().await {
-                            tracing::warn!(error = %e, "re-reading shared state failed");
-                        }
-                    }
-                })
-            }));
+            hub.bind(&huddle);
         }
         let background = talkjs::webhooks::spawn(huddle.clone());
         let refresher = refresher::spawn(huddle.clone());

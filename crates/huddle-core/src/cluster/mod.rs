@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 
 use crate::Result;
 
-pub use hub::{ClusterHub, ClusterStats, Refresh};
+pub use hub::{ClusterHub, ClusterStats};
 pub use tasks::ClusterTasks;
 
 /// What the bus hands the node.

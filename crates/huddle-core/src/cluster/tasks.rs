@@ -165,6 +165,20 @@ impl ClusterHub {
             }
             Err(e) => tracing::warn!(error = %e, "reading live nodes failed"),
         }
+        // Users whose only node stopped beating go offline (whoever sees it first).
+        match cs.reap_presence(window).await {
+            Ok(uids) if !uids.is_empty() => {
+                if let Some(h) = self.huddle() {
+                    for uid in uids {
+                        if let Err(e) = h.went_offline(&uid).await {
+                            tracing::warn!(uid, error = %e, "setting a user offline failed");
+                        }
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "reaping presence failed"),
+        }
         // Rows of nodes long gone (killed, never stopped cleanly) are removed by whoever sees
         // them first.
         if let Err(e) = cs.forget_nodes(window * 20).await {

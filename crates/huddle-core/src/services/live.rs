@@ -194,14 +194,28 @@ impl Huddle {
 
     /// Presence on realtime login: an offline user comes online (a chosen away/busy stays).
     pub async fn presence_connected(&self, actor: &Actor) -> Result<()> {
+        if let (Some(node), Some(cs)) = (self.hub.node_id(), self.store.cluster()) {
+            cs.presence_join(node, &actor.user.id).await?;
+        }
         if actor.user.status == "offline" {
             self.set_status(actor, None, Some("online"), None).await?;
         }
         Ok(())
     }
 
-    /// Presence when the user's last realtime connection closed: offline.
+    /// Presence when the user's last realtime connection closed: offline (in a cluster, once
+    /// no other node has one either).
     pub async fn presence_disconnected(&self, uid: &str) -> Result<()> {
+        if let (Some(node), Some(cs)) = (self.hub.node_id(), self.store.cluster()) {
+            if cs.presence_leave(node, uid).await? {
+                return Ok(());
+            }
+        }
+        self.went_offline(uid).await
+    }
+
+    /// The user has no realtime connection anywhere: offline.
+    pub(crate) async fn went_offline(&self, uid: &str) -> Result<()> {
         let Some(mut user) = self.store.user_by_id(uid).await? else {
             return Ok(());
         };

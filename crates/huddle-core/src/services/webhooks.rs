@@ -155,7 +155,7 @@ impl Huddle {
     pub async fn due_deliveries(&self, limit: i64) -> Result<Vec<OutboxItem>> {
         // In a cluster every node's sender looks at the same rows: each claims its own. One
         // server reads them plainly, so a restart resends what a crash left at once.
-        if self.hub.clustered() {
+        if self.hub.node_id().is_some() {
             self.store
                 .claim_outbox(Timestamp::now(), MAX_ATTEMPTS, limit)
                 .await

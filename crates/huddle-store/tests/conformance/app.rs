@@ -302,3 +302,44 @@ pub async fn claimed_outbox_rows_go_to_one_sender(store: Arc<dyn Store>) {
         assert_eq!(a, items[..30].to_vec());
     }
 }
+
+/// Cluster presence (PostgreSQL only): a user is online while any node has a connection of
+/// theirs; the rows of a node that stopped beating are reaped, and only users with no other
+/// node are reported offline.
+pub async fn cluster_presence_rows_and_reaping(store: Arc<dyn Store>) {
+    let Some(cs) = store.cluster() else {
+        assert_eq!(
+            store.backend(),
+            "sqlite",
+            "only SQLite has no cluster tables"
+        );
+        return;
+    };
+    cs.heartbeat("n1", 1).await.unwrap();
+    cs.presence_join("n1", "u1").await.unwrap();
+    cs.presence_join("n1", "u1").await.unwrap();
+    cs.presence_join("n2", "u1").await.unwrap();
+    cs.presence_join("n2", "u2").await.unwrap();
+    assert!(cs.presence_leave("n1", "u1").await.unwrap(), "still on n2");
+    cs.presence_join("n1", "u1").await.unwrap();
+    // n2 never beat: it is not live.
+    assert_eq!(
+        cs.reap_presence(60_000).await.unwrap(),
+        vec!["u2".to_string()]
+    );
+    assert!(cs.reap_presence(60_000).await.unwrap().is_empty());
+    assert!(
+        !cs.presence_leave("n1", "u1").await.unwrap(),
+        "last connection"
+    );
+    let live: Vec<String> = cs
+        .live_nodes(60_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.node_id)
+        .collect();
+    assert_eq!(live, vec!["n1".to_string()]);
+    cs.forget_node("n1").await.unwrap();
+    assert!(cs.live_nodes(60_000).await.unwrap().is_empty());
+}

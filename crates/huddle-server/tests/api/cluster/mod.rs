@@ -4,6 +4,7 @@
 
 mod delivery;
 mod outages;
+mod presence;
 mod revocation;
 mod webhooks;
 
@@ -145,7 +146,13 @@ pub struct Cluster {
     pub nodes: Vec<TestApp>,
     pub nats: NatsServer,
     pub database_url: String,
+    /// One cluster at a time: three nodes' pools each, beside the rest of the suite, would
+    /// exhaust PostgreSQL's connections (and two cores).
+    _turn: tokio::sync::OwnedMutexGuard<()>,
 }
+
+static TURN: std::sync::LazyLock<Arc<tokio::sync::Mutex<()>>> =
+    std::sync::LazyLock::new(Arc::default);
 
 /// A node of the cluster: a `TestApp` on `database_url` whose bus is a new NATS connection.
 pub async fn node(nats_url: &str, database_url: &str) -> TestApp {
@@ -172,6 +179,7 @@ impl Cluster {
             eprintln!("cluster test skipped: needs HUDDLE_TEST_BACKEND=postgres");
             return None;
         }
+        let turn = TURN.clone().lock_owned().await;
         let nats = NatsServer::start();
         let database_url = fresh_database().await;
         let mut nodes = vec![];
@@ -182,6 +190,7 @@ impl Cluster {
             nodes,
             nats,
             database_url,
+            _turn: turn,
         };
         c.wait_peers().await;
         Some(c)
