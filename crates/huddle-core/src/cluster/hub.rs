@@ -29,6 +29,8 @@ pub struct ClusterStats {
     pub filled: AtomicU64,
     /// Revocation acknowledgements that did not come in time.
     pub ack_timeouts: AtomicU64,
+    /// Times this node closed its sockets after losing the bus.
+    pub fenced: AtomicU64,
 }
 
 /// Where a room event came from.

@@ -155,18 +155,17 @@ static TURN: std::sync::LazyLock<Arc<tokio::sync::Mutex<()>>> =
     std::sync::LazyLock::new(Arc::default);
 
 /// A node of the cluster: a `TestApp` on `database_url` whose bus is a new NATS connection.
-pub async fn node(nats_url: &str, database_url: &str) -> TestApp {
+pub async fn node(nats_url: &str, database_url: &str, adjust: fn(&mut ClusterOptions)) -> TestApp {
     let node_id = new_node_id();
+    let mut options = ClusterOptions::new(node_id.clone());
+    adjust(&mut options);
     let bus = huddle_cluster::NatsBus::connect(nats_url, &node_id)
         .await
         .expect("connect to the test's nats-server");
     let db = database_url.to_string();
     TestApp::spawn_with(move |c| {
         c.database_url = db;
-        c.cluster = Some(ClusterConfig {
-            bus,
-            options: ClusterOptions::new(node_id),
-        });
+        c.cluster = Some(ClusterConfig { bus, options });
     })
     .await
 }
@@ -175,6 +174,11 @@ impl Cluster {
     /// `n` nodes, each seeing the others live. `None` (the test is skipped, saying so) unless
     /// the pass runs on PostgreSQL.
     pub async fn start(n: usize) -> Option<Cluster> {
+        Self::start_with(n, |_| {}).await
+    }
+
+    /// `start`, with each node's options adjusted.
+    pub async fn start_with(n: usize, adjust: fn(&mut ClusterOptions)) -> Option<Cluster> {
         if !on_postgres() {
             eprintln!("cluster test skipped: needs HUDDLE_TEST_BACKEND=postgres");
             return None;
@@ -184,7 +188,7 @@ impl Cluster {
         let database_url = fresh_database().await;
         let mut nodes = vec![];
         for _ in 0..n {
-            nodes.push(node(&nats.url, &database_url).await);
+            nodes.push(node(&nats.url, &database_url, adjust).await);
         }
         let c = Cluster {
             nodes,
