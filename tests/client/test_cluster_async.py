@@ -1,0 +1,126 @@
+"""Cluster mode with a real client (issue 13, test 9): three real ``huddle serve`` processes on
+one PostgreSQL database and one ``nats-server``, started by ``run-cluster.sh``, which sets
+``HUDDLE_CLUSTER_URLS`` (the nodes' base URLs, space-separated) and the admin's credentials.
+``rocketchat-async`` bots (see test_realtime_async.py for how the package talks) are connected
+to different nodes: what one sends over its websocket reaches the others, in one order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+
+import requests
+from rocketchat_async import RocketChat
+
+TIMEOUT = 10
+HTTP_TIMEOUT = 30
+
+
+def _nodes() -> list[str]:
+    return os.environ["HUDDLE_CLUSTER_URLS"].split()
+
+
+def _ws(base: str) -> str:
+    assert base.startswith("http://"), base
+    return "ws://" + base[len("http://"):] + "/websocket"
+
+
+def _login(base: str, username: str, password: str) -> dict:
+    r = requests.post(f"{base}/api/v1/login", json={"username": username, "password": password}, timeout=HTTP_TIMEOUT)
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    return {"X-Auth-Token": data["authToken"], "X-User-Id": data["userId"]}
+
+
+def _post(base: str, headers: dict, endpoint: str, body: dict) -> dict:
+    r = requests.post(f"{base}/api/v1/{endpoint}", json=body, headers=headers, timeout=HTTP_TIMEOUT)
+    assert r.status_code == 200, f"{endpoint}: {r.status_code} {r.text}"
+    out = r.json()
+    assert out.get("success") is True, out
+    return out
+
+
+def _user(base: str, admin: dict, prefix: str) -> dict:
+    username = f"{prefix}{secrets.token_hex(4)}"
+    password = secrets.token_urlsafe(16)
+    out = _post(base, admin, "users.create",
+                {"email": f"{username}@example.com", "name": username, "password": password, "username": username})
+    return {"username": username, "password": password, "id": out["user"]["_id"]}
+
+
+async def _stop(rc: RocketChat) -> None:
+    for name in ("dispatch_task", "_ws_connection_task"):
+        task = getattr(rc, name, None)
+        if task is not None and not task.done():
+            task.cancel()
+    for name in ("dispatch_task", "_ws_connection_task"):
+        task = getattr(rc, name, None)
+        if task is not None:
+            try:
+                await asyncio.wait_for(task, TIMEOUT)
+            except BaseException:
+                pass
+
+
+def test_nodes_are_distinct_and_share_one_database():
+    nodes = _nodes()
+    assert len(nodes) == 3
+    ids = set()
+    for base in nodes:
+        info = requests.get(f"{base}/api/info", timeout=HTTP_TIMEOUT).json()
+        ids.add(info["info"]["node"])
+    assert len(ids) == 3, ids
+    # A session made on one node works on the others (one database).
+    admin = _login(nodes[0], os.environ["HUDDLE_ADMIN_USERNAME"], os.environ["HUDDLE_ADMIN_PASSWORD"])
+    for base in nodes[1:]:
+        r = requests.get(f"{base}/api/v1/me", headers=admin, timeout=HTTP_TIMEOUT)
+        assert r.status_code == 200, r.text
+
+
+def test_bots_on_three_nodes_hear_each_other_in_one_order():
+    nodes = _nodes()
+    admin = _login(nodes[0], os.environ["HUDDLE_ADMIN_USERNAME"], os.environ["HUDDLE_ADMIN_PASSWORD"])
+    bots = [_user(nodes[0], admin, f"cbot{i}") for i in range(3)]
+    rid = _post(nodes[0], admin, "channels.create",
+                {"name": f"cluster-{secrets.token_hex(4)}", "members": [b["username"] for b in bots]})["channel"]["_id"]
+    per_bot = 5
+
+    async def main():
+        queues = [asyncio.Queue() for _ in bots]
+        clients = [RocketChat() for _ in bots]
+
+        def listener(q):
+            def on_message(channel_id, sender_id, msg_id, thread_id, text, qualifier, unread, repeated):
+                if channel_id == rid and qualifier is None:
+                    q.put_nowait(text)
+            return on_message
+
+        try:
+            # Bot i on node i.
+            for rc, bot, base, q in zip(clients, bots, nodes, queues):
+                await asyncio.wait_for(rc.start(_ws(base), bot["username"], bot["password"]), TIMEOUT)
+                await asyncio.wait_for(rc.subscribe_to_channel_messages(rid, listener(q)), TIMEOUT)
+                # The package does not wait for "ready": one round trip makes sure it is live.
+                await asyncio.wait_for(rc.get_channels(), TIMEOUT)
+            # Every bot sends, concurrently, from its own node.
+            async def send_all(i, rc):
+                for n in range(per_bot):
+                    await asyncio.wait_for(rc.send_message(f"b{i}-{n}", rid), TIMEOUT)
+            await asyncio.gather(*(send_all(i, rc) for i, rc in enumerate(clients)))
+            total = per_bot * len(bots)
+            seen = []
+            for q in queues:
+                got = [await asyncio.wait_for(q.get(), TIMEOUT) for _ in range(total)]
+                seen.append(got)
+            assert sorted(seen[0]) == sorted(f"b{i}-{n}" for i in range(len(bots)) for n in range(per_bot))
+            assert seen[1] == seen[0] and seen[2] == seen[0], seen
+            for i in range(len(bots)):
+                mine = [t for t in seen[0] if t.startswith(f"b{i}-")]
+                assert mine == [f"b{i}-{n}" for n in range(per_bot)], mine
+        finally:
+            for rc in clients:
+                await _stop(rc)
+
+    asyncio.run(asyncio.wait_for(main(), 90))
