@@ -26,7 +26,7 @@ pids=()
 cleanup() {
     local rc=$?
     trap - EXIT
-    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
     if [[ $rc -ne 0 ]]; then
         for log in "$tmpdir"/node*.log; do
             [[ -s "$log" ]] && { echo "---- $log (last 100 lines) ----" >&2; tail -n 100 "$log" >&2; }
@@ -54,12 +54,14 @@ nats_url="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["nats"
 
 admin_password="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(18))')"
 urls=()
+node_pids=()
 for i in 1 2 3; do
     port="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
     HUDDLE_ADMIN_USERNAME=admin HUDDLE_ADMIN_PASSWORD="$admin_password" HUDDLE_ADMIN_EMAIL=admin@example.com \
         "$BIN" serve --listen 127.0.0.1 --port "$port" --database-url "$database_url" --nats-url "$nats_url" \
         >"$tmpdir/node$i.log" 2>&1 </dev/null &
     pids+=($!)
+    node_pids+=($!)
     url="http://127.0.0.1:$port"
     deadline=$((SECONDS + 30))
     until "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$url/api/info" 2>/dev/null; do
@@ -71,6 +73,8 @@ for i in 1 2 3; do
 done
 
 export HUDDLE_CLUSTER_URLS="${urls[*]}"
+# The freeze test stops and continues a node by its PID (and only those this script started).
+export HUDDLE_CLUSTER_PIDS="${node_pids[*]}"
 export HUDDLE_ADMIN_USERNAME=admin HUDDLE_ADMIN_PASSWORD="$admin_password"
 export PYTHONDONTWRITEBYTECODE=1
 "$PY" -m pytest -q -p no:cacheprovider "$HERE/test_cluster_async.py" "$@"

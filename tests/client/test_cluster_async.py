@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import signal
+import time
 
 import requests
 from rocketchat_async import RocketChat
@@ -122,5 +124,59 @@ def test_bots_on_three_nodes_hear_each_other_in_one_order():
         finally:
             for rc in clients:
                 await _stop(rc)
+
+    asyncio.run(asyncio.wait_for(main(), 90))
+
+
+def test_a_kick_with_a_frozen_node_returns_and_the_node_delivers_nothing_after_it():
+    """Issue 13, test 4: node C is stopped (SIGSTOP) while the user it serves is kicked on A. The
+    kick returns (C's acknowledgement times out), and once C continues it applies the kick before
+    the message posted after it, so the kicked bot never hears that message."""
+    nodes = _nodes()
+    pids = [int(p) for p in os.environ["HUDDLE_CLUSTER_PIDS"].split()]
+    admin = _login(nodes[0], os.environ["HUDDLE_ADMIN_USERNAME"], os.environ["HUDDLE_ADMIN_PASSWORD"])
+    kicked = _user(nodes[0], admin, "frozen")
+    rid = _post(nodes[0], admin, "groups.create",
+                {"name": f"freeze-{secrets.token_hex(4)}", "members": [kicked["username"]]})["group"]["_id"]
+    probe_rid = _post(nodes[0], admin, "groups.create",
+                      {"name": f"probe-{secrets.token_hex(4)}", "members": [kicked["username"]]})["group"]["_id"]
+
+    async def main():
+        heard: asyncio.Queue = asyncio.Queue()
+
+        def on_message(channel_id, sender_id, msg_id, thread_id, text, qualifier, unread, repeated):
+            if qualifier is None:
+                heard.put_nowait(text)
+
+        rc = RocketChat()
+        try:
+            await asyncio.wait_for(rc.start(_ws(nodes[2]), kicked["username"], kicked["password"]), TIMEOUT)
+            await asyncio.wait_for(rc.subscribe_to_channel_messages(rid, on_message), TIMEOUT)
+            await asyncio.wait_for(rc.subscribe_to_channel_messages(probe_rid, on_message), TIMEOUT)
+            await asyncio.wait_for(rc.get_channels(), TIMEOUT)
+            await asyncio.to_thread(_post, nodes[0], admin, "chat.postMessage", {"roomId": rid, "text": "before"})
+            assert await asyncio.wait_for(heard.get(), TIMEOUT) == "before"
+
+            os.kill(pids[2], signal.SIGSTOP)
+            try:
+                # Returns although C cannot answer (bounded by the HTTP timeout, not measured).
+                await asyncio.to_thread(_post, nodes[0], admin, "groups.kick", {"roomId": rid, "userId": kicked["id"]})
+                await asyncio.to_thread(_post, nodes[0], admin, "chat.postMessage", {"roomId": rid, "text": "after"})
+                await asyncio.to_thread(_post, nodes[0], admin, "chat.postMessage", {"roomId": probe_rid, "text": "probe"})
+            finally:
+                os.kill(pids[2], signal.SIGCONT)
+            got = []
+            while "probe" not in got:
+                got.append(await asyncio.wait_for(heard.get(), TIMEOUT))
+            # A little longer for anything of the other room still on its way.
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline:
+                try:
+                    got.append(await asyncio.wait_for(heard.get(), deadline - time.monotonic()))
+                except asyncio.TimeoutError:
+                    break
+            assert "after" not in got, got
+        finally:
+            await _stop(rc)
 
     asyncio.run(asyncio.wait_for(main(), 90))
