@@ -180,3 +180,84 @@ def test_a_kick_with_a_frozen_node_returns_and_the_node_delivers_nothing_after_i
             await _stop(rc)
 
     asyncio.run(asyncio.wait_for(main(), 90))
+
+
+def _history(base: str, headers: dict, rid: str) -> list[dict]:
+    r = requests.get(f"{base}/api/v1/channels.history", params={"roomId": rid, "count": 1000},
+                     headers=headers, timeout=HTTP_TIMEOUT)
+    assert r.status_code == 200, r.text
+    return [m for m in reversed(r.json()["messages"]) if not m.get("t")]
+
+
+def test_zz_a_killed_node_loses_nothing():
+    """Issue 13, test 6 (runs last: it kills node B with SIGKILL). Posts go through B while a bot
+    listens on A and another on B. After B dies, A's bot hears every message B committed, exactly
+    once and in order; B's bot reconnects to A and, resuming from the last message it saw (as
+    Rocket.Chat clients do, with the history since then), misses nothing."""
+    nodes = _nodes()
+    pids = [int(p) for p in os.environ["HUDDLE_CLUSTER_PIDS"].split()]
+    admin = _login(nodes[0], os.environ["HUDDLE_ADMIN_USERNAME"], os.environ["HUDDLE_ADMIN_PASSWORD"])
+    on_a, on_b = _user(nodes[0], admin, "alive"), _user(nodes[0], admin, "moving")
+    rid = _post(nodes[0], admin, "channels.create",
+                {"name": f"kill-{secrets.token_hex(4)}", "members": [on_a["username"], on_b["username"]]})["channel"]["_id"]
+    poster = _login(nodes[1], os.environ["HUDDLE_ADMIN_USERNAME"], os.environ["HUDDLE_ADMIN_PASSWORD"])
+
+    async def main():
+        qa: asyncio.Queue = asyncio.Queue()
+        qb: asyncio.Queue = asyncio.Queue()
+
+        def listener(q):
+            def on_message(channel_id, sender_id, msg_id, thread_id, text, qualifier, unread, repeated):
+                if channel_id == rid and qualifier is None:
+                    q.put_nowait((msg_id, text))
+            return on_message
+
+        a, b = RocketChat(), RocketChat()
+        b2 = RocketChat()
+        try:
+            for rc, user, base, q in ((a, on_a, nodes[0], qa), (b, on_b, nodes[1], qb)):
+                await asyncio.wait_for(rc.start(_ws(base), user["username"], user["password"]), TIMEOUT)
+                await asyncio.wait_for(rc.subscribe_to_channel_messages(rid, listener(q)), TIMEOUT)
+                await asyncio.wait_for(rc.get_channels(), TIMEOUT)
+
+            def post_until_dead():
+                n = 0
+                while True:
+                    try:
+                        r = requests.post(f"{nodes[1]}/api/v1/chat.postMessage", headers=poster,
+                                          json={"roomId": rid, "text": f"m{n}"}, timeout=5)
+                    except requests.RequestException:
+                        return n
+                    if r.status_code != 200:
+                        return n
+                    n += 1
+                    if n == 20:
+                        os.kill(pids[1], signal.SIGKILL)
+            await asyncio.to_thread(post_until_dead)
+            committed = _history(nodes[0], admin, rid)
+            assert len(committed) >= 20, len(committed)
+
+            # A's bot hears every committed message once, in order.
+            heard_a = [await asyncio.wait_for(qa.get(), TIMEOUT) for _ in committed]
+            assert [m for _, m in heard_a] == [m["msg"] for m in committed]
+
+            # B's bot lost its node: what it saw, then a new connection to A from there on.
+            seen_b = []
+            while not qb.empty():
+                seen_b.append(qb.get_nowait())
+            await _stop(b)
+            await asyncio.wait_for(b2.start(_ws(nodes[0]), on_b["username"], on_b["password"]), TIMEOUT)
+            await asyncio.wait_for(b2.subscribe_to_channel_messages(rid, listener(qb)), TIMEOUT)
+            await asyncio.wait_for(b2.get_channels(), TIMEOUT)
+            last = seen_b[-1][0] if seen_b else None
+            mine = _login(nodes[0], on_b["username"], on_b["password"])
+            history = _history(nodes[0], mine, rid)
+            ids = [m["_id"] for m in history]
+            resumed = history[ids.index(last) + 1:] if last else history
+            got = [t for _, t in seen_b] + [m["msg"] for m in resumed]
+            assert got == [m["msg"] for m in committed], got
+        finally:
+            for rc in (a, b, b2):
+                await _stop(rc)
+
+    asyncio.run(asyncio.wait_for(main(), 120))
