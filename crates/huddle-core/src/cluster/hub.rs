@@ -33,6 +33,9 @@ pub struct ClusterStats {
     pub fenced: AtomicU64,
 }
 
+/// The longest a writer waits for its own change to be applied here in seq order.
+const LOCAL_APPLY_WAIT: Duration = Duration::from_secs(5);
+
 /// Where a room event came from.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Source {
@@ -467,7 +470,11 @@ impl EventHub for ClusterHub {
         let rid = rid.to_string();
         Some(Box::pin(async move {
             if let Some(local) = local {
-                let _ = local.await;
+                // Bounded: a gap the database cannot fill (it never should) must not hang the
+                // writer; the fill goes on in the background and logs.
+                if tokio::time::timeout(LOCAL_APPLY_WAIT, local).await.is_err() {
+                    tracing::warn!(rid = %rid, seq, "a committed change is not applied here yet");
+                }
             }
             if revoking {
                 me.acks(Wire::AckRoom { rid, seq }).await;
