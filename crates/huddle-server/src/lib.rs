@@ -67,6 +67,9 @@ pub struct ServerConfig {
     pub metrics_token: Option<String>,
     /// Cluster mode: this node's bus to the others (needs PostgreSQL).
     pub cluster: Option<ClusterConfig>,
+    /// Most database connections this process opens (PostgreSQL; SQLite's readers). Several
+    /// nodes on one PostgreSQL server add theirs up against its `max_connections`.
+    pub db_max_connections: u32,
 }
 
 /// How a node joins a cluster: its bus (NATS, made by the binary) and options.
@@ -142,6 +145,8 @@ impl Default for ServerConfig {
             realtime: RealtimeConfig::default(),
             metrics_token: None,
             cluster: None,
+            // The store's own default (StoreOptions).
+            db_max_connections: 10,
         }
     }
 }
@@ -165,8 +170,11 @@ impl Application {
         let serve = serve_options(&config)?;
         // Before the store opens, so its writer's figures are recorded from the start.
         metrics::install();
-        let store =
-            huddle_store::open(&config.database_url, huddle_store::StoreOptions::default()).await?;
+        let options = huddle_store::StoreOptions {
+            max_connections: config.db_max_connections,
+            ..huddle_store::StoreOptions::default()
+        };
+        let store = huddle_store::open(&config.database_url, options).await?;
         let (hub, cluster): (Arc<dyn EventHub>, _) = match &config.cluster {
             None => (Arc::new(LocalHub::default()), None),
             Some(c) => {

@@ -165,6 +165,8 @@ pub async fn node(nats_url: &str, database_url: &str, adjust: fn(&mut ClusterOpt
     let db = database_url.to_string();
     TestApp::spawn_with(move |c| {
         c.database_url = db;
+        // Three nodes beside the rest of the suite (and other suites) on one PostgreSQL server.
+        c.db_max_connections = 4;
         c.cluster = Some(ClusterConfig { bus, options });
     })
     .await
