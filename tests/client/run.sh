@@ -131,7 +131,8 @@ fi
 # ---- tests ------------------------------------------------------------------------------------
 export PYTHONDONTWRITEBYTECODE=1
 set +e
-"$PY" -m pytest -q -p no:cacheprovider "$HERE" "$@"
+# test_cluster_async.py needs three nodes: run-cluster.sh runs it.
+"$PY" -m pytest -q -p no:cacheprovider "$HERE" --ignore="$HERE/test_cluster_async.py" "$@"
 rc=$?
 set -e
 exit "$rc"

@@ -125,6 +125,10 @@ pub trait EventHub: Send + Sync {
     fn publish_room(&self, room: &Room, written: &RoomWritten) {
         publish_written(self, room, written);
     }
+    /// This node's id when other nodes share its database and events (cluster mode).
+    fn node_id(&self) -> Option<&str> {
+        None
+    }
     /// What the writer of `written` must still wait for before answering; `None` in process.
     fn settle(&self, _rid: &str, _written: &RoomWritten) -> Option<Settle> {
         None

@@ -86,6 +86,9 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<String>,
     /// Where e-mail notifications go out; none are sent without it.
     pub smtp: Option<mailer::SmtpConfig>,
+    /// Most database connections this process opens (PostgreSQL; SQLite's readers). Several
+    /// nodes on one PostgreSQL server add theirs up against its `max_connections`.
+    pub db_max_connections: u32,
 }
 
 /// How a node joins a cluster: its bus (NATS, made by the binary) and options.
@@ -175,6 +178,8 @@ impl Default for ServerConfig {
             cluster: None,
             trusted_proxies: vec![],
             smtp: None,
+            // The store's own default (StoreOptions).
+            db_max_connections: 10,
         }
     }
 }
@@ -207,8 +212,11 @@ impl Application {
             })?;
         // Before the store opens, so its writer's figures are recorded from the start.
         metrics::install();
-        let store =
-            huddle_store::open(&config.database_url, huddle_store::StoreOptions::default()).await?;
+        let options = huddle_store::StoreOptions {
+            max_connections: config.db_max_connections,
+            ..huddle_store::StoreOptions::default()
+        };
+        let store = huddle_store::open(&config.database_url, options).await?;
         let (hub, cluster): (Arc<dyn EventHub>, _) = match &config.cluster {
             None => (Arc::new(LocalHub::default()), None),
             Some(c) => {
@@ -253,7 +261,7 @@ impl Application {
         }
         let cluster_tasks = match &cluster {
             Some(hub) => {
-                tracing::info!(node = %hub.node_id(), "joining the cluster");
+                tracing::info!(node = %hub.id(), "joining the cluster");
                 Some(hub.start(huddle.realtime()).await?)
             }
             None => None,
@@ -271,18 +279,7 @@ impl Application {
             tracing::warn!("webhook_allow_private is on: webhooks may reach loopback, private and link-local addresses");
         }
         if let Some(hub) = &cluster {
-            // Weak: the services own the hub.
-            let weak = Arc::downgrade(&huddle);
-            hub.set_refresh(Box::new(move || {
-                let weak = weak.clone();
-                Box::pin(async move {
-                    if let Some(h) = weak.upgrade() {
-                        if let Err(e) = h.refresh().await {
-                            tracing::warn!(error = %e, "re-reading shared state failed");
-                        }
-                    }
-                })
-            }));
+            hub.bind(&huddle);
         }
         let background = talkjs::webhooks::spawn(huddle.clone(), config.webhook_allow_private);
         let refresher = refresher::spawn(huddle.clone());

@@ -9,13 +9,31 @@
 use async_trait::async_trait;
 use huddle_core::store::AppStore;
 use huddle_core::{AppKey, Error, Failure, OutboxItem, Result, Timestamp, WebhookEndpoint};
+use sqlx::Row;
 
 use crate::errors::{db_err, is_foreign_key_violation, is_unique_violation};
+use crate::pool::Backend;
 use crate::rows::{
     self, APP_KEY_COLS, APP_KEY_FIELDS, ENDPOINT_COLS, ENDPOINT_FIELDS, OUTBOX_COLS, OUTBOX_FIELDS,
 };
 use crate::sql::{flag, placeholders, to_json, values_rows, CHUNK};
 use crate::SqlStore;
+
+/// How long a claimed outbox row is left to its claimer before another server may send it: more
+/// than a batch of 50 sends at 5 s each, sent one after another.
+const CLAIM_LEASE_MS: i64 = 5 * 60 * 1000;
+/// The column after the outbox's own in a claim's `RETURNING`: when the row was due.
+const OUTBOX_COL_COUNT: usize = OUTBOX_FIELDS.len();
+
+/// The due outbox rows, longest due first (binds: now, max attempts, limit). The conditions
+/// mirror the partial index webhook_outbox_due: its predicate, then its columns.
+fn due_sql(backend: Backend) -> String {
+    let c = backend.bytewise();
+    format!(
+        "FROM webhook_outbox o WHERE o.delivered_at IS NULL AND o.next_attempt_at <= $1 \
+         AND o.attempts < $2 ORDER BY o.next_attempt_at, o.id{c} LIMIT $3"
+    )
+}
 
 /// Inserting a row whose id exists already.
 fn insert_err(e: sqlx::Error, what: &str, id: &str) -> Error {
@@ -231,13 +249,7 @@ impl AppStore for SqlStore {
         max_attempts: i64,
         limit: i64,
     ) -> Result<Vec<OutboxItem>> {
-        let c = self.db.backend.bytewise();
-        // The conditions mirror webhook_outbox_due: its predicate, then its columns.
-        let sql = format!(
-            "SELECT {} FROM webhook_outbox o WHERE o.delivered_at IS NULL AND o.next_attempt_at <= $1 \
-             AND o.attempts < $2 ORDER BY o.next_attempt_at, o.id{c} LIMIT $3",
-            *OUTBOX_COLS
-        );
+        let sql = format!("SELECT {} {}", *OUTBOX_COLS, due_sql(self.db.backend));
         let found = sqlx::query(&sql)
             .bind(now.0)
             .bind(max_attempts)
@@ -256,6 +268,57 @@ impl AppStore for SqlStore {
         .fetch_one(self.db.reader())
         .await
         .map_err(db_err)
+    }
+
+    /// `due_outbox`, claimed on PostgreSQL (`FOR UPDATE SKIP LOCKED`, then `next_attempt_at`
+    /// moved `CLAIM_LEASE_MS` ahead), so several servers on one database each send a row once;
+    /// a sender that dies leaves its rows to whoever looks once the lease ends (at least once,
+    /// as after a restart). SQLite has one server: the plain read.
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        max_attempts: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>> {
+        if self.db.backend != Backend::Postgres {
+            return self.due_outbox(now, max_attempts, limit).await;
+        }
+        let sql = format!(
+            "WITH due AS (SELECT o.id, o.next_attempt_at AS was {} FOR UPDATE SKIP LOCKED) \
+             UPDATE webhook_outbox o SET next_attempt_at = $4 FROM due WHERE o.id = due.id \
+             RETURNING {}, due.was",
+            due_sql(self.db.backend),
+            *OUTBOX_COLS
+        );
+        let found = self
+            .db
+            .write(move |tx| {
+                Box::pin(async move {
+                    sqlx::query(&sql)
+                        .bind(now.0)
+                        .bind(max_attempts)
+                        .bind(limit.max(0))
+                        .bind(now.0 + CLAIM_LEASE_MS)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db_err)
+                })
+            })
+            .await?;
+        let mut items = found
+            .iter()
+            .map(|r| {
+                let mut item = rows::outbox_item(r)?;
+                // The claim moved it; the caller sees when it was due.
+                item.next_attempt_at =
+                    Timestamp(r.try_get::<i64, _>(OUTBOX_COL_COUNT).map_err(db_err)?);
+                Ok(item)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        items.sort_by(|a, b| {
+            (a.next_attempt_at, a.id.as_str()).cmp(&(b.next_attempt_at, b.id.as_str()))
+        });
+        Ok(items)
     }
 
     /// Writes the outcome fields of the item (attempts, next attempt, delivery time, error).

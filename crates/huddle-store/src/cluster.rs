@@ -8,6 +8,7 @@ use huddle_core::Result;
 use sqlx::Row;
 
 use crate::errors::db_err;
+use crate::pool::Backend;
 use crate::sql::{json_list, to_json};
 use crate::SqlStore;
 
@@ -122,6 +123,89 @@ impl ClusterStore for SqlStore {
                 ))
             })
             .collect()
+    }
+
+    async fn presence_join(&self, node_id: &str, uid: &str) -> Result<()> {
+        let (node_id, uid) = (node_id.to_string(), uid.to_string());
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO cluster_presence (user_id, node_id) VALUES ($1, $2) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(uid.as_str())
+                    .bind(node_id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn presence_leave(&self, node_id: &str, uid: &str) -> Result<bool> {
+        let (node_id, uid) = (node_id.to_string(), uid.to_string());
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    sqlx::query("DELETE FROM cluster_presence WHERE user_id = $1 AND node_id = $2")
+                        .bind(uid.as_str())
+                        .bind(node_id.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let left =
+                        sqlx::query("SELECT COUNT(*) FROM cluster_presence WHERE user_id = $1")
+                            .bind(uid.as_str())
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                    Ok(left.try_get::<i64, _>(0usize).map_err(db_err)? > 0)
+                })
+            })
+            .await
+    }
+
+    async fn reap_presence(&self, fresh_ms: i64) -> Result<Vec<String>> {
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let gone = sqlx::query(&format!(
+                        "DELETE FROM cluster_presence p WHERE NOT EXISTS (SELECT 1 FROM \
+                         cluster_nodes n WHERE n.node_id = p.node_id AND n.beat_at >= {NOW_MS} - $1) \
+                         RETURNING user_id"
+                    ))
+                    .bind(fresh_ms)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    let mut uids: Vec<String> = gone
+                        .iter()
+                        .map(|r| r.try_get::<String, _>(0usize).map_err(db_err))
+                        .collect::<Result<_>>()?;
+                    uids.sort();
+                    uids.dedup();
+                    if uids.is_empty() {
+                        return Ok(uids);
+                    }
+                    let still = sqlx::query(&format!(
+                        "SELECT DISTINCT user_id FROM cluster_presence WHERE user_id IN ({})",
+                        json_list(Backend::Postgres, 1)
+                    ))
+                    .bind(to_json(&uids)?)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    let still: std::collections::HashSet<String> = still
+                        .iter()
+                        .map(|r| r.try_get::<String, _>(0usize).map_err(db_err))
+                        .collect::<Result<_>>()?;
+                    Ok(uids.into_iter().filter(|u| !still.contains(u)).collect())
+                })
+            })
+            .await
     }
 
     fn forget_cached_user(&self, uid: &str) {

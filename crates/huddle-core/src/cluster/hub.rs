@@ -18,6 +18,7 @@ use crate::events::{publish_written, Event, EventHub, EventSink, LocalHub, Settl
 use crate::model::{Access, Room, RoomType};
 use crate::realtime::Router;
 use crate::store::{RoomEventItem, RoomWritten, Store};
+use crate::Huddle;
 
 /// Counters for operators and tests.
 #[derive(Debug, Default)]
@@ -28,7 +29,12 @@ pub struct ClusterStats {
     pub filled: AtomicU64,
     /// Revocation acknowledgements that did not come in time.
     pub ack_timeouts: AtomicU64,
+    /// Times this node closed its sockets after losing the bus.
+    pub fenced: AtomicU64,
 }
+
+/// The longest a writer waits for its own change to be applied here in seq order.
+const LOCAL_APPLY_WAIT: Duration = Duration::from_secs(5);
 
 /// Where a room event came from.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -55,14 +61,10 @@ pub struct ClusterHub {
     /// The other live nodes (refreshed by the heartbeat).
     pub(crate) peers: RwLock<Vec<String>>,
     pub(crate) me: Weak<ClusterHub>,
-    /// Re-reads keys, settings and permissions (`Huddle::refresh`), set by whoever built the
-    /// services on this hub.
-    refresh: OnceLock<Refresh>,
+    /// The services on this hub (`bind`): re-reading shared state, presence.
+    pub(crate) huddle: OnceLock<Weak<Huddle>>,
     pub stats: ClusterStats,
 }
-
-/// Starts a re-read of the state another node changed.
-pub type Refresh = Box<dyn Fn() -> Settle + Send + Sync>;
 
 impl ClusterHub {
     pub fn new(opts: ClusterOptions, bus: Arc<dyn Bus>, store: Arc<dyn Store>) -> Arc<Self> {
@@ -76,17 +78,22 @@ impl ClusterHub {
             router: OnceLock::new(),
             peers: RwLock::new(Vec::new()),
             me: me.clone(),
-            refresh: OnceLock::new(),
+            huddle: OnceLock::new(),
             stats: ClusterStats::default(),
         })
     }
 
-    /// What a node runs when another changed keys, settings or permissions.
-    pub fn set_refresh(&self, refresh: Refresh) {
-        let _ = self.refresh.set(refresh);
+    /// The services built on this hub: what a node runs when another changed keys, settings
+    /// or permissions, or when a dead node's users go offline.
+    pub fn bind(&self, huddle: &Arc<Huddle>) {
+        let _ = self.huddle.set(Arc::downgrade(huddle));
     }
 
-    pub fn node_id(&self) -> &str {
+    pub(crate) fn huddle(&self) -> Option<Arc<Huddle>> {
+        self.huddle.get().and_then(|h| h.upgrade())
+    }
+
+    pub fn id(&self) -> &str {
         &self.opts.node_id
     }
 
@@ -361,11 +368,13 @@ impl ClusterHub {
             }
             Wire::AckRefresh => {
                 // Answered once keys, settings and permissions were re-read here.
-                let refresh = self.refresh.get().map(|r| r());
+                let huddle = self.huddle();
                 let bus = self.bus.clone();
                 tokio::spawn(async move {
-                    if let Some(r) = refresh {
-                        r.await;
+                    if let Some(h) = huddle {
+                        if let Err(e) = h.refresh().await {
+                            tracing::warn!(error = %e, "re-reading shared state failed");
+                        }
                     }
                     bus.publish(reply, vec![]);
                 });
@@ -446,6 +455,10 @@ impl EventHub for ClusterHub {
         );
     }
 
+    fn node_id(&self) -> Option<&str> {
+        Some(&self.opts.node_id)
+    }
+
     fn settle(&self, rid: &str, written: &RoomWritten) -> Option<Settle> {
         let seq = written.seq?;
         let local = self.rooms().get_mut(rid).and_then(|o| o.wait(seq));
@@ -457,7 +470,11 @@ impl EventHub for ClusterHub {
         let rid = rid.to_string();
         Some(Box::pin(async move {
             if let Some(local) = local {
-                let _ = local.await;
+                // Bounded: a gap the database cannot fill (it never should) must not hang the
+                // writer; the fill goes on in the background and logs.
+                if tokio::time::timeout(LOCAL_APPLY_WAIT, local).await.is_err() {
+                    tracing::warn!(rid = %rid, seq, "a committed change is not applied here yet");
+                }
             }
             if revoking {
                 me.acks(Wire::AckRoom { rid, seq }).await;

@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 
 use crate::Result;
 
-pub use hub::{ClusterHub, ClusterStats, Refresh};
+pub use hub::{ClusterHub, ClusterStats};
 pub use tasks::ClusterTasks;
 
 /// What the bus hands the node.
@@ -82,7 +82,13 @@ pub struct ClusterOptions {
     pub live_window: Duration,
     /// The longest a revocation waits for one node's acknowledgement.
     pub ack_timeout: Duration,
+    /// A node cut off from the bus this long closes its sockets with [`FENCED_CLOSE_CODE`],
+    /// so their clients reconnect to a node that hears the others.
+    pub fence_after: Duration,
 }
+
+/// The WebSocket close code of the connections a node ends because it lost the bus.
+pub const FENCED_CLOSE_CODE: u16 = 4010;
 
 impl ClusterOptions {
     pub fn new(node_id: String) -> Self {
@@ -91,6 +97,7 @@ impl ClusterOptions {
             heartbeat: Duration::from_secs(1),
             live_window: Duration::from_secs(3),
             ack_timeout: Duration::from_millis(200),
+            fence_after: Duration::from_secs(3),
         }
     }
 }

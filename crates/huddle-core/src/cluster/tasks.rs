@@ -73,6 +73,7 @@ impl ClusterHub {
     }
 
     async fn read_bus(self: Arc<Self>, mut inbound: tokio::sync::mpsc::UnboundedReceiver<Inbound>) {
+        let mut fence: Option<tokio::task::JoinHandle<()>> = None;
         while let Some(msg) = inbound.recv().await {
             match msg {
                 Inbound::Message {
@@ -82,8 +83,14 @@ impl ClusterHub {
                 } => self.on_message(&subject, &payload, reply),
                 Inbound::Disconnected => {
                     tracing::warn!(node = %self.opts.node_id, "lost the bus");
+                    if fence.as_ref().is_none_or(|f| f.is_finished()) {
+                        fence = Some(tokio::spawn(self.clone().fence()));
+                    }
                 }
                 Inbound::Reconnected => {
+                    if let Some(f) = fence.take() {
+                        f.abort();
+                    }
                     tracing::info!(node = %self.opts.node_id, "bus reconnected: catching up");
                     let rooms = self.followed_rooms();
                     let me = self.clone();
@@ -94,6 +101,24 @@ impl ClusterHub {
                     });
                 }
             }
+        }
+    }
+
+    /// Closes this node's sockets if the bus stays away `fence_after`: while cut off it cannot
+    /// hear revocations from the others, and its clients are better served elsewhere.
+    async fn fence(self: Arc<Self>) {
+        tokio::time::sleep(self.opts.fence_after).await;
+        if self.bus.connected() {
+            return;
+        }
+        if let Some(router) = self.router() {
+            let n = router.close_all(super::FENCED_CLOSE_CODE, "cut off from the cluster");
+            self.stats.fenced.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                node = %self.opts.node_id,
+                sockets = n,
+                "cut off from the bus: closed this node's sockets"
+            );
         }
     }
 
@@ -164,6 +189,20 @@ impl ClusterHub {
                 }
             }
             Err(e) => tracing::warn!(error = %e, "reading live nodes failed"),
+        }
+        // Users whose only node stopped beating go offline (whoever sees it first).
+        match cs.reap_presence(window).await {
+            Ok(uids) if !uids.is_empty() => {
+                if let Some(h) = self.huddle() {
+                    for uid in uids {
+                        if let Err(e) = h.went_offline(&uid).await {
+                            tracing::warn!(uid, error = %e, "setting a user offline failed");
+                        }
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "reaping presence failed"),
         }
         // Rows of nodes long gone (killed, never stopped cleanly) are removed by whoever sees
         // them first.

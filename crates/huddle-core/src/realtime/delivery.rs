@@ -204,4 +204,7 @@ pub trait Sink: Send + Sync {
     /// Queues a delivery. `false` means the connection cannot take it (its queue is full, or it
     /// is gone): the router then forgets the connection, and the sink's owner must close it.
     fn offer(&self, delivery: Arc<Delivery>) -> bool;
+    /// The node ends the connection (cluster mode: it lost the other nodes,
+    /// `cluster::FENCED_CLOSE_CODE`); the owner closes the socket with this code.
+    fn close(&self, code: u16, reason: &'static str);
 }

@@ -116,6 +116,25 @@ impl Router {
         self.state().live_viewers(rid)
     }
 
+    /// Ends every connection (cluster mode: this node lost the others), telling each owner to
+    /// close its socket with `code`; returns how many there were.
+    pub fn close_all(&self, code: u16, reason: &'static str) -> usize {
+        let mut st = self.state();
+        let conns: Vec<ConnId> = st.conns.keys().copied().collect();
+        let sinks: Vec<_> = conns
+            .iter()
+            .filter_map(|c| st.conns.get(c).map(|c| c.sink.clone()))
+            .collect();
+        for c in &conns {
+            st.close(*c);
+        }
+        drop(st);
+        for s in &sinks {
+            s.close(code, reason);
+        }
+        conns.len()
+    }
+
     /// Number of open connections.
     pub fn connections(&self) -> usize {
         self.state().conns.len()

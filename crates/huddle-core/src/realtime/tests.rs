@@ -45,6 +45,9 @@ impl Sink for TestSink {
         got.push(d);
         true
     }
+    fn close(&self, _code: u16, _reason: &'static str) {
+        self.got.lock().unwrap().clear();
+    }
 }
 
 fn table() -> PermissionTable {

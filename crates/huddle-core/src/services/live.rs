@@ -195,6 +195,9 @@ impl Huddle {
     /// Presence on realtime login: the user comes back as the status they chose (Rocket.Chat's
     /// `statusDefault`: busy stays busy, a chosen `offline` stays invisible).
     pub async fn presence_connected(&self, actor: &Actor) -> Result<()> {
+        if let (Some(node), Some(cs)) = (self.hub.node_id(), self.store.cluster()) {
+            cs.presence_join(node, &actor.user.id).await?;
+        }
         let Some(mut user) = self.store.user_by_id(&actor.user.id).await? else {
             return Ok(());
         };
@@ -227,8 +230,18 @@ impl Huddle {
     }
 
     /// Presence when the user's last realtime connection closed: offline (the chosen status is
-    /// kept for the next connection).
+    /// kept for the next connection; in a cluster, once no other node has one either).
     pub async fn presence_disconnected(&self, uid: &str) -> Result<()> {
+        if let (Some(node), Some(cs)) = (self.hub.node_id(), self.store.cluster()) {
+            if cs.presence_leave(node, uid).await? {
+                return Ok(());
+            }
+        }
+        self.went_offline(uid).await
+    }
+
+    /// The user has no realtime connection anywhere: offline.
+    pub(crate) async fn went_offline(&self, uid: &str) -> Result<()> {
         let Some(mut user) = self.store.user_by_id(uid).await? else {
             return Ok(());
         };

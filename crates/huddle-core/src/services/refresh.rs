@@ -67,11 +67,13 @@ pub(crate) struct CopyTickets {
 }
 
 impl Huddle {
-    /// Re-reads the app keys, the settings and the permission table from the store and
+    /// Re-reads the app keys, the webhook endpoints, the settings and the permission table from the store and
     /// publishes what changed the way the API path does: `GuestAccessChanged` when guests lose
     /// (or regain) access through the app settings, `PermissionsChanged` when the table differs.
     pub async fn refresh(&self) -> Result<()> {
         self.reload_keys().await?;
+        // Endpoints made by another server on the same database (a cluster's other nodes).
+        self.reload_webhooks().await?;
         if let Some((before, after)) = self.reload_settings().await? {
             self.announce_app_settings(&before, &after);
         }

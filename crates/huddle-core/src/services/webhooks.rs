@@ -59,6 +59,8 @@ impl Huddle {
         };
         self.store.insert_webhook_endpoint(&endpoint).await?;
         self.reload_webhooks().await?;
+        // Every node of a cluster writes its deliveries from the next change on.
+        self.settle_shared_state().await;
         Ok(endpoint)
     }
 
@@ -118,7 +120,9 @@ impl Huddle {
                 "No such webhook endpoint",
             )));
         }
-        self.reload_webhooks().await
+        self.reload_webhooks().await?;
+        self.settle_shared_state().await;
+        Ok(())
     }
 
     /// Queues one event body for every endpoint that wants its type.
@@ -151,9 +155,17 @@ impl Huddle {
     }
 
     pub async fn due_deliveries(&self, limit: i64) -> Result<Vec<OutboxItem>> {
-        self.store
-            .due_outbox(Timestamp::now(), MAX_ATTEMPTS, limit)
-            .await
+        // In a cluster every node's sender looks at the same rows: each claims its own. One
+        // server reads them plainly, so a restart resends what a crash left at once.
+        if self.hub.node_id().is_some() {
+            self.store
+                .claim_outbox(Timestamp::now(), MAX_ATTEMPTS, limit)
+                .await
+        } else {
+            self.store
+                .due_outbox(Timestamp::now(), MAX_ATTEMPTS, limit)
+                .await
+        }
     }
 
     /// Deliveries waiting in the outbox that will still be attempted (the metric's figure).

@@ -31,6 +31,14 @@ pub trait ClusterStore: Send + Sync {
     /// The latest event number of each of these rooms that exists (one query: a node checks
     /// every room it follows on each heartbeat, so a lost bus message is found without help).
     async fn room_seqs(&self, rids: &[String]) -> Result<Vec<(String, i64)>>;
+    /// `uid` has a realtime connection on `node_id` now.
+    async fn presence_join(&self, node_id: &str, uid: &str) -> Result<()>;
+    /// `uid`'s last connection on `node_id` closed; returns whether they are still connected
+    /// on another node.
+    async fn presence_leave(&self, node_id: &str, uid: &str) -> Result<bool>;
+    /// Removes the presence rows of nodes that are not live (no beat within `fresh_ms`);
+    /// returns the users left with no connection anywhere.
+    async fn reap_presence(&self, fresh_ms: i64) -> Result<Vec<String>>;
     /// Drops cached rows another node changed: the user's tokens (`uid`), one token, a room.
     fn forget_cached_user(&self, uid: &str);
     fn forget_cached_token(&self, token_hash: &str);

@@ -262,6 +262,16 @@ pub trait AppStore: Send + Sync {
     /// Undelivered items that will still be attempted (fewer than `max_attempts` so far), due
     /// or not: the outbox's depth.
     async fn pending_outbox(&self, max_attempts: i64) -> Result<i64>;
+    /// `due_outbox` for a sender: where several servers share the database, each row is
+    /// handed to one of them (claimed for a while); a plain read where there is one server.
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        max_attempts: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>> {
+        self.due_outbox(now, max_attempts, limit).await
+    }
     /// Records an attempt: delivered (with `delivered_at`) or failed (with the error and when to retry).
     async fn record_attempt(&self, item: &OutboxItem) -> Result<()>;
     /// Stores the body built for a delivery whose body was left empty (a room event's), so

@@ -21,7 +21,7 @@ pub async fn info(State(s): State<AppState>) -> RcResult {
     let mut info = json!({ "version": rocket_chat_version(), "huddle": s.version });
     if let Some(cluster) = &s.cluster {
         // Cluster mode: which node answered (operators and load-balancer checks).
-        info["node"] = json!(cluster.node_id());
+        info["node"] = json!(cluster.id());
     }
     ok(json!({ "version": rocket_chat_version(), "info": info }))
 }

@@ -9,3 +9,13 @@ CREATE TABLE cluster_nodes (
     started_at BIGINT NOT NULL,
     beat_at BIGINT NOT NULL
 );
+
+-- Which nodes a user has realtime connections on: the user goes offline when the last row goes,
+-- whether their last socket closed or their node stopped beating (a survivor removes the rows
+-- of nodes that are not live).
+CREATE TABLE cluster_presence (
+    user_id TEXT NOT NULL,
+    node_id TEXT NOT NULL,
+    PRIMARY KEY (user_id, node_id)
+);
+CREATE INDEX cluster_presence_node ON cluster_presence (node_id);

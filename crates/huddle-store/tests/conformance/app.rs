@@ -266,3 +266,88 @@ pub async fn webhook_endpoints_and_outbox(store: Arc<dyn Store>) {
         })
     );
 }
+
+/// Senders of several servers claim due rows: on PostgreSQL each row goes to one claimer (and
+/// is not due again until its lease ends), shown with the time it was due; SQLite (one server)
+/// reads them plainly.
+pub async fn claimed_outbox_rows_go_to_one_sender(store: Arc<dyn Store>) {
+    let e = WebhookEndpoint {
+        id: "ce".into(),
+        url: "https://example.com/hook".into(),
+        events: vec![],
+        enabled: true,
+        created_at: Timestamp(1_000),
+    };
+    store.insert_webhook_endpoint(&e).await.unwrap();
+    let items: Vec<OutboxItem> = (0..40)
+        .map(|i| outbox_item(&format!("c{i:02}"), "ce", 1_000 + i, 900, 0))
+        .collect();
+    store.enqueue_outbox(&items).await.unwrap();
+    let claim = || {
+        let store = store.clone();
+        async move { store.claim_outbox(Timestamp(5_000), 5, 30).await.unwrap() }
+    };
+    let (a, b) = tokio::join!(claim(), claim());
+    if store.backend() == "postgres" {
+        let mut ids: Vec<String> = a.iter().chain(&b).map(|i| i.id.clone()).collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "a row went to two senders");
+        assert_eq!(n, 40, "every due row was claimed");
+        for got in a.iter().chain(&b) {
+            let want = items.iter().find(|i| i.id == got.id).unwrap();
+            assert_eq!(got, want, "shown as it was due");
+        }
+        let sorted = |v: &Vec<OutboxItem>| {
+            v.windows(2)
+                .all(|w| w[0].next_attempt_at <= w[1].next_attempt_at)
+        };
+        assert!(sorted(&a) && sorted(&b), "longest due first");
+        assert!(claim().await.is_empty(), "claimed rows are not due again");
+    } else {
+        assert_eq!(a, b, "one server: a plain read");
+        assert_eq!(a, items[..30].to_vec());
+    }
+}
+
+/// Cluster presence (PostgreSQL only): a user is online while any node has a connection of
+/// theirs; the rows of a node that stopped beating are reaped, and only users with no other
+/// node are reported offline.
+pub async fn cluster_presence_rows_and_reaping(store: Arc<dyn Store>) {
+    let Some(cs) = store.cluster() else {
+        assert_eq!(
+            store.backend(),
+            "sqlite",
+            "only SQLite has no cluster tables"
+        );
+        return;
+    };
+    cs.heartbeat("n1", 1).await.unwrap();
+    cs.presence_join("n1", "u1").await.unwrap();
+    cs.presence_join("n1", "u1").await.unwrap();
+    cs.presence_join("n2", "u1").await.unwrap();
+    cs.presence_join("n2", "u2").await.unwrap();
+    assert!(cs.presence_leave("n1", "u1").await.unwrap(), "still on n2");
+    cs.presence_join("n1", "u1").await.unwrap();
+    // n2 never beat: it is not live.
+    assert_eq!(
+        cs.reap_presence(60_000).await.unwrap(),
+        vec!["u2".to_string()]
+    );
+    assert!(cs.reap_presence(60_000).await.unwrap().is_empty());
+    assert!(
+        !cs.presence_leave("n1", "u1").await.unwrap(),
+        "last connection"
+    );
+    let live: Vec<String> = cs
+        .live_nodes(60_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.node_id)
+        .collect();
+    assert_eq!(live, vec!["n1".to_string()]);
+    cs.forget_node("n1").await.unwrap();
+    assert!(cs.live_nodes(60_000).await.unwrap().is_empty());
+}

@@ -98,6 +98,8 @@ conformance!(
     list_messages_after_cursor,
     app_keys_insert_revoke_list,
     webhook_endpoints_and_outbox,
+    claimed_outbox_rows_go_to_one_sender,
+    cluster_presence_rows_and_reaping,
     reactions_toggle_and_concurrent_reactions_are_all_kept,
     concurrent_writes_fail_alone_and_answer_after_commit,
     membership_writes_return_the_room_counters,

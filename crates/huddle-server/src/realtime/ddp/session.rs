@@ -31,6 +31,8 @@ use crate::state::AppState;
 /// Signals from the router's side to the reader.
 #[derive(Default)]
 struct Flags {
+    /// Set (with its code and reason) when the node ends the connection.
+    pub(super) closed_by_node: std::sync::Mutex<Option<(u16, &'static str)>>,
     overflowed: AtomicBool,
     logged_out: AtomicBool,
     wake: Notify,
@@ -50,6 +52,12 @@ impl Sink for DdpSink {
             return true;
         }
         offer_shared(&self.tx, &self.flags.overflowed, &self.flags.wake, delivery)
+    }
+    fn close(&self, code: u16, reason: &'static str) {
+        if let Ok(mut c) = self.flags.closed_by_node.lock() {
+            *c = Some((code, reason));
+        }
+        self.flags.wake.notify_one();
     }
 }
 
@@ -175,6 +183,9 @@ impl Session {
                 _ = self.flags.wake.notified() => {
                     if self.flags.overflowed.load(Ordering::SeqCst) {
                         return Some((SLOW, "too slow"));
+                    }
+                    if let Some(c) = self.flags.closed_by_node.lock().ok().and_then(|c| *c) {
+                        return Some(c);
                     }
                     self.check_logged_out();
                 }

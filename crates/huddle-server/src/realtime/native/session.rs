@@ -20,6 +20,8 @@ use crate::state::AppState;
 
 #[derive(Default)]
 pub(super) struct Flags {
+    /// Set (with its code and reason) when the node ends the connection.
+    pub(super) closed_by_node: std::sync::Mutex<Option<(u16, &'static str)>>,
     pub(super) overflowed: AtomicBool,
     pub(super) wake: Notify,
 }
@@ -32,6 +34,12 @@ struct NativeSink {
 impl Sink for NativeSink {
     fn offer(&self, delivery: Arc<Delivery>) -> bool {
         offer_shared(&self.tx, &self.flags.overflowed, &self.flags.wake, delivery)
+    }
+    fn close(&self, code: u16, reason: &'static str) {
+        if let Ok(mut c) = self.flags.closed_by_node.lock() {
+            *c = Some((code, reason));
+        }
+        self.flags.wake.notify_one();
     }
 }
 
@@ -201,6 +209,9 @@ impl Conn {
                 _ = self.flags.wake.notified() => {
                     if self.flags.overflowed.load(Ordering::SeqCst) {
                         return (SLOW, "too slow");
+                    }
+                    if let Some(c) = self.flags.closed_by_node.lock().ok().and_then(|c| *c) {
+                        return c;
                     }
                 }
                 b = beat.check(true) => match b {

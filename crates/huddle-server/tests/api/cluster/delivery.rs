@@ -91,7 +91,7 @@ async fn an_invite_on_one_node_reaches_ddp_and_native_sockets_on_others() {
             .await
             .expect("info");
         let info: Value = res.json().await.expect("json");
-        assert_eq!(info["info"]["node"], json!(hub(node).node_id()), "{info}");
+        assert_eq!(info["info"]["node"], json!(hub(node).id()), "{info}");
     }
 
     // The invitee on B, listening to their memberships and to every room they may read.

@@ -4,7 +4,9 @@
 
 mod delivery;
 mod outages;
+mod presence;
 mod revocation;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -144,21 +146,28 @@ pub struct Cluster {
     pub nodes: Vec<TestApp>,
     pub nats: NatsServer,
     pub database_url: String,
+    /// One cluster at a time: three nodes' pools each, beside the rest of the suite, would
+    /// exhaust PostgreSQL's connections (and two cores).
+    _turn: tokio::sync::OwnedMutexGuard<()>,
 }
 
+static TURN: std::sync::LazyLock<Arc<tokio::sync::Mutex<()>>> =
+    std::sync::LazyLock::new(Arc::default);
+
 /// A node of the cluster: a `TestApp` on `database_url` whose bus is a new NATS connection.
-pub async fn node(nats_url: &str, database_url: &str) -> TestApp {
+pub async fn node(nats_url: &str, database_url: &str, adjust: fn(&mut ClusterOptions)) -> TestApp {
     let node_id = new_node_id();
+    let mut options = ClusterOptions::new(node_id.clone());
+    adjust(&mut options);
     let bus = huddle_cluster::NatsBus::connect(nats_url, &node_id)
         .await
         .expect("connect to the test's nats-server");
     let db = database_url.to_string();
     TestApp::spawn_with(move |c| {
         c.database_url = db;
-        c.cluster = Some(ClusterConfig {
-            bus,
-            options: ClusterOptions::new(node_id),
-        });
+        // Three nodes beside the rest of the suite (and other suites) on one PostgreSQL server.
+        c.db_max_connections = 4;
+        c.cluster = Some(ClusterConfig { bus, options });
     })
     .await
 }
@@ -167,20 +176,27 @@ impl Cluster {
     /// `n` nodes, each seeing the others live. `None` (the test is skipped, saying so) unless
     /// the pass runs on PostgreSQL.
     pub async fn start(n: usize) -> Option<Cluster> {
+        Self::start_with(n, |_| {}).await
+    }
+
+    /// `start`, with each node's options adjusted.
+    pub async fn start_with(n: usize, adjust: fn(&mut ClusterOptions)) -> Option<Cluster> {
         if !on_postgres() {
             eprintln!("cluster test skipped: needs HUDDLE_TEST_BACKEND=postgres");
             return None;
         }
+        let turn = TURN.clone().lock_owned().await;
         let nats = NatsServer::start();
         let database_url = fresh_database().await;
         let mut nodes = vec![];
         for _ in 0..n {
-            nodes.push(node(&nats.url, &database_url).await);
+            nodes.push(node(&nats.url, &database_url, adjust).await);
         }
         let c = Cluster {
             nodes,
             nats,
             database_url,
+            _turn: turn,
         };
         c.wait_peers().await;
         Some(c)

@@ -10,7 +10,9 @@ use crate::ddp::Ddp;
 
 #[tokio::test]
 async fn a_nats_restart_mid_stream_loses_and_repeats_nothing() {
-    let Some(mut c) = Cluster::start(2).await else {
+    // Not fenced while the server is away: this test is about catching up.
+    let Some(mut c) = Cluster::start_with(2, |o| o.fence_after = Duration::from_secs(60)).await
+    else {
         return;
     };
     let (a, b) = (&c.nodes[0], &c.nodes[1]);
@@ -57,4 +59,33 @@ async fn a_nats_restart_mid_stream_loses_and_repeats_nothing() {
     // Exactly once: nothing more arrives.
     on_b.assert_none("a repeated message", |v| v["msg"] == "changed")
         .await;
+}
+
+#[tokio::test]
+async fn a_node_cut_off_from_nats_closes_its_sockets_with_the_fenced_code() {
+    let Some(mut c) = Cluster::start_with(2, |o| o.fence_after = Duration::from_millis(500)).await
+    else {
+        return;
+    };
+    let u = c.nodes[1].user("u").await;
+    let d = Ddp::resume(&c.nodes[1], &u).await;
+    let mut ws = d.into_socket();
+    c.nats.kill();
+    let code = loop {
+        match tokio::time::timeout(super::DEADLINE, futures::StreamExt::next(&mut ws)).await {
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(f))))) => {
+                break u16::from(f.code)
+            }
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("no close frame: {other:?}"),
+        }
+    };
+    assert_eq!(code, huddle_core::cluster::FENCED_CLOSE_CODE);
+    assert_eq!(
+        hub(&c.nodes[1])
+            .stats
+            .fenced
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
 }

@@ -226,6 +226,12 @@ async fn no_message_committed_after_a_kick_reaches_the_kicked_user_on_any_node()
         })
     };
     let (hb, hc) = (hub(b), hub(cn));
+    let mut db = {
+        use sqlx::Connection;
+        sqlx::PgConnection::connect(&c.database_url)
+            .await
+            .expect("connect")
+    };
     for _ in 0..pairs {
         a.ok(
             &owner,
@@ -241,15 +247,12 @@ async fn no_message_committed_after_a_kick_reaches_the_kicked_user_on_any_node()
         .await;
         // Returned only after B and C acknowledged: both applied the kick already.
         let kick_seq = {
-            use sqlx::{Connection, Row};
-            let mut conn = sqlx::PgConnection::connect(&c.database_url)
-                .await
-                .expect("connect");
+            use sqlx::Row;
             sqlx::query(
                 "SELECT MAX(seq) FROM room_events WHERE rid = $1 AND kind = 'member.removed'",
             )
             .bind(&gid)
-            .fetch_one(&mut conn)
+            .fetch_one(&mut db)
             .await
             .expect("kick seq")
             .get::<i64, _>(0)

@@ -98,6 +98,11 @@ impl Ddp {
         d
     }
 
+    /// The raw socket (a test that looks at close frames).
+    pub fn into_socket(self) -> WebSocketStream<MaybeTlsStream<TcpStream>> {
+        self.ws
+    }
+
     pub async fn send(&mut self, v: Value) {
         self.send_text(v.to_string()).await;
     }
