@@ -73,11 +73,16 @@ pub(crate) async fn write_loop(
                 let Some(mut out) = item else { return };
                 // Feed what is already queued (up to a batch), then flush once: fewer, larger
                 // writes.
-                for _ in 0..BATCH {
+                for i in 0..BATCH {
                     if let Some(m) = render(out) {
                         if ws.feed(m).await.is_err() {
                             return;
                         }
+                    }
+                    // Take the next item only if this batch still writes it: one taken after
+                    // the last round would be dropped (a lost message after any burst).
+                    if i + 1 == BATCH {
+                        break;
                     }
                     match rx.try_recv() {
                         Ok(next) => out = next,
