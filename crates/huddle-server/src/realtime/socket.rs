@@ -5,9 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures::stream::SplitSink;
-use futures::SinkExt;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
+use futures::{Sink, SinkExt};
 use huddle_core::realtime::{Delivery, Notice, Protocol};
 use tokio::sync::{mpsc, oneshot};
 
@@ -32,9 +31,10 @@ const BATCH: usize = 64;
 pub(crate) type Encode = fn(&Notice) -> Option<Utf8Bytes>;
 
 /// Writes queued items until the queue ends or a close arrives. A shared delivery is encoded by
-/// the first connection that writes it; the others reuse those bytes.
-pub(crate) async fn write_loop(
-    mut ws: SplitSink<WebSocket, Message>,
+/// the first connection that writes it; the others reuse those bytes. Generic over the sink so
+/// a test can watch exactly what is written.
+pub(crate) async fn write_loop<S: Sink<Message> + Unpin>(
+    mut ws: S,
     mut rx: mpsc::Receiver<Out>,
     mut close_rx: oneshot::Receiver<Close>,
     protocol: Protocol,
@@ -166,5 +166,39 @@ pub(crate) fn offer_shared(
             false
         }
         Err(mpsc::error::TrySendError::Closed(_)) => false,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn no_encoding(_: &Notice) -> Option<Utf8Bytes> {
+        None
+    }
+
+    /// A burst longer than several batches is written whole and in order (one item after each
+    /// full batch was once taken and dropped).
+    #[tokio::test]
+    async fn a_burst_of_several_batches_is_written_whole_and_in_order() {
+        let total = BATCH * 3 + 5;
+        let (tx, rx) = mpsc::channel(total);
+        for i in 0..total {
+            tx.try_send(Out::Frame(Utf8Bytes::from(i.to_string())))
+                .expect("room in the queue");
+        }
+        drop(tx);
+        let (_close_tx, close_rx) = oneshot::channel();
+        let (sink, mut written) = futures::channel::mpsc::unbounded::<Message>();
+        write_loop(sink, rx, close_rx, Protocol::Ddp, no_encoding).await;
+        let mut texts = vec![];
+        while let Ok(m) = written.try_recv() {
+            if let Message::Text(t) = m {
+                texts.push(t.to_string());
+            }
+        }
+        let expected: Vec<String> = (0..total).map(|i| i.to_string()).collect();
+        assert_eq!(texts, expected);
     }
 }
