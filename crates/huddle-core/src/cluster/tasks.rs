@@ -50,7 +50,7 @@ impl ClusterHub {
     /// router is attached; fails when the bus's inbound feed was taken already.
     pub async fn start(self: &Arc<Self>, router: &Arc<Router>) -> crate::Result<ClusterTasks> {
         let _ = self.router.set(Arc::downgrade(router));
-        router.set_interest(self.clone() as Arc<dyn Interest>);
+        router.set_interest(&(self.clone() as Arc<dyn Interest>));
         let inbound = self
             .bus
             .inbound()

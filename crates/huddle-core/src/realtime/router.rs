@@ -4,7 +4,7 @@
 //! are kept, and a load never overwrites a newer event.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, Weak};
 
 use super::delivery::{Delivery, EndReason, Notice, Sink};
 use super::state::{Policy, State};
@@ -23,7 +23,9 @@ pub struct Router {
     permissions: Arc<RwLock<PermissionTable>>,
     settings: Arc<RwLock<HashMap<String, serde_json::Value>>>,
     /// In a cluster: told which rooms and users connections here need, before they go live.
-    interest: OnceLock<Arc<dyn Interest>>,
+    /// Weak: the cluster hub holds this router as its event sink, and a strong pointer back
+    /// would keep both (and the store's pool with its open connections) alive for ever.
+    interest: OnceLock<Weak<dyn Interest>>,
 }
 
 /// Releases a room hold if a subscription did not take it over (an error, a dropped future).
@@ -57,8 +59,8 @@ impl Router {
     }
 
     /// Cluster mode: `interest` follows the rooms and users this node's connections need.
-    pub fn set_interest(&self, interest: Arc<dyn Interest>) {
-        let _ = self.interest.set(interest);
+    pub fn set_interest(&self, interest: &Arc<dyn Interest>) {
+        let _ = self.interest.set(Arc::downgrade(interest));
     }
 
     /// The rooms and users connections here need now: rooms with subscriptions (live, dormant
@@ -153,7 +155,7 @@ impl Router {
                     return Err(e);
                 }
             };
-            if let Some(i) = self.interest.get() {
+            if let Some(i) = self.interest.get().and_then(Weak::upgrade) {
                 // Before the memberships go live, so nothing published after is missed.
                 i.follow_user(&user.id, subs.iter().map(|s| s.rid.clone()).collect())
                     .await;
@@ -224,7 +226,8 @@ impl Router {
         then: impl FnOnce(&State, Verdict),
     ) -> Result<Verdict> {
         let mut hold = None;
-        if let (Some(i), Some(rid)) = (self.interest.get(), topic.room_id()) {
+        if let (Some(i), Some(rid)) = (self.interest.get().and_then(Weak::upgrade), topic.room_id())
+        {
             i.follow_room(rid).await;
         }
         if let Some(rid) = topic.room_id() {
