@@ -3,8 +3,6 @@
 //! `membership.rs`.
 
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::Router;
 use huddle_core::services::{CreateRoom, RoomUpdate};
 use huddle_core::{
     Actor, MessageQuery, Room, RoomKind, RoomLookup, RoomQuery, RoomType, Timestamp,
@@ -14,7 +12,10 @@ use serde_json::{json, Value};
 use super::error::{coded, plain, RcError, RcResult};
 use super::extract::{Auth, Params};
 use super::{ok, ok_empty, shape};
+use crate::openapi::schema::{array, boolean, integer, rc_ok, rc_page, shape, string};
+use crate::openapi::{user, ApiRouter, Ty::*};
 use crate::state::AppState;
+use utoipa::openapi::{RefOr, Schema};
 
 /// What differs between `channels.*`, `groups.*` and `im.*`.
 pub trait Flavour: Send + Sync + 'static {
@@ -63,50 +64,312 @@ pub async fn resolve<F: Flavour>(
     Ok(room)
 }
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> ApiRouter {
     // Written out, `/channels.x` beside `/groups.x`, so a search for a path finds its line; the
     // handlers stay generic over the flavour.
-    Router::new()
-        .route("/channels.create", post(create::<Ch>))
-        .route("/groups.create", post(create::<Gr>))
-        .route("/channels.info", get(info::<Ch>))
-        .route("/groups.info", get(info::<Gr>))
-        .route("/channels.delete", post(delete::<Ch>))
-        .route("/groups.delete", post(delete::<Gr>))
-        .route("/channels.rename", post(rename::<Ch>))
-        .route("/groups.rename", post(rename::<Gr>))
-        .route("/channels.setTopic", post(set_topic::<Ch>))
-        .route("/groups.setTopic", post(set_topic::<Gr>))
-        .route("/channels.setDescription", post(set_description::<Ch>))
-        .route("/groups.setDescription", post(set_description::<Gr>))
-        .route("/channels.setAnnouncement", post(set_announcement::<Ch>))
-        .route("/groups.setAnnouncement", post(set_announcement::<Gr>))
-        .route("/channels.setReadOnly", post(set_read_only::<Ch>))
-        .route("/groups.setReadOnly", post(set_read_only::<Gr>))
-        .route("/channels.setType", post(set_type::<Ch>))
-        .route("/groups.setType", post(set_type::<Gr>))
-        .route("/channels.archive", post(archive::<Ch>))
-        .route("/groups.archive", post(archive::<Gr>))
-        .route("/channels.unarchive", post(unarchive::<Ch>))
-        .route("/groups.unarchive", post(unarchive::<Gr>))
-        .route("/channels.open", post(open::<Ch>))
-        .route("/groups.open", post(open::<Gr>))
-        .route("/channels.close", post(close::<Ch>))
-        .route("/groups.close", post(close::<Gr>))
-        .route("/channels.history", get(history::<Ch>))
-        .route("/groups.history", get(history::<Gr>))
-        .route("/channels.messages", get(messages::<Ch>))
-        .route("/groups.messages", get(messages::<Gr>))
-        .route("/channels.counters", get(counters::<Ch>))
-        .route("/groups.counters", get(counters::<Gr>))
-        .route("/channels.setJoinCode", post(set_join_code::<Ch>))
-        .route("/groups.setJoinCode", post(set_join_code::<Gr>))
-        .route("/channels.list", get(list_channels))
-        .route("/channels.list.joined", get(list_joined::<Ch>))
-        .route("/groups.list", get(list_joined::<Gr>))
-        .route("/groups.listAll", get(list_all_groups))
-        .route("/rooms.get", get(rooms_get))
-        .route("/rooms.info", get(rooms_info))
+    ApiRouter::new()
+        .post(
+            "/channels.create",
+            create::<Ch>,
+            user("Create a room")
+                .req("name", Str)
+                .opt("members", StrList)
+                .opt("readOnly", Bool)
+                .opt("excludeSelf", Bool)
+                .opt("extraData", Object)
+                .ok(room_out::<Ch>()),
+        )
+        .post(
+            "/groups.create",
+            create::<Gr>,
+            user("Create a room")
+                .req("name", Str)
+                .opt("members", StrList)
+                .opt("readOnly", Bool)
+                .opt("excludeSelf", Bool)
+                .opt("extraData", Object)
+                .ok(room_out::<Gr>()),
+        )
+        .get(
+            "/channels.info",
+            info::<Ch>,
+            user("A room's information").room().ok(room_out::<Ch>()),
+        )
+        .get(
+            "/groups.info",
+            info::<Gr>,
+            user("A room's information").room().ok(room_out::<Gr>()),
+        )
+        .post(
+            "/channels.delete",
+            delete::<Ch>,
+            user("Delete a room").room(),
+        )
+        .post("/groups.delete", delete::<Gr>, user("Delete a room").room())
+        .post(
+            "/channels.rename",
+            rename::<Ch>,
+            user("Rename a room")
+                .room()
+                .req("name", Str)
+                .ok(room_out::<Ch>()),
+        )
+        .post(
+            "/groups.rename",
+            rename::<Gr>,
+            user("Rename a room")
+                .room()
+                .req("name", Str)
+                .ok(room_out::<Gr>()),
+        )
+        .post(
+            "/channels.setTopic",
+            set_topic::<Ch>,
+            user("Set the topic")
+                .room()
+                .req("topic", Str)
+                .ok(rc_ok(&[("topic", string())])),
+        )
+        .post(
+            "/groups.setTopic",
+            set_topic::<Gr>,
+            user("Set the topic")
+                .room()
+                .req("topic", Str)
+                .ok(rc_ok(&[("topic", string())])),
+        )
+        .post(
+            "/channels.setDescription",
+            set_description::<Ch>,
+            user("Set the description")
+                .room()
+                .req("description", Str)
+                .ok(rc_ok(&[("description", string())])),
+        )
+        .post(
+            "/groups.setDescription",
+            set_description::<Gr>,
+            user("Set the description")
+                .room()
+                .req("description", Str)
+                .ok(rc_ok(&[("description", string())])),
+        )
+        .post(
+            "/channels.setAnnouncement",
+            set_announcement::<Ch>,
+            user("Set the announcement")
+                .room()
+                .req("announcement", Str)
+                .ok(rc_ok(&[("announcement", string())])),
+        )
+        .post(
+            "/groups.setAnnouncement",
+            set_announcement::<Gr>,
+            user("Set the announcement")
+                .room()
+                .req("announcement", Str)
+                .ok(rc_ok(&[("announcement", string())])),
+        )
+        .post(
+            "/channels.setReadOnly",
+            set_read_only::<Ch>,
+            user("Make a room read-only or not")
+                .room()
+                .req("readOnly", Bool)
+                .ok(room_out::<Ch>()),
+        )
+        .post(
+            "/groups.setReadOnly",
+            set_read_only::<Gr>,
+            user("Make a room read-only or not")
+                .room()
+                .req("readOnly", Bool)
+                .ok(room_out::<Gr>()),
+        )
+        .post(
+            "/channels.setType",
+            set_type::<Ch>,
+            user("Turn a channel private or a group public")
+                .room()
+                .req("type", Str)
+                .ok(room_out::<Ch>()),
+        )
+        .post(
+            "/groups.setType",
+            set_type::<Gr>,
+            user("Turn a channel private or a group public")
+                .room()
+                .req("type", Str)
+                .ok(room_out::<Gr>()),
+        )
+        .post(
+            "/channels.archive",
+            archive::<Ch>,
+            user("Archive a room").room(),
+        )
+        .post(
+            "/groups.archive",
+            archive::<Gr>,
+            user("Archive a room").room(),
+        )
+        .post(
+            "/channels.unarchive",
+            unarchive::<Ch>,
+            user("Unarchive a room").room(),
+        )
+        .post(
+            "/groups.unarchive",
+            unarchive::<Gr>,
+            user("Unarchive a room").room(),
+        )
+        .post(
+            "/channels.open",
+            open::<Ch>,
+            user("Show a room in the caller's list").room(),
+        )
+        .post(
+            "/groups.open",
+            open::<Gr>,
+            user("Show a room in the caller's list").room(),
+        )
+        .post(
+            "/channels.close",
+            close::<Ch>,
+            user("Hide a room from the caller's list").room(),
+        )
+        .post(
+            "/groups.close",
+            close::<Gr>,
+            user("Hide a room from the caller's list").room(),
+        )
+        .get(
+            "/channels.history",
+            history::<Ch>,
+            user("A room's messages, newest first")
+                .room()
+                .opt("latest", Str)
+                .opt("oldest", Str)
+                .opt("inclusive", Bool)
+                .opt("offset", Int)
+                .opt("count", Int)
+                .ok(rc_ok(&[("messages", array(shape("Message")))])),
+        )
+        .get(
+            "/groups.history",
+            history::<Gr>,
+            user("A room's messages, newest first")
+                .room()
+                .opt("latest", Str)
+                .opt("oldest", Str)
+                .opt("inclusive", Bool)
+                .opt("offset", Int)
+                .opt("count", Int)
+                .ok(rc_ok(&[("messages", array(shape("Message")))])),
+        )
+        .get(
+            "/channels.messages",
+            messages::<Ch>,
+            user("A room's messages, paged")
+                .room()
+                .paged()
+                .ok(rc_page("messages", shape("Message"))),
+        )
+        .get(
+            "/groups.messages",
+            messages::<Gr>,
+            user("A room's messages, paged")
+                .room()
+                .paged()
+                .ok(rc_page("messages", shape("Message"))),
+        )
+        .get(
+            "/channels.counters",
+            counters::<Ch>,
+            user("Unread and message counters")
+                .room()
+                .opt("userId", Str)
+                .ok(rc_ok(&[
+                    ("joined", boolean()),
+                    ("members", integer()),
+                    ("msgs", integer()),
+                ])),
+        )
+        .get(
+            "/groups.counters",
+            counters::<Gr>,
+            user("Unread and message counters")
+                .room()
+                .opt("userId", Str)
+                .ok(rc_ok(&[
+                    ("joined", boolean()),
+                    ("members", integer()),
+                    ("msgs", integer()),
+                ])),
+        )
+        .post(
+            "/channels.setJoinCode",
+            set_join_code::<Ch>,
+            user("Set the join code")
+                .room()
+                .req("joinCode", Str)
+                .ok(room_out::<Ch>()),
+        )
+        .post(
+            "/groups.setJoinCode",
+            set_join_code::<Gr>,
+            user("Set the join code")
+                .room()
+                .req("joinCode", Str)
+                .ok(room_out::<Gr>()),
+        )
+        .get(
+            "/channels.list",
+            list_channels,
+            user("Public channels")
+                .opt("_id", Str)
+                .paged()
+                .ok(rc_page("channels", shape("Room"))),
+        )
+        .get(
+            "/channels.list.joined",
+            list_joined::<Ch>,
+            user("Channels the caller is in")
+                .paged()
+                .ok(rc_page("channels", shape("Room"))),
+        )
+        .get(
+            "/groups.list",
+            list_joined::<Gr>,
+            user("Private groups the caller is in")
+                .paged()
+                .ok(rc_page("groups", shape("Room"))),
+        )
+        .get(
+            "/groups.listAll",
+            list_all_groups,
+            user("Every private group (admin)")
+                .paged()
+                .ok(rc_page("groups", shape("Room"))),
+        )
+        .get(
+            "/rooms.get",
+            rooms_get,
+            user("The caller's rooms")
+                .opt("updatedSince", Str)
+                .ok(rc_ok(&[("update", array(shape("Room")))])),
+        )
+        .get(
+            "/rooms.info",
+            rooms_info,
+            user("A room's information")
+                .room()
+                .ok(rc_ok(&[("room", shape("Room"))])),
+        )
+}
+
+/// The success body of a `channels.*`/`groups.*` endpoint that answers the room.
+pub(super) fn room_out<F: Flavour>() -> RefOr<Schema> {
+    rc_ok(&[(F::KEY, shape("Room"))])
 }
 
 fn room_body<F: Flavour>(room: &Room) -> Value {
