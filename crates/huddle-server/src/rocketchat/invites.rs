@@ -33,7 +33,7 @@ pub fn routes() -> ApiRouter {
             user("The invites the caller may manage").ok(array(object())),
         )
         .delete(
-            "/removeInvite/{id}",
+            "/removeInvite/{_id}",
             remove,
             // The bare JSON `true`, as Rocket.Chat answers.
             user("Remove an invite").ok(boolean()),

@@ -113,13 +113,13 @@ pub fn routes() -> ApiRouter {
                 .ok(rc_page("settings", object())),
         )
         .get(
-            "/settings/{id}",
+            "/settings/{_id}",
             get_setting,
             maybe_user("One setting (public ones without login)")
                 .ok(rc_ok(&[("_id", string()), ("value", any())])),
         )
         .post(
-            "/settings/{id}",
+            "/settings/{_id}",
             set_setting,
             user("Change a setting (admin)").req("value", Any),
         )
