@@ -262,7 +262,7 @@ fn operation(api: Api, r: &Route) -> utoipa::openapi::path::Operation {
     b = b.response("200", ok);
     let error = || shape("Error");
     b = b.response("400", json_response("Invalid parameters.", error()));
-    if op.access != Access::Public {
+    if op.access != Access::Public || op.checks_credentials {
         let unauthorized = match api {
             Api::RocketChat => shape("Unauthorized"),
             Api::TalkJs => error(),
@@ -271,6 +271,8 @@ fn operation(api: Api, r: &Route) -> utoipa::openapi::path::Operation {
             "401",
             json_response("Missing or wrong credentials.", unauthorized),
         );
+    }
+    if op.access != Access::Public {
         b = b.response("403", json_response("Not allowed.", error()));
     }
     b = b.response("404", json_response("Not found.", error()));

@@ -80,6 +80,8 @@ pub struct Op {
     pub ok: Option<RefOr<Schema>>,
     /// The success body's media type when it is not JSON (avatars are images).
     pub ok_media: Option<&'static str>,
+    /// A public operation that checks credentials sent in its body (`login`): may answer 401.
+    pub checks_credentials: bool,
 }
 
 impl Op {
@@ -92,7 +94,14 @@ impl Op {
             body: None,
             ok: None,
             ok_media: None,
+            checks_credentials: false,
         }
+    }
+
+    /// Marks a public operation that checks credentials in its body (answers 401 on wrong ones).
+    pub fn checks_credentials(mut self) -> Op {
+        self.checks_credentials = true;
+        self
     }
 
     /// A required field.

@@ -19,6 +19,7 @@ pub fn routes() -> ApiRouter {
             "/login",
             login,
             public("Log in with a password or a resume token")
+                .checks_credentials()
                 .strs(&["user", "username", "email", "resume"])
                 .opt("password", Any)
                 .ok(rc_ok(&[("status", string()), ("data", object())])),
