@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes both served OpenAPI descriptions with schemathesis (PyPI, pinned in requirements.txt)
 # against a real `huddle serve` (the debug binary, SQLite in a temp dir, a free port), as an
-# admin and with the app's secret key, and fails on any server error (5xx).
+# admin and with the app's secret key (the browser API as a user JWT), and fails on any server
+# error (5xx) or any answer that does not match its described response schema.
 #
 #   tests/openapi/run-schemathesis.sh
 #
@@ -9,6 +10,8 @@
 #   HUDDLE_SCHEMATHESIS_VENV      venv to use/create (default: $REPO/target/schemathesis-venv)
 #   HUDDLE_BIN                    server binary (default: $REPO/target/debug/huddle)
 #   HUDDLE_SCHEMATHESIS_EXAMPLES  generated cases per operation and phase (default: 12)
+#   HUDDLE_SCHEMATHESIS_CHECKS    schemathesis checks (default: not_a_server_error,
+#                                 response_schema_conformance)
 #
 # What is excluded, and why: `logout` (GET and POST) is left out of the main runs, because a
 # successful call ends the token every other call uses; it is fuzzed last, on its own token.
@@ -136,7 +139,7 @@ st() {
     local config="$1"
     shift
     "$VENV/bin/schemathesis" --config-file "$tmpdir/$config.toml" run \
-        --checks "${HUDDLE_SCHEMATHESIS_CHECKS:-not_a_server_error}" --phases examples,coverage,fuzzing \
+        --checks "${HUDDLE_SCHEMATHESIS_CHECKS:-not_a_server_error,response_schema_conformance}" --phases examples,coverage,fuzzing \
         --max-examples "$EXAMPLES" --seed 16 --workers 1 --request-timeout 20 \
         --suppress-health-check all --no-color --report junit --report-dir "$tmpdir/report" "$@"
 }

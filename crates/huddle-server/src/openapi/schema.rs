@@ -3,7 +3,8 @@
 //! client can rely on and allow others (no `additionalProperties: false`).
 
 use utoipa::openapi::schema::{
-    AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type,
+    AdditionalProperties, AnyOfBuilder, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema,
+    SchemaType, Type,
 };
 use utoipa::openapi::{Ref, RefOr};
 
@@ -11,6 +12,13 @@ use super::Ty;
 
 pub fn string() -> RefOr<Schema> {
     ObjectBuilder::new().schema_type(Type::String).into()
+}
+
+/// A string or `null` (a field the shape always writes, empty as `null`).
+pub fn string_or_null() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .into()
 }
 
 pub fn integer() -> RefOr<Schema> {
@@ -23,7 +31,8 @@ pub fn boolean() -> RefOr<Schema> {
 
 /// Any JSON value.
 pub fn any() -> RefOr<Schema> {
-    RefOr::T(Schema::default())
+    // Typeless (`{}`): utoipa's default schema would say `type: object`.
+    ObjectBuilder::new().schema_type(SchemaType::AnyValue).into()
 }
 
 /// An object with any fields.
@@ -101,8 +110,13 @@ pub fn talk_list(items: RefOr<Schema>) -> RefOr<Schema> {
 
 /// The Rocket.Chat API's shared shapes.
 pub fn rocketchat_components() -> Vec<(&'static str, RefOr<Schema>)> {
-    let user_ref = obj(&[("_id", string()), ("username", string())], &["_id"]);
+    let user_ref = obj(
+        &[("_id", string()), ("username", string_or_null())],
+        &["_id"],
+    );
     vec![
+        // `error` is absent where Rocket.Chat answers a bare `API.v1.failure()` (an unknown
+        // setting).
         (
             "Error",
             obj(
@@ -112,19 +126,24 @@ pub fn rocketchat_components() -> Vec<(&'static str, RefOr<Schema>)> {
                     ("errorType", string()),
                     ("details", object()),
                 ],
-                &["success", "error"],
+                &["success"],
             ),
         ),
+        // Missing or wrong credentials: `{status: "error", message}`; Rocket.Chat 8's newer
+        // endpoints (`rooms.bannedUsers`) answer `{success: false, error: "unauthorized"}`.
         (
             "Unauthorized",
-            obj(
-                &[
-                    ("status", string()),
-                    ("message", string()),
-                    ("error", string()),
-                ],
-                &["status", "message"],
-            ),
+            AnyOfBuilder::new()
+                .item(obj(
+                    &[
+                        ("status", string()),
+                        ("message", string()),
+                        ("error", string()),
+                    ],
+                    &["status", "message"],
+                ))
+                .item(shape("Error"))
+                .into(),
         ),
         ("UserRef", user_ref),
         (
@@ -132,7 +151,8 @@ pub fn rocketchat_components() -> Vec<(&'static str, RefOr<Schema>)> {
             obj(
                 &[
                     ("_id", string()),
-                    ("username", string()),
+                    // `null` for a user made through the TalkJS-style API (no username).
+                    ("username", string_or_null()),
                     ("active", boolean()),
                     ("roles", array(string())),
                 ],

@@ -79,3 +79,9 @@ fn descriptions_hold_every_registered_route() {
         );
     }
 }
+
+#[test]
+fn any_is_typeless() {
+    let v = serde_json::to_value(schema::any()).unwrap_or_default();
+    assert_eq!(v, serde_json::json!({}));
+}
