@@ -32,7 +32,9 @@ pub fn boolean() -> RefOr<Schema> {
 /// Any JSON value.
 pub fn any() -> RefOr<Schema> {
     // Typeless (`{}`): utoipa's default schema would say `type: object`.
-    ObjectBuilder::new().schema_type(SchemaType::AnyValue).into()
+    ObjectBuilder::new()
+        .schema_type(SchemaType::AnyValue)
+        .into()
 }
 
 /// An object with any fields.

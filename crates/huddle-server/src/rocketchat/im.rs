@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::error::{coded, plain, RcError, RcResult};
 use super::extract::{Auth, Params};
-use super::rooms::{counters_of, history_of, messages_of};
+use super::room_reads::{counters_of, history_of, messages_of};
 use super::{ok, ok_empty, shape};
 use crate::openapi::schema::{array, object, rc_ok, rc_page, shape, string};
 use crate::openapi::{user, ApiRouter, Ty::*};

@@ -13,6 +13,7 @@ mod membership;
 mod misc;
 mod permissions;
 mod receipts;
+mod room_reads;
 mod room_settings;
 mod rooms;
 mod subscriptions;
@@ -61,6 +62,7 @@ pub fn api() -> ApiRouter {
         .merge(users::routes())
         .merge(avatars::routes())
         .merge(rooms::routes())
+        .merge(room_reads::routes())
         .merge(room_settings::routes())
         .merge(membership::routes())
         .merge(im::routes())
