@@ -103,6 +103,7 @@ pub fn routes() -> ApiRouter {
             delete::<Ch>,
             user("Delete a room").room(),
         )
+        .post("/groups.delete", delete::<Gr>, user("Delete a room").room())
         .post(
             "/channels.rename",
             rename::<Ch>,

@@ -168,7 +168,8 @@ async fn rocketchat_description_matches_the_router() {
     println!(
         "figure: /api/openapi.json: {checked} operations, each routed and with the described auth"
     );
-    assert!(checked > 150, "only {checked} operations described");
+    // Every route Huddle served before the description existed (190): a dropped one fails.
+    assert!(checked >= 190, "only {checked} operations described");
 }
 
 #[tokio::test]
@@ -186,7 +187,7 @@ async fn talkjs_description_matches_the_router() {
     println!(
         "figure: /v1/openapi.json: {checked} operations, each routed and with the described auth"
     );
-    assert!(checked > 35, "only {checked} operations described");
+    assert!(checked >= 42, "only {checked} operations described");
 }
 
 /// The request fields the handlers read are described, with the types they read (a sample:
