@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +14,6 @@ use serde_json::{json, Value};
 
 mod common;
 use common::{fails_with, huddle, ok, Serve, ServerProcess};
-use std::process::Command;
 
 const ADMIN: &str = "boss";
 const ADMIN_PASSWORD: &str = "boss-pw-123";
