@@ -6,6 +6,7 @@ pub mod admin_ui;
 pub mod client_ip;
 pub mod mailer;
 pub mod metrics;
+pub mod openapi;
 pub mod realtime;
 pub mod refresher;
 pub mod request_id;

@@ -1,8 +1,6 @@
 //! `login`, `logout`, `me` and personal access tokens (reference §2).
 
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::Router;
 use huddle_core::services::{LoginRequest, PasswordInput};
 use serde_json::{json, Value};
 
@@ -10,18 +8,58 @@ use super::error::{plain, RcResult};
 use super::extract::{Auth, Params};
 use super::{ok, ok_empty, shape};
 use crate::client_ip::ClientIp;
+use crate::openapi::schema::{array, object, rc_ok, shape, string};
+use crate::openapi::{public, user, ApiRouter, Ty::*};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/login", post(login))
-        .route("/logout", post(logout).get(logout))
-        .route("/me", get(me))
-        .route("/users.generatePersonalAccessToken", post(generate_pat))
-        .route("/users.regeneratePersonalAccessToken", post(regenerate_pat))
-        .route("/users.getPersonalAccessTokens", get(list_pats))
-        .route("/users.removePersonalAccessToken", post(remove_pat))
-        .route("/users.createToken", post(create_token))
+pub fn routes() -> ApiRouter {
+    let pat = |what| user(what).req("tokenName", Str);
+    ApiRouter::new()
+        .post(
+            "/login",
+            login,
+            public("Log in with a password or a resume token")
+                .checks_credentials()
+                .strs(&["user", "username", "email", "resume"])
+                .opt("password", Any)
+                .ok(rc_ok(&[("status", string()), ("data", object())])),
+        )
+        .post("/logout", logout, user("Log out (ends this token)"))
+        .get("/logout", logout, user("Log out (ends this token)"))
+        .get(
+            "/me",
+            me,
+            user("The caller's own profile").ok(shape("User")),
+        )
+        .post(
+            "/users.generatePersonalAccessToken",
+            generate_pat,
+            pat("Create a personal access token")
+                .opt("bypassTwoFactor", Bool)
+                .ok(rc_ok(&[("token", string())])),
+        )
+        .post(
+            "/users.regeneratePersonalAccessToken",
+            regenerate_pat,
+            pat("Replace a personal access token").ok(rc_ok(&[("token", string())])),
+        )
+        .get(
+            "/users.getPersonalAccessTokens",
+            list_pats,
+            user("The caller's personal access tokens").ok(rc_ok(&[("tokens", array(object()))])),
+        )
+        .post(
+            "/users.removePersonalAccessToken",
+            remove_pat,
+            pat("Remove a personal access token"),
+        )
+        .post(
+            "/users.createToken",
+            create_token,
+            user("Create a login token for a user (admin)")
+                .req("userId", Str)
+                .ok(rc_ok(&[("data", object())])),
+        )
 }
 
 /// Accepts every body shape Rocket.Chat's `loginCompatibility` does: `{user|username|email,

@@ -4,27 +4,45 @@
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use huddle_core::services::AvatarImage;
 use huddle_core::UserLookup;
 
 use super::error::{coded, plain, RcError, RcResult};
 use super::extract::{Auth, Params};
 use super::ok_empty;
+use crate::openapi::{public, user, ApiRouter, Ty::*};
 use crate::state::AppState;
 
 /// The `/api/v1` routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/users.setAvatar", post(set_avatar))
-        .route("/users.getAvatar", get(get_avatar))
-        .route("/users.resetAvatar", post(reset_avatar))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .post(
+            "/users.setAvatar",
+            set_avatar,
+            // A multipart `image` upload works too; the description lists the JSON form.
+            user("Set an avatar from a URL (or a multipart `image` upload)")
+                .req("avatarUrl", Str)
+                .user_sel(),
+        )
+        .get(
+            "/users.getAvatar",
+            get_avatar,
+            user("Redirect to a user's avatar image").user_sel(),
+        )
+        .post(
+            "/users.resetAvatar",
+            reset_avatar,
+            user("Go back to the initials avatar").user_sel(),
+        )
 }
 
 /// The image route, outside `/api/v1` as in Rocket.Chat.
-pub fn image_routes() -> Router<AppState> {
-    Router::new().route("/avatar/{name}", get(image))
+pub fn image_routes() -> ApiRouter {
+    ApiRouter::new().get(
+        "/avatar/{name}",
+        image,
+        public("A user's avatar image (SVG initials unless one was set)").ok_media("image/*"),
+    )
 }
 
 /// `userId` or `username`, as these endpoints name another user.

@@ -3,21 +3,31 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use huddle_core::{Error, RoomKind, RoomLookup, UserLookup};
 use serde_json::{json, Value};
 
 use super::error::{coded, RcError, RcResult};
 use super::extract::{Auth, Params};
 use super::{ok, ok_empty};
+use crate::openapi::schema::{object, rc_page};
+use crate::openapi::{user, ApiRouter, Ty::*};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/rooms.banUser", post(ban))
-        .route("/rooms.unbanUser", post(unban))
-        .route("/rooms.bannedUsers", get(banned))
+pub fn routes() -> ApiRouter {
+    let target = |what| user(what).req("roomId", Str).user_sel();
+    ApiRouter::new()
+        .post("/rooms.banUser", ban, target("Ban a user from a room"))
+        .post("/rooms.unbanUser", unban, target("Lift a ban"))
+        .get(
+            "/rooms.bannedUsers",
+            banned,
+            user("A room's banned users")
+                .req("roomId", Str)
+                .opt("offset", Int)
+                .opt("count", Int)
+                .ok(rc_page("bannedUsers", object())),
+        )
 }
 
 /// `roomId` and the user (`userId` or `username`), both required.

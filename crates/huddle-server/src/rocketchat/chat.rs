@@ -1,23 +1,81 @@
 //! `chat.*`: enough messaging for membership to be real (reference §5.15).
 
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::Router;
 use huddle_core::{Actor, Room, RoomKind, RoomLookup};
 use serde_json::{json, Map, Value};
 
 use super::error::{coded, plain, RcError, RcResult};
 use super::extract::{Auth, Params};
 use super::{ok, shape};
+use crate::openapi::schema::{obj, rc_ok, shape, string};
+use crate::openapi::{user, ApiRouter, Ty::*};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/chat.postMessage", post(post_message))
-        .route("/chat.sendMessage", post(send_message))
-        .route("/chat.update", post(update))
-        .route("/chat.delete", post(delete))
-        .route("/chat.getMessage", get(get_message))
+pub fn routes() -> ApiRouter {
+    let message_out = || rc_ok(&[("message", shape("Message"))]);
+    ApiRouter::new()
+        .post(
+            "/chat.postMessage",
+            post_message,
+            user("Post a message to a room (`#name`, `@username` or an id)")
+                .opt("roomId", Str)
+                .opt("channel", Str)
+                .opt("text", Str)
+                .opt("msg", Str)
+                .opt("alias", Str)
+                .opt("emoji", Str)
+                .opt("avatar", Str)
+                .opt("attachments", Any)
+                .opt("customFields", Object)
+                .opt("tmid", Str)
+                .ok(rc_ok(&[
+                    ("message", shape("Message")),
+                    ("channel", string()),
+                ])),
+        )
+        .post(
+            "/chat.sendMessage",
+            send_message,
+            user("Send a message `{rid, msg, _id?}`")
+                .body(obj(
+                    &[(
+                        "message",
+                        obj(
+                            &[
+                                ("rid", string()),
+                                ("msg", string()),
+                                ("_id", string()),
+                                ("tmid", string()),
+                            ],
+                            &["rid"],
+                        ),
+                    )],
+                    &["message"],
+                ))
+                .ok(message_out()),
+        )
+        .post(
+            "/chat.update",
+            update,
+            user("Edit a message")
+                .req("roomId", Str)
+                .req("msgId", Str)
+                .req("text", Str)
+                .ok(message_out()),
+        )
+        .post(
+            "/chat.delete",
+            delete,
+            user("Delete a message")
+                .req("roomId", Str)
+                .req("msgId", Str)
+                .ok(rc_ok(&[("_id", string())])),
+        )
+        .get(
+            "/chat.getMessage",
+            get_message,
+            user("One message").req("msgId", Str).ok(message_out()),
+        )
 }
 
 /// Client extras kept with a message.

@@ -1,47 +1,196 @@
 //! Direct messages: `im.*` and their `dm.*` aliases (reference §5.13).
 
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::Router;
 use huddle_core::services::RoomUpdate;
 use huddle_core::{Actor, MemberQuery, Room, RoomKind, RoomLookup, RoomQuery, RoomType};
 use serde_json::{json, Value};
 
 use super::error::{coded, plain, RcError, RcResult};
 use super::extract::{Auth, Params};
-use super::rooms::{counters_of, history_of, messages_of};
+use super::room_reads::{counters_of, history_of, messages_of};
 use super::{ok, ok_empty, shape};
+use crate::openapi::schema::{array, object, rc_ok, rc_page, shape, string};
+use crate::openapi::{user, ApiRouter, Ty::*};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    // `dm.*` are Rocket.Chat's newer names for the same endpoints.
-    Router::new()
-        .route("/im.create", post(create))
-        .route("/dm.create", post(create))
-        .route("/im.list", get(list))
-        .route("/dm.list", get(list))
-        .route("/im.history", get(history))
-        .route("/dm.history", get(history))
-        .route("/im.members", get(members))
-        .route("/dm.members", get(members))
-        .route("/im.messages", get(messages))
-        .route("/dm.messages", get(messages))
-        .route("/im.open", post(open))
-        .route("/dm.open", post(open))
-        .route("/im.close", post(close))
-        .route("/dm.close", post(close))
-        .route("/im.counters", get(counters))
-        .route("/dm.counters", get(counters))
-        .route("/im.setTopic", post(set_topic))
-        .route("/dm.setTopic", post(set_topic))
-        .route("/im.delete", post(delete))
-        .route("/dm.delete", post(delete))
-        .route("/im.files", get(files))
-        .route("/dm.files", get(files))
-        .route("/im.messages.others", get(messages_others))
-        .route("/dm.messages.others", get(messages_others))
-        .route("/im.list.everyone", get(list_everyone))
-        .route("/dm.list.everyone", get(list_everyone))
+pub fn routes() -> ApiRouter {
+    // `roomId`, or the other member's `username`.
+    let dm = |what| user(what).opt("roomId", Str).opt("username", Str);
+    ApiRouter::new()
+        .post(
+            "/im.create",
+            create,
+            user("Open a direct message (one user or several)")
+                .opt("username", Str)
+                .opt("usernames", Str)
+                .opt("excludeSelf", Bool)
+                .ok(rc_ok(&[("room", object())])),
+        )
+        .post(
+            "/dm.create",
+            create,
+            user("Open a direct message (one user or several)")
+                .opt("username", Str)
+                .opt("usernames", Str)
+                .opt("excludeSelf", Bool)
+                .ok(rc_ok(&[("room", object())])),
+        )
+        .get(
+            "/im.list",
+            list,
+            user("The caller's direct messages")
+                .paged()
+                .ok(rc_page("ims", shape("Room"))),
+        )
+        .get(
+            "/dm.list",
+            list,
+            user("The caller's direct messages")
+                .paged()
+                .ok(rc_page("ims", shape("Room"))),
+        )
+        .get(
+            "/im.history",
+            history,
+            dm("A direct message's messages, newest first")
+                .opt("latest", Str)
+                .opt("oldest", Str)
+                .opt("inclusive", Bool)
+                .opt("offset", Int)
+                .opt("count", Int)
+                .ok(rc_ok(&[("messages", array(shape("Message")))])),
+        )
+        .get(
+            "/dm.history",
+            history,
+            dm("A direct message's messages, newest first")
+                .opt("latest", Str)
+                .opt("oldest", Str)
+                .opt("inclusive", Bool)
+                .opt("offset", Int)
+                .opt("count", Int)
+                .ok(rc_ok(&[("messages", array(shape("Message")))])),
+        )
+        .get(
+            "/im.members",
+            members,
+            dm("A direct message's members")
+                .opt("filter", Str)
+                .paged()
+                .ok(rc_page("members", shape("User"))),
+        )
+        .get(
+            "/dm.members",
+            members,
+            dm("A direct message's members")
+                .opt("filter", Str)
+                .paged()
+                .ok(rc_page("members", shape("User"))),
+        )
+        .get(
+            "/im.messages",
+            messages,
+            dm("A direct message's messages, paged")
+                .paged()
+                .ok(rc_page("messages", shape("Message"))),
+        )
+        .get(
+            "/dm.messages",
+            messages,
+            dm("A direct message's messages, paged")
+                .paged()
+                .ok(rc_page("messages", shape("Message"))),
+        )
+        .post(
+            "/im.open",
+            open,
+            dm("Show a direct message in the caller's list"),
+        )
+        .post(
+            "/dm.open",
+            open,
+            dm("Show a direct message in the caller's list"),
+        )
+        .post(
+            "/im.close",
+            close,
+            dm("Hide a direct message from the caller's list"),
+        )
+        .post(
+            "/dm.close",
+            close,
+            dm("Hide a direct message from the caller's list"),
+        )
+        .get(
+            "/im.counters",
+            counters,
+            dm("Unread and message counters").opt("userId", Str),
+        )
+        .get(
+            "/dm.counters",
+            counters,
+            dm("Unread and message counters").opt("userId", Str),
+        )
+        .post(
+            "/im.setTopic",
+            set_topic,
+            dm("Set the topic")
+                .req("topic", Str)
+                .ok(rc_ok(&[("topic", string())])),
+        )
+        .post(
+            "/dm.setTopic",
+            set_topic,
+            dm("Set the topic")
+                .req("topic", Str)
+                .ok(rc_ok(&[("topic", string())])),
+        )
+        .post("/im.delete", delete, dm("Delete a direct message (admin)"))
+        .post("/dm.delete", delete, dm("Delete a direct message (admin)"))
+        .get(
+            "/im.files",
+            files,
+            dm("A direct message's files (none: uploads are not kept)")
+                .paged()
+                .ok(rc_page("files", object())),
+        )
+        .get(
+            "/dm.files",
+            files,
+            dm("A direct message's files (none: uploads are not kept)")
+                .paged()
+                .ok(rc_page("files", object())),
+        )
+        .get(
+            "/im.messages.others",
+            messages_others,
+            user("Another users' direct message (admin)")
+                .req("roomId", Str)
+                .paged()
+                .ok(rc_page("messages", shape("Message"))),
+        )
+        .get(
+            "/dm.messages.others",
+            messages_others,
+            user("Another users' direct message (admin)")
+                .req("roomId", Str)
+                .paged()
+                .ok(rc_page("messages", shape("Message"))),
+        )
+        .get(
+            "/im.list.everyone",
+            list_everyone,
+            user("Every direct message (admin)")
+                .paged()
+                .ok(rc_page("ims", shape("Room"))),
+        )
+        .get(
+            "/dm.list.everyone",
+            list_everyone,
+            user("Every direct message (admin)")
+                .paged()
+                .ok(rc_page("ims", shape("Room"))),
+        )
 }
 
 async fn set_topic(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {

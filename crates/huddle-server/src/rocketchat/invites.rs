@@ -4,24 +4,59 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::Json;
 use huddle_core::{Error, Invite};
 use serde_json::{json, Value};
 
 use super::error::{coded, failure_body, RcError, RcResult};
 use super::extract::{Auth, Params};
 use super::ok;
+use crate::openapi::schema::{array, boolean, object, rc_ok, string};
+use crate::openapi::{public, user, ApiRouter, Ty::*};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/findOrCreateInvite", post(find_or_create))
-        .route("/listInvites", get(list))
-        .route("/removeInvite/{id}", delete(remove))
-        .route("/useInviteToken", post(use_token))
-        .route("/validateInviteToken", post(validate))
-        .route("/sendInvitationEmail", post(send_email))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .post(
+            "/findOrCreateInvite",
+            find_or_create,
+            user("An invite link to a room")
+                .req("rid", Str)
+                .req("days", Int)
+                .req("maxUses", Int)
+                .ok(rc_ok(&[("_id", string()), ("inviteToken", string())])),
+        )
+        .get(
+            "/listInvites",
+            list,
+            // A bare array, as Rocket.Chat answers.
+            user("The invites the caller may manage").ok(array(object())),
+        )
+        .delete(
+            "/removeInvite/{_id}",
+            remove,
+            // The bare JSON `true`, as Rocket.Chat answers.
+            user("Remove an invite").ok(boolean()),
+        )
+        .post(
+            "/useInviteToken",
+            use_token,
+            user("Join a room with an invite token")
+                .req("token", Str)
+                .ok(rc_ok(&[("room", object())])),
+        )
+        .post(
+            "/validateInviteToken",
+            validate,
+            public("Whether an invite token is valid")
+                .req("token", Str)
+                .ok(rc_ok(&[("valid", boolean())])),
+        )
+        .post(
+            "/sendInvitationEmail",
+            send_email,
+            user("E-mail invitations to the server").req("emails", StrList),
+        )
 }
 
 /// An invite as lists show it: never its token (whoever lists invites could otherwise use any).

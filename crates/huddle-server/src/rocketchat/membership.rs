@@ -2,62 +2,210 @@
 //! and member lists for `channels.*`, `groups.*` and `rooms.leave`.
 
 use axum::extract::State;
-use axum::routing::{get, post, MethodRouter};
-use axum::Router;
+use axum::routing::{post, MethodRouter};
 use huddle_core::services::{RoleChange, RoomRole};
 use huddle_core::{Error, MemberQuery, Room, RoomKind, RoomLookup, RoomType};
 use serde_json::{json, Value};
 
 use super::error::{RcError, RcResult};
 use super::extract::{Auth, Params};
+use super::rooms::room_out;
 use super::rooms::{resolve, Ch, Flavour, Gr};
 use super::{ok, ok_empty, shape};
+use crate::openapi::schema::{array, object, rc_ok, rc_page, shape};
+use crate::openapi::{user, ApiRouter, Ty::*};
 use crate::state::AppState;
+use utoipa::openapi::HttpMethod::Post;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> ApiRouter {
     use RoleChange::{Add, Remove};
     use RoomRole::{Leader, Moderator, Owner};
-    Router::new()
-        .route("/channels.invite", post(invite::<Ch>))
-        .route("/groups.invite", post(invite::<Gr>))
-        .route("/channels.kick", post(kick::<Ch>))
-        .route("/groups.kick", post(kick::<Gr>))
-        .route("/channels.join", post(join))
-        .route("/channels.leave", post(leave::<Ch>))
-        .route("/groups.leave", post(leave::<Gr>))
-        .route("/rooms.leave", post(rooms_leave))
-        .route("/channels.addAll", post(add_all::<Ch>))
-        .route("/groups.addAll", post(add_all::<Gr>))
-        .route("/channels.members", get(members::<Ch>))
-        .route("/groups.members", get(members::<Gr>))
-        .route("/channels.moderators", get(moderators::<Ch>))
-        .route("/groups.moderators", get(moderators::<Gr>))
-        .route("/channels.roles", get(roles::<Ch>))
-        .route("/groups.roles", get(roles::<Gr>))
-        .route("/channels.addOwner", set_role_route::<Ch>(Owner, Add))
-        .route("/groups.addOwner", set_role_route::<Gr>(Owner, Add))
-        .route("/channels.removeOwner", set_role_route::<Ch>(Owner, Remove))
-        .route("/groups.removeOwner", set_role_route::<Gr>(Owner, Remove))
-        .route(
+    let role_op = |what| user(what).room().user_sel();
+    ApiRouter::new()
+        .post(
+            "/channels.invite",
+            invite::<Ch>,
+            user("Add users to a room")
+                .room()
+                .users()
+                .ok(room_out::<Ch>()),
+        )
+        .post(
+            "/groups.invite",
+            invite::<Gr>,
+            user("Add users to a room")
+                .room()
+                .users()
+                .ok(room_out::<Gr>()),
+        )
+        .post(
+            "/channels.kick",
+            kick::<Ch>,
+            user("Remove a user from a room")
+                .room()
+                .user_sel()
+                .ok(room_out::<Ch>()),
+        )
+        .post(
+            "/groups.kick",
+            kick::<Gr>,
+            user("Remove a user from a room").room().user_sel(),
+        )
+        .post(
+            "/channels.join",
+            join,
+            user("Join a public channel")
+                .room()
+                .opt("joinCode", Str)
+                .ok(room_out::<Ch>()),
+        )
+        .post(
+            "/channels.leave",
+            leave::<Ch>,
+            user("Leave a room").room().ok(room_out::<Ch>()),
+        )
+        .post("/groups.leave", leave::<Gr>, user("Leave a room").room())
+        .post(
+            "/channels.addAll",
+            add_all::<Ch>,
+            user("Add every user to a room (admin)")
+                .room()
+                .opt("activeUsersOnly", Bool)
+                .ok(room_out::<Ch>()),
+        )
+        .post(
+            "/groups.addAll",
+            add_all::<Gr>,
+            user("Add every user to a room (admin)")
+                .room()
+                .opt("activeUsersOnly", Bool)
+                .ok(room_out::<Gr>()),
+        )
+        .get(
+            "/channels.members",
+            members::<Ch>,
+            user("A room's members")
+                .room()
+                .opt("filter", Str)
+                .opt("status", StrList)
+                .paged()
+                .ok(rc_page("members", shape("User"))),
+        )
+        .get(
+            "/groups.members",
+            members::<Gr>,
+            user("A room's members")
+                .room()
+                .opt("filter", Str)
+                .opt("status", StrList)
+                .paged()
+                .ok(rc_page("members", shape("User"))),
+        )
+        .get(
+            "/channels.moderators",
+            moderators::<Ch>,
+            user("A room's moderators")
+                .room()
+                .ok(rc_ok(&[("moderators", array(shape("UserRef")))])),
+        )
+        .get(
+            "/groups.moderators",
+            moderators::<Gr>,
+            user("A room's moderators")
+                .room()
+                .ok(rc_ok(&[("moderators", array(shape("UserRef")))])),
+        )
+        .get(
+            "/channels.roles",
+            roles::<Ch>,
+            user("Members with a room role")
+                .room()
+                .ok(rc_ok(&[("roles", array(object()))])),
+        )
+        .get(
+            "/groups.roles",
+            roles::<Gr>,
+            user("Members with a room role")
+                .room()
+                .ok(rc_ok(&[("roles", array(object()))])),
+        )
+        .post(
+            "/rooms.leave",
+            rooms_leave,
+            user("Leave a room of any kind").room(),
+        )
+        .at(
+            Post,
+            "/channels.addOwner",
+            set_role_route::<Ch>(Owner, Add),
+            role_op("Make a member an owner"),
+        )
+        .at(
+            Post,
+            "/groups.addOwner",
+            set_role_route::<Gr>(Owner, Add),
+            role_op("Make a member an owner"),
+        )
+        .at(
+            Post,
+            "/channels.removeOwner",
+            set_role_route::<Ch>(Owner, Remove),
+            role_op("Take the owner role away"),
+        )
+        .at(
+            Post,
+            "/groups.removeOwner",
+            set_role_route::<Gr>(Owner, Remove),
+            role_op("Take the owner role away"),
+        )
+        .at(
+            Post,
             "/channels.addModerator",
             set_role_route::<Ch>(Moderator, Add),
+            role_op("Make a member a moderator"),
         )
-        .route("/groups.addModerator", set_role_route::<Gr>(Moderator, Add))
-        .route(
+        .at(
+            Post,
+            "/groups.addModerator",
+            set_role_route::<Gr>(Moderator, Add),
+            role_op("Make a member a moderator"),
+        )
+        .at(
+            Post,
             "/channels.removeModerator",
             set_role_route::<Ch>(Moderator, Remove),
+            role_op("Take the moderator role away"),
         )
-        .route(
+        .at(
+            Post,
             "/groups.removeModerator",
             set_role_route::<Gr>(Moderator, Remove),
+            role_op("Take the moderator role away"),
         )
-        .route("/channels.addLeader", set_role_route::<Ch>(Leader, Add))
-        .route("/groups.addLeader", set_role_route::<Gr>(Leader, Add))
-        .route(
+        .at(
+            Post,
+            "/channels.addLeader",
+            set_role_route::<Ch>(Leader, Add),
+            role_op("Make a member a leader"),
+        )
+        .at(
+            Post,
+            "/groups.addLeader",
+            set_role_route::<Gr>(Leader, Add),
+            role_op("Make a member a leader"),
+        )
+        .at(
+            Post,
             "/channels.removeLeader",
             set_role_route::<Ch>(Leader, Remove),
+            role_op("Take the leader role away"),
         )
-        .route("/groups.removeLeader", set_role_route::<Gr>(Leader, Remove))
+        .at(
+            Post,
+            "/groups.removeLeader",
+            set_role_route::<Gr>(Leader, Remove),
+            role_op("Take the leader role away"),
+        )
 }
 
 /// `POST` of one room-role change: one generic handler for every role, direction and flavour.

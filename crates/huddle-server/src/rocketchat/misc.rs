@@ -1,19 +1,35 @@
 //! Server information and search: `/api/info`, `directory`, `spotlight`.
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::Router;
 use serde_json::{json, Value};
 
 use super::error::{coded, RcResult};
 use super::extract::{Auth, Params};
 use super::{ok, shape};
+use crate::openapi::schema::{array, object, rc_ok, rc_page};
+use crate::openapi::{user, ApiRouter, Ty::*};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/directory", get(directory))
-        .route("/spotlight", get(spotlight))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/directory",
+            directory,
+            user("Search public rooms or users")
+                .strs(&["type", "text"])
+                .paged()
+                .ok(rc_page("result", object())),
+        )
+        .get(
+            "/spotlight",
+            spotlight,
+            user("Quick search of users and rooms")
+                .opt("query", Str)
+                .ok(rc_ok(&[
+                    ("users", array(object())),
+                    ("rooms", array(object())),
+                ])),
+        )
 }
 
 /// `GET /api/info`: the version clients check before talking to the server.

@@ -13,6 +13,7 @@ mod membership;
 mod misc;
 mod permissions;
 mod receipts;
+mod room_reads;
 mod room_settings;
 mod rooms;
 mod subscriptions;
@@ -30,6 +31,8 @@ pub(crate) use chat::extras as message_extras;
 pub use error::{with_retry_after, RcError, RcResult};
 pub use extract::MAX_BODY;
 
+use crate::openapi::schema::{object, rc_ok, string};
+use crate::openapi::{public, Api, ApiRouter};
 use crate::state::AppState;
 
 /// `API.v1.success`: the result object with `success: true` appended.
@@ -52,12 +55,14 @@ async fn not_found() -> Response {
         .into_response()
 }
 
-pub fn routes() -> Router<AppState> {
-    let v1 = Router::new()
+/// Every route of the API, each with its description.
+pub fn api() -> ApiRouter {
+    let v1 = ApiRouter::new()
         .merge(auth::routes())
         .merge(users::routes())
         .merge(avatars::routes())
         .merge(rooms::routes())
+        .merge(room_reads::routes())
         .merge(room_settings::routes())
         .merge(membership::routes())
         .merge(im::routes())
@@ -70,11 +75,21 @@ pub fn routes() -> Router<AppState> {
         .merge(bans::routes())
         .merge(misc::routes())
         .fallback(not_found);
-    Router::new()
-        .route("/api/info", get(misc::info))
-        .route("/health", get(|| async { "OK" }))
-        .route("/livez", get(|| async { "OK" }))
+    ApiRouter::new()
+        .get(
+            "/api/info",
+            misc::info,
+            public("The server's version").ok(rc_ok(&[("version", string()), ("info", object())])),
+        )
         .merge(avatars::image_routes())
         .nest("/api/v1", v1)
+}
+
+/// The API's router, its description at `/api/openapi.json`, and the health probes.
+pub fn routes() -> Router<AppState> {
+    api()
+        .into_router(Api::RocketChat, "/api/openapi.json")
+        .route("/health", get(|| async { "OK" }))
+        .route("/livez", get(|| async { "OK" }))
         .fallback(not_found)
 }

@@ -1,8 +1,6 @@
 //! `permissions.*`, `roles.*` and `settings` (reference §7.4, §5.17).
 
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::Router;
 use huddle_core::services::{RoleChange, RoleInput, RoomRole};
 use huddle_core::{Permission, Role, RoleScope, RoomKind, RoomLookup, Timestamp, UserLookup};
 use serde_json::{json, Value};
@@ -10,23 +8,121 @@ use serde_json::{json, Value};
 use super::error::{coded, RcError, RcResult};
 use super::extract::{Auth, MaybeAuth, Params};
 use super::{ok, ok_empty};
+use crate::openapi::schema::{any, array, integer, obj, object, rc_ok, rc_page, string};
+use crate::openapi::{maybe_user, public, user, ApiRouter, Op, Ty::*};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/permissions.listAll", get(list_all))
-        .route("/permissions.update", post(update))
-        .route("/roles.list", get(roles_list))
-        .route("/roles.sync", get(roles_sync))
-        .route("/roles.create", post(roles_create))
-        .route("/roles.update", post(roles_update))
-        .route("/roles.delete", post(roles_delete))
-        .route("/roles.getUsersInPublicRoles", get(users_in_public_roles))
-        .route("/roles.getUsersInRole", get(users_in_role))
-        .route("/roles.addUserToRole", post(add_user_to_role))
-        .route("/roles.removeUserFromRole", post(remove_user_from_role))
-        .route("/settings.public", get(settings_public))
-        .route("/settings/{id}", get(get_setting).post(set_setting))
+pub fn routes() -> ApiRouter {
+    let role_out = || rc_ok(&[("role", object())]);
+    let role_fields = |op: Op| {
+        op.opt("scope", Str)
+            .opt("description", Str)
+            .opt("mandatory2fa", Bool)
+    };
+    let role_user = |what| {
+        user(what)
+            .strs(&["roleId", "roleName"])
+            .req("username", Str)
+            .opt("roomId", Str)
+    };
+    ApiRouter::new()
+        .get(
+            "/permissions.listAll",
+            list_all,
+            user("Every permission and its roles")
+                .opt("updatedSince", Str)
+                .ok(rc_ok(&[("update", array(object()))])),
+        )
+        .post(
+            "/permissions.update",
+            update,
+            user("Set the roles of permissions (admin)")
+                .body(obj(
+                    &[(
+                        "permissions",
+                        array(obj(
+                            &[("_id", string()), ("roles", array(string()))],
+                            &["_id", "roles"],
+                        )),
+                    )],
+                    &["permissions"],
+                ))
+                .ok(rc_ok(&[("permissions", array(object()))])),
+        )
+        .get(
+            "/roles.list",
+            roles_list,
+            user("Every role").ok(rc_ok(&[("roles", array(object()))])),
+        )
+        .get(
+            "/roles.sync",
+            roles_sync,
+            user("Roles changed since a time")
+                .req("updatedSince", Str)
+                .ok(rc_ok(&[("roles", object())])),
+        )
+        .post(
+            "/roles.create",
+            roles_create,
+            role_fields(user("Create a role (admin)").req("name", Str)).ok(role_out()),
+        )
+        .post(
+            "/roles.update",
+            roles_update,
+            role_fields(
+                user("Change a role (admin)")
+                    .req("roleId", Str)
+                    .req("name", Str),
+            )
+            .ok(role_out()),
+        )
+        .post(
+            "/roles.delete",
+            roles_delete,
+            user("Delete a role (admin)").req("roleId", Str),
+        )
+        .get(
+            "/roles.getUsersInPublicRoles",
+            users_in_public_roles,
+            user("Users holding public roles").ok(rc_ok(&[("users", array(object()))])),
+        )
+        .get(
+            "/roles.getUsersInRole",
+            users_in_role,
+            user("Users holding a role")
+                .req("role", Str)
+                .opt("roomId", Str)
+                .paged()
+                .ok(rc_ok(&[("users", array(object())), ("total", integer())])),
+        )
+        .post(
+            "/roles.addUserToRole",
+            add_user_to_role,
+            role_user("Give a user a role (admin)"),
+        )
+        .post(
+            "/roles.removeUserFromRole",
+            remove_user_from_role,
+            role_user("Take a role from a user (admin)").opt("scope", Str),
+        )
+        .get(
+            "/settings.public",
+            settings_public,
+            public("The public settings")
+                .paged()
+                .ok(rc_page("settings", object())),
+        )
+        .get(
+            "/settings/{_id}",
+            get_setting,
+            maybe_user("One setting (public ones without login)")
+                .ok(rc_ok(&[("_id", string()), ("value", any())])),
+        )
+        .post(
+            "/settings/{_id}",
+            set_setting,
+            user("Change a setting (admin)").req("value", Any),
+        )
 }
 
 fn permission(p: &Permission) -> Value {

@@ -1,17 +1,25 @@
 //! `chat.getMessageReadReceipts`: who has read a message, from the members' read positions.
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::Router;
 use serde_json::{json, Value};
 
 use super::error::{plain, RcResult};
 use super::extract::{Auth, Params};
 use super::ok;
+use crate::openapi::schema::{array, object, rc_ok};
+use crate::openapi::{user, ApiRouter, Ty::*};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/chat.getMessageReadReceipts", get(receipts))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new().get(
+        "/chat.getMessageReadReceipts",
+        receipts,
+        user("Who has read a message")
+            .req("messageId", Str)
+            .opt("offset", Int)
+            .opt("count", Int)
+            .ok(rc_ok(&[("receipts", array(object()))])),
+    )
 }
 
 async fn receipts(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {

@@ -5,8 +5,6 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::Router;
 use huddle_core::services::RoomUpdate;
 use huddle_core::store::CleanHistory;
 use huddle_core::{Error, MessageFilter, RoomKind, RoomLookup, RoomQuery, RoomType, Timestamp};
@@ -14,30 +12,145 @@ use serde_json::{json, Value};
 
 use super::error::{coded, plain, RcResult};
 use super::extract::{Auth, Params};
+use super::rooms::room_out;
 use super::rooms::{resolve, Ch, Flavour, Gr};
 use super::{ok, ok_empty, shape};
+use crate::openapi::schema::{array, boolean, integer, object, rc_ok, rc_page, shape, string};
+use crate::openapi::{user, ApiRouter, Ty::*};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/channels.setCustomFields", post(set_custom_fields::<Ch>))
-        .route("/groups.setCustomFields", post(set_custom_fields::<Gr>))
-        .route("/channels.setPurpose", post(set_purpose::<Ch>))
-        .route("/groups.setPurpose", post(set_purpose::<Gr>))
-        .route("/channels.setDefault", post(set_default))
-        .route("/groups.setEncrypted", post(set_encrypted))
-        .route("/rooms.favorite", post(favorite))
-        .route("/rooms.cleanHistory", post(clean_history))
-        .route("/rooms.adminRooms", get(admin_rooms))
-        .route("/channels.online", get(online::<Ch>))
-        .route("/groups.online", get(online::<Gr>))
-        .route("/channels.files", get(files::<Ch>))
-        .route("/groups.files", get(files::<Gr>))
-        .route("/channels.getIntegrations", get(integrations::<Ch>))
-        .route("/groups.getIntegrations", get(integrations::<Gr>))
-        .route(
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .post(
+            "/channels.setCustomFields",
+            set_custom_fields::<Ch>,
+            user("Set a room's custom fields")
+                .room()
+                .req("customFields", Object)
+                .ok(room_out::<Ch>()),
+        )
+        .post(
+            "/groups.setCustomFields",
+            set_custom_fields::<Gr>,
+            user("Set a room's custom fields")
+                .room()
+                .req("customFields", Object)
+                .ok(room_out::<Gr>()),
+        )
+        .post(
+            "/channels.setPurpose",
+            set_purpose::<Ch>,
+            user("Set the purpose (description)")
+                .room()
+                .req("purpose", Str)
+                .ok(rc_ok(&[("purpose", string())])),
+        )
+        .post(
+            "/groups.setPurpose",
+            set_purpose::<Gr>,
+            user("Set the purpose (description)")
+                .room()
+                .req("purpose", Str)
+                .ok(rc_ok(&[("purpose", string())])),
+        )
+        .post(
+            "/channels.setDefault",
+            set_default,
+            user("Make a channel one new users join")
+                .room()
+                .req("default", Bool)
+                .ok(room_out::<Ch>()),
+        )
+        .post(
+            "/groups.setEncrypted",
+            set_encrypted,
+            user("Mark a group end-to-end encrypted")
+                .room()
+                .req("encrypted", Bool)
+                .ok(rc_ok(&[("encrypted", boolean())])),
+        )
+        .post(
+            "/rooms.favorite",
+            favorite,
+            user("Star a room in the caller's list")
+                .room()
+                .req("favorite", Bool),
+        )
+        .post(
+            "/rooms.cleanHistory",
+            clean_history,
+            user("Delete a room's messages in a time range")
+                .room()
+                .req("latest", Str)
+                .req("oldest", Str)
+                .opt("inclusive", Bool)
+                .opt("excludePinned", Bool)
+                .opt("users", StrList)
+                .opt("limit", Int)
+                .ok(rc_ok(&[("_id", string()), ("count", integer())])),
+        )
+        .get(
+            "/rooms.adminRooms",
+            admin_rooms,
+            user("Every room (admin)")
+                .opt("types", StrList)
+                .opt("filter", Str)
+                .paged()
+                .ok(rc_page("rooms", shape("Room"))),
+        )
+        .get(
+            "/channels.online",
+            online::<Ch>,
+            user("Members online now")
+                .strs(&["roomId", "_id", "query"])
+                .ok(rc_ok(&[("online", array(object()))])),
+        )
+        .get(
+            "/groups.online",
+            online::<Gr>,
+            user("Members online now")
+                .strs(&["roomId", "_id", "query"])
+                .ok(rc_ok(&[("online", array(object()))])),
+        )
+        .get(
+            "/channels.files",
+            files::<Ch>,
+            user("A room's files (none: uploads are not kept)")
+                .room()
+                .paged()
+                .ok(rc_page("files", object())),
+        )
+        .get(
+            "/groups.files",
+            files::<Gr>,
+            user("A room's files (none: uploads are not kept)")
+                .room()
+                .paged()
+                .ok(rc_page("files", object())),
+        )
+        .get(
+            "/channels.getIntegrations",
+            integrations::<Ch>,
+            user("A room's integrations (none)")
+                .room()
+                .paged()
+                .ok(rc_page("integrations", object())),
+        )
+        .get(
+            "/groups.getIntegrations",
+            integrations::<Gr>,
+            user("A room's integrations (none)")
+                .room()
+                .paged()
+                .ok(rc_page("integrations", object())),
+        )
+        .get(
             "/channels.getAllUserMentionsByChannel",
-            get(mentions_by_channel),
+            mentions_by_channel,
+            user("Messages mentioning the caller in a channel")
+                .room()
+                .paged()
+                .ok(rc_page("mentions", shape("Message"))),
         )
 }
 

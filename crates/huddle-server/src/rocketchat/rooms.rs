@@ -1,20 +1,19 @@
-//! `channels.*` and `groups.*` room endpoints (creation, info, lists, settings, history).
-//! Both families share handlers, parameterised by `Flavour`; membership endpoints live in
-//! `membership.rs`.
+//! `channels.*` and `groups.*` room endpoints (creation, info, settings). Both families share
+//! handlers, parameterised by `Flavour`; reads (history, lists) live in `room_reads.rs`,
+//! membership endpoints in `membership.rs`.
 
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::Router;
 use huddle_core::services::{CreateRoom, RoomUpdate};
-use huddle_core::{
-    Actor, MessageQuery, Room, RoomKind, RoomLookup, RoomQuery, RoomType, Timestamp,
-};
+use huddle_core::{Actor, Room, RoomKind, RoomType};
 use serde_json::{json, Value};
 
 use super::error::{coded, plain, RcError, RcResult};
 use super::extract::{Auth, Params};
 use super::{ok, ok_empty, shape};
+use crate::openapi::schema::{rc_ok, shape, string};
+use crate::openapi::{user, ApiRouter, Ty::*};
 use crate::state::AppState;
+use utoipa::openapi::{RefOr, Schema};
 
 /// What differs between `channels.*`, `groups.*` and `im.*`.
 pub trait Flavour: Send + Sync + 'static {
@@ -63,50 +62,204 @@ pub async fn resolve<F: Flavour>(
     Ok(room)
 }
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> ApiRouter {
     // Written out, `/channels.x` beside `/groups.x`, so a search for a path finds its line; the
     // handlers stay generic over the flavour.
-    Router::new()
-        .route("/channels.create", post(create::<Ch>))
-        .route("/groups.create", post(create::<Gr>))
-        .route("/channels.info", get(info::<Ch>))
-        .route("/groups.info", get(info::<Gr>))
-        .route("/channels.delete", post(delete::<Ch>))
-        .route("/groups.delete", post(delete::<Gr>))
-        .route("/channels.rename", post(rename::<Ch>))
-        .route("/groups.rename", post(rename::<Gr>))
-        .route("/channels.setTopic", post(set_topic::<Ch>))
-        .route("/groups.setTopic", post(set_topic::<Gr>))
-        .route("/channels.setDescription", post(set_description::<Ch>))
-        .route("/groups.setDescription", post(set_description::<Gr>))
-        .route("/channels.setAnnouncement", post(set_announcement::<Ch>))
-        .route("/groups.setAnnouncement", post(set_announcement::<Gr>))
-        .route("/channels.setReadOnly", post(set_read_only::<Ch>))
-        .route("/groups.setReadOnly", post(set_read_only::<Gr>))
-        .route("/channels.setType", post(set_type::<Ch>))
-        .route("/groups.setType", post(set_type::<Gr>))
-        .route("/channels.archive", post(archive::<Ch>))
-        .route("/groups.archive", post(archive::<Gr>))
-        .route("/channels.unarchive", post(unarchive::<Ch>))
-        .route("/groups.unarchive", post(unarchive::<Gr>))
-        .route("/channels.open", post(open::<Ch>))
-        .route("/groups.open", post(open::<Gr>))
-        .route("/channels.close", post(close::<Ch>))
-        .route("/groups.close", post(close::<Gr>))
-        .route("/channels.history", get(history::<Ch>))
-        .route("/groups.history", get(history::<Gr>))
-        .route("/channels.messages", get(messages::<Ch>))
-        .route("/groups.messages", get(messages::<Gr>))
-        .route("/channels.counters", get(counters::<Ch>))
-        .route("/groups.counters", get(counters::<Gr>))
-        .route("/channels.setJoinCode", post(set_join_code::<Ch>))
-        .route("/groups.setJoinCode", post(set_join_code::<Gr>))
-        .route("/channels.list", get(list_channels))
-        .route("/channels.list.joined", get(list_joined::<Ch>))
-        .route("/groups.list", get(list_joined::<Gr>))
-        .route("/groups.listAll", get(list_all_groups))
-        .route("/rooms.get", get(rooms_get))
-        .route("/rooms.info", get(rooms_info))
+    ApiRouter::new()
+        .post(
+            "/channels.create",
+            create::<Ch>,
+            user("Create a room")
+                .req("name", Str)
+                .opt("members", StrList)
+                .opt("readOnly", Bool)
+                .opt("excludeSelf", Bool)
+                .opt("extraData", Object)
+                .ok(room_out::<Ch>()),
+        )
+        .post(
+            "/groups.create",
+            create::<Gr>,
+            user("Create a room")
+                .req("name", Str)
+                .opt("members", StrList)
+                .opt("readOnly", Bool)
+                .opt("excludeSelf", Bool)
+                .opt("extraData", Object)
+                .ok(room_out::<Gr>()),
+        )
+        .get(
+            "/channels.info",
+            info::<Ch>,
+            user("A room's information").room().ok(room_out::<Ch>()),
+        )
+        .get(
+            "/groups.info",
+            info::<Gr>,
+            user("A room's information").room().ok(room_out::<Gr>()),
+        )
+        .post(
+            "/channels.delete",
+            delete::<Ch>,
+            user("Delete a room").room(),
+        )
+        .post(
+            "/channels.rename",
+            rename::<Ch>,
+            user("Rename a room")
+                .room()
+                .req("name", Str)
+                .ok(room_out::<Ch>()),
+        )
+        .post(
+            "/groups.rename",
+            rename::<Gr>,
+            user("Rename a room")
+                .room()
+                .req("name", Str)
+                .ok(room_out::<Gr>()),
+        )
+        .post(
+            "/channels.setTopic",
+            set_topic::<Ch>,
+            user("Set the topic")
+                .room()
+                .req("topic", Str)
+                .ok(rc_ok(&[("topic", string())])),
+        )
+        .post(
+            "/groups.setTopic",
+            set_topic::<Gr>,
+            user("Set the topic")
+                .room()
+                .req("topic", Str)
+                .ok(rc_ok(&[("topic", string())])),
+        )
+        .post(
+            "/channels.setDescription",
+            set_description::<Ch>,
+            user("Set the description")
+                .room()
+                .req("description", Str)
+                .ok(rc_ok(&[("description", string())])),
+        )
+        .post(
+            "/groups.setDescription",
+            set_description::<Gr>,
+            user("Set the description")
+                .room()
+                .req("description", Str)
+                .ok(rc_ok(&[("description", string())])),
+        )
+        .post(
+            "/channels.setAnnouncement",
+            set_announcement::<Ch>,
+            user("Set the announcement")
+                .room()
+                .req("announcement", Str)
+                .ok(rc_ok(&[("announcement", string())])),
+        )
+        .post(
+            "/groups.setAnnouncement",
+            set_announcement::<Gr>,
+            user("Set the announcement")
+                .room()
+                .req("announcement", Str)
+                .ok(rc_ok(&[("announcement", string())])),
+        )
+        .post(
+            "/channels.setReadOnly",
+            set_read_only::<Ch>,
+            user("Make a room read-only or not")
+                .room()
+                .req("readOnly", Bool)
+                .ok(room_out::<Ch>()),
+        )
+        .post(
+            "/groups.setReadOnly",
+            set_read_only::<Gr>,
+            user("Make a room read-only or not")
+                .room()
+                .req("readOnly", Bool)
+                .ok(room_out::<Gr>()),
+        )
+        .post(
+            "/channels.setType",
+            set_type::<Ch>,
+            user("Turn a channel private or a group public")
+                .room()
+                .req("type", Str)
+                .ok(room_out::<Ch>()),
+        )
+        .post(
+            "/groups.setType",
+            set_type::<Gr>,
+            user("Turn a channel private or a group public")
+                .room()
+                .req("type", Str)
+                .ok(room_out::<Gr>()),
+        )
+        .post(
+            "/channels.archive",
+            archive::<Ch>,
+            user("Archive a room").room(),
+        )
+        .post(
+            "/groups.archive",
+            archive::<Gr>,
+            user("Archive a room").room(),
+        )
+        .post(
+            "/channels.unarchive",
+            unarchive::<Ch>,
+            user("Unarchive a room").room(),
+        )
+        .post(
+            "/groups.unarchive",
+            unarchive::<Gr>,
+            user("Unarchive a room").room(),
+        )
+        .post(
+            "/channels.open",
+            open::<Ch>,
+            user("Show a room in the caller's list").room(),
+        )
+        .post(
+            "/groups.open",
+            open::<Gr>,
+            user("Show a room in the caller's list").room(),
+        )
+        .post(
+            "/channels.close",
+            close::<Ch>,
+            user("Hide a room from the caller's list").room(),
+        )
+        .post(
+            "/groups.close",
+            close::<Gr>,
+            user("Hide a room from the caller's list").room(),
+        )
+        .post(
+            "/channels.setJoinCode",
+            set_join_code::<Ch>,
+            user("Set the join code")
+                .room()
+                .req("joinCode", Str)
+                .ok(room_out::<Ch>()),
+        )
+        .post(
+            "/groups.setJoinCode",
+            set_join_code::<Gr>,
+            user("Set the join code")
+                .room()
+                .req("joinCode", Str)
+                .ok(room_out::<Gr>()),
+        )
+}
+
+/// The success body of a `channels.*`/`groups.*` endpoint that answers the room.
+pub(super) fn room_out<F: Flavour>() -> RefOr<Schema> {
+    rc_ok(&[(F::KEY, shape("Room"))])
 }
 
 fn room_body<F: Flavour>(room: &Room) -> Value {
@@ -313,163 +466,4 @@ async fn open<F: Flavour>(State(s): State<AppState>, Auth(actor): Auth, p: Param
 
 async fn close<F: Flavour>(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
     set_open::<F>(&s, &actor, &p, false).await
-}
-
-fn time_param(p: &Params, key: &str) -> Result<Option<Timestamp>, RcError> {
-    match p.str(key)? {
-        None => Ok(None),
-        Some(v) => Timestamp::parse_iso(&v)
-            .map(Some)
-            .ok_or_else(|| coded("error-invalid-date", format!("Invalid date for `{key}`"))),
-    }
-}
-
-/// `*.history`: newest first, `count` default 20, bounded by `latest`/`oldest`.
-pub async fn history_of(s: &AppState, actor: &Actor, room: &Room, p: &Params) -> RcResult {
-    let (offset, count) = p.paging()?;
-    let paging = s.huddle.paging(offset, Some(count.unwrap_or(20)));
-    let query = MessageQuery {
-        latest: time_param(p, "latest")?,
-        oldest: time_param(p, "oldest")?,
-        inclusive: p.bool("inclusive")?.unwrap_or(false),
-        paging,
-        ascending: false,
-        filter: None,
-    };
-    let page = s.huddle.history(actor, room, &query).await?;
-    let messages: Vec<Value> = page.items.iter().map(shape::message).collect();
-    ok(json!({ "messages": messages }))
-}
-
-async fn history<F: Flavour>(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
-    let room = resolve::<F>(&s, &actor, &p, true).await?;
-    history_of(&s, &actor, &room, &p).await
-}
-
-/// `*.messages`: paginated, newest first, with totals.
-pub async fn messages_of(s: &AppState, actor: &Actor, room: &Room, p: &Params) -> RcResult {
-    let (offset, count) = p.paging()?;
-    let asc = p
-        .json_object("sort", "error-invalid-sort", "sort")?
-        .and_then(|m| m.get("ts").and_then(Value::as_i64))
-        == Some(1);
-    let query = MessageQuery {
-        paging: s.huddle.paging(offset, count),
-        ascending: asc,
-        ..Default::default()
-    };
-    let page = s.huddle.history(actor, room, &query).await?;
-    let messages: Vec<Value> = page.items.iter().map(shape::message).collect();
-    ok(
-        json!({ "messages": messages, "count": messages.len(), "offset": query.paging.offset, "total": page.total }),
-    )
-}
-
-async fn messages<F: Flavour>(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
-    let room = resolve::<F>(&s, &actor, &p, true).await?;
-    messages_of(&s, &actor, &room, &p).await
-}
-
-/// `*.counters`: the caller's (or, with `view-room-administration`, another user's) view.
-pub async fn counters_of(s: &AppState, actor: &Actor, room: &Room, p: &Params) -> RcResult {
-    let user_id = p.str("userId")?;
-    let (sub, members) = s.huddle.counters(actor, room, user_id.as_deref()).await?;
-    ok(json!({
-        "joined": sub.is_some(),
-        "members": members,
-        "unreads": sub.as_ref().map(|s| s.unread),
-        "unreadsFrom": sub.as_ref().and_then(|s| s.ls).or(sub.as_ref().map(|s| s.ts)),
-        "msgs": room.msgs,
-        // Rocket.Chat: the last message's time, else the room's `_updatedAt` (always a date).
-        "latest": room.last_message_at.unwrap_or(room.updated_at),
-        "userMentions": sub.as_ref().map(|s| s.user_mentions).unwrap_or(0),
-    }))
-}
-
-async fn counters<F: Flavour>(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
-    let room = resolve::<F>(&s, &actor, &p, true).await?;
-    counters_of(&s, &actor, &room, &p).await
-}
-
-fn room_list(key: &str, page: huddle_core::Page<Room>, offset: i64) -> RcResult {
-    let rooms: Vec<Value> = page.items.iter().map(shape::room).collect();
-    ok(json!({ key: rooms, "count": rooms.len(), "offset": offset, "total": page.total }))
-}
-
-fn room_query(s: &AppState, p: &Params) -> Result<RoomQuery, RcError> {
-    let (offset, count) = p.paging()?;
-    let query = p.json_object("query", "error-invalid-query", "query")?;
-    let text = query
-        .as_ref()
-        .and_then(|q| q.get("name"))
-        .and_then(|n| n.get("$regex").or(Some(n)))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    Ok(RoomQuery {
-        paging: s.huddle.paging(offset, count),
-        sort_desc: p.sort_desc("name")?,
-        text,
-        ..Default::default()
-    })
-}
-
-async fn list_channels(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
-    let mut query = room_query(&s, &p)?;
-    if let Some(id) = p.str("_id")? {
-        query.ids = Some(vec![id]);
-    }
-    let offset = query.paging.offset;
-    room_list(
-        "channels",
-        s.huddle.list_channels(&actor, query).await?,
-        offset,
-    )
-}
-
-async fn list_joined<F: Flavour>(
-    State(s): State<AppState>,
-    Auth(actor): Auth,
-    p: Params,
-) -> RcResult {
-    let mut query = room_query(&s, &p)?;
-    query.types = vec![F::T];
-    query.member = Some(actor.user().id.clone());
-    let offset = query.paging.offset;
-    room_list(F::LIST_KEY, s.huddle.list_rooms(&query).await?, offset)
-}
-
-async fn list_all_groups(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
-    let query = room_query(&s, &p)?;
-    let offset = query.paging.offset;
-    room_list(
-        "groups",
-        s.huddle.list_all_groups(&actor, query).await?,
-        offset,
-    )
-}
-
-/// `rooms.get`: every room the caller is in, `{update, remove}` (nothing is tracked as removed).
-async fn rooms_get(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
-    let since = time_param(&p, "updatedSince")?;
-    let rooms = s.huddle.rooms_of(&actor, since).await?;
-    let update: Vec<Value> = rooms.iter().map(shape::room).collect();
-    ok(json!({ "update": update, "remove": [] }))
-}
-
-async fn rooms_info(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
-    let lookup = match (p.str("roomId")?, p.str("roomName")?) {
-        (Some(id), _) => RoomLookup::Id(id),
-        (None, Some(n)) => RoomLookup::Name(n),
-        _ => {
-            return Err(coded(
-                "error-room-param-not-provided",
-                "The parameter \"roomId\" or \"roomName\" is required",
-            ))
-        }
-    };
-    let room = s.huddle.find_room(&lookup, RoomKind::Any, true).await?;
-    if !s.huddle.may_read(&actor, &room).await? {
-        return Err(huddle_core::Error::unauthorized().into());
-    }
-    ok(json!({ "room": shape::room(&room) }))
 }

@@ -1,22 +1,42 @@
 //! `subscriptions.*`: the caller's memberships and their read state.
 
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::Router;
 use huddle_core::Timestamp;
 use serde_json::{json, Value};
 
 use super::error::{coded, plain, RcResult};
 use super::extract::{Auth, Params};
 use super::{ok, ok_empty, shape};
+use crate::openapi::schema::{array, rc_ok, shape};
+use crate::openapi::{user, ApiRouter, Ty::*};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/subscriptions.get", get(get_all))
-        .route("/subscriptions.getOne", get(get_one))
-        .route("/subscriptions.read", post(read))
-        .route("/subscriptions.unread", post(unread))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/subscriptions.get",
+            get_all,
+            user("The caller's subscriptions")
+                .opt("updatedSince", Str)
+                .ok(rc_ok(&[("update", array(shape("Subscription")))])),
+        )
+        .get(
+            "/subscriptions.getOne",
+            get_one,
+            user("The caller's subscription to one room").req("roomId", Str),
+        )
+        .post(
+            "/subscriptions.read",
+            read,
+            user("Mark a room read").opt("rid", Str).opt("roomId", Str),
+        )
+        .post(
+            "/subscriptions.unread",
+            unread,
+            user("Mark a room unread from a message")
+                .opt("roomId", Str)
+                .opt("firstUnreadMessage", Object),
+        )
 }
 
 async fn get_all(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {

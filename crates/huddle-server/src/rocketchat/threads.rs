@@ -2,37 +2,137 @@
 //! and changed-message syncs, search and mentions over one room.
 
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::Router;
 use huddle_core::{MessageFilter, Room, RoomKind, RoomLookup, ThreadsOf, Timestamp};
 use serde_json::{json, Value};
 
 use super::error::{coded, RcError, RcResult};
 use super::extract::{Auth, Params};
 use super::{ok, ok_empty, shape};
+use crate::openapi::schema::{array, object, rc_ok, rc_page, shape};
+use crate::openapi::{user, ApiRouter, Ty::*};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/chat.react", post(react))
-        .route("/chat.pinMessage", post(pin))
-        .route("/chat.unPinMessage", post(unpin))
-        .route("/chat.getPinnedMessages", get(pinned))
-        .route("/chat.starMessage", post(star))
-        .route("/chat.unStarMessage", post(unstar))
-        .route("/chat.getStarredMessages", get(starred))
-        .route("/chat.followMessage", post(follow))
-        .route("/chat.unfollowMessage", post(unfollow))
-        .route("/chat.getThreadMessages", get(thread_messages))
-        .route("/chat.syncThreadMessages", get(sync_thread_messages))
-        .route("/chat.getThreadsList", get(threads_list))
-        .route("/chat.syncThreadsList", get(sync_threads_list))
-        .route("/chat.getDeletedMessages", get(deleted))
-        .route("/chat.syncMessages", get(sync_messages))
-        .route("/chat.search", get(search))
-        .route("/chat.getMentionedMessages", get(mentioned))
-        .route("/chat.reportMessage", post(report))
-        .route("/moderation.reports", get(reports))
+pub fn routes() -> ApiRouter {
+    let on_message = |what| user(what).req("messageId", Str);
+    let in_room = |what| user(what).req("roomId", Str).paged();
+    let messages = || rc_page("messages", shape("Message"));
+    ApiRouter::new()
+        .post(
+            "/chat.react",
+            react,
+            on_message("Add or remove a reaction")
+                .opt("emoji", Str)
+                .opt("reaction", Str)
+                .opt("shouldReact", Bool),
+        )
+        .post(
+            "/chat.pinMessage",
+            pin,
+            on_message("Pin a message").ok(rc_ok(&[("message", shape("Message"))])),
+        )
+        .post("/chat.unPinMessage", unpin, on_message("Unpin a message"))
+        .get(
+            "/chat.getPinnedMessages",
+            pinned,
+            in_room("A room's pinned messages").ok(messages()),
+        )
+        .post("/chat.starMessage", star, on_message("Star a message"))
+        .post(
+            "/chat.unStarMessage",
+            unstar,
+            on_message("Unstar a message"),
+        )
+        .get(
+            "/chat.getStarredMessages",
+            starred,
+            in_room("The caller's starred messages in a room").ok(messages()),
+        )
+        .post(
+            "/chat.followMessage",
+            follow,
+            user("Follow a thread").req("mid", Str),
+        )
+        .post(
+            "/chat.unfollowMessage",
+            unfollow,
+            user("Stop following a thread").req("mid", Str),
+        )
+        .get(
+            "/chat.getThreadMessages",
+            thread_messages,
+            user("A thread's replies")
+                .req("tmid", Str)
+                .paged()
+                .ok(messages()),
+        )
+        .get(
+            "/chat.syncThreadMessages",
+            sync_thread_messages,
+            user("A thread's replies changed since a time")
+                .req("tmid", Str)
+                .req("updatedSince", Str)
+                .ok(rc_ok(&[("messages", object())])),
+        )
+        .get(
+            "/chat.getThreadsList",
+            threads_list,
+            user("A room's threads")
+                .req("rid", Str)
+                .opt("type", Str)
+                .opt("text", Str)
+                .paged()
+                .ok(rc_page("threads", shape("Message"))),
+        )
+        .get(
+            "/chat.syncThreadsList",
+            sync_threads_list,
+            user("A room's threads changed since a time")
+                .req("rid", Str)
+                .req("updatedSince", Str)
+                .ok(rc_ok(&[("threads", object())])),
+        )
+        .get(
+            "/chat.getDeletedMessages",
+            deleted,
+            in_room("Messages deleted since a time")
+                .req("since", Str)
+                .ok(rc_page("messages", object())),
+        )
+        .get(
+            "/chat.syncMessages",
+            sync_messages,
+            user("A room's messages changed since a time")
+                .req("roomId", Str)
+                .req("lastUpdate", Str)
+                .ok(rc_ok(&[("result", object())])),
+        )
+        .get(
+            "/chat.search",
+            search,
+            user("Search a room's messages")
+                .req("roomId", Str)
+                .req("searchText", Str)
+                .paged()
+                .ok(rc_ok(&[("messages", array(shape("Message")))])),
+        )
+        .get(
+            "/chat.getMentionedMessages",
+            mentioned,
+            in_room("Messages mentioning the caller").ok(messages()),
+        )
+        .post(
+            "/chat.reportMessage",
+            report,
+            on_message("Report a message to the moderators").opt("description", Str),
+        )
+        .get(
+            "/moderation.reports",
+            reports,
+            user("The reports of a message (moderators)")
+                .req("msgId", Str)
+                .paged()
+                .ok(rc_page("reports", object())),
+        )
 }
 
 async fn report(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {

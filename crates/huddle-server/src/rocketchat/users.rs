@@ -3,8 +3,6 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::Router;
 use huddle_core::services::{NewUserInput, UserPatch};
 use huddle_core::{Actor, UserLookup, UserQuery};
 use serde_json::{json, Map, Value};
@@ -12,22 +10,107 @@ use serde_json::{json, Map, Value};
 use super::error::{coded, plain, RcError, RcResult};
 use super::extract::{Auth, Params};
 use super::{ok, ok_empty, shape};
+use crate::openapi::schema::{object, rc_ok, rc_page, shape, string};
+use crate::openapi::{public, user, ApiRouter, Ty::*};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/users.register", post(register))
-        .route("/users.create", post(create))
-        .route("/users.info", get(info))
-        .route("/users.list", get(list))
-        .route("/users.update", post(update))
-        .route("/users.delete", post(delete))
-        .route("/users.setActiveStatus", post(set_active))
-        .route("/users.getPresence", get(get_presence))
-        .route("/users.setStatus", post(set_status))
-        .route("/users.getPreferences", get(get_preferences))
-        .route("/users.setPreferences", post(set_preferences))
-        .route("/users.forgotPassword", post(forgot_password))
+pub fn routes() -> ApiRouter {
+    let user_out = || rc_ok(&[("user", shape("User"))]);
+    ApiRouter::new()
+        .post(
+            "/users.register",
+            register,
+            public("Register an account (when registration is open)")
+                .req("username", Str)
+                .req("email", Str)
+                .req("pass", Str)
+                .opt("name", Str)
+                .opt("customFields", Object)
+                .ok(user_out()),
+        )
+        .post(
+            "/users.create",
+            create,
+            user("Create a user (admin)")
+                .req("username", Str)
+                .req("name", Str)
+                .req("email", Str)
+                .req("password", Str)
+                .opt("roles", StrList)
+                .opt("active", Bool)
+                .opt("verified", Bool)
+                .opt("joinDefaultChannels", Bool)
+                .opt("requirePasswordChange", Bool)
+                .opt("customFields", Object)
+                .ok(user_out()),
+        )
+        .get(
+            "/users.info",
+            info,
+            user("A user's profile")
+                .user_sel()
+                .opt("fields", Str)
+                .ok(user_out()),
+        )
+        .get(
+            "/users.list",
+            list,
+            user("List users")
+                .opt("filter", Str)
+                .paged()
+                .ok(rc_page("users", shape("User"))),
+        )
+        .post(
+            "/users.update",
+            update,
+            user("Change a user (self or admin)")
+                .req("userId", Str)
+                .req("data", Object)
+                .ok(user_out()),
+        )
+        .post(
+            "/users.delete",
+            delete,
+            user("Delete a user (admin)").user_sel(),
+        )
+        .post(
+            "/users.setActiveStatus",
+            set_active,
+            user("Activate or deactivate a user (admin)")
+                .req("userId", Str)
+                .req("activeStatus", Bool)
+                .ok(rc_ok(&[("user", object())])),
+        )
+        .get(
+            "/users.getPresence",
+            get_presence,
+            user("A user's presence")
+                .user_sel()
+                .ok(rc_ok(&[("presence", string())])),
+        )
+        .post(
+            "/users.setStatus",
+            set_status,
+            user("Set the presence status and status text").strs(&["status", "message", "userId"]),
+        )
+        .get(
+            "/users.getPreferences",
+            get_preferences,
+            user("The caller's preferences").ok(rc_ok(&[("preferences", object())])),
+        )
+        .post(
+            "/users.setPreferences",
+            set_preferences,
+            user("Change preferences")
+                .req("data", Object)
+                .opt("userId", Str)
+                .ok(rc_ok(&[("user", object())])),
+        )
+        .post(
+            "/users.forgotPassword",
+            forgot_password,
+            public("Send a password reset e-mail").req("email", Str),
+        )
 }
 
 async fn get_preferences(State(s): State<AppState>, Auth(actor): Auth) -> RcResult {

@@ -2,22 +2,62 @@
 //! checkboxes and identity verification) and secret keys. Same services as the CLI.
 
 use axum::extract::{Path, State};
-use axum::routing::{delete, get, post};
-use axum::Router;
 use huddle_core::AppSettings;
 use serde_json::{json, Value};
 
 use super::error::TalkResult;
 use super::extract::{opt_bool, App, Body};
 use super::ok;
+use crate::openapi::schema::{integer, obj, object, string, talk_list};
+use crate::openapi::{backend, ApiRouter, Ty::*};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/{app}/settings", get(get_settings).put(put_settings))
-        .route("/v1/{app}/keys", get(list_keys).post(create_key))
-        .route("/v1/{app}/keys/{kid}", delete(revoke_key))
-        .route("/v1/{app}/keys/{kid}/rotate", post(rotate_key))
+pub fn routes() -> ApiRouter {
+    let key_out = || {
+        obj(
+            &[
+                ("id", string()),
+                ("secret", string()),
+                ("createdAt", integer()),
+            ],
+            &["id", "secret"],
+        )
+    };
+    ApiRouter::new()
+        .get(
+            "/v1/{app}/settings",
+            get_settings,
+            backend("The app's settings").ok(object()),
+        )
+        .put(
+            "/v1/{app}/settings",
+            put_settings,
+            backend("Change the app's settings")
+                .opt("browserUserSync", Bool)
+                .opt("browserConversationSync", Bool)
+                .opt("identityVerification", Bool)
+                .ok(object()),
+        )
+        .get(
+            "/v1/{app}/keys",
+            list_keys,
+            backend("The app's secret keys (without their secrets)").ok(talk_list(object())),
+        )
+        .post(
+            "/v1/{app}/keys",
+            create_key,
+            backend("Create a secret key").ok(key_out()),
+        )
+        .delete(
+            "/v1/{app}/keys/{kid}",
+            revoke_key,
+            backend("Revoke a secret key"),
+        )
+        .post(
+            "/v1/{app}/keys/{kid}/rotate",
+            rotate_key,
+            backend("Replace a secret key by a new one").ok(key_out()),
+        )
 }
 
 pub fn settings_body(a: &AppSettings) -> Value {

@@ -3,8 +3,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
-use axum::routing::{get, put};
-use axum::{Json, Router};
+use axum::Json;
 use huddle_core::services::talk::TalkCaller;
 use huddle_core::services::talk::{
     ConversationPatch, ParticipantSettings, TalkMessageInput, TalkUserPatch,
@@ -18,45 +17,165 @@ use super::extract::{
     custom, nullable_list, nullable_str, opt_bool, opt_str, string_object, App, Body, Listing,
 };
 use super::{ok, shape};
+use crate::openapi::schema::{array, map_of, obj, object, of, shape, string, talk_list};
+use crate::openapi::{backend, ApiRouter, Op, Ty::*};
 use crate::state::AppState;
+use utoipa::openapi::{RefOr, Schema};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/{app}/users", get(list_users).put(batch_users))
-        .route("/v1/{app}/users/{uid}", get(get_user).put(put_user))
-        .route(
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/v1/{app}/users",
+            list_users,
+            listing(backend("List users")).ok(talk_list(shape("User"))),
+        )
+        .put(
+            "/v1/{app}/users",
+            batch_users,
+            backend("Create or update many users at once (all or nothing)")
+                .body(map_of(user_fields_schema())),
+        )
+        .get(
+            "/v1/{app}/users/{uid}",
+            get_user,
+            backend("One user").ok(shape("User")),
+        )
+        .put(
+            "/v1/{app}/users/{uid}",
+            put_user,
+            user_fields(backend("Create or update a user")),
+        )
+        .get(
             "/v1/{app}/users/{uid}/conversations",
-            get(user_conversations),
+            user_conversations,
+            listing(backend("A user's conversations")).ok(talk_list(shape("Conversation"))),
         )
-        .route("/v1/{app}/conversations", get(list_conversations))
-        .route(
+        .get(
+            "/v1/{app}/conversations",
+            list_conversations,
+            listing(backend("List conversations")).ok(talk_list(shape("Conversation"))),
+        )
+        .get(
             "/v1/{app}/conversations/{cid}",
-            get(get_conversation)
-                .put(put_conversation)
-                .delete(delete_conversation),
+            get_conversation,
+            backend("One conversation").ok(shape("Conversation")),
         )
-        .route(
+        .put(
+            "/v1/{app}/conversations/{cid}",
+            put_conversation,
+            conversation_fields(backend("Create or update a conversation")),
+        )
+        .delete(
+            "/v1/{app}/conversations/{cid}",
+            delete_conversation,
+            backend("Delete a conversation"),
+        )
+        .get(
             "/v1/{app}/conversations/{cid}/participants",
-            get(list_participants),
+            list_participants,
+            backend("A conversation's participants").ok(talk_list(object())),
         )
-        .route(
+        .put(
             "/v1/{app}/conversations/{cid}/participants/{uid}",
-            put(put_participant)
-                .patch(patch_participant)
-                .delete(delete_participant),
+            put_participant,
+            participant_fields(backend("Add a participant or set their access")),
         )
-        .route(
+        .patch(
+            "/v1/{app}/conversations/{cid}/participants/{uid}",
+            patch_participant,
+            participant_fields(backend("Change a participant's access or notifications")),
+        )
+        .delete(
+            "/v1/{app}/conversations/{cid}/participants/{uid}",
+            delete_participant,
+            backend("Remove a participant"),
+        )
+        .get(
             "/v1/{app}/conversations/{cid}/messages",
-            get(list_messages).post(post_messages),
+            list_messages,
+            listing(backend("A conversation's messages, newest first"))
+                .ok(talk_list(shape("Message"))),
         )
-        .route(
+        .post(
+            "/v1/{app}/conversations/{cid}/messages",
+            post_messages,
+            backend("Post user or system messages (an array)").body(array(obj(
+                &[
+                    ("text", string()),
+                    ("type", string()),
+                    ("sender", string()),
+                    ("custom", map_of(string())),
+                    ("idempotencyKey", string()),
+                ],
+                &["text", "type"],
+            ))),
+        )
+        .post(
             "/v1/{app}/conversations/{cid}/readBy/{uid}",
-            axum::routing::post(mark_read),
+            mark_read,
+            backend("Mark a conversation read for a user"),
         )
-        .route(
+        .get(
             "/v1/{app}/conversations/{cid}/messages/{mid}",
-            get(get_message).put(edit_message).delete(delete_message),
+            get_message,
+            backend("One message").ok(shape("Message")),
         )
+        .put(
+            "/v1/{app}/conversations/{cid}/messages/{mid}",
+            edit_message,
+            backend("Edit a message's text or custom data")
+                .opt("text", Str)
+                .opt("custom", Object),
+        )
+        .delete(
+            "/v1/{app}/conversations/{cid}/messages/{mid}",
+            delete_message,
+            backend("Delete a message"),
+        )
+}
+
+/// The paging and filter query parameters of TalkJS lists (`Listing`).
+pub(super) fn listing(op: Op) -> Op {
+    op.query("limit", Int, false)
+        .query("startingAfter", Str, false)
+        .query("unreadsOnly", Bool, false)
+        .query("lastMessageBefore", Int, false)
+        .query("lastMessageAfter", Int, false)
+}
+
+/// The fields `user_patch` reads (`null` deletes one).
+pub(super) fn user_fields(op: Op) -> Op {
+    op.opt("name", Str)
+        .opt("email", StrOrList)
+        .opt("phone", StrOrList)
+        .strs(&[
+            "welcomeMessage",
+            "photoUrl",
+            "locale",
+            "role",
+            "availabilityText",
+        ])
+        .opt("custom", Object)
+}
+
+fn user_fields_schema() -> RefOr<Schema> {
+    let f = user_fields(backend(""));
+    let props: Vec<(&str, RefOr<Schema>)> = f.fields.iter().map(|f| (f.name, of(f.ty))).collect();
+    obj(&props, &[])
+}
+
+/// The fields `conversation_patch` reads.
+pub(super) fn conversation_fields(op: Op) -> Op {
+    op.opt("participants", StrList)
+        .strs(&["subject", "photoUrl"])
+        .opt("welcomeMessages", StrList)
+        .opt("custom", Object)
+        .opt("guestAccess", Bool)
+}
+
+/// The fields `participant_settings` reads.
+pub(super) fn participant_fields(op: Op) -> Op {
+    op.opt("access", Str).opt("notify", Any)
 }
 
 pub fn user_patch(m: &Map<String, Value>) -> Result<TalkUserPatch, TalkError> {

@@ -4,38 +4,97 @@
 //! may enter a conversation as guests (`?asGuest=true`) while guests are allowed.
 
 use axum::extract::{Path, Query, State};
-use axum::routing::{get, post, put};
-use axum::Router;
 use huddle_core::services::talk::TalkCaller;
 use huddle_core::store::ConversationQuery;
 use serde_json::{json, Value};
 
+use super::backend::{conversation_fields, listing, participant_fields, user_fields};
 use super::backend::{conversation_page, conversation_patch, participant_settings, user_patch};
 use super::error::{bad_request, TalkResult};
 use super::extract::{opt_str, string_object, Body, Client, Listing};
 use super::{ok, shape};
+use crate::openapi::schema::{array, boolean, obj, shape, talk_list};
+use crate::openapi::{client, ApiRouter, Op, Ty::*};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/{app}/client/me", get(me))
-        .route("/v1/{app}/client/users/{uid}", get(get_user).put(put_user))
-        .route("/v1/{app}/client/conversations", get(inbox))
-        .route(
+pub fn routes() -> ApiRouter {
+    let as_guest = |op: Op| op.query("asGuest", Bool, false);
+    ApiRouter::new()
+        .get(
+            "/v1/{app}/client/me",
+            me,
+            client("The session's user and the app's browser settings").ok(obj(
+                &[("user", shape("User")), ("verified", boolean())],
+                &["user"],
+            )),
+        )
+        .get(
+            "/v1/{app}/client/users/{uid}",
+            get_user,
+            client("One user (public fields)").ok(shape("User")),
+        )
+        .put(
+            "/v1/{app}/client/users/{uid}",
+            put_user,
+            user_fields(client(
+                "Create or update a user (when browser user sync is on)",
+            )),
+        )
+        .get(
+            "/v1/{app}/client/conversations",
+            inbox,
+            listing(client("The session user's conversations"))
+                .ok(talk_list(shape("Conversation"))),
+        )
+        .get(
             "/v1/{app}/client/conversations/{cid}",
-            get(get_conversation).put(put_conversation),
+            get_conversation,
+            as_guest(client("One conversation")).ok(shape("Conversation")),
         )
-        .route(
+        .put(
+            "/v1/{app}/client/conversations/{cid}",
+            put_conversation,
+            conversation_fields(client(
+                "Create or update a conversation (when browser conversation sync is on)",
+            )),
+        )
+        .put(
             "/v1/{app}/client/conversations/{cid}/participants/{uid}",
-            put(put_participant)
-                .patch(patch_participant)
-                .delete(delete_participant),
+            put_participant,
+            participant_fields(client("Add a participant")),
         )
-        .route(
+        .patch(
+            "/v1/{app}/client/conversations/{cid}/participants/{uid}",
+            patch_participant,
+            participant_fields(client("Change a participant")),
+        )
+        .delete(
+            "/v1/{app}/client/conversations/{cid}/participants/{uid}",
+            delete_participant,
+            client("Remove a participant"),
+        )
+        .get(
             "/v1/{app}/client/conversations/{cid}/messages",
-            get(messages).post(send),
+            messages,
+            as_guest(listing(client("A conversation's messages"))).ok(obj(
+                &[("data", array(shape("Message"))), ("guest", boolean())],
+                &["data"],
+            )),
         )
-        .route("/v1/{app}/client/conversations/{cid}/read", post(mark_read))
+        .post(
+            "/v1/{app}/client/conversations/{cid}/messages",
+            send,
+            as_guest(client("Send a message as the session user"))
+                .req("text", Str)
+                .opt("custom", Object)
+                .opt("idempotencyKey", Str)
+                .ok(shape("Message")),
+        )
+        .post(
+            "/v1/{app}/client/conversations/{cid}/read",
+            mark_read,
+            client("Mark a conversation read"),
+        )
 }
 
 async fn me(State(s): State<AppState>, Client(c): Client) -> TalkResult {

@@ -18,16 +18,24 @@ use serde_json::Value;
 
 pub use error::{TalkError, TalkResult};
 
+use crate::openapi::{Api, ApiRouter};
 use crate::state::AppState;
 
 pub fn ok(body: Value) -> TalkResult<Response> {
     Ok((StatusCode::OK, Json(body)).into_response())
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+/// Every route of the API, each with its description (the realtime socket at
+/// `/v1/{appId}/realtime` is a WebSocket, served by `realtime`, not described here).
+pub fn api() -> ApiRouter {
+    ApiRouter::new()
         .merge(backend::routes())
         .merge(client::routes())
         .merge(admin::routes())
         .merge(webhooks::routes())
+}
+
+/// The API's router, its description at `/v1/openapi.json`.
+pub fn routes() -> Router<AppState> {
+    api().into_router(Api::TalkJs, "/v1/openapi.json")
 }

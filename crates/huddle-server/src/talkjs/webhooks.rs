@@ -15,8 +15,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
-use axum::routing::{delete, get, post};
-use axum::Router;
 use hmac::{Hmac, Mac};
 use huddle_core::events::Event;
 use huddle_core::store::{RoomEvent, RoomEventItem};
@@ -28,16 +26,39 @@ use tokio::sync::broadcast::error::RecvError;
 use super::error::{bad_request, TalkResult};
 use super::extract::{App, Body};
 use super::{ok, shape};
+use crate::openapi::schema::{obj, object, string, talk_list};
+use crate::openapi::{backend, ApiRouter, Ty::*};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/{app}/webhooks", get(list).post(create))
-        .route("/v1/{app}/webhooks/{wid}", delete(remove))
-        .route("/v1/{app}/webhooks/{wid}/deliveries", get(deliveries))
-        .route(
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/v1/{app}/webhooks",
+            list,
+            backend("The app's webhook endpoints").ok(talk_list(object())),
+        )
+        .post(
+            "/v1/{app}/webhooks",
+            create,
+            backend("Add a webhook endpoint (no `events`: all of them)")
+                .req("url", Str)
+                .opt("events", StrList)
+                .ok(object()),
+        )
+        .delete(
+            "/v1/{app}/webhooks/{wid}",
+            remove,
+            backend("Remove a webhook endpoint"),
+        )
+        .get(
+            "/v1/{app}/webhooks/{wid}/deliveries",
+            deliveries,
+            backend("An endpoint's latest deliveries").ok(talk_list(object())),
+        )
+        .post(
             "/v1/{app}/webhooks/{wid}/deliveries/{did}/redeliver",
-            post(redeliver),
+            redeliver,
+            backend("Send a delivery again").ok(obj(&[("id", string())], &["id"])),
         )
 }
 

@@ -136,6 +136,7 @@ pub fn violations(schema: &Value, body: &Value) -> Vec<(String, String)> {
 mod fixture;
 mod parity;
 mod responses;
+mod served;
 
 /// The checker itself: a wrong type is caught, an extra field is not, `nullable` admits null,
 /// and `$ref`s resolve; otherwise a green run above would prove nothing.
