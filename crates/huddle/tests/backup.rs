@@ -5,105 +5,39 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+mod common;
+use common::{fails_with, huddle, ok, Serve, ServerProcess};
+
 const ADMIN: &str = "boss";
 const ADMIN_PASSWORD: &str = "boss-pw-123";
 
-fn huddle(db: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_huddle"))
-        .args(args)
-        .env("HUDDLE_DATABASE_URL", db)
-        .env_remove("HUDDLE_ADMIN_USERNAME")
-        .env_remove("HUDDLE_APP_ID")
-        .env_remove("HUDDLE_APP_SECRET")
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("run huddle")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        stdout(out),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout(out)
-}
-
-/// The command failed, and its error says `needle`.
-fn fails_with(out: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && err.contains(needle),
-        "expected a failure mentioning {needle:?}; stdout: {}\nstderr: {err}",
-        stdout(out)
-    );
-}
-
-/// A `huddle serve` process on a free port; stopped with SIGTERM, killed by its PID if a test
-/// fails first.
+/// A `huddle serve` with the admin bootstrapped, and an HTTP client for it.
 struct Server {
-    child: Child,
+    process: ServerProcess,
     url: String,
     http: reqwest::Client,
 }
 
 impl Server {
     async fn start(db: &str) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_huddle"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-            ])
-            .env("HUDDLE_DATABASE_URL", db)
+        let process = Serve::new(db)
             .env("HUDDLE_ADMIN_USERNAME", ADMIN)
             .env("HUDDLE_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("HUDDLE_LOGIN_RATE_PER_MINUTE", "0")
-            .env_remove("HUDDLE_APP_ID")
-            .env_remove("HUDDLE_APP_SECRET")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Server {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
+            .start_async()
+            .await;
+        Server {
+            url: process.url.clone(),
+            process,
             http: reqwest::Client::new(),
-        };
-        let start = Instant::now();
-        while server
-            .http
-            .get(format!("{}/api/info", server.url))
-            .send()
-            .await
-            .is_err()
-        {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "server did not come up"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        server
     }
 
     /// Logs the admin in: `(user id, token)`.
@@ -136,29 +70,8 @@ impl Server {
         v
     }
 
-    fn stop(mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let start = Instant::now();
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "server did not stop on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+    fn stop(self) {
+        self.process.stop();
     }
 }
 

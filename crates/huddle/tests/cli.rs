@@ -4,29 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-fn huddle(db: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_huddle"))
-        .args(args)
-        .env("HUDDLE_DATABASE_URL", db)
-        .env_remove("HUDDLE_ADMIN_USERNAME")
-        .env_remove("HUDDLE_APP_ID")
-        .env_remove("HUDDLE_APP_SECRET")
-        .output()
-        .expect("run huddle")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+mod common;
+use common::{free_port, huddle, ok, Serve, ServerProcess};
 
 #[test]
 fn admin_commands_manage_accounts_and_the_app() {
@@ -163,45 +146,27 @@ fn config_print_default_is_a_valid_config_file() {
 fn serve_answers_healthcheck_logs_in_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("s.db").display());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
+    let log = dir.path().join("serve.log");
+    let nothing = format!("http://127.0.0.1:{}", free_port());
     assert!(
-        !huddle(&db, &["healthcheck", "--url", &url])
+        !huddle(&db, &["healthcheck", "--url", &nothing])
             .status
             .success(),
-        "nothing listens yet"
+        "nothing listens there"
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_huddle"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--database-url",
-            &db,
-        ])
+    let server = Serve::new(&db)
+        .args(&["--database-url", &db])
         .env("HUDDLE_ADMIN_USERNAME", "boss")
         .env("HUDDLE_ADMIN_PASSWORD", "boss-pw")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !huddle(&db, &["healthcheck", "--url", &url])
-        .status
-        .success()
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "server did not come up"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        .log_to(&log)
+        .start();
+    let url = server.url.clone();
+    assert!(
+        huddle(&db, &["healthcheck", "--url", &url])
+            .status
+            .success(),
+        "healthcheck passes once the server answers"
+    );
     let login = Command::new("python3")
         .args(["-c", &format!("import json,urllib.request as u;r=u.urlopen(u.Request('{url}/api/v1/login',data=json.dumps({{'user':'boss','password':'boss-pw'}}).encode(),headers={{'Content-Type':'application/json'}}));print(json.load(r)['status'])")])
         .output()
@@ -212,94 +177,25 @@ fn serve_answers_healthcheck_logs_in_and_stops_on_sigterm() {
         "{}",
         String::from_utf8_lossy(&login.stderr)
     );
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let start = Instant::now();
-    loop {
-        if let Some(code) = child.try_wait().unwrap() {
-            assert!(code.success(), "graceful stop exits 0, got {code}");
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "server did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let mut log = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut log).unwrap();
+    let code = server.stop();
+    assert!(code.success(), "graceful stop exits 0, got {code}");
+    let log = std::fs::read_to_string(&log).unwrap();
     assert!(log.contains("huddle listening on"), "{log}");
     assert!(log.contains("stopped"), "{log}");
 }
 
-/// A `huddle serve` child process, killed by its PID when dropped (a failed assertion must not
-/// leave it running). Its log goes to the file `log`. Its log goes to `log`.
-struct Server {
-    child: std::process::Child,
-    port: u16,
-    log: std::path::PathBuf,
-}
-
-impl Server {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts `huddle serve` (plus `args`) on a free port over `db`, logging to a file in `dir`, and
-/// waits until it answers.
-fn serve(dir: &std::path::Path, db: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
-    let port = free_port();
-    let log = dir.join(format!("serve-{port}.log"));
-    let child = Command::new(env!("CARGO_BIN_EXE_huddle"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-        ])
+/// Starts `huddle serve` (plus `args`) over `db`, logging to a file in `dir`, and waits until
+/// it answers.
+fn serve(dir: &std::path::Path, db: &str, args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
+    static STARTED: AtomicUsize = AtomicUsize::new(0);
+    let n = STARTED.fetch_add(1, Ordering::Relaxed);
+    let mut serve = Serve::new(db)
         .args(args)
-        .env("HUDDLE_DATABASE_URL", db)
-        .env_remove("HUDDLE_ADMIN_USERNAME")
-        .env_remove("HUDDLE_APP_ID")
-        .env_remove("HUDDLE_APP_SECRET")
-        .env_remove("HUDDLE_INSECURE_BROWSER_SESSIONS")
-        .env_remove("HUDDLE_LOG")
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let server = Server { child, port, log };
-    let url = format!("http://127.0.0.1:{port}");
-    let start = Instant::now();
-    while !huddle(db, &["healthcheck", "--url", &url]).status.success() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "server did not come up"
-        );
-        std::thread::sleep(Duration::from_millis(100));
+        .log_to(&dir.join(format!("serve-{n}.log")));
+    for (name, value) in env {
+        serve = serve.env(name, value);
     }
-    server
+    serve.start()
 }
 
 /// One HTTP/1.1 request over a plain socket: the status and the body.
@@ -420,7 +316,7 @@ fn browser_sessions_need_proof_unless_serve_is_told_otherwise() {
         ("HUDDLE_APP_ID", "cli-app"),
         ("HUDDLE_APP_SECRET", "sk_cli_secret"),
     ];
-    let bare_me = |server: &Server| {
+    let bare_me = |server: &ServerProcess| {
         let auth = [("Authorization", "Bearer sk_cli_secret")];
         let (status, body) = http_body(
             server.port,
@@ -477,11 +373,7 @@ fn huddle_alone_serves_with_its_environment() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let _server = Server {
-        child,
-        port,
-        log: dir.path().join("none.log"),
-    };
+    let _server = ServerProcess::adopt(child, port);
     let url = format!("http://127.0.0.1:{port}");
     let start = Instant::now();
     while !huddle(&db, &["healthcheck", "--url", &url])

@@ -20,9 +20,12 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+mod common;
+use common::{Serve, ServerProcess};
 
 use serde_json::{json, Value};
 
@@ -54,96 +57,20 @@ fn tool(name: &str) -> PathBuf {
 }
 
 /// A `huddle serve` on a free port, optionally under `fiu-run -x`; killed by its PID when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    async fn start(db: &str, fiu_prefix: Option<&Path>, http: &reqwest::Client) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let bin = env!("CARGO_BIN_EXE_huddle");
-        let serve = [
-            "serve",
-            "--listen",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-        ];
-        let mut cmd = match fiu_prefix {
-            Some(prefix) => {
-                let mut c = Command::new(tool("fiu-run"));
-                // `fiu-run` execs the program: the child's PID is the server's.
-                c.arg("-x").arg("-f").arg(prefix).arg(bin).args(serve);
-                c
-            }
-            None => {
-                let mut c = Command::new(bin);
-                c.args(serve);
-                c
-            }
-        };
-        let child = cmd
-            .env("HUDDLE_DATABASE_URL", db)
-            .env("HUDDLE_APP_ID", APP)
-            .env("HUDDLE_APP_SECRET", SECRET)
-            .env("HUDDLE_ADMIN_USERNAME", ADMIN)
-            .env("HUDDLE_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("HUDDLE_LOGIN_RATE_PER_MINUTE", "0")
-            .env("HUDDLE_LOG", "warn")
-            .env_remove("HUDDLE_CONFIG")
-            .env_remove("HUDDLE_INSECURE_BROWSER_SESSIONS")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut server = Server {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let start = Instant::now();
-        while http
-            .get(format!("{}/api/info", server.url))
-            .send()
-            .await
-            .is_err()
-        {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("server exited at start: {status}");
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "server did not come up"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        server
+async fn start_server(db: &str, fiu_prefix: Option<&Path>) -> ServerProcess {
+    let mut serve = Serve::new(db)
+        .env("HUDDLE_APP_ID", APP)
+        .env("HUDDLE_APP_SECRET", SECRET)
+        .env("HUDDLE_ADMIN_USERNAME", ADMIN)
+        .env("HUDDLE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("HUDDLE_LOGIN_RATE_PER_MINUTE", "0")
+        .env("HUDDLE_LOG", "warn");
+    if let Some(prefix) = fiu_prefix {
+        // `fiu-run` execs the program: the child's PID is the server's.
+        let (x, f, prefix) = ("-x".into(), "-f".into(), prefix.as_os_str().to_owned());
+        serve = serve.wrapped_in(&tool("fiu-run"), &[&x, &f, &prefix]);
     }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// SIGTERM by PID and wait: a graceful stop.
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+    serve.start_async().await
 }
 
 /// `fiu-ctrl -f PREFIX -c CMD... PID`; returns once the process has applied the commands.
@@ -188,7 +115,7 @@ async fn fsync_failing_for_two_seconds_mid_storm_loses_no_acknowledged_invite() 
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap();
-    let server = Server::start(&db, Some(&prefix), &http).await;
+    let server = start_server(&db, Some(&prefix)).await;
     assert!(
         Path::new(&format!("{}-{}.in", prefix.display(), server.pid())).exists(),
         "fiu-run did not open its control pipe (is the preload library installed?)"
@@ -340,7 +267,7 @@ async fn fsync_failing_for_two_seconds_mid_storm_loses_no_acknowledged_invite() 
             )
         }
     };
-    let server = Server::start(&db, None, &http).await;
+    let server = start_server(&db, None).await;
     let v: Value = http
         .get(format!("{}/api/v1/channels.members", server.url))
         .header("X-User-Id", &auth.0)

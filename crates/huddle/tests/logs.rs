@@ -5,10 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+mod common;
+use common::Serve;
 
 /// One request; returns the response head (status line and headers).
 fn head(port: u16, path: &str, request_id: Option<&str>) -> String {
@@ -37,35 +38,15 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 #[test]
 fn json_logs_carry_the_request_id() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let log = dir.path().join("serve.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_huddle"))
-        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1"])
-        .args(["--port", &port.to_string()])
-        .env(
-            "HUDDLE_DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("h.db").display()),
-        )
+    let db = format!("sqlite://{}", dir.path().join("h.db").display());
+    let server = Serve::new(&db)
+        .global(&["--log-format", "json"])
         // tower_http's request lines are at debug: they are the lines a request always writes.
         .env("HUDDLE_LOG", "info,sqlx=warn,tower_http=debug")
-        .env_remove("HUDDLE_CONFIG")
-        .env_remove("HUDDLE_LOG_FORMAT")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "server did not come up"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        .log_to(&log)
+        .start();
+    let port = server.port;
     let given = head(port, "/api/info", Some("edge-7f3a-42"));
     assert!(given.starts_with("HTTP/1.1 200"), "{given}");
     assert_eq!(header(&given, "x-request-id"), Some("edge-7f3a-42"));
@@ -78,10 +59,7 @@ fn json_logs_carry_the_request_id() {
     let odd = head(port, "/api/info", Some("a\"b{c}"));
     assert_ne!(header(&odd, "x-request-id"), Some("a\"b{c}"));
 
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
+    server.stop();
     let text = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<Value> = text
         .lines()

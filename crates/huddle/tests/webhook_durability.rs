@@ -9,10 +9,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+mod common;
+use common::{Serve, ServerProcess};
 
 use serde_json::{json, Value};
 
@@ -36,75 +38,18 @@ const RECEIVER_DELAY: Duration = Duration::from_millis(10);
 const DRAIN_LIMIT: Duration = Duration::from_secs(30);
 
 /// A `huddle serve` process on a free port; killed by its PID when dropped, so a failed
-/// assertion leaves nothing running.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    async fn start(db: &str, http: &reqwest::Client) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_huddle"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-            ])
-            .env("HUDDLE_DATABASE_URL", db)
-            .env("HUDDLE_APP_ID", APP)
-            .env("HUDDLE_APP_SECRET", SECRET)
-            .env("HUDDLE_ADMIN_USERNAME", ADMIN)
-            .env("HUDDLE_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("HUDDLE_LOGIN_RATE_PER_MINUTE", "0")
-            // The receiver listens on 127.0.0.1, which the SSRF guard refuses by default.
-            .env("HUDDLE_WEBHOOK_ALLOW_PRIVATE", "true")
-            .env_remove("HUDDLE_INSECURE_BROWSER_SESSIONS")
-            .env_remove("HUDDLE_LOG")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Server {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let start = Instant::now();
-        while http
-            .get(format!("{}/api/info", server.url))
-            .send()
-            .await
-            .is_err()
-        {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "server did not come up"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        server
-    }
-
-    /// SIGKILL by PID: no graceful stop, nothing flushed that was not committed.
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// assertion leaves nothing running. The test's runtime keeps serving the receiver meanwhile.
+async fn start_server(db: &str) -> ServerProcess {
+    Serve::new(db)
+        .env("HUDDLE_APP_ID", APP)
+        .env("HUDDLE_APP_SECRET", SECRET)
+        .env("HUDDLE_ADMIN_USERNAME", ADMIN)
+        .env("HUDDLE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("HUDDLE_LOGIN_RATE_PER_MINUTE", "0")
+        // The receiver listens on 127.0.0.1, which the SSRF guard refuses by default.
+        .env("HUDDLE_WEBHOOK_ALLOW_PRIVATE", "true")
+        .start_async()
+        .await
 }
 
 /// A change or a delivery of one: `(type, conversation, user)`.
@@ -194,7 +139,7 @@ fn backend(
 /// Everything the storm needs on the server: users, conversations, a Rocket.Chat channel, an
 /// admin session and the webhook endpoint. Returns `(admin auth, channel id)`.
 async fn prepare(
-    server: &Server,
+    server: &ServerProcess,
     http: &reqwest::Client,
     hook: &str,
 ) -> ((String, String), String) {
@@ -329,7 +274,7 @@ async fn storm_kill_restart(postgres: Option<&str>) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let hook = receiver(log.clone()).await;
 
-    let server = Server::start(&db, &http).await;
+    let server = start_server(&db).await;
     let (auth, channel) = prepare(&server, &http, &hook).await;
 
     let acked = Arc::new(Mutex::new(Vec::new()));
@@ -379,7 +324,7 @@ async fn storm_kill_restart(postgres: Option<&str>) {
     );
 
     let restarted = Instant::now();
-    let server = Server::start(&db, &http).await;
+    let server = start_server(&db).await;
     loop {
         let left = missing(&acked, &log.lock().unwrap()).len();
         if left == 0 {

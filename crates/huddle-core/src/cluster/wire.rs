@@ -191,7 +191,23 @@ pub(crate) fn route(event: &Event) -> Option<(Route, WireEvent)> {
                 origin: origin.clone(),
             },
         ),
-        _ => return None,
+        // Room changes travel as `Wire::Room`, numbered by the room's `seq`, never as loose
+        // events; a room's guest-access switch is one of them.
+        Event::MessageCreated { .. }
+        | Event::MessageUpdated { .. }
+        | Event::MessageDeleted { .. }
+        | Event::MemberAdded { .. }
+        | Event::MemberRemoved { .. }
+        | Event::MemberUpdated(_)
+        | Event::RoomChanged(_)
+        | Event::RoomTouched(_)
+        | Event::RoomDeleted { .. }
+        | Event::GuestAccessChanged { rid: Some(_), .. } => return None,
+        // Every node's refresher re-reads the permission table.
+        Event::PermissionsChanged => return None,
+        // Only the node that took the read fires `message.read` (its webhook outbox rows are
+        // claimed once cluster-wide); no socket shows it.
+        Event::MessagesRead { .. } => return None,
     })
 }
 

@@ -190,6 +190,9 @@ pub enum Refusal {
     Banned,
     /// The message is older than the workspace lets it be edited or deleted.
     TimeLimit,
+    /// The user to be removed is not in the room, and the actor may not "remove" users from
+    /// rooms at large (which Rocket.Chat answers as a success that changes nothing).
+    TargetNotMember,
 }
 
 /// Proof that `decide` allowed an action on a room: the write path takes one, and only this
@@ -342,6 +345,9 @@ fn person(p: &Person, action: Action, f: &Facts) -> Result<Option<Timestamp>, Re
                 }
                 if !kicks_anyone(p, f) && !f.rc_can_access(p) {
                     return Err(Refusal::NotVisible);
+                }
+                if target.is_none() && !kicks_anyone(p, f) {
+                    return Err(Refusal::TargetNotMember);
                 }
             }
             if target.is_some_and(|t| t.has_role("owner")) && owners <= 1 {

@@ -259,18 +259,16 @@ impl Huddle {
                 Refusal::LastOwner => {
                     Error::conflict("error-you-are-last-owner", LAST_OWNER_LEAVE).in_method(method)
                 }
+                Refusal::TargetNotMember => {
+                    Error::invalid("error-user-not-in-room", "User is not in this room")
+                        .in_method(method)
+                }
                 _ => Error::not_allowed(method),
             })?;
         if target_sub.is_none() {
-            if self.kicks_anyone(actor, &room) {
-                // Rocket.Chat lets kick-any holders "kick" a non-member; nothing changes, so no
-                // system message is written either.
-                return Ok(room);
-            }
-            return Err(
-                Error::invalid("error-user-not-in-room", "User is not in this room")
-                    .in_method(method),
-            );
+            // Allowed only to kick-any holders, whom Rocket.Chat lets "kick" a non-member:
+            // nothing changes, so no system message is written either.
+            return Ok(room);
         }
         let msg = Message::system(&room.id, "ru", actor.user.to_ref(), target.username_or_id());
         let done = self.remove_member(&permit, room, &target.id, msg).await?;
@@ -288,14 +286,6 @@ impl Huddle {
             .room_by_id(&done.room.id)
             .await?
             .unwrap_or(done.room))
-    }
-
-    fn kicks_anyone(&self, actor: &Actor, room: &Room) -> bool {
-        match room.t {
-            RoomType::Channel => self.has_permission(&actor.user, "kick-user-from-any-c-room"),
-            RoomType::Group => self.has_permission(&actor.user, "kick-user-from-any-p-room"),
-            RoomType::Direct => false,
-        }
     }
 
     /// `channels.join` / `joinRoom`: public rooms the caller may see, with the join code when one

@@ -78,7 +78,6 @@ impl Huddle {
     }
 }
 
-/// A policy refusal as the TalkJS-style API says it.
 /// `add_members`' refusal of a banned user, as the TalkJS-style API words it.
 pub(crate) fn banned_refusal(e: Error) -> Error {
     match e.failure() {
@@ -87,12 +86,17 @@ pub(crate) fn banned_refusal(e: Error) -> Error {
     }
 }
 
+/// A policy refusal as the TalkJS-style API says it.
 pub fn refusal(r: Refusal) -> Error {
     let forbidden =
         |code: &'static str, reason: &'static str| Error::Forbidden(Failure::new(code, reason));
     match r {
         Refusal::Banned => forbidden("USER_BANNED", "The user is banned from this conversation"),
         Refusal::TimeLimit => forbidden("TIME_LIMIT", "The message is too old to change"),
+        Refusal::TargetNotMember => Error::NotFound(Failure::new(
+            "NOT_A_PARTICIPANT",
+            "The user is not a participant of this conversation",
+        )),
         Refusal::NotAllowed | Refusal::DirectRoom => forbidden(
             "FORBIDDEN",
             "You are not allowed to do this in this conversation",

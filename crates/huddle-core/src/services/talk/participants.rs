@@ -3,7 +3,7 @@
 //! change goes through the one policy and the one write path, with a system message.
 
 use super::{refusal, Caller, TalkCaller};
-use crate::policy::{Action, Permit};
+use crate::policy::{Action, Permit, Refusal};
 use crate::services::Huddle;
 use crate::store::{NewMember, RoomChange};
 use crate::{Access, Error, Failure, Message, Result, Room, Subscription, Timestamp};
@@ -222,9 +222,11 @@ impl Huddle {
                 owners,
             }
         };
-        let permit: Permit = self
-            .decide(caller.principal(), action, &room)
-            .map_err(refusal)?;
+        let permit: Permit = match self.decide(caller.principal(), action, &room) {
+            // Rocket.Chat's rooms refuse removing a non-member; this API calls it a no-op.
+            Err(Refusal::TargetNotMember) => return Ok(()),
+            decided => decided.map_err(refusal)?,
+        };
         let Some(sub) = target else {
             return Ok(());
         };
