@@ -138,10 +138,12 @@ TOML
 st() {
     local config="$1"
     shift
-    "$VENV/bin/schemathesis" --config-file "$tmpdir/$config.toml" run \
+    # From the temp dir: schemathesis keeps a run cache (`.schemathesis/`) in its working
+    # directory, which must not land in the repository.
+    (cd "$tmpdir" && "$VENV/bin/schemathesis" --config-file "$tmpdir/$config.toml" run \
         --checks "${HUDDLE_SCHEMATHESIS_CHECKS:-not_a_server_error,response_schema_conformance}" --phases examples,coverage,fuzzing \
         --max-examples "$EXAMPLES" --seed 16 --workers 1 --request-timeout 20 \
-        --suppress-health-check all --no-color --report junit --report-dir "$tmpdir/report" "$@"
+        --suppress-health-check all --no-color --report junit --report-dir "$tmpdir/report" "$@")
 }
 export PYTHONDONTWRITEBYTECODE=1
 start=$SECONDS
