@@ -35,7 +35,8 @@ pub struct FileConfig {
     pub shutdown_timeout_secs: Option<u64>,
     pub metrics_token: Option<String>,
     /// The key that seals the app's secret keys at rest (`secrets_key.rs`); relative to this
-    /// file's directory. Default: `secrets.key` beside this file.
+    /// file's directory. Default: `secrets.key` beside the SQLite database, or (PostgreSQL)
+    /// beside this file.
     pub secrets_key_file: Option<String>,
     pub insecure_browser_sessions: Option<bool>,
     pub webhook_allow_private: Option<bool>,
@@ -354,7 +355,8 @@ pub fn default_toml() -> String {
          # metrics_token = \"change-me\"\n\
          # The key that seals the app's secret keys in the database (AES-256-GCM): a file holding\n\
          # 64 hex digits, relative to this file. Generated (mode 0600) if missing. Default:\n\
-         # secrets.key beside this file. HUDDLE_SECRETS_KEY (the key itself) overrides it. Back it\n\
+         # secrets.key beside the SQLite database, or (PostgreSQL) beside this file.\n\
+         # HUDDLE_SECRETS_KEY (the key itself) overrides it. Back it\n\
          # up apart from the database; every node of a cluster needs the same key.\n\
          # secrets_key_file = \"secrets.key\"\n\
          # true turns identity verification off at start: browsers may then act as any user by\n\

@@ -4,7 +4,9 @@
 //!
 //! 1. `HUDDLE_SECRETS_KEY`: the key itself (64 hex digits or base64 of 32 bytes);
 //! 2. `HUDDLE_SECRETS_KEY_FILE` or the config's `secrets_key_file`: a file holding it;
-//! 3. otherwise `secrets.key` beside the configuration file, else beside the SQLite database.
+//! 3. otherwise `secrets.key` beside the SQLite database (whatever the configuration file, so the
+//!    server and a `huddle admin` run with or without `--config` find the same key), or, for
+//!    PostgreSQL, beside the configuration file.
 //!
 //! A key file that does not exist yet is generated (owner-only, 0600) on first start. With
 //! PostgreSQL and neither a key nor a configuration file there is no safe place to generate one
@@ -37,18 +39,16 @@ pub fn resolve(source: &KeySource, database_url: &str) -> anyhow::Result<Secrets
     if let Some(text) = source.key.as_deref().filter(|k| !k.trim().is_empty()) {
         return SecretsKey::parse(text).map_err(|e| anyhow::anyhow!("HUDDLE_SECRETS_KEY: {e}"));
     }
-    let path = match (&source.file, &source.config) {
-        (Some(file), _) => file.clone(),
-        (None, Some(config)) => dir_of(config).join(DEFAULT_FILE),
-        (None, None) => match sqlite_path(database_url) {
-            Some(None) => return Ok(SecretsKey::generate()),
-            Some(Some(db)) => dir_of(Path::new(&db)).join(DEFAULT_FILE),
-            None => anyhow::bail!(
+    let path = match (&source.file, sqlite_path(database_url), &source.config) {
+        (Some(file), _, _) => file.clone(),
+        (None, Some(None), _) => return Ok(SecretsKey::generate()),
+        (None, Some(Some(db)), _) => dir_of(Path::new(&db)).join(DEFAULT_FILE),
+        (None, None, Some(config)) => dir_of(config).join(DEFAULT_FILE),
+        (None, None, None) => anyhow::bail!(
                 "no secrets key: with a PostgreSQL database set HUDDLE_SECRETS_KEY (64 hex \
                  digits, the same on every node; `openssl rand -hex 32` makes one), \
                  HUDDLE_SECRETS_KEY_FILE, or secrets_key_file in a --config file"
-            ),
-        },
+        ),
     };
     read_or_generate(&path)
 }
@@ -155,13 +155,15 @@ mod tests {
         }
         let again = resolve(&KeySource::default(), &db).unwrap();
         assert_eq!(first.to_text(), again.to_text());
-        // Beside the configuration file when there is one.
+        // SQLite: beside the database even with a configuration file, so the server and a CLI
+        // run without `--config` agree; PostgreSQL: beside the configuration file.
         let config = dir.path().join("etc").join("huddle.toml");
         let source = KeySource {
             config: Some(config),
             ..KeySource::default()
         };
-        let beside = resolve(&source, &db).unwrap();
+        assert_eq!(resolve(&source, &db).unwrap().to_text(), first.to_text());
+        let beside = resolve(&source, "postgres://u@h/db").unwrap();
         assert!(dir.path().join("etc").join(DEFAULT_FILE).exists());
         assert_ne!(beside.to_text(), first.to_text());
     }
