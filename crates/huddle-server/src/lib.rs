@@ -18,6 +18,9 @@ pub mod talkjs;
 
 #[cfg(test)]
 mod fuzz_tests;
+/// The parser checks the fuzzers share (proptest tests, cargo-fuzz targets in `fuzz/`).
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
