@@ -4,6 +4,8 @@
 pub mod cluster;
 pub mod error;
 pub mod events;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod ids;
 pub mod model;
 pub mod notify;

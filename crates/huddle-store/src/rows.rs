@@ -13,6 +13,8 @@ use serde::de::DeserializeOwned;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Column, Decode, Row, Type};
 
+use crate::sealed::SecretsKey;
+
 use crate::sql::from_json;
 
 /// Columns of `users`, in the order inserts bind them.
@@ -120,7 +122,8 @@ pub(crate) const MESSAGE_FIELDS: &[&str] = &[
     "extra",
     "idempotency_key",
 ];
-pub(crate) const APP_KEY_FIELDS: &[&str] = &["id", "secret", "created_at", "revoked_at"];
+/// `secret` is sealed when `sealed` is 1 (`sealed.rs`).
+pub(crate) const APP_KEY_FIELDS: &[&str] = &["id", "secret", "created_at", "revoked_at", "sealed"];
 pub(crate) const ENDPOINT_FIELDS: &[&str] = &["id", "url", "events", "enabled", "created_at"];
 pub(crate) const OUTBOX_FIELDS: &[&str] = &[
     "id",
@@ -415,11 +418,20 @@ pub(crate) fn message(row: &AnyRow) -> Result<Message> {
     })
 }
 
-pub(crate) fn app_key(row: &AnyRow) -> Result<AppKey> {
+/// Opens a sealed secret with `key`. A row still in clear (written before migration 0012, until
+/// the start-up step seals it) reads as it is.
+pub(crate) fn app_key(row: &AnyRow, key: Option<&SecretsKey>) -> Result<AppKey> {
     let c = Cols::new(row, "a", APP_KEY_FIELDS)?;
+    let id = c.text("id")?;
+    let stored = c.text("secret")?;
+    let secret = if c.flag("sealed")? {
+        key.ok_or_else(crate::sealed::no_key)?.open(&id, &stored)?
+    } else {
+        stored
+    };
     Ok(AppKey {
-        id: c.text("id")?,
-        secret: c.text("secret")?,
+        id,
+        secret,
         created_at: c.time("created_at")?,
         revoked_at: c.opt_time("revoked_at")?,
     })

@@ -3,7 +3,7 @@
 //! the resulting event after commit.
 
 mod account_extras;
-mod app;
+pub(crate) mod app;
 mod auth;
 mod avatars;
 mod bans;

@@ -18,10 +18,15 @@ pub type Body = fn(Arc<dyn Store>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
 pub const PG_ENV: &str = "HUDDLE_TEST_POSTGRES_URL";
 
+/// One key per test process, so stores reopened on a database read what they sealed.
+static SECRETS_KEY: std::sync::LazyLock<huddle_store::SecretsKey> =
+    std::sync::LazyLock::new(huddle_store::SecretsKey::generate);
+
 fn options() -> StoreOptions {
     // Tests run in parallel against one PostgreSQL server: keep each store's share small.
     StoreOptions {
         max_connections: 5,
+        secrets_key: Some(SECRETS_KEY.clone()),
         ..StoreOptions::default()
     }
 }
