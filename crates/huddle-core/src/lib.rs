@@ -17,5 +17,7 @@ pub mod time;
 
 pub use error::{Error, Failure, Result};
 pub use model::*;
-pub use services::{Actor, Changes, Huddle, RoomKind, RoomLookup, ThreadsOf, UserLookup};
+pub use services::{
+    Actor, Changes, Huddle, NewDiscussion, RoomKind, RoomLookup, ThreadsOf, UserLookup,
+};
 pub use time::{Clock, ShiftedClock, SystemClock, Timestamp};

@@ -56,6 +56,8 @@ pub const DEFAULT_SETTINGS: &[SettingDefault] = &[
         true,
     ),
     ("Message_MaxAllowedSize", || json!(5000), true),
+    // Starting discussions (`rooms.createDiscussion`, DDP `createDiscussion`).
+    ("Discussion_enabled", || json!(true), true),
     (
         "UTF8_Channel_Names_Validation",
         || json!("[0-9a-zA-Z-_.]+"),

@@ -78,6 +78,9 @@ pub fn room_in(r: &Room, d: Dates) -> Value {
     if r.encrypted {
         put("encrypted", json!(true));
     }
+    if let Some(prid) = &r.prid {
+        put("prid", json!(prid));
+    }
     Value::Object(o)
 }
 
@@ -172,6 +175,9 @@ pub fn subscription_in(s: &Subscription, d: Dates) -> Value {
     }
     // Rocket.Chat's subscriptions always say whether the room is a favourite.
     v["f"] = json!(s.favorite);
+    if !s.ignored.is_empty() {
+        v["ignored"] = json!(s.ignored);
+    }
     v
 }
 
@@ -205,7 +211,7 @@ pub fn message_in(m: &Message, d: Dates) -> Value {
         for (k, val) in &m.extra {
             // Dates the server keeps in `extra` as epoch milliseconds (pins, threads) are
             // dates on the wire, as every other date.
-            let as_date = matches!(k.as_str(), "pinnedAt" | "tlm");
+            let as_date = matches!(k.as_str(), "pinnedAt" | "tlm" | "dlm");
             let val = match val.as_i64() {
                 Some(ms) if as_date => date(huddle_core::Timestamp(ms), d),
                 _ => val.clone(),

@@ -37,6 +37,7 @@ mod rooms;
 mod rows;
 mod settings;
 mod sql;
+mod thread_unreads;
 mod users;
 mod writer;
 

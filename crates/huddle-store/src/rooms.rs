@@ -210,7 +210,9 @@ fn bind_room<'q>(q: Q<'q>, r: &'q Room, users_count: i64) -> Result<Q<'q>> {
         .bind(to_json(&r.custom)?)
         .bind(flag(r.guest_access))
         .bind(r.origin.as_str())
-        .bind(flag(r.encrypted)))
+        .bind(flag(r.encrypted))
+        .bind(r.prid.as_deref())
+        .bind(r.pmid.as_deref()))
 }
 
 /// `RoomChange::Create`: the room row and its first members (duplicates by user dropped). The
@@ -479,6 +481,12 @@ impl RoomStore for SqlStore {
             binds.push(contains_pattern(text));
             conditions.push(format!("lower(r.name) LIKE ${} ESCAPE '\\'", binds.len()));
         }
+        for (column, value) in [("prid", &query.prid), ("pmid", &query.pmid)] {
+            if let Some(value) = value {
+                binds.push(value.clone());
+                conditions.push(format!("r.{column} = ${}", binds.len()));
+            }
+        }
         if let Some(ids) = &query.ids {
             if ids.is_empty() {
                 return Ok(Page {
@@ -498,12 +506,18 @@ impl RoomStore for SqlStore {
             format!(" WHERE {}", conditions.join(" AND "))
         };
         let dir = if query.sort_desc { "DESC" } else { "ASC" };
+        // Discussions have generated names: they are listed by the name people gave them.
+        let order = if query.prid.is_some() {
+            "fname"
+        } else {
+            "name"
+        };
         let count_sql = self
             .db
             .backend
             .sql(format!("SELECT count(*) FROM rooms r{filter}"));
         let page_sql = self.db.backend.sql(format!(
-            "SELECT {} FROM rooms r{filter} ORDER BY r.name {dir} NULLS LAST, r.id {dir}{}",
+            "SELECT {} FROM rooms r{filter} ORDER BY r.{order} {dir} NULLS LAST, r.id {dir}{}",
             *ROOM_COLS,
             self.db.backend.page(&query.paging)
         ));

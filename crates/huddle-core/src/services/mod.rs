@@ -10,6 +10,7 @@ mod bans;
 mod bootstrap;
 mod custom_roles;
 mod directory;
+mod discussions;
 mod dm;
 mod hashing;
 mod invites;
@@ -49,6 +50,7 @@ pub use auth::{Actor, LoginRequest, PasswordInput};
 pub use avatars::{AvatarImage, MAX_AVATAR_BYTES};
 pub use bootstrap::{AdminBootstrap, GENERAL_ID};
 pub use custom_roles::RoleInput;
+pub use discussions::NewDiscussion;
 pub use invites::{ValidInvite, INVITE_DAYS, INVITE_USES};
 pub use live::HistoryPage;
 pub use lookup::{RoomKind, RoomLookup, UserLookup};
@@ -196,6 +198,13 @@ impl Huddle {
 
     fn setting_bool(&self, id: &str) -> bool {
         self.setting(id).and_then(|v| v.as_bool()).unwrap_or(false)
+    }
+
+    /// A boolean setting, `default` when unset or not a boolean.
+    fn setting_flag(&self, id: &str, default: bool) -> bool {
+        self.setting(id)
+            .and_then(|v| v.as_bool())
+            .unwrap_or(default)
     }
 
     /// Global permission check (the user's own roles only).

@@ -17,6 +17,7 @@ mod cluster;
 mod concurrency;
 mod dashboard;
 mod ddp;
+mod discussions;
 mod faults;
 mod flood;
 mod im;
