@@ -434,3 +434,131 @@ async fn unread_threads_are_the_followed_ones_with_new_replies() {
         .await;
     assert_eq!(v["errorType"], "error-invalid-params", "{v}");
 }
+
+#[tokio::test]
+async fn ddp_methods_for_stars_threads_ignores_discussions_and_invites() {
+    use crate::ddp::Ddp;
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let (rid, _) = app.room(&alice, "p", &[&bob.username]).await;
+    let id = post(&app, &bob, &rid, "star me").await;
+    let mut a = Ddp::resume(&app, &alice).await;
+    let mut b = Ddp::resume(&app, &bob).await;
+
+    // Stars: the caller's own; an outsider's star is `false`.
+    let star = json!([{"_id": id, "rid": rid, "starred": true}]);
+    assert_eq!(a.ok("starMessage", star.clone()).await, true);
+    let starred = app
+        .get_ok(&alice, "chat.getStarredMessages", &[("roomId", &rid)])
+        .await;
+    assert_eq!(ids(&starred["messages"], "_id"), vec![id.clone()]);
+    let mut c = Ddp::resume(&app, &carol).await;
+    assert_eq!(c.ok("starMessage", star).await, false);
+    let e = a.err("starMessage", json!([{"_id": id}])).await;
+    assert_eq!(e["reason"], "Match failed", "{e}");
+
+    // Threads: follow, unfollow, read.
+    app.ok(
+        &alice,
+        "chat.postMessage",
+        json!({"roomId": rid, "text": "reply", "tmid": id}),
+    )
+    .await;
+    assert_eq!(b.ok("unfollowMessage", json!([{"mid": id}])).await, true);
+    let following = app
+        .get_ok(
+            &bob,
+            "chat.getThreadsList",
+            &[("rid", &rid), ("type", "following")],
+        )
+        .await;
+    assert_eq!(following["threads"], json!([]), "{following}");
+    assert_eq!(b.ok("followMessage", json!([{"mid": id}])).await, true);
+    let unread = app
+        .get_ok(
+            &bob,
+            "chat.getThreadsList",
+            &[("rid", &rid), ("type", "unread")],
+        )
+        .await;
+    assert_eq!(ids(&unread["threads"], "_id"), vec![id.clone()]);
+    b.ok("readThreads", json!([id])).await;
+    let unread = app
+        .get_ok(
+            &bob,
+            "chat.getThreadsList",
+            &[("rid", &rid), ("type", "unread")],
+        )
+        .await;
+    assert_eq!(unread["threads"], json!([]), "{unread}");
+    let e = c.err("followMessage", json!([{"mid": id}])).await;
+    assert_eq!(e["error"], "error-not-allowed", "{e}");
+
+    // Ignoring.
+    assert_eq!(
+        a.ok("ignoreUser", json!([{"rid": rid, "userId": bob.user_id}]))
+            .await,
+        true
+    );
+    let sub = app
+        .get_ok(&alice, "subscriptions.getOne", &[("roomId", &rid)])
+        .await;
+    assert_eq!(sub["subscription"]["ignored"], json!([bob.user_id]));
+    let e = c
+        .err("ignoreUser", json!([{"rid": rid, "userId": bob.user_id}]))
+        .await;
+    assert_eq!(e["error"], "error-invalid-subscription", "{e}");
+
+    // Discussions.
+    let d = a
+        .ok(
+            "createDiscussion",
+            json!([{"prid": rid, "pmid": id, "t_name": "from ddp", "reply": "go"}]),
+        )
+        .await;
+    assert_eq!(d["prid"], json!(rid), "{d}");
+    assert_eq!(d["rid"], d["_id"], "{d}");
+    assert!(d["ts"]["$date"].is_i64(), "{d}");
+    let e = c
+        .err("createDiscussion", json!([{"prid": rid, "t_name": "x"}]))
+        .await;
+    assert_eq!(e["error"], "error-not-allowed", "{e}");
+
+    // Invite links: made by the owner, used by carol, refused to a plain member.
+    let inv = a
+        .ok(
+            "findOrCreateInvite",
+            json!([{"rid": rid, "days": 1, "maxUses": 1}]),
+        )
+        .await;
+    let token = inv["inviteToken"].as_str().expect("token").to_string();
+    assert!(inv["expires"]["$date"].is_i64(), "{inv}");
+    assert_eq!(c.ok("validateInviteToken", json!([token])).await, true);
+    // Listing needs the permission globally: the administrator's.
+    let e = a.err("listInvites", json!([])).await;
+    assert_eq!(e["error"], "not_authorized", "{e}");
+    let mut admin = Ddp::resume(&app, &app.admin).await;
+    let listed = admin.ok("listInvites", json!([])).await;
+    assert!(listed.to_string().contains(inv["_id"].as_str().unwrap()));
+    assert!(!listed.to_string().contains(&token), "{listed}");
+    let joined = c.ok("useInviteToken", json!([token])).await;
+    assert_eq!(joined["room"]["rid"], json!(rid), "{joined}");
+    assert_eq!(c.ok("validateInviteToken", json!([token])).await, false);
+    let e = b
+        .err(
+            "findOrCreateInvite",
+            json!([{"rid": rid, "days": 1, "maxUses": 1}]),
+        )
+        .await;
+    assert_eq!(e["error"], "not_authorized", "{e}");
+    assert_eq!(
+        admin.ok("removeInvite", json!([{"_id": inv["_id"]}])).await,
+        true
+    );
+    let e = admin
+        .err("removeInvite", json!([{"_id": inv["_id"]}]))
+        .await;
+    assert_eq!(e["error"], "invalid-invitation-id", "{e}");
+}
