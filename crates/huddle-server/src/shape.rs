@@ -221,3 +221,35 @@ pub fn message_in(m: &Message, d: Dates) -> Value {
     }
     v
 }
+
+/// Rooms as Rocket.Chat shows them to `actor`, each with its `lastMessage` (the newest message
+/// the caller may see; absent in a room without one).
+pub async fn rooms_with_last(
+    huddle: &huddle_core::Huddle,
+    actor: &huddle_core::Actor,
+    rooms: &[Room],
+    d: Dates,
+) -> huddle_core::Result<Vec<Value>> {
+    let mut last = huddle.last_messages(actor, rooms).await?;
+    Ok(rooms
+        .iter()
+        .map(|r| {
+            let mut v = room_in(r, d);
+            if let Some(m) = last.remove(&r.id) {
+                v["lastMessage"] = message_in(&m, d);
+            }
+            v
+        })
+        .collect())
+}
+
+/// One room with its `lastMessage`, as `rooms_with_last`.
+pub async fn room_with_last(
+    huddle: &huddle_core::Huddle,
+    actor: &huddle_core::Actor,
+    room: &Room,
+    d: Dates,
+) -> huddle_core::Result<Value> {
+    let mut all = rooms_with_last(huddle, actor, std::slice::from_ref(room), d).await?;
+    Ok(all.pop().unwrap_or(Value::Null))
+}

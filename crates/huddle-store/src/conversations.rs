@@ -306,4 +306,24 @@ impl ConversationStore for SqlStore {
             .map_err(db_err)?;
         rows::all(&found, rows::message)
     }
+
+    async fn latest_messages(&self, rids: &[String]) -> Result<Vec<Message>> {
+        if rids.is_empty() {
+            return Ok(vec![]);
+        }
+        let c = self.db.backend.bytewise();
+        // Per room, the first entry of its (rid, ts, id) index from the end.
+        let sql = format!(
+            "SELECT {} FROM messages m WHERE m.id IN (SELECT (SELECT l.id FROM messages l \
+             WHERE l.rid = j.value ORDER BY l.ts DESC, l.id{c} DESC LIMIT 1) FROM ({}) j)",
+            *MESSAGE_COLS,
+            crate::sql::json_list(self.db.backend, 1)
+        );
+        let found = sqlx::query(&sql)
+            .bind(crate::sql::to_json(&rids)?)
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        rows::all(&found, rows::message)
+    }
 }

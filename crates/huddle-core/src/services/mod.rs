@@ -14,6 +14,7 @@ mod discussions;
 mod dm;
 mod hashing;
 mod invites;
+mod last_message;
 mod live;
 mod lookup;
 pub(crate) mod membership;

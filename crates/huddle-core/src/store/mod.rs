@@ -251,6 +251,9 @@ pub trait ConversationStore: Send + Sync {
         starting_after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Message>>;
+    /// The newest message of each of these rooms (rooms without one are left out), in one
+    /// query of one index lookup per room: the rooms' `lastMessage`.
+    async fn latest_messages(&self, rids: &[String]) -> Result<Vec<Message>>;
 }
 
 #[async_trait]

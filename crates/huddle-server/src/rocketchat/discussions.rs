@@ -69,7 +69,8 @@ async fn room_discussions(State(s): State<AppState>, Auth(actor): Auth, p: Param
     let (offset, count) = p.paging()?;
     let paging = s.huddle.paging(offset, count);
     let page = s.huddle.room_discussions(&actor, &room, paging).await?;
-    let discussions: Vec<Value> = page.items.iter().map(shape::room).collect();
+    let discussions =
+        shape::rooms_with_last(&s.huddle, &actor, &page.items, shape::Dates::Iso).await?;
     ok(json!({
         "discussions": discussions,
         "count": discussions.len(),

@@ -23,6 +23,7 @@ mod flood;
 mod im;
 mod invite;
 mod invite_links;
+mod last_message;
 mod limits;
 mod matrix;
 mod membership;
