@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod mail;
 pub mod model;
 pub mod notify;
 pub mod permissions;

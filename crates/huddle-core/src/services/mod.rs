@@ -90,6 +90,8 @@ pub struct Huddle {
     email_window_ms: std::sync::atomic::AtomicI64,
     /// "Now" for rules that depend on time passing (invite expiry).
     clock: Arc<dyn crate::Clock>,
+    /// Sends an e-mail at once (`sendInvitationEmail`) while SMTP is configured.
+    mail: RwLock<Option<Arc<dyn crate::mail::MailSender>>>,
 }
 
 /// Caps on what one request may ask for.
@@ -146,9 +148,26 @@ impl Huddle {
             limits,
             email_window_ms: Default::default(),
             clock: Arc::new(crate::SystemClock),
+            mail: RwLock::new(None),
         };
         app.bootstrap().await?;
         Ok(app)
+    }
+
+    /// Sends e-mails through `sender` from now on (the server, when SMTP is configured).
+    pub fn set_mail_sender(&self, sender: Arc<dyn crate::mail::MailSender>) {
+        let mut slot = match self.mail.write() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = Some(sender);
+    }
+
+    fn mail_sender(&self) -> Option<Arc<dyn crate::mail::MailSender>> {
+        match self.mail.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     /// Reads time from `clock` from now on (tests move it to expire invites).

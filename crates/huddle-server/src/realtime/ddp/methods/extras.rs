@@ -211,3 +211,24 @@ pub async fn validate_invite_token(s: &mut Session, p: &[Value]) -> Outcome {
     let valid = s.huddle().validate_invite_token(&token).await.is_ok();
     Ok(Some(json!(valid)))
 }
+
+/// `sendInvitationEmail(emails)`: the addresses sent to, as Rocket.Chat answers.
+pub async fn send_invitation_email(s: &mut Session, p: &[Value]) -> Outcome {
+    let method = "sendInvitationEmail";
+    let actor = s.actor(method)?.clone();
+    let emails = p
+        .first()
+        .and_then(Value::as_array)
+        .and_then(|a| {
+            a.iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+        })
+        .ok_or_else(MeteorError::match_failed)?;
+    let sent = s
+        .huddle()
+        .send_invitation_email(&actor, &emails)
+        .await
+        .map_err(fail(method))?;
+    Ok(Some(json!(sent)))
+}

@@ -38,6 +38,7 @@ pub async fn call(s: &mut Session, method: &str, params: Vec<Value>) -> Outcome 
         "removeInvite" => extras::remove_invite(s, p).await,
         "useInviteToken" => extras::use_invite_token(s, p).await,
         "validateInviteToken" => extras::validate_invite_token(s, p).await,
+        "sendInvitationEmail" => extras::send_invitation_email(s, p).await,
         "loadHistory" => messages::load_history(s, p).await,
         "readMessages" => messages::read(s, p).await,
         "stream-notify-room" => messages::notify_room(s, p).await,
