@@ -214,6 +214,7 @@ pub fn publish_written<H: EventHub + ?Sized>(hub: &H, room: &Room, written: &Roo
         // A new message moves the room's `lm`/`msgs`: Rocket.Chat clients update their room
         // list from `rooms-changed`, so members hear of the room after each post.
         let mut posted: Option<Message> = None;
+        let mut thread_only = false;
         for item in &written.items {
             if let RoomEventItem::GuestAccessChanged { allowed: false } = item {
                 hub.publish(Event::GuestAccessChanged {
@@ -244,6 +245,12 @@ pub fn publish_written<H: EventHub + ?Sized>(hub: &H, room: &Room, written: &Roo
                 }
                 RoomEventItem::MessageCreated { message } => {
                     posted = Some(message.as_ref().clone());
+                    // A reply shown only in its thread is no room's last message.
+                    let shown = message.extra.get("tmid").is_none()
+                        || message.extra.get("tshow") == Some(&serde_json::Value::Bool(true));
+                    if !shown {
+                        thread_only = true;
+                    }
                     hub.publish(Event::MessageCreated {
                         message: message.as_ref().clone(),
                         room: room.brief(),
@@ -277,7 +284,7 @@ pub fn publish_written<H: EventHub + ?Sized>(hub: &H, room: &Room, written: &Roo
         } else if let Some(last) = posted {
             hub.publish(Event::RoomTouched {
                 room: room.clone(),
-                last: Some(last),
+                last: (!thread_only).then_some(last),
             });
         }
     }

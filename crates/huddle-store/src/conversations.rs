@@ -311,11 +311,9 @@ impl ConversationStore for SqlStore {
         if rids.is_empty() {
             return Ok(vec![]);
         }
-        let c = self.db.backend.bytewise();
-        // Per room, the first entry of its (rid, ts, id) index from the end.
+        // The write path keeps each room's last message id (`rooms.last_mid`).
         let sql = format!(
-            "SELECT {} FROM messages m WHERE m.id IN (SELECT (SELECT l.id FROM messages l \
-             WHERE l.rid = j.value ORDER BY l.ts DESC, l.id{c} DESC LIMIT 1) FROM ({}) j)",
+            "SELECT {} FROM rooms r JOIN messages m ON m.id = r.last_mid WHERE r.id IN ({})",
             *MESSAGE_COLS,
             crate::sql::json_list(self.db.backend, 1)
         );

@@ -351,6 +351,7 @@ pub(crate) async fn clean(
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+    crate::rooms::replace_last_message(tx, backend, rid, list.as_str()).await?;
     let row = sqlx::query(
         "UPDATE rooms SET msgs = (SELECT count(*) FROM messages WHERE rid = $1), \
          lm = (SELECT max(ts) FROM messages WHERE rid = $1), updated_at = $2, \
@@ -496,6 +497,7 @@ pub(crate) async fn delete(
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+    crate::rooms::replace_last_message(tx, backend, rid, &to_json(&[id.as_str()])?).await?;
     // msgs counts the messages the room holds; lm falls back to the newest one left.
     let row = sqlx::query(
         "UPDATE rooms SET msgs = msgs - 1, lm = (SELECT max(ts) FROM messages WHERE rid = $1), updated_at = $2, \

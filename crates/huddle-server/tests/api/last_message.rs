@@ -104,7 +104,40 @@ async fn rooms_carry_their_newest_message() {
     let ims = app.get_ok(&alice, "im.list", &[]).await;
     assert_eq!(find(&ims["ims"], &dm)["lastMessage"]["msg"], "psst");
 
-    // Deleting the newest makes the one before it the last.
+    // A reply shown only in its thread is not the room's last message; one also shown in the
+    // room is.
+    app.ok(
+        &alice,
+        "chat.postMessage",
+        json!({"roomId": rid, "text": "thread only", "tmid": second}),
+    )
+    .await;
+    assert_eq!(
+        app.room_info(&bob, &rid).await["lastMessage"]["_id"],
+        json!(second)
+    );
+    app.ok(
+        &alice,
+        "chat.postMessage",
+        json!({"roomId": rid, "text": "shown too", "tmid": second, "tshow": true}),
+    )
+    .await;
+    assert_eq!(
+        app.room_info(&bob, &rid).await["lastMessage"]["msg"],
+        "shown too"
+    );
+    let shown = app.room_info(&bob, &rid).await["lastMessage"]["_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.ok(
+        &alice,
+        "chat.delete",
+        json!({"roomId": rid, "msgId": shown}),
+    )
+    .await;
+    // Deleting the newest makes the one before it that shows in the room the last (the
+    // thread-only reply is skipped).
     app.ok(&bob, "chat.delete", json!({"roomId": rid, "msgId": second}))
         .await;
     let room = app.room_info(&bob, &rid).await;

@@ -20,3 +20,14 @@ CREATE TABLE thread_unreads (
     tmid TEXT NOT NULL,
     PRIMARY KEY (uid, rid, tmid)
 );
+
+-- The room's last message (Rocket.Chat's `lastMessage`): kept by the write path (a post that
+-- shows in the room, the newest system message; the newest one left after a deletion), so a
+-- room list reads it with one join. A reply shown only in its thread is never one.
+ALTER TABLE rooms ADD COLUMN last_mid TEXT;
+UPDATE rooms SET last_mid = (
+    SELECT l.id FROM messages l
+    WHERE l.rid = rooms.id
+      AND ((l.extra::jsonb ->> 'tmid') IS NULL OR (l.extra::jsonb -> 'tshow') = 'true'::jsonb)
+    ORDER BY l.ts DESC, l.id COLLATE "C" DESC LIMIT 1
+);
