@@ -856,13 +856,13 @@ def test_discussions(admin, group, user1, user1_client):
     d = created["discussion"]
     assert d["prid"] == gid and d["fname"] == "Planning" and d["rid"] == d["_id"]
     # The message's author is in it; asking again for the same message hands back the same room.
-    assert user1["username"] in member_usernames(admin.groups_members(room_id=d["_id"]))
+    assert user1["username"] in {m["username"] for m in admin.groups_members(room_id=d["_id"])}
     again = admin.rooms_create_discussion(gid, "Planning", pmid=msg["_id"])
     assert again["discussion"]["_id"] == d["_id"]
-    notes = user1_client.chat_get_discussions(gid)
-    assert [m["drid"] for m in notes["messages"]] == [d["_id"]]
-    assert notes["messages"][0]["t"] == "discussion-created"
-    assert notes["messages"][0]["dcount"] == 1
+    notes = list(user1_client.chat_get_discussions(gid))
+    assert [m["drid"] for m in notes] == [d["_id"]]
+    assert notes[0]["t"] == "discussion-created"
+    assert notes[0]["dcount"] == 1
     # The package has no method for rooms.getDiscussions.
     listed = user1_client.call_api_get("rooms.getDiscussions", roomId=gid)
     assert [r["_id"] for r in listed["discussions"]] == [d["_id"]]
@@ -888,18 +888,21 @@ def test_last_message_and_unread_threads(admin, channel, user1, user1_client):
     rid = channel["_id"]
     admin.channels_invite(rid, user1["id"])
     root = admin.chat_post_message("thread start", room_id=rid)["message"]
-    latest = user1_client.chat_post_message("in reply", room_id=rid, tmid=root["_id"])["message"]
+    user1_client.chat_post_message("in reply", room_id=rid, tmid=root["_id"])
+    # A reply shown only in its thread is not the room's last message.
+    assert admin.channels_info(room_id=rid)["channel"]["lastMessage"]["_id"] == root["_id"]
+    latest = user1_client.chat_post_message("in the room", room_id=rid)["message"]
     info = admin.channels_info(room_id=rid)["channel"]
     assert info["lastMessage"]["_id"] == latest["_id"]
     assert info["lastMessage"]["u"]["username"] == user1["username"]
     assert admin.rooms_info(room_id=rid)["room"]["lastMessage"]["_id"] == latest["_id"]
     assert any(r["_id"] == rid and r["lastMessage"]["_id"] == latest["_id"] for r in admin.rooms_get()["update"])
     # The admin follows their thread and has a reply to read; the replier has none.
-    unread = admin.chat_get_threads_list(rid, type="unread")["threads"]
+    unread = list(admin.chat_get_threads_list(rid, type="unread"))
     assert [t["_id"] for t in unread] == [root["_id"]]
-    assert user1_client.chat_get_threads_list(rid, type="unread")["threads"] == []
+    assert list(user1_client.chat_get_threads_list(rid, type="unread")) == []
     assert admin.subscriptions_read(rid, readThreads=True)["success"] is True
-    assert admin.chat_get_threads_list(rid, type="unread")["threads"] == []
+    assert list(admin.chat_get_threads_list(rid, type="unread")) == []
     # Deleting the last message makes the one before it the last.
     admin.chat_delete(rid, latest["_id"])
     assert admin.channels_info(room_id=rid)["channel"]["lastMessage"]["_id"] == root["_id"]
