@@ -68,7 +68,7 @@ pub enum Event {
     /// the conversation streams.
     RoomTouched {
         room: Room,
-        last: Option<Message>,
+        last: Option<Box<Message>>,
     },
     RoomDeleted {
         rid: String,
@@ -284,7 +284,7 @@ pub fn publish_written<H: EventHub + ?Sized>(hub: &H, room: &Room, written: &Roo
         } else if let Some(last) = posted {
             hub.publish(Event::RoomTouched {
                 room: room.clone(),
-                last: (!thread_only).then_some(last),
+                last: (!thread_only).then(|| Box::new(last)),
             });
         }
     }

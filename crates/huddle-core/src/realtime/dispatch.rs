@@ -227,7 +227,7 @@ impl State {
             }
             Event::RoomTouched { room, last } => {
                 let shared = Arc::new(room.clone());
-                let last = last.clone().map(Arc::new);
+                let last = last.as_ref().map(|m| Arc::new(m.as_ref().clone()));
                 let members: Vec<String> = self
                     .members_online
                     .get(&room.id)

@@ -329,7 +329,9 @@ async fn ignoring_a_member_is_kept_on_the_subscription() {
     .await;
     assert!(sub(alice.clone()).await.get("ignored").is_none());
 
-    let cases: Vec<(&str, &Session, Vec<(&str, &str)>, &str)> = vec![
+    /// (case, caller, query, expected errorType)
+    type Case<'a> = (&'a str, &'a Session, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "no rid",
             &alice,
