@@ -38,6 +38,7 @@ mod rows;
 mod sealed;
 mod settings;
 mod sql;
+mod thread_unreads;
 mod users;
 mod writer;
 

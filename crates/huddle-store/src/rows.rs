@@ -81,6 +81,8 @@ pub(crate) const ROOM_FIELDS: &[&str] = &[
     "guest_access",
     "origin",
     "encrypted",
+    "prid",
+    "pmid",
 ];
 pub(crate) const SUB_FIELDS: &[&str] = &[
     "id",
@@ -104,6 +106,7 @@ pub(crate) const SUB_FIELDS: &[&str] = &[
     "revoked_at",
     "updated_at",
     "f",
+    "ignored",
 ];
 pub(crate) const MESSAGE_FIELDS: &[&str] = &[
     "id",
@@ -349,6 +352,8 @@ pub(crate) fn room(row: &AnyRow) -> Result<Room> {
         guest_access: c.flag("guest_access")?,
         origin: c.origin("origin")?,
         encrypted: c.flag("encrypted")?,
+        prid: c.opt_text("prid")?,
+        pmid: c.opt_text("pmid")?,
     })
 }
 
@@ -378,6 +383,7 @@ pub(crate) fn subscription(row: &AnyRow) -> Result<Subscription> {
         revoked_at: c.opt_time("revoked_at")?,
         updated_at: c.time("updated_at")?,
         favorite: c.flag("f")?,
+        ignored: c.json("ignored")?,
     })
 }
 

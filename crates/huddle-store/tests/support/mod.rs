@@ -164,6 +164,7 @@ pub fn sub(room: &Room, user: &User) -> Subscription {
         notify: "true".into(),
         revoked_at: None,
         favorite: false,
+        ignored: vec![],
         updated_at: now,
     }
 }
