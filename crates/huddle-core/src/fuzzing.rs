@@ -24,7 +24,9 @@ pub fn corpus(dir: &str) -> Vec<String> {
     let path = format!("{}/../../fuzz/corpus/{dir}", env!("CARGO_MANIFEST_DIR"));
     let mut out: Vec<String> = std::fs::read_dir(&path)
         .unwrap_or_else(|e| panic!("{path}: {e}"))
-        .filter_map(|e| Some(String::from_utf8_lossy(&std::fs::read(e.ok()?.path()).ok()?).into_owned()))
+        .filter_map(|e| {
+            Some(String::from_utf8_lossy(&std::fs::read(e.ok()?.path()).ok()?).into_owned())
+        })
         .collect();
     out.sort();
     assert!(!out.is_empty(), "{path} holds no seed");

@@ -68,10 +68,15 @@ pub fn check_rc_params(body: &[u8], query: &str, is_form: bool) {
 pub fn check_webhook_signature(secret: &str, timestamp: &str, body: &str) {
     let sig = crate::talkjs::webhooks::sign(secret, timestamp, body);
     assert_eq!(sig.len(), 64);
-    assert!(sig.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_lowercase()));
+    assert!(sig
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_lowercase()));
     assert_eq!(sig, crate::talkjs::webhooks::sign(secret, timestamp, body));
     let other = format!("{body}x");
-    assert_ne!(sig, crate::talkjs::webhooks::sign(secret, timestamp, &other));
+    assert_ne!(
+        sig,
+        crate::talkjs::webhooks::sign(secret, timestamp, &other)
+    );
 }
 
 /// Every accessor a handler may call on parameters, on every key present and some absent.

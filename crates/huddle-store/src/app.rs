@@ -13,10 +13,10 @@ use sqlx::Row;
 
 use crate::errors::{db_err, is_foreign_key_violation, is_unique_violation};
 use crate::pool::Backend;
-use crate::sealed;
 use crate::rows::{
     self, APP_KEY_COLS, APP_KEY_FIELDS, ENDPOINT_COLS, ENDPOINT_FIELDS, OUTBOX_COLS, OUTBOX_FIELDS,
 };
+use crate::sealed;
 use crate::sql::{flag, placeholders, to_json, values_rows, CHUNK};
 use crate::SqlStore;
 
@@ -523,7 +523,10 @@ mod tests {
                 .unwrap();
         for (id, secret, sealed) in &rows {
             assert_eq!(*sealed, 1, "{id}");
-            assert!(secret.starts_with("v1:") && !secret.contains("sk_live"), "{id}");
+            assert!(
+                secret.starts_with("v1:") && !secret.contains("sk_live"),
+                "{id}"
+            );
         }
         let after = file_bytes(&path);
         for clear in ["sk_live_legacy0123456789", "sk_live_fresh0123456789"] {

@@ -122,7 +122,10 @@ mod tests {
         // A fresh nonce each time: the same secret seals differently.
         assert_ne!(key.seal("k1", "sk_live_abc").unwrap(), sealed);
         assert!(key.open("k2", &sealed).is_err(), "moved to another row");
-        assert!(SecretsKey::generate().open("k1", &sealed).is_err(), "another key");
+        assert!(
+            SecretsKey::generate().open("k1", &sealed).is_err(),
+            "another key"
+        );
         let mut tampered = sealed.clone().into_bytes();
         let last = tampered.len() - 3;
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
@@ -140,7 +143,13 @@ mod tests {
         assert_eq!(again.0, key.0);
         let b64 = STANDARD.encode(key.0.as_slice());
         assert_eq!(SecretsKey::parse(&b64).unwrap().0, key.0);
-        for bad in ["", "abc", &"0".repeat(62), &STANDARD.encode([7u8; 16]), "zz"] {
+        for bad in [
+            "",
+            "abc",
+            &"0".repeat(62),
+            &STANDARD.encode([7u8; 16]),
+            "zz",
+        ] {
             assert!(SecretsKey::parse(bad).is_err(), "{bad:?}");
         }
         assert_eq!(format!("{key:?}"), "SecretsKey(..)");

@@ -45,7 +45,7 @@ pub fn resolve(source: &KeySource, database_url: &str) -> anyhow::Result<Secrets
         (None, Some(Some(db)), _) => dir_of(Path::new(&db)).join(DEFAULT_FILE),
         (None, None, Some(config)) => dir_of(config).join(DEFAULT_FILE),
         (None, None, None) => anyhow::bail!(
-                "no secrets key: with a PostgreSQL database set HUDDLE_SECRETS_KEY (64 hex \
+            "no secrets key: with a PostgreSQL database set HUDDLE_SECRETS_KEY (64 hex \
                  digits, the same on every node; `openssl rand -hex 32` makes one), \
                  HUDDLE_SECRETS_KEY_FILE, or secrets_key_file in a --config file"
         ),
@@ -104,8 +104,7 @@ fn generate(path: &Path) -> anyhow::Result<SecretsKey> {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return read_or_generate(path),
         Err(e) => {
-            return Err(e)
-                .with_context(|| format!("creating secrets key file {}", path.display()))
+            return Err(e).with_context(|| format!("creating secrets key file {}", path.display()))
         }
     };
     file.write_all(format!("{}\n", key.to_text()).as_bytes())
