@@ -10,9 +10,5 @@ fuzz_target!(|data: &[u8]| {
     };
     let (user_id, given) = text.split_once('\n').unwrap_or(("alice", text));
     huddle_core::fuzzing::check_signature(given, user_id);
-    huddle_server::fuzzing::check_webhook_signature(
-        huddle_core::fuzzing::SECRET,
-        user_id,
-        given,
-    );
+    huddle_server::fuzzing::check_webhook_signature(huddle_core::fuzzing::SECRET, user_id, given);
 });
