@@ -16,7 +16,6 @@ use crate::pool::Backend;
 use crate::rows::{
     self, APP_KEY_COLS, APP_KEY_FIELDS, ENDPOINT_COLS, ENDPOINT_FIELDS, OUTBOX_COLS, OUTBOX_FIELDS,
 };
-use crate::sealed;
 use crate::sql::{flag, placeholders, to_json, values_rows, CHUNK};
 use crate::SqlStore;
 
@@ -45,6 +44,15 @@ fn insert_err(e: sqlx::Error, what: &str, id: &str) -> Error {
         ));
     }
     db_err(e)
+}
+
+/// The error when a secret must be stored or read and no key was configured.
+pub(crate) fn no_key() -> Error {
+    Error::Unavailable(
+        "no secrets key is configured, so app secret keys can be neither stored nor read \
+         (set HUDDLE_SECRETS_KEY or secrets_key_file)"
+            .into(),
+    )
 }
 
 /// Enqueueing for an endpoint that does not exist (or was deleted meanwhile).
@@ -81,7 +89,7 @@ impl AppStore for SqlStore {
         let sealed = self
             .secrets
             .as_ref()
-            .ok_or_else(sealed::no_key)?
+            .ok_or_else(no_key)?
             .seal(&key.id, &key.secret)?;
         let key = key.clone();
         self.db
