@@ -13,6 +13,7 @@ pub mod notify;
 pub mod permissions;
 pub mod policy;
 pub mod realtime;
+pub mod sealed;
 pub mod services;
 pub mod settings;
 pub mod store;

@@ -95,7 +95,7 @@ pub struct ServerConfig {
     pub db_max_connections: u32,
     /// Seals the app's secret keys at rest (huddle-store's `SecretsKey`). `None`: the server
     /// cannot store or read them (it fails to start once there are any).
-    pub secrets_key: Option<huddle_store::SecretsKey>,
+    pub secrets_key: Option<huddle_core::sealed::SecretsKey>,
 }
 
 /// How a node joins a cluster: its bus (NATS, made by the binary) and options.

@@ -47,6 +47,15 @@ fn insert_err(e: sqlx::Error, what: &str, id: &str) -> Error {
     db_err(e)
 }
 
+/// The error when a secret must be stored or read and no key was configured.
+pub(crate) fn no_key() -> Error {
+    Error::Unavailable(
+        "no secrets key is configured, so app secret keys can be neither stored nor read \
+         (set HUDDLE_SECRETS_KEY or secrets_key_file)"
+            .into(),
+    )
+}
+
 /// Enqueueing for an endpoint that does not exist (or was deleted meanwhile).
 fn outbox_err(e: sqlx::Error) -> Error {
     if is_foreign_key_violation(&e) {
@@ -81,7 +90,7 @@ impl AppStore for SqlStore {
         let sealed = self
             .secrets
             .as_ref()
-            .ok_or_else(sealed::no_key)?
+            .ok_or_else(no_key)?
             .seal(&key.id, &key.secret)?;
         let key = key.clone();
         self.db

@@ -35,7 +35,6 @@ mod pool;
 mod room_writes;
 mod rooms;
 mod rows;
-mod sealed;
 mod settings;
 mod sql;
 mod thread_unreads;
@@ -48,8 +47,8 @@ use huddle_core::store::Store;
 use huddle_core::Error;
 
 pub use backup::{backup, restore, CopySummary};
+pub use huddle_core::sealed::SecretsKey;
 pub use pool::StoreOptions;
-pub use sealed::SecretsKey;
 
 /// A runtime query over the Any driver, as the modules build and bind them.
 pub(crate) type Q<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;

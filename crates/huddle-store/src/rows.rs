@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Column, Decode, Row, Type};
 
-use crate::sealed::SecretsKey;
+use huddle_core::sealed::SecretsKey;
 
 use crate::sql::from_json;
 
@@ -431,7 +431,7 @@ pub(crate) fn app_key(row: &AnyRow, key: Option<&SecretsKey>) -> Result<AppKey> 
     let id = c.text("id")?;
     let stored = c.text("secret")?;
     let secret = if c.flag("sealed")? {
-        key.ok_or_else(crate::sealed::no_key)?.open(&id, &stored)?
+        key.ok_or_else(crate::app::no_key)?.open(&id, &stored)?
     } else {
         stored
     };

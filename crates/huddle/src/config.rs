@@ -38,6 +38,8 @@ pub struct FileConfig {
     /// file's directory. Default: `secrets.key` beside the SQLite database, or (PostgreSQL)
     /// beside this file.
     pub secrets_key_file: Option<String>,
+    /// Traces to an OpenTelemetry collector (OTLP/HTTP); `--otlp-endpoint` wins.
+    pub otlp_endpoint: Option<String>,
     pub insecure_browser_sessions: Option<bool>,
     pub webhook_allow_private: Option<bool>,
     pub trusted_proxies: Option<Vec<String>>,
@@ -112,15 +114,45 @@ pub struct ServeArgs {
     /// `postgres://` database shared by every node.
     #[arg(long, env = "HUDDLE_NATS_URL")]
     pub nats_url: Option<String>,
+    /// Export traces (request and write spans) to an OpenTelemetry collector over OTLP/HTTP:
+    /// `http://collector:4318` (`/v1/traces` is added). Off unless set.
+    #[arg(long, env = "HUDDLE_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+}
+
+/// What `huddle serve` runs with, before the secrets key is read (`with_secrets_key`), so that
+/// logging (and trace export) is set up first and reports the key's generation.
+pub struct Serve {
+    pub config: ServerConfig,
+    /// The collector's URL, when traces are exported.
+    pub otlp_endpoint: Option<String>,
+    key: KeySource,
+}
+
+impl Serve {
+    pub fn with_secrets_key(self) -> anyhow::Result<ServerConfig> {
+        let mut c = self.config;
+        c.secrets_key = Some(secrets_key::resolve(&self.key, &c.database_url)?);
+        Ok(c)
+    }
 }
 
 /// The configuration of `huddle serve`: `load` plus the flags only serving has.
-pub fn load_serve(a: &ServeArgs) -> anyhow::Result<ServerConfig> {
-    let mut c = load_keyed(&a.overrides)?;
+pub fn load_serve(a: &ServeArgs) -> anyhow::Result<Serve> {
+    let (mut c, key, file_otlp) = load_parts(&a.overrides)?;
     if let Some(v) = a.insecure_browser_sessions {
         c.insecure_browser_sessions = v;
     }
-    Ok(c)
+    let otlp_endpoint = a
+        .otlp_endpoint
+        .clone()
+        .or(file_otlp)
+        .filter(|e| !e.trim().is_empty());
+    Ok(Serve {
+        config: c,
+        otlp_endpoint,
+        key,
+    })
 }
 
 /// The configuration without the secrets key: for commands that never read the app's secret
@@ -131,12 +163,13 @@ pub fn load(o: &Overrides) -> anyhow::Result<ServerConfig> {
 
 /// The configuration with the secrets key resolved (generating its file on first start).
 pub fn load_keyed(o: &Overrides) -> anyhow::Result<ServerConfig> {
-    let (mut c, source) = load_parts(o)?;
+    let (mut c, source, _) = load_parts(o)?;
     c.secrets_key = Some(secrets_key::resolve(&source, &c.database_url)?);
     Ok(c)
 }
 
-fn load_parts(o: &Overrides) -> anyhow::Result<(ServerConfig, KeySource)> {
+/// The configuration, where its secrets key comes from, and the file's `otlp_endpoint`.
+fn load_parts(o: &Overrides) -> anyhow::Result<(ServerConfig, KeySource, Option<String>)> {
     let file = match &o.config {
         Some(path) => read_file(path)?,
         None => FileConfig::default(),
@@ -151,6 +184,7 @@ fn load_parts(o: &Overrides) -> anyhow::Result<(ServerConfig, KeySource)> {
     if let (None, Some(f), Some(config)) = (&source.file, &file.secrets_key_file, &o.config) {
         source.file = Some(secrets_key::dir_of(config).join(f));
     }
+    let otlp_endpoint = file.otlp_endpoint.clone();
     let mut c = ServerConfig::default();
     apply_file(&mut c, file)?;
     // A secret, so the environment rather than the file when it can.
@@ -204,7 +238,7 @@ fn load_parts(o: &Overrides) -> anyhow::Result<(ServerConfig, KeySource)> {
     if let Some(v) = o.login_rate_per_minute {
         c.login_rate_per_minute = v;
     }
-    Ok((c, source))
+    Ok((c, source, otlp_endpoint))
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -359,6 +393,9 @@ pub fn default_toml() -> String {
          # HUDDLE_SECRETS_KEY (the key itself) overrides it. Back it\n\
          # up apart from the database; every node of a cluster needs the same key.\n\
          # secrets_key_file = \"secrets.key\"\n\
+         # Export traces (request and write spans) to an OpenTelemetry collector over OTLP/HTTP\n\
+         # (/v1/traces is added). Off unless set; --otlp-endpoint / HUDDLE_OTLP_ENDPOINT win.\n\
+         # otlp_endpoint = \"http://127.0.0.1:4318\"\n\
          # true turns identity verification off at start: browsers may then act as any user by\n\
          # naming its id, with no token or signature. For local development only; a warning is\n\
          # logged at every start while verification is off.\n\

@@ -3,6 +3,7 @@
 
 mod config;
 mod secrets_key;
+mod telemetry;
 
 use std::sync::Arc;
 
@@ -140,22 +141,52 @@ enum ConfigAction {
     PrintDefault,
 }
 
-fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HUDDLE_LOG")
-        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
+/// Logs to stderr (text or JSON), and with an OTLP endpoint the same spans to a collector.
+fn init_tracing(
+    format: LogFormat,
+    otlp_endpoint: Option<&str>,
+) -> anyhow::Result<Option<telemetry::Telemetry>> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("HUDDLE_LOG")
+            .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into())
+    };
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = match format {
+        LogFormat::Text => fmt.boxed(),
         // One object a line: timestamp, level, target, fields, and the spans it happened in
         // (`request` with `request_id` for anything logged while a request runs).
-        LogFormat::Json => builder
+        LogFormat::Json => fmt
             .json()
             .with_current_span(true)
             .with_span_list(true)
-            .init(),
+            .boxed(),
+    };
+    let (telemetry, otel) = match otlp_endpoint {
+        Some(endpoint) => {
+            let (t, tracer) = telemetry::Telemetry::start(endpoint)?;
+            // Huddle's own spans only (request, write), whatever HUDDLE_LOG says: the exporter's
+            // HTTP client would otherwise trace its own exports.
+            let only_huddle = tracing_subscriber::filter::filter_fn(|m| {
+                m.is_span() && m.target().starts_with("huddle")
+            });
+            let layer = tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_filter(only_huddle);
+            (Some(t), Some(layer))
+        }
+        None => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(fmt.with_filter(filter()))
+        .with(otel)
+        .init();
+    if let Some(endpoint) = otlp_endpoint {
+        tracing::info!(endpoint = %telemetry::traces_url(endpoint), "exporting traces over OTLP/HTTP");
     }
+    Ok(telemetry)
 }
 
 #[tokio::main]
@@ -164,12 +195,20 @@ async fn main() -> anyhow::Result<()> {
     let log_format = cli.log_format;
     match cli.command.unwrap_or_else(default_command) {
         Command::Serve(a) => {
-            init_tracing(log_format);
+            let loaded = config::load_serve(&a)?;
+            let telemetry = init_tracing(log_format, loaded.otlp_endpoint.as_deref())?;
             let nats = a.nats_url.clone().filter(|u| !u.is_empty());
-            serve(config::load_serve(&a)?, nats).await
+            let served = match loaded.with_secrets_key() {
+                Ok(c) => serve(c, nats).await,
+                Err(e) => Err(e),
+            };
+            if let Some(t) = telemetry {
+                t.shutdown();
+            }
+            served
         }
         Command::Migrate(o) => {
-            init_tracing(log_format);
+            init_tracing(log_format, None)?;
             let c = config::load_keyed(&o)?;
             huddle_store::open(&c.database_url, store_options(&c))
                 .await

@@ -11,6 +11,7 @@ use crate::model::{Room, Subscription};
 use crate::policy::{self, Action, Facts, Permit, Principal, Refusal};
 use crate::store::{RoomChange, RoomEventItem, RoomWrite, RoomWritten};
 use crate::{Error, Result};
+use tracing::Instrument;
 
 /// What a committed change did, with the room as it left it.
 #[derive(Debug, Clone)]
@@ -69,6 +70,14 @@ impl Huddle {
                 room.id
             )));
         }
+        // The write path's span (a child of the request's): which room, which change, and the
+        // event number it committed as. Exported with the request's when traces are.
+        let span = tracing::info_span!(
+            "write",
+            room = %room.id,
+            change = change.kind(),
+            seq = tracing::field::Empty,
+        );
         let notify = self.notify_facts(room, &change);
         let write = RoomWrite {
             rid: room.id.clone(),
@@ -81,33 +90,39 @@ impl Huddle {
         let room = room.clone();
         // Its own task: once the store has the change, its events are published even if the
         // caller stops waiting (a client that hangs up cannot make a committed change silent).
-        let task = tokio::spawn(async move {
-            let ticket = sequencer.begin(&room.id);
-            let result = store.write_room(write).await;
-            let committed = result.as_ref().ok().map(|written| Committed {
-                room: match written.counters {
-                    Some(c) => c.apply(room.clone()),
-                    None => room.clone(),
-                },
-                written: written.clone(),
-            });
-            let ready = committed.clone().map(|c| (c.room, c.written));
-            let finished = sequencer.finish(&room.id, ticket, ready, |(room, written)| {
-                hub.publish_room(&room, &written)
-            });
-            // A call returns only once its events are out: a kick has revoked before it answers.
-            if let Finished::Waiting(published) = finished {
-                let _ = published.await;
-            }
-            // In a cluster, also once this node applied it in seq order and, for a revocation,
-            // every live node acknowledged it.
-            if let Ok(written) = &result {
-                if let Some(settle) = hub.settle(&room.id, written) {
-                    settle.await;
+        let task = tokio::spawn(
+            async move {
+                let ticket = sequencer.begin(&room.id);
+                let result = store.write_room(write).await;
+                if let Ok(written) = &result {
+                    tracing::Span::current().record("seq", written.seq);
                 }
+                let committed = result.as_ref().ok().map(|written| Committed {
+                    room: match written.counters {
+                        Some(c) => c.apply(room.clone()),
+                        None => room.clone(),
+                    },
+                    written: written.clone(),
+                });
+                let ready = committed.clone().map(|c| (c.room, c.written));
+                let finished = sequencer.finish(&room.id, ticket, ready, |(room, written)| {
+                    hub.publish_room(&room, &written)
+                });
+                // A call returns only once its events are out: a kick has revoked before it answers.
+                if let Finished::Waiting(published) = finished {
+                    let _ = published.await;
+                }
+                // In a cluster, also once this node applied it in seq order and, for a revocation,
+                // every live node acknowledged it.
+                if let Ok(written) = &result {
+                    if let Some(settle) = hub.settle(&room.id, written) {
+                        settle.await;
+                    }
+                }
+                result.map(|_| committed)
             }
-            result.map(|_| committed)
-        });
+            .instrument(span),
+        );
         match task.await {
             Ok(Ok(Some(committed))) => Ok(committed),
             Ok(Ok(None)) => Err(Error::Internal("a write returned no result".into())),

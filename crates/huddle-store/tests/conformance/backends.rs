@@ -42,6 +42,7 @@ async fn unreachable_postgres_is_unavailable_fast() {
     let opts = huddle_store::StoreOptions {
         max_connections: 2,
         acquire_timeout: Duration::from_millis(500),
+        secrets_key: None,
     };
     let started = Instant::now();
     let result = huddle_store::open("postgres://postgres@127.0.0.1:1/none", opts).await;

@@ -1,15 +1,15 @@
-//! Secrets at rest: the app's secret keys are sealed with AES-256-GCM under a key that is not in
+//! Secrets at rest: the app's secret keys are sealed (by the store, `huddle-store/src/app.rs`) with AES-256-GCM under a key that is not in
 //! the database (`SecretsKey`, from the operator's configuration), so a copy of the database
 //! file, a backup or a row dump does not give away the keys that sign tokens and webhooks.
 //!
 //! A sealed value is `v1:` + base64(nonce ‖ ciphertext ‖ tag). The row's id is the associated
 //! data: a sealed secret moved to another row does not open.
 
+use crate::Error;
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use huddle_core::Error;
 
 const PREFIX: &str = "v1:";
 const NONCE_LEN: usize = 12;
@@ -56,7 +56,7 @@ impl SecretsKey {
     }
 
     /// Seals `clear` for the row `id`.
-    pub(crate) fn seal(&self, id: &str, clear: &str) -> Result<String, Error> {
+    pub fn seal(&self, id: &str, clear: &str) -> Result<String, Error> {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let sealed = Aes256Gcm::new(&self.0)
             .encrypt(
@@ -74,7 +74,7 @@ impl SecretsKey {
 
     /// Opens what `seal` made for the row `id`. Fails (without saying more) on a wrong key, a
     /// tampered value or a value moved from another row.
-    pub(crate) fn open(&self, id: &str, sealed: &str) -> Result<String, Error> {
+    pub fn open(&self, id: &str, sealed: &str) -> Result<String, Error> {
         let wrong = || {
             Error::Unavailable(format!(
                 "the secrets key does not open the stored secret key {id}: this is not the key \
@@ -98,15 +98,6 @@ impl SecretsKey {
             .map_err(|_| wrong())?;
         String::from_utf8(clear).map_err(|_| wrong())
     }
-}
-
-/// The error when a secret must be stored or read and no key was configured.
-pub(crate) fn no_key() -> Error {
-    Error::Unavailable(
-        "no secrets key is configured, so app secret keys can be neither stored nor read \
-         (set HUDDLE_SECRETS_KEY or secrets_key_file)"
-            .into(),
-    )
 }
 
 #[cfg(test)]
