@@ -16,7 +16,6 @@ use crate::pool::Backend;
 use crate::rows::{
     self, APP_KEY_COLS, APP_KEY_FIELDS, ENDPOINT_COLS, ENDPOINT_FIELDS, OUTBOX_COLS, OUTBOX_FIELDS,
 };
-use crate::sealed;
 use crate::sql::{flag, placeholders, to_json, values_rows, CHUNK};
 use crate::SqlStore;
 
