@@ -53,12 +53,14 @@ for _ in $(seq 1 100); do [[ -s "$ports" ]] && break; sleep 0.1; done
 nats_url="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["nats"][0])' "$ports")"
 
 admin_password="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(18))')"
+# One key for every node: it seals the app's secret keys in the shared database.
+secrets_key="$("$PY" -c 'import secrets; print(secrets.token_hex(32))')"
 urls=()
 node_pids=()
 for i in 1 2 3; do
     port="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
     HUDDLE_ADMIN_USERNAME=admin HUDDLE_ADMIN_PASSWORD="$admin_password" HUDDLE_ADMIN_EMAIL=admin@example.com \
-        "$BIN" serve --listen 127.0.0.1 --port "$port" --database-url "$database_url" --nats-url "$nats_url" \
+        HUDDLE_SECRETS_KEY="$secrets_key" "$BIN" serve --listen 127.0.0.1 --port "$port" --database-url "$database_url" --nats-url "$nats_url" \
         >"$tmpdir/node$i.log" 2>&1 </dev/null &
     pids+=($!)
     node_pids+=($!)

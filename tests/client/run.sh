@@ -95,6 +95,7 @@ if [[ -z "${HUDDLE_URL:-}" ]]; then
     HUDDLE_ADMIN_USERNAME="$admin_username" \
     HUDDLE_ADMIN_PASSWORD="$admin_password" \
     HUDDLE_ADMIN_EMAIL="$admin_email" \
+    HUDDLE_SECRETS_KEY="${HUDDLE_SECRETS_KEY:-$("$PY" -c 'import secrets; print(secrets.token_hex(32))')}" \
         "$HUDDLE_BIN" serve --listen 127.0.0.1 --port "$port" --database-url "$database_url" \
         >"$server_log" 2>&1 </dev/null &
     server_pid=$!

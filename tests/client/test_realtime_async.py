@@ -255,3 +255,82 @@ def test_resume_with_rest_token():
             await _stop(rc)
 
     _run(main())
+
+
+def test_bot_sees_reactions_pins_thread_replies_and_room_changes():
+    """A bot subscribed through the package's own subscriptions sees what a bot reacts to: a
+    reaction and a pin changing a message, the pin's note, a thread reply, and its room list
+    updated per message with the room's lastMessage."""
+    _, _, admin_headers = _admin()
+    bot = _create_user(admin_headers, "rcarbot")
+    owner_headers = admin_headers
+    channel = f"rcr-{secrets.token_hex(4)}"
+    rid = _post(owner_headers, "channels.create", {"name": channel})["channel"]["_id"]
+    _post(owner_headers, "channels.invite", {"roomId": rid, "userId": bot["id"]})
+
+    async def main():
+        raw: asyncio.Queue = asyncio.Queue()
+        changes: asyncio.Queue = asyncio.Queue()
+
+        async def next_from(queue, pred):
+            while True:
+                item = await asyncio.wait_for(queue.get(), TIMEOUT)
+                if pred(item):
+                    return item
+
+        rc = RocketChat()
+        try:
+            await asyncio.wait_for(rc.start(_ws_url(), bot["username"], bot["password"]), TIMEOUT)
+            await asyncio.wait_for(rc.subscribe_to_channel_messages_raw(rid, raw.put_nowait), TIMEOUT)
+            await asyncio.wait_for(rc.subscribe_to_channel_changes_raw(changes.put_nowait), TIMEOUT)
+            await asyncio.wait_for(rc.get_channels(), TIMEOUT)
+
+            text = f"react to me {secrets.token_hex(4)}"
+            mid = (await asyncio.to_thread(
+                _post, owner_headers, "chat.postMessage", {"roomId": rid, "text": text}
+            ))["message"]["_id"]
+            got = await next_from(raw, lambda m: m.get("_id") == mid)
+            assert got["msg"] == text
+            # Its room list hears of the room with the new last message.
+            change = await next_from(
+                changes, lambda p: p[0] == "updated" and p[1].get("lastMessage", {}).get("_id") == mid
+            )
+            assert change[1]["_id"] == rid
+
+            await asyncio.to_thread(_post, owner_headers, "chat.react", {"messageId": mid, "emoji": "tada"})
+            reacted = await next_from(raw, lambda m: m.get("_id") == mid and m.get("reactions"))
+            assert ":tada:" in reacted["reactions"]
+
+            await asyncio.to_thread(_post, owner_headers, "chat.pinMessage", {"messageId": mid})
+            pinned = await next_from(raw, lambda m: m.get("_id") == mid and m.get("pinned") is True)
+            assert pinned["pinnedBy"]["_id"]
+            note = await next_from(raw, lambda m: m.get("t") == "message_pinned")
+            assert note["attachments"][0]["text"] == text
+
+            reply = f"in thread {secrets.token_hex(4)}"
+            await asyncio.to_thread(
+                _post, owner_headers, "chat.postMessage", {"roomId": rid, "text": reply, "tmid": mid}
+            )
+            threaded = await next_from(raw, lambda m: m.get("msg") == reply)
+            assert threaded["tmid"] == mid
+            counted = await next_from(raw, lambda m: m.get("_id") == mid and m.get("tcount") == 1)
+            assert counted["tlm"]
+
+            # The bot answers in the thread and reacts, over the websocket.
+            await asyncio.wait_for(rc.send_message("bot answer", rid, thread_id=mid), TIMEOUT)
+            answer = await next_from(raw, lambda m: m.get("msg") == "bot answer")
+            assert answer["tmid"] == mid
+            await asyncio.wait_for(rc.send_reaction(mid, ":thumbsup:"), TIMEOUT)
+            await next_from(raw, lambda m: m.get("_id") == mid and ":thumbsup:" in (m.get("reactions") or {}))
+        finally:
+            await _stop(rc)
+
+    _run(main())
+
+    # Over REST: the thread holds both replies, and the reply did not become the last message.
+    thread = _get(owner_headers, "chat.getThreadMessages", {"tmid": _get(
+        owner_headers, "chat.getThreadsList", {"rid": rid}
+    )["threads"][0]["_id"]})["messages"]
+    assert [m["msg"] for m in thread][-1] == "bot answer"
+    info = _get(owner_headers, "channels.info", {"roomId": rid})["channel"]
+    assert info["lastMessage"]["t"] == "message_pinned", info["lastMessage"]

@@ -843,3 +843,73 @@ def test_preferences_avatars_forgot_password(huddle_url, admin, user1, user1_cli
     anonymous = RocketChat(server_url=huddle_url, timeout=TIMEOUT)
     assert anonymous.users_forgot_password("nobody@example.com")["success"] is True
     assert anonymous.users_forgot_password(user1["email"])["success"] is True
+
+
+# ---------------------------------------------------------------------------------------------
+# Discussions, ignoring, lastMessage, unread threads, invitation e-mails (issue 14, last part)
+# ---------------------------------------------------------------------------------------------
+def test_discussions(admin, group, user1, user1_client):
+    gid = group["_id"]
+    admin.groups_invite(gid, user1["id"])
+    msg = user1_client.chat_post_message("let's discuss", room_id=gid)["message"]
+    created = admin.rooms_create_discussion(gid, "Planning", pmid=msg["_id"], reply="kick-off")
+    d = created["discussion"]
+    assert d["prid"] == gid and d["fname"] == "Planning" and d["rid"] == d["_id"]
+    # The message's author is in it; asking again for the same message hands back the same room.
+    assert user1["username"] in {m["username"] for m in admin.groups_members(room_id=d["_id"])}
+    again = admin.rooms_create_discussion(gid, "Planning", pmid=msg["_id"])
+    assert again["discussion"]["_id"] == d["_id"]
+    notes = list(user1_client.chat_get_discussions(gid))
+    assert [m["drid"] for m in notes] == [d["_id"]]
+    assert notes[0]["t"] == "discussion-created"
+    assert notes[0]["dcount"] == 1
+    # The package has no method for rooms.getDiscussions.
+    listed = user1_client.call_api_get("rooms.getDiscussions", roomId=gid)
+    assert [r["_id"] for r in listed["discussions"]] == [d["_id"]]
+    status, body = api_error(admin.rooms_create_discussion, "nope", "x")
+    assert status == 400 and body["errorType"] == "error-invalid-room"
+
+
+def test_ignore_user(admin, group, user1, user1_client, admin_id):
+    gid = group["_id"]
+    admin.groups_invite(gid, user1["id"])
+    # Rocket.Chat reads `ignore` as true when the text contains "true" or "1" (so Python's
+    # str(True), "True", would unignore): the script passes the string.
+    assert user1_client.chat_ignore_user(gid, admin_id, ignore="true")["success"] is True
+    sub = user1_client.subscriptions_get_one(gid)["subscription"]
+    assert sub["ignored"] == [admin_id]
+    assert user1_client.chat_ignore_user(gid, admin_id, ignore="false")["success"] is True
+    assert "ignored" not in user1_client.subscriptions_get_one(gid)["subscription"]
+    status, body = api_error(user1_client.chat_ignore_user, gid, "nobody", ignore="true")
+    assert status == 400 and body["errorType"] == "error-invalid-subscription"
+
+
+def test_last_message_and_unread_threads(admin, channel, user1, user1_client):
+    rid = channel["_id"]
+    admin.channels_invite(rid, user1["id"])
+    root = admin.chat_post_message("thread start", room_id=rid)["message"]
+    user1_client.chat_post_message("in reply", room_id=rid, tmid=root["_id"])
+    # A reply shown only in its thread is not the room's last message.
+    assert admin.channels_info(room_id=rid)["channel"]["lastMessage"]["_id"] == root["_id"]
+    latest = user1_client.chat_post_message("in the room", room_id=rid)["message"]
+    info = admin.channels_info(room_id=rid)["channel"]
+    assert info["lastMessage"]["_id"] == latest["_id"]
+    assert info["lastMessage"]["u"]["username"] == user1["username"]
+    assert admin.rooms_info(room_id=rid)["room"]["lastMessage"]["_id"] == latest["_id"]
+    assert any(r["_id"] == rid and r["lastMessage"]["_id"] == latest["_id"] for r in admin.rooms_get()["update"])
+    # The admin follows their thread and has a reply to read; the replier has none.
+    unread = list(admin.chat_get_threads_list(rid, type="unread"))
+    assert [t["_id"] for t in unread] == [root["_id"]]
+    assert list(user1_client.chat_get_threads_list(rid, type="unread")) == []
+    assert admin.subscriptions_read(rid, readThreads=True)["success"] is True
+    assert list(admin.chat_get_threads_list(rid, type="unread")) == []
+    # Deleting the last message makes the one before it the last.
+    admin.chat_delete(rid, latest["_id"])
+    assert admin.channels_info(room_id=rid)["channel"]["lastMessage"]["_id"] == root["_id"]
+
+
+def test_invitation_email_without_a_mail_server(admin):
+    # run.sh configures no [smtp]: Rocket.Chat's refusal (the sending itself is an API test).
+    status, body = api_error(admin.send_invitation_email, ["someone@example.com"])
+    assert status == 400
+    assert body["error"] == "SMTP is not configured [error-email-send-failed]"

@@ -59,6 +59,9 @@ export async function startHuddle({ label, appId, secret, admin, adminPassword }
       HUDDLE_ADMIN_EMAIL: 'admin@example.com',
       HUDDLE_APP_ID: appId,
       HUDDLE_APP_SECRET: secret,
+      // Seals the app's secret keys in the database; PostgreSQL has no file beside it to keep a
+      // generated one in, so the tests give one.
+      HUDDLE_SECRETS_KEY: randomBytes(32).toString('hex'),
       HUDDLE_LOGIN_RATE_PER_MINUTE: '0',
       // Tests' webhook receivers listen on 127.0.0.1, which the SSRF guard refuses by default.
       HUDDLE_WEBHOOK_ALLOW_PRIVATE: 'true',

@@ -64,8 +64,12 @@ pub enum Event {
     MemberUpdated(Subscription),
     RoomChanged(Room),
     /// A message moved the room's counters (`msgs`, `lm`): only its members' room lists hear
-    /// of it (Rocket.Chat's `rooms-changed` per message), not the conversation streams.
-    RoomTouched(Room),
+    /// of it (Rocket.Chat's `rooms-changed` per message, with the room's `lastMessage`), not
+    /// the conversation streams.
+    RoomTouched {
+        room: Room,
+        last: Option<Box<Message>>,
+    },
     RoomDeleted {
         rid: String,
     },
@@ -209,7 +213,8 @@ pub fn publish_written<H: EventHub + ?Sized>(hub: &H, room: &Room, written: &Roo
         let mut created = false;
         // A new message moves the room's `lm`/`msgs`: Rocket.Chat clients update their room
         // list from `rooms-changed`, so members hear of the room after each post.
-        let mut posted = false;
+        let mut posted: Option<Message> = None;
+        let mut thread_only = false;
         for item in &written.items {
             if let RoomEventItem::GuestAccessChanged { allowed: false } = item {
                 hub.publish(Event::GuestAccessChanged {
@@ -239,7 +244,13 @@ pub fn publish_written<H: EventHub + ?Sized>(hub: &H, room: &Room, written: &Roo
                     hub.publish(Event::MemberUpdated(subscription.as_ref().clone()));
                 }
                 RoomEventItem::MessageCreated { message } => {
-                    posted = true;
+                    posted = Some(message.as_ref().clone());
+                    // A reply shown only in its thread is no room's last message.
+                    let shown = message.extra.get("tmid").is_none()
+                        || message.extra.get("tshow") == Some(&serde_json::Value::Bool(true));
+                    if !shown {
+                        thread_only = true;
+                    }
                     hub.publish(Event::MessageCreated {
                         message: message.as_ref().clone(),
                         room: room.brief(),
@@ -270,8 +281,11 @@ pub fn publish_written<H: EventHub + ?Sized>(hub: &H, room: &Room, written: &Roo
         }
         if membership_moved || created {
             hub.publish(Event::RoomChanged(room.clone()));
-        } else if posted {
-            hub.publish(Event::RoomTouched(room.clone()));
+        } else if let Some(last) = posted {
+            hub.publish(Event::RoomTouched {
+                room: room.clone(),
+                last: (!thread_only).then(|| Box::new(last)),
+            });
         }
     }
 }

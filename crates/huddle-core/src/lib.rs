@@ -4,7 +4,10 @@
 pub mod cluster;
 pub mod error;
 pub mod events;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod ids;
+pub mod mail;
 pub mod model;
 pub mod notify;
 pub mod permissions;
@@ -17,5 +20,7 @@ pub mod time;
 
 pub use error::{Error, Failure, Result};
 pub use model::*;
-pub use services::{Actor, Changes, Huddle, RoomKind, RoomLookup, ThreadsOf, UserLookup};
+pub use services::{
+    Actor, Changes, Huddle, NewDiscussion, RoomKind, RoomLookup, ThreadsOf, UserLookup,
+};
 pub use time::{Clock, ShiftedClock, SystemClock, Timestamp};

@@ -36,6 +36,9 @@ pub struct Candidate<'a> {
     pub access: Access,
     /// A deactivated account is told nothing.
     pub active: bool,
+    /// The member ignores the sender (`chat.ignoreUser`): Rocket.Chat notifies nobody of the
+    /// messages of someone they ignore.
+    pub ignores_sender: bool,
 }
 
 /// What the write path knows at post time besides the store's rows: who has a live view of the
@@ -116,6 +119,7 @@ pub fn recipients(
     candidates
         .iter()
         .filter(|c| c.uid != message.u.id && c.active && c.access != Access::None)
+        .filter(|c| !c.ignores_sender)
         .filter(|c| !live.contains(c.uid))
         .filter(|c| match c.notify {
             NotifySetting::All => true,
@@ -148,6 +152,7 @@ mod tests {
             notify: NotifySetting::parse(notify),
             access: Access::ReadWrite,
             active: true,
+            ignores_sender: false,
         }
     }
 
@@ -248,6 +253,8 @@ mod tests {
         gone.access = Access::None;
         let mut inactive = cand("cid", "true");
         inactive.active = false;
+        let mut ignoring = cand("eve", "true");
+        ignoring.ignores_sender = true;
         let read_only = Candidate {
             access: Access::Read,
             ..cand("dan", "true")
@@ -255,7 +262,7 @@ mod tests {
         assert_eq!(
             recipients(
                 &msg("ann", "hi", false),
-                &[gone, inactive, read_only],
+                &[gone, inactive, ignoring, read_only],
                 &none
             ),
             vec!["dan"]

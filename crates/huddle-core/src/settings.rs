@@ -56,6 +56,19 @@ pub const DEFAULT_SETTINGS: &[SettingDefault] = &[
         true,
     ),
     ("Message_MaxAllowedSize", || json!(5000), true),
+    // sendInvitationEmail's e-mail (`[Site_Name]` and `[Site_URL]` are filled in).
+    (
+        "Invitation_Subject",
+        || json!("You have been invited to [Site_Name]"),
+        false,
+    ),
+    (
+        "Invitation_Email",
+        || json!("You have been invited to [Site_Name]. Go to [Site_URL] to join."),
+        false,
+    ),
+    // Starting discussions (`rooms.createDiscussion`, DDP `createDiscussion`).
+    ("Discussion_enabled", || json!(true), true),
     (
         "UTF8_Channel_Names_Validation",
         || json!("[0-9a-zA-Z-_.]+"),

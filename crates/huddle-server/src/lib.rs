@@ -19,6 +19,9 @@ pub mod talkjs;
 
 #[cfg(test)]
 mod fuzz_tests;
+/// The parser checks the fuzzers share (proptest tests, cargo-fuzz targets in `fuzz/`).
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -90,6 +93,9 @@ pub struct ServerConfig {
     /// Most database connections this process opens (PostgreSQL; SQLite's readers). Several
     /// nodes on one PostgreSQL server add theirs up against its `max_connections`.
     pub db_max_connections: u32,
+    /// Seals the app's secret keys at rest (huddle-store's `SecretsKey`). `None`: the server
+    /// cannot store or read them (it fails to start once there are any).
+    pub secrets_key: Option<huddle_store::SecretsKey>,
 }
 
 /// How a node joins a cluster: its bus (NATS, made by the binary) and options.
@@ -181,6 +187,7 @@ impl Default for ServerConfig {
             smtp: None,
             // The store's own default (StoreOptions).
             db_max_connections: 10,
+            secrets_key: None,
         }
     }
 }
@@ -215,6 +222,7 @@ impl Application {
         metrics::install();
         let options = huddle_store::StoreOptions {
             max_connections: config.db_max_connections,
+            secrets_key: config.secrets_key.clone(),
             ..huddle_store::StoreOptions::default()
         };
         let store = huddle_store::open(&config.database_url, options).await?;

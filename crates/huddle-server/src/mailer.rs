@@ -1,4 +1,6 @@
-//! E-mail notifications over SMTP (lettre): the task that sends, per recipient and
+//! E-mail over SMTP (lettre): the sender of the e-mails a request sends at once
+//! (`sendInvitationEmail`, through core's `MailSender`), and for notifications the task that
+//! sends, per recipient and
 //! conversation, one e-mail for the messages they were notified of once the batching window has
 //! passed. Who is owed an e-mail is decided by the core and written with each post
 //! (`notification_emails`); this only formats, sends and records the outcome, so a restart or
@@ -118,6 +120,10 @@ pub fn spawn(huddle: Arc<Huddle>, config: &SmtpConfig) -> Result<Mailer, String>
         builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
     }
     let transport = builder.build();
+    huddle.set_mail_sender(Arc::new(SmtpSender {
+        transport: transport.clone(),
+        from: from.clone(),
+    }));
     huddle.enable_email_notifications(config.batch_window);
     // Often enough that an e-mail leaves soon after its window, rarely enough to cost nothing.
     let poll = (config.batch_window / 4).clamp(Duration::from_millis(20), Duration::from_secs(5));
@@ -148,6 +154,39 @@ pub fn spawn(huddle: Arc<Huddle>, config: &SmtpConfig) -> Result<Mailer, String>
         }
     });
     Ok(Mailer { stop, task })
+}
+
+/// The same server and sender for the e-mails a request sends at once (`sendInvitationEmail`).
+struct SmtpSender {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl huddle_core::mail::MailSender for SmtpSender {
+    fn send<'a>(
+        &'a self,
+        to: &'a str,
+        subject: &'a str,
+        text: &'a str,
+    ) -> huddle_core::mail::Sending<'a> {
+        Box::pin(async move {
+            let to: Mailbox = to
+                .parse()
+                .map_err(|e| format!("recipient address {to:?}: {e}"))?;
+            let email = Message::builder()
+                .from(self.from.clone())
+                .to(to)
+                .subject(subject)
+                .header(ContentType::TEXT_PLAIN)
+                .body(text.to_string())
+                .map_err(|e| format!("building the e-mail: {e}"))?;
+            self.transport
+                .send(email)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("SMTP: {e}"))
+        })
+    }
 }
 
 async fn send(

@@ -78,6 +78,9 @@ pub fn room_in(r: &Room, d: Dates) -> Value {
     if r.encrypted {
         put("encrypted", json!(true));
     }
+    if let Some(prid) = &r.prid {
+        put("prid", json!(prid));
+    }
     Value::Object(o)
 }
 
@@ -172,6 +175,9 @@ pub fn subscription_in(s: &Subscription, d: Dates) -> Value {
     }
     // Rocket.Chat's subscriptions always say whether the room is a favourite.
     v["f"] = json!(s.favorite);
+    if !s.ignored.is_empty() {
+        v["ignored"] = json!(s.ignored);
+    }
     v
 }
 
@@ -205,7 +211,7 @@ pub fn message_in(m: &Message, d: Dates) -> Value {
         for (k, val) in &m.extra {
             // Dates the server keeps in `extra` as epoch milliseconds (pins, threads) are
             // dates on the wire, as every other date.
-            let as_date = matches!(k.as_str(), "pinnedAt" | "tlm");
+            let as_date = matches!(k.as_str(), "pinnedAt" | "tlm" | "dlm");
             let val = match val.as_i64() {
                 Some(ms) if as_date => date(huddle_core::Timestamp(ms), d),
                 _ => val.clone(),
@@ -214,4 +220,36 @@ pub fn message_in(m: &Message, d: Dates) -> Value {
         }
     }
     v
+}
+
+/// Rooms as Rocket.Chat shows them to `actor`, each with its `lastMessage` (the newest message
+/// the caller may see; absent in a room without one).
+pub async fn rooms_with_last(
+    huddle: &huddle_core::Huddle,
+    actor: &huddle_core::Actor,
+    rooms: &[Room],
+    d: Dates,
+) -> huddle_core::Result<Vec<Value>> {
+    let mut last = huddle.last_messages(actor, rooms).await?;
+    Ok(rooms
+        .iter()
+        .map(|r| {
+            let mut v = room_in(r, d);
+            if let Some(m) = last.remove(&r.id) {
+                v["lastMessage"] = message_in(&m, d);
+            }
+            v
+        })
+        .collect())
+}
+
+/// One room with its `lastMessage`, as `rooms_with_last`.
+pub async fn room_with_last(
+    huddle: &huddle_core::Huddle,
+    actor: &huddle_core::Actor,
+    room: &Room,
+    d: Dates,
+) -> huddle_core::Result<Value> {
+    let mut all = rooms_with_last(huddle, actor, std::slice::from_ref(room), d).await?;
+    Ok(all.pop().unwrap_or(Value::Null))
 }

@@ -306,4 +306,22 @@ impl ConversationStore for SqlStore {
             .map_err(db_err)?;
         rows::all(&found, rows::message)
     }
+
+    async fn latest_messages(&self, rids: &[String]) -> Result<Vec<Message>> {
+        if rids.is_empty() {
+            return Ok(vec![]);
+        }
+        // The write path keeps each room's last message id (`rooms.last_mid`).
+        let sql = format!(
+            "SELECT {} FROM rooms r JOIN messages m ON m.id = r.last_mid WHERE r.id IN ({})",
+            *MESSAGE_COLS,
+            crate::sql::json_list(self.db.backend, 1)
+        );
+        let found = sqlx::query(&sql)
+            .bind(crate::sql::to_json(&rids)?)
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err)?;
+        rows::all(&found, rows::message)
+    }
 }

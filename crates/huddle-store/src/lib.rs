@@ -35,8 +35,10 @@ mod pool;
 mod room_writes;
 mod rooms;
 mod rows;
+mod sealed;
 mod settings;
 mod sql;
+mod thread_unreads;
 mod users;
 mod writer;
 
@@ -47,6 +49,7 @@ use huddle_core::Error;
 
 pub use backup::{backup, restore, CopySummary};
 pub use pool::StoreOptions;
+pub use sealed::SecretsKey;
 
 /// A runtime query over the Any driver, as the modules build and bind them.
 pub(crate) type Q<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
@@ -60,12 +63,15 @@ pub(crate) type Q<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArgument
 pub async fn open(url: &str, opts: StoreOptions) -> Result<Arc<dyn Store>, Error> {
     let db = pool::Db::connect(url, &opts).await?;
     tracing::info!(backend = db.backend.name(), "store open");
-    Ok(Arc::new(SqlStore {
+    let store = SqlStore {
         db,
         caches: cache::Caches::new(),
         members: Arc::new(member_index::MemberIndexes::default()),
         bytewise: tokio::sync::OnceCell::new(),
-    }))
+        secrets: opts.secrets_key,
+    };
+    store.seal_clear_secrets().await?;
+    Ok(Arc::new(store))
 }
 
 /// Applies pending migrations to the database a URL names, then disconnects.
@@ -83,6 +89,8 @@ pub(crate) struct SqlStore {
     members: Arc<member_index::MemberIndexes>,
     /// Whether the database compares ids bytewise (`member_pages::bytewise_ids`).
     bytewise: tokio::sync::OnceCell<bool>,
+    /// Seals the app's secret keys at rest; `None`: they can be neither stored nor read.
+    secrets: Option<SecretsKey>,
 }
 
 impl Store for SqlStore {

@@ -47,6 +47,7 @@ struct SubRow<'a> {
     revoked_at: Option<i64>,
     updated_at: i64,
     f: i64,
+    ignored: String,
 }
 
 impl<'a> SubRow<'a> {
@@ -73,6 +74,7 @@ impl<'a> SubRow<'a> {
             revoked_at: s.revoked_at.map(|t| t.0),
             updated_at: s.updated_at.0,
             f: flag(s.favorite),
+            ignored: to_json(&s.ignored)?,
         })
     }
 }
@@ -195,7 +197,8 @@ fn bind_sub<'q>(q: Q<'q>, rid: &'q str, s: &'q Subscription) -> Result<Q<'q>> {
         .bind(s.notify.as_str())
         .bind(s.revoked_at.map(|t| t.0))
         .bind(s.updated_at.0)
-        .bind(flag(s.favorite)))
+        .bind(flag(s.favorite))
+        .bind(to_json(&s.ignored)?))
 }
 
 /// `RoomChange::AddMembers`: the memberships that do not exist yet (the room lock makes
@@ -544,8 +547,8 @@ impl MembershipStore for SqlStore {
         self.db.write(move |tx| Box::pin(async move {
         let done = sqlx::query(
             "UPDATE subscriptions SET ls = $3, open = $4, alert = $5, unread = $6, user_mentions = $7, \
-             group_mentions = $8, updated_at = $9, f = $10, posts_seen = (SELECT posts FROM rooms WHERE id = $1) \
-             WHERE rid = $1 AND uid = $2",
+             group_mentions = $8, updated_at = $9, f = $10, ignored = $11, \
+             posts_seen = (SELECT posts FROM rooms WHERE id = $1) WHERE rid = $1 AND uid = $2",
         )
         .bind(sub.rid.as_str())
         .bind(sub.u.id.as_str())
@@ -557,6 +560,7 @@ impl MembershipStore for SqlStore {
         .bind(sub.group_mentions)
         .bind(sub.updated_at.0)
         .bind(flag(sub.favorite))
+        .bind(to_json(&sub.ignored)?)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;

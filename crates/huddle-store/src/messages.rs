@@ -168,6 +168,16 @@ pub(crate) async fn post(
             count_thread_reply(&mut parent, &message);
             parent.updated_at = message.ts;
             write_extra(tx, &parent).await?;
+            let followers = huddle_core::store::replies_of(&parent);
+            crate::thread_unreads::mark_unread(
+                tx,
+                backend,
+                rid,
+                &parent.id,
+                &message.u.id,
+                &followers,
+            )
+            .await?;
             items.push(RoomEventItem::MessageUpdated {
                 message: Box::new(parent),
             });
@@ -341,6 +351,7 @@ pub(crate) async fn clean(
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+    crate::rooms::replace_last_message(tx, backend, rid, list.as_str()).await?;
     let row = sqlx::query(
         "UPDATE rooms SET msgs = (SELECT count(*) FROM messages WHERE rid = $1), \
          lm = (SELECT max(ts) FROM messages WHERE rid = $1), updated_at = $2, \
@@ -486,6 +497,7 @@ pub(crate) async fn delete(
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+    crate::rooms::replace_last_message(tx, backend, rid, &to_json(&[id.as_str()])?).await?;
     // msgs counts the messages the room holds; lm falls back to the newest one left.
     let row = sqlx::query(
         "UPDATE rooms SET msgs = msgs - 1, lm = (SELECT max(ts) FROM messages WHERE rid = $1), updated_at = $2, \
@@ -819,6 +831,16 @@ fn filter_sql(backend: Backend, f: &MessageFilter, texts: &mut Vec<String>) -> R
             param(contains_pattern(&format!("@{username}")))
         ),
         MessageFilter::UpdatedAfter(t) => format!(" AND m.updated_at > {}", t.0),
+        MessageFilter::Discussions(text) => {
+            let mut cond = format!(" AND {} IS NOT NULL", field("drid"));
+            if let Some(text) = text.as_deref().filter(|t| !t.is_empty()) {
+                cond.push_str(&format!(
+                    " AND lower(m.msg) LIKE {} ESCAPE '\\'",
+                    param(contains_pattern(text))
+                ));
+            }
+            cond
+        }
         MessageFilter::Ids(ids) => {
             let n = param(to_json(ids)?);
             let n: usize = n.trim_start_matches('$').parse().unwrap_or(2);

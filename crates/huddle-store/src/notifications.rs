@@ -27,7 +27,7 @@ pub(crate) async fn notify_post(
     }
     // `notify = 'false'` is skipped here already: most of a large room usually is.
     let found = sqlx::query(
-        "SELECT s.uid, s.u_username, s.notify, s.access, u.active FROM subscriptions s \
+        "SELECT s.uid, s.u_username, s.notify, s.access, u.active, s.ignored FROM subscriptions s \
          JOIN users u ON u.id = s.uid WHERE s.rid = $1 AND s.uid <> $2 AND s.notify <> 'false'",
     )
     .bind(rid)
@@ -42,18 +42,25 @@ pub(crate) async fn notify_post(
         let notify: String = r.try_get(2usize).map_err(db_err)?;
         let access: String = r.try_get(3usize).map_err(db_err)?;
         let active: i64 = r.try_get(4usize).map_err(db_err)?;
-        rows.push((uid, username, notify, access, active != 0));
+        let ignored: String = r.try_get(5usize).map_err(db_err)?;
+        // An unreadable list ignores nobody: the member is told as before they ignored.
+        let ignored: Vec<String> = serde_json::from_str(&ignored).unwrap_or_default();
+        let ignores_sender = ignored.contains(&message.u.id);
+        rows.push((uid, username, notify, access, active != 0, ignores_sender));
     }
     let candidates: Vec<Candidate> = rows
         .iter()
-        .map(|(uid, username, notify, access, active)| Candidate {
-            uid,
-            username: Some(username.as_str()).filter(|u| !u.is_empty()),
-            notify: NotifySetting::parse(notify),
-            // An unreadable stored value reads as no access: nobody is told by mistake.
-            access: Access::parse(access).unwrap_or(Access::None),
-            active: *active,
-        })
+        .map(
+            |(uid, username, notify, access, active, ignores_sender)| Candidate {
+                uid,
+                username: Some(username.as_str()).filter(|u| !u.is_empty()),
+                notify: NotifySetting::parse(notify),
+                // An unreadable stored value reads as no access: nobody is told by mistake.
+                access: Access::parse(access).unwrap_or(Access::None),
+                active: *active,
+                ignores_sender: *ignores_sender,
+            },
+        )
         .collect();
     let chosen = recipients(message, &candidates, &facts.live);
     if let Some(window) = facts.email_window_ms {

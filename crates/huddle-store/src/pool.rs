@@ -24,6 +24,9 @@ pub struct StoreOptions {
     /// Most connections to PostgreSQL, or most SQLite reader connections (SQLite always has
     /// exactly one writer connection besides).
     pub max_connections: u32,
+    /// The key that seals the app's secret keys at rest. Without one the store refuses to store
+    /// or read a sealed secret key (with `Error::Unavailable`), rather than keep it in clear.
+    pub secrets_key: Option<crate::SecretsKey>,
     /// How long a request waits for a connection before failing with `Error::Unavailable`. Short
     /// on purpose: a database outage should answer fast instead of piling up requests.
     pub acquire_timeout: Duration,
@@ -34,6 +37,7 @@ impl Default for StoreOptions {
         StoreOptions {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(2),
+            secrets_key: None,
         }
     }
 }
@@ -311,6 +315,23 @@ impl Db {
     pub(crate) async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
+    }
+
+    /// Overwrites the old versions of `table`'s rows that an update leaves on disk, after
+    /// secrets in clear were sealed: SQLite's WAL is checkpointed into the file (whose pages the
+    /// update rewrote with their freed space zeroed) and truncated; PostgreSQL rewrites the
+    /// table (`VACUUM FULL`, a brief exclusive lock on a small table). PostgreSQL's own WAL
+    /// archives, if any, are the operator's to expire.
+    pub(crate) async fn scrub_old_rows(&self, table: &'static str) -> Result<()> {
+        let sql = match self.backend {
+            Backend::Sqlite => "PRAGMA wal_checkpoint(TRUNCATE)".to_string(),
+            Backend::Postgres => format!("VACUUM FULL {table}"),
+        };
+        sqlx::query(&sql)
+            .execute(&self.writer)
+            .await
+            .map_err(db_err)?;
+        Ok(())
     }
 
     /// The pool for plain reads.

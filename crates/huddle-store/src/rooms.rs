@@ -115,17 +115,20 @@ pub(crate) async fn bump_room(
     users_delta: i64,
     messages: &[&Message],
 ) -> Result<Advanced> {
-    let latest = messages.iter().map(|m| m.ts.0).max();
+    // System messages all show in the room: the newest becomes its last message.
+    let latest = messages.iter().max_by_key(|m| m.ts.0);
     let q = match latest {
-        Some(lm) => sqlx::query(
+        Some(m) => sqlx::query(
             "UPDATE rooms SET users_count = users_count + $2, msgs = msgs + $3, \
-             lm = CASE WHEN lm IS NULL OR lm < $4 THEN $4 ELSE lm END, updated_at = $5, seq = seq + 1 \
+             lm = CASE WHEN lm IS NULL OR lm < $4 THEN $4 ELSE lm END, \
+             last_mid = CASE WHEN lm IS NULL OR lm <= $4 THEN $6 ELSE last_mid END, \
+             updated_at = $5, seq = seq + 1 \
              WHERE id = $1 RETURNING users_count, msgs, lm, updated_at, seq",
         )
         .bind(rid)
         .bind(users_delta)
         .bind(messages.len() as i64)
-        .bind(lm),
+        .bind(m.ts.0),
         None => sqlx::query(
             "UPDATE rooms SET users_count = users_count + $2, updated_at = $3, seq = seq + 1 \
              WHERE id = $1 RETURNING users_count, msgs, lm, updated_at, seq",
@@ -133,8 +136,12 @@ pub(crate) async fn bump_room(
         .bind(rid)
         .bind(users_delta),
     };
+    let q = q.bind(now());
+    let q = match latest {
+        Some(m) => q.bind(m.id.as_str()),
+        None => q,
+    };
     let row = q
-        .bind(now())
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?
@@ -150,8 +157,12 @@ pub(crate) async fn bump_room_post(
     message: &Message,
     counts: bool,
 ) -> Result<Advanced> {
+    // Rocket.Chat's room `lastMessage`: a reply shown only in its thread is not one.
+    let shown = message.extra.get("tmid").is_none()
+        || message.extra.get("tshow") == Some(&serde_json::Value::Bool(true));
     let row = sqlx::query(
         "UPDATE rooms SET msgs = msgs + 1, lm = CASE WHEN lm IS NULL OR lm < $2 THEN $2 ELSE lm END, \
+         last_mid = CASE WHEN $5 > 0 THEN $6 ELSE last_mid END, \
          updated_at = $3, seq = seq + 1, posts = posts + $4, \
          posted_at = CASE WHEN $4 > 0 THEN $3 ELSE posted_at END \
          WHERE id = $1 RETURNING users_count, msgs, lm, updated_at, seq",
@@ -160,11 +171,45 @@ pub(crate) async fn bump_room_post(
     .bind(message.ts.0)
     .bind(now())
     .bind(i64::from(counts))
+    .bind(i64::from(shown))
+    .bind(message.id.as_str())
     .fetch_optional(&mut *tx)
     .await
     .map_err(db_err)?
     .ok_or_else(room_not_found)?;
     advanced(&row)
+}
+
+/// After deleting messages: when the room's last message (`last_mid`) is among `deleted`
+/// (a JSON list of ids), the newest message left that shows in the room takes its place. One
+/// index walk from the end, past thread-only replies; only when the last message went.
+pub(crate) async fn replace_last_message(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    rid: &str,
+    deleted: &str,
+) -> Result<()> {
+    let shown = match backend {
+        Backend::Sqlite => {
+            "(json_extract(l.extra, '$.tmid') IS NULL OR json_extract(l.extra, '$.tshow') = 1)"
+        }
+        Backend::Postgres => {
+            "((l.extra::jsonb ->> 'tmid') IS NULL OR (l.extra::jsonb -> 'tshow') = 'true'::jsonb)"
+        }
+    };
+    let c = backend.bytewise();
+    let sql = format!(
+        "UPDATE rooms SET last_mid = (SELECT l.id FROM messages l WHERE l.rid = $1 AND {shown} \
+         ORDER BY l.ts DESC, l.id{c} DESC LIMIT 1) WHERE id = $1 AND last_mid IN ({})",
+        json_list(backend, 2)
+    );
+    sqlx::query(&sql)
+        .bind(rid)
+        .bind(deleted)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }
 
 /// Takes the room's next event number, for a change that moves no counter.
@@ -210,7 +255,9 @@ fn bind_room<'q>(q: Q<'q>, r: &'q Room, users_count: i64) -> Result<Q<'q>> {
         .bind(to_json(&r.custom)?)
         .bind(flag(r.guest_access))
         .bind(r.origin.as_str())
-        .bind(flag(r.encrypted)))
+        .bind(flag(r.encrypted))
+        .bind(r.prid.as_deref())
+        .bind(r.pmid.as_deref()))
 }
 
 /// `RoomChange::Create`: the room row and its first members (duplicates by user dropped). The
@@ -479,6 +526,12 @@ impl RoomStore for SqlStore {
             binds.push(contains_pattern(text));
             conditions.push(format!("lower(r.name) LIKE ${} ESCAPE '\\'", binds.len()));
         }
+        for (column, value) in [("prid", &query.prid), ("pmid", &query.pmid)] {
+            if let Some(value) = value {
+                binds.push(value.clone());
+                conditions.push(format!("r.{column} = ${}", binds.len()));
+            }
+        }
         if let Some(ids) = &query.ids {
             if ids.is_empty() {
                 return Ok(Page {
@@ -498,12 +551,18 @@ impl RoomStore for SqlStore {
             format!(" WHERE {}", conditions.join(" AND "))
         };
         let dir = if query.sort_desc { "DESC" } else { "ASC" };
+        // Discussions have generated names: they are listed by the name people gave them.
+        let order = if query.prid.is_some() {
+            "fname"
+        } else {
+            "name"
+        };
         let count_sql = self
             .db
             .backend
             .sql(format!("SELECT count(*) FROM rooms r{filter}"));
         let page_sql = self.db.backend.sql(format!(
-            "SELECT {} FROM rooms r{filter} ORDER BY r.name {dir} NULLS LAST, r.id {dir}{}",
+            "SELECT {} FROM rooms r{filter} ORDER BY r.{order} {dir} NULLS LAST, r.id {dir}{}",
             *ROOM_COLS,
             self.db.backend.page(&query.paging)
         ));

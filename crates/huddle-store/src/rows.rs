@@ -13,6 +13,8 @@ use serde::de::DeserializeOwned;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Column, Decode, Row, Type};
 
+use crate::sealed::SecretsKey;
+
 use crate::sql::from_json;
 
 /// Columns of `users`, in the order inserts bind them.
@@ -79,6 +81,8 @@ pub(crate) const ROOM_FIELDS: &[&str] = &[
     "guest_access",
     "origin",
     "encrypted",
+    "prid",
+    "pmid",
 ];
 pub(crate) const SUB_FIELDS: &[&str] = &[
     "id",
@@ -102,6 +106,7 @@ pub(crate) const SUB_FIELDS: &[&str] = &[
     "revoked_at",
     "updated_at",
     "f",
+    "ignored",
 ];
 pub(crate) const MESSAGE_FIELDS: &[&str] = &[
     "id",
@@ -120,7 +125,8 @@ pub(crate) const MESSAGE_FIELDS: &[&str] = &[
     "extra",
     "idempotency_key",
 ];
-pub(crate) const APP_KEY_FIELDS: &[&str] = &["id", "secret", "created_at", "revoked_at"];
+/// `secret` is sealed when `sealed` is 1 (`sealed.rs`).
+pub(crate) const APP_KEY_FIELDS: &[&str] = &["id", "secret", "created_at", "revoked_at", "sealed"];
 pub(crate) const ENDPOINT_FIELDS: &[&str] = &["id", "url", "events", "enabled", "created_at"];
 pub(crate) const OUTBOX_FIELDS: &[&str] = &[
     "id",
@@ -346,6 +352,8 @@ pub(crate) fn room(row: &AnyRow) -> Result<Room> {
         guest_access: c.flag("guest_access")?,
         origin: c.origin("origin")?,
         encrypted: c.flag("encrypted")?,
+        prid: c.opt_text("prid")?,
+        pmid: c.opt_text("pmid")?,
     })
 }
 
@@ -375,6 +383,7 @@ pub(crate) fn subscription(row: &AnyRow) -> Result<Subscription> {
         revoked_at: c.opt_time("revoked_at")?,
         updated_at: c.time("updated_at")?,
         favorite: c.flag("f")?,
+        ignored: c.json("ignored")?,
     })
 }
 
@@ -415,11 +424,20 @@ pub(crate) fn message(row: &AnyRow) -> Result<Message> {
     })
 }
 
-pub(crate) fn app_key(row: &AnyRow) -> Result<AppKey> {
+/// Opens a sealed secret with `key`. A row still in clear (written before migration 0012, until
+/// the start-up step seals it) reads as it is.
+pub(crate) fn app_key(row: &AnyRow, key: Option<&SecretsKey>) -> Result<AppKey> {
     let c = Cols::new(row, "a", APP_KEY_FIELDS)?;
+    let id = c.text("id")?;
+    let stored = c.text("secret")?;
+    let secret = if c.flag("sealed")? {
+        key.ok_or_else(crate::sealed::no_key)?.open(&id, &stored)?
+    } else {
+        stored
+    };
     Ok(AppKey {
-        id: c.text("id")?,
-        secret: c.text("secret")?,
+        id,
+        secret,
         created_at: c.time("created_at")?,
         revoked_at: c.opt_time("revoked_at")?,
     })

@@ -129,6 +129,7 @@ fn membership(room: &Room, user: &User) -> Subscription {
         notify: "true".into(),
         revoked_at: None,
         favorite: false,
+        ignored: vec![],
         updated_at: now,
     }
 }

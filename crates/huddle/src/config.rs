@@ -1,12 +1,14 @@
 //! Configuration: defaults < file (`--config`, TOML) < `HUDDLE_*` environment < CLI flags.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use huddle_core::services::AdminBootstrap;
 use huddle_server::mailer::{SmtpConfig, SmtpTls};
 use huddle_server::ServerConfig;
 use serde::{Deserialize, Serialize};
+
+use crate::secrets_key::{self, KeySource};
 
 /// The file format; every field optional, so a file may set only what it changes.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -32,6 +34,10 @@ pub struct FileConfig {
     pub max_header_bytes: Option<usize>,
     pub shutdown_timeout_secs: Option<u64>,
     pub metrics_token: Option<String>,
+    /// The key that seals the app's secret keys at rest (`secrets_key.rs`); relative to this
+    /// file's directory. Default: `secrets.key` beside the SQLite database, or (PostgreSQL)
+    /// beside this file.
+    pub secrets_key_file: Option<String>,
     pub insecure_browser_sessions: Option<bool>,
     pub webhook_allow_private: Option<bool>,
     pub trusted_proxies: Option<Vec<String>>,
@@ -110,18 +116,41 @@ pub struct ServeArgs {
 
 /// The configuration of `huddle serve`: `load` plus the flags only serving has.
 pub fn load_serve(a: &ServeArgs) -> anyhow::Result<ServerConfig> {
-    let mut c = load(&a.overrides)?;
+    let mut c = load_keyed(&a.overrides)?;
     if let Some(v) = a.insecure_browser_sessions {
         c.insecure_browser_sessions = v;
     }
     Ok(c)
 }
 
+/// The configuration without the secrets key: for commands that never read the app's secret
+/// keys (backup, restore), so they do not generate a key file.
 pub fn load(o: &Overrides) -> anyhow::Result<ServerConfig> {
+    Ok(load_parts(o)?.0)
+}
+
+/// The configuration with the secrets key resolved (generating its file on first start).
+pub fn load_keyed(o: &Overrides) -> anyhow::Result<ServerConfig> {
+    let (mut c, source) = load_parts(o)?;
+    c.secrets_key = Some(secrets_key::resolve(&source, &c.database_url)?);
+    Ok(c)
+}
+
+fn load_parts(o: &Overrides) -> anyhow::Result<(ServerConfig, KeySource)> {
     let file = match &o.config {
         Some(path) => read_file(path)?,
         None => FileConfig::default(),
     };
+    let mut source = KeySource {
+        key: std::env::var("HUDDLE_SECRETS_KEY").ok(),
+        file: std::env::var_os("HUDDLE_SECRETS_KEY_FILE")
+            .filter(|f| !f.is_empty())
+            .map(PathBuf::from),
+        config: o.config.clone(),
+    };
+    if let (None, Some(f), Some(config)) = (&source.file, &file.secrets_key_file, &o.config) {
+        source.file = Some(secrets_key::dir_of(config).join(f));
+    }
     let mut c = ServerConfig::default();
     apply_file(&mut c, file)?;
     // A secret, so the environment rather than the file when it can.
@@ -175,7 +204,7 @@ pub fn load(o: &Overrides) -> anyhow::Result<ServerConfig> {
     if let Some(v) = o.login_rate_per_minute {
         c.login_rate_per_minute = v;
     }
-    Ok(c)
+    Ok((c, source))
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -324,6 +353,12 @@ pub fn default_toml() -> String {
          shutdown_timeout_secs = {}\n\
          # GET /metrics (Prometheus) is open unless this is set; then it needs Authorization: Bearer <token>.\n\
          # metrics_token = \"change-me\"\n\
+         # The key that seals the app's secret keys in the database (AES-256-GCM): a file holding\n\
+         # 64 hex digits, relative to this file. Generated (mode 0600) if missing. Default:\n\
+         # secrets.key beside the SQLite database, or (PostgreSQL) beside this file.\n\
+         # HUDDLE_SECRETS_KEY (the key itself) overrides it. Back it\n\
+         # up apart from the database; every node of a cluster needs the same key.\n\
+         # secrets_key_file = \"secrets.key\"\n\
          # true turns identity verification off at start: browsers may then act as any user by\n\
          # naming its id, with no token or signature. For local development only; a warning is\n\
          # logged at every start while verification is off.\n\

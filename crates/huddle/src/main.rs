@@ -2,6 +2,7 @@
 //! `config print-default`.
 
 mod config;
+mod secrets_key;
 
 use std::sync::Arc;
 
@@ -169,8 +170,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate(o) => {
             init_tracing(log_format);
-            let c = config::load(&o)?;
-            huddle_store::open(&c.database_url, huddle_store::StoreOptions::default())
+            let c = config::load_keyed(&o)?;
+            huddle_store::open(&c.database_url, store_options(&c))
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
@@ -210,7 +211,9 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Admin { overrides, action } => admin(config::load(&overrides)?, action).await,
+        Command::Admin { overrides, action } => {
+            admin(config::load_keyed(&overrides)?, action).await
+        }
         Command::Config {
             action: ConfigAction::PrintDefault,
         } => {
@@ -333,8 +336,16 @@ fn print_settings(a: &huddle_core::AppSettings) {
     );
 }
 
+/// The store as the CLI opens it: with the secrets key, so it reads and seals as the server does.
+fn store_options(c: &huddle_server::ServerConfig) -> huddle_store::StoreOptions {
+    huddle_store::StoreOptions {
+        secrets_key: c.secrets_key.clone(),
+        ..huddle_store::StoreOptions::default()
+    }
+}
+
 async fn admin(c: huddle_server::ServerConfig, action: AdminAction) -> anyhow::Result<()> {
-    let store = huddle_store::open(&c.database_url, huddle_store::StoreOptions::default())
+    let store = huddle_store::open(&c.database_url, store_options(&c))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let huddle = Huddle::start(store, Arc::new(LocalHub::default()), Limits::default())

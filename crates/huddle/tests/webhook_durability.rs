@@ -20,6 +20,8 @@ use serde_json::{json, Value};
 
 const APP: &str = "wh-app";
 const SECRET: &str = "sk_wh_durability";
+/// Seals the app keys at rest (64 hex digits); fixed, as a deployment's would be.
+const SECRETS_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const ADMIN: &str = "boss";
 const ADMIN_PASSWORD: &str = "boss-pw-123";
 /// Concurrent storm tasks: the first `TALK_TASKS` use the TalkJS-style API, the rest
@@ -43,6 +45,9 @@ async fn start_server(db: &str) -> ServerProcess {
     Serve::new(db)
         .env("HUDDLE_APP_ID", APP)
         .env("HUDDLE_APP_SECRET", SECRET)
+        // The same key across restarts: the database's secret keys are sealed with it (a
+        // PostgreSQL server has no file beside its database to keep a generated one in).
+        .env("HUDDLE_SECRETS_KEY", SECRETS_KEY)
         .env("HUDDLE_ADMIN_USERNAME", ADMIN)
         .env("HUDDLE_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("HUDDLE_LOGIN_RATE_PER_MINUTE", "0")

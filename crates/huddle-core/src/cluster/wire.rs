@@ -200,7 +200,7 @@ pub(crate) fn route(event: &Event) -> Option<(Route, WireEvent)> {
         | Event::MemberRemoved { .. }
         | Event::MemberUpdated(_)
         | Event::RoomChanged(_)
-        | Event::RoomTouched(_)
+        | Event::RoomTouched { .. }
         | Event::RoomDeleted { .. }
         | Event::GuestAccessChanged { rid: Some(_), .. } => return None,
         // Every node's refresher re-reads the permission table.

@@ -89,4 +89,7 @@ pub enum MessageFilter {
     UpdatedAfter(crate::Timestamp),
     /// These messages (the caller's stars).
     Ids(Vec<String>),
+    /// Messages that announce a discussion (they carry its `drid`), whose text contains this
+    /// one case-insensitively when given (`chat.getDiscussions`).
+    Discussions(Option<String>),
 }

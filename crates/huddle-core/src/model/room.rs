@@ -92,6 +92,12 @@ pub struct Room {
     /// Rocket.Chat's end-to-end flag (`groups.setEncrypted`): clients encrypt, the server keeps it.
     #[serde(default)]
     pub encrypted: bool,
+    /// A discussion's parent room (Rocket.Chat's `prid`), fixed at creation.
+    #[serde(default)]
+    pub prid: Option<String>,
+    /// The parent room's message a discussion was started from (`pmid`), fixed at creation.
+    #[serde(default)]
+    pub pmid: Option<String>,
 }
 
 impl Room {
@@ -124,6 +130,8 @@ impl Room {
             custom: BTreeMap::new(),
             guest_access: false,
             encrypted: false,
+            prid: None,
+            pmid: None,
         }
     }
 
@@ -190,6 +198,9 @@ pub struct Subscription {
     /// The member marked the room a favourite (`rooms.favorite`, Rocket.Chat's `f`).
     #[serde(default)]
     pub favorite: bool,
+    /// Users whose messages this member ignores here (`chat.ignoreUser`, Rocket.Chat's `ignored`).
+    #[serde(default)]
+    pub ignored: Vec<String>,
 }
 
 impl Subscription {
@@ -207,6 +218,10 @@ pub struct RoomQuery {
     /// Case-insensitive substring of the name.
     pub text: Option<String>,
     pub ids: Option<Vec<String>>,
+    /// Only the discussions of this room (sorted by display name, as Rocket.Chat lists them).
+    pub prid: Option<String>,
+    /// Only the discussion started from this message.
+    pub pmid: Option<String>,
     pub paging: super::Paging,
     pub sort_desc: bool,
 }

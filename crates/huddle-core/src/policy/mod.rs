@@ -140,6 +140,12 @@ pub enum Action<'a> {
     FollowThread,
     /// Delete a stretch of the room's history (`clean-channel-history`).
     CleanHistory,
+    /// Start a discussion of this (parent) room: `start-discussion` or
+    /// `start-discussion-other-user` in its scope, and access to it; `other_user` when it is
+    /// started from someone else's message, which needs `start-discussion-other-user`.
+    StartDiscussion {
+        other_user: bool,
+    },
 }
 
 /// What the workspace's message settings say about one message, for an edit or a deletion
@@ -450,6 +456,23 @@ fn person(p: &Person, action: Action, f: &Facts) -> Result<Option<Timestamp>, Re
             f.rc_can_access(p)
                 .then_some(None)
                 .ok_or(Refusal::NotVisible)
+        }
+        Action::StartDiscussion { other_user } => {
+            // Rocket.Chat's order: the permission, then access, then another's message.
+            let own = f.allows("start-discussion", p);
+            let others = f.allows("start-discussion-other-user", p);
+            if browser || !(own || others) {
+                return Err(Refusal::NotAllowed);
+            }
+            if !f.rc_can_access(p) {
+                return Err(Refusal::NotVisible);
+            }
+            if f.room.archived {
+                return Err(Refusal::Archived);
+            }
+            (!other_user || others)
+                .then_some(None)
+                .ok_or(Refusal::NotAllowed)
         }
         Action::CleanHistory => {
             if browser {

@@ -112,6 +112,8 @@ pub enum Notice {
         uid: String,
         change: Change,
         room: Arc<Room>,
+        /// The message that moved the room, shown as its `lastMessage` (per-message changes).
+        last: Option<Arc<Message>>,
     },
     RoomRemoved {
         uid: String,

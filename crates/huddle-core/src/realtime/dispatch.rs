@@ -123,6 +123,7 @@ impl State {
                     uid: uid.clone(),
                     change: Change::Inserted,
                     room: room.clone(),
+                    last: None,
                 });
                 let change = TalkChange::ParticipantJoined(Arc::new(subscription.clone()));
                 self.talk_emit(rid, change, Some(uid), &mut dead);
@@ -220,11 +221,13 @@ impl State {
                         uid: uid.clone(),
                         change: Change::Updated,
                         room: shared.clone(),
+                        last: None,
                     });
                 }
             }
-            Event::RoomTouched(room) => {
+            Event::RoomTouched { room, last } => {
                 let shared = Arc::new(room.clone());
+                let last = last.as_ref().map(|m| Arc::new(m.as_ref().clone()));
                 let members: Vec<String> = self
                     .members_online
                     .get(&room.id)
@@ -235,6 +238,7 @@ impl State {
                         uid: uid.clone(),
                         change: Change::Updated,
                         room: shared.clone(),
+                        last: last.clone(),
                     });
                 }
             }

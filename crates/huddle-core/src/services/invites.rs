@@ -194,9 +194,15 @@ impl Huddle {
             .room)
     }
 
-    /// `sendInvitationEmail`: needs `bulk-register-user` and at least one valid address; Huddle
-    /// has no mail server to send through, so then answers Rocket.Chat's error for that.
-    pub async fn send_invitation_email(&self, actor: &Actor, emails: &[String]) -> Result<()> {
+    /// `sendInvitationEmail`: needs `bulk-register-user` and at least one valid address; sends
+    /// `Invitation_Subject` / `Invitation_Email` (with `[Site_Name]` and `[Site_URL]` filled in)
+    /// to each valid address through the configured mail server, and answers Rocket.Chat's
+    /// error when there is none or a send fails. The addresses sent to, on success.
+    pub async fn send_invitation_email(
+        &self,
+        actor: &Actor,
+        emails: &[String],
+    ) -> Result<Vec<String>> {
         let method = "sendInvitationEmail";
         if !self.has_permission(&actor.user, "bulk-register-user") {
             return Err(Error::not_allowed(method));
@@ -207,9 +213,44 @@ impl Huddle {
                     .in_method(method),
             );
         }
-        Err(Error::Invalid(
-            Failure::new("error-email-send-failed", "SMTP is not configured").method(method),
-        ))
+        let Some(mailer) = self.mail_sender() else {
+            return Err(Error::Invalid(
+                Failure::new("error-email-send-failed", "SMTP is not configured").method(method),
+            ));
+        };
+        let text = |id: &str| {
+            let site_name = self.setting("Site_Name");
+            let site_url = self.setting("Site_Url");
+            let as_text = |v: Option<serde_json::Value>| {
+                v.and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            };
+            as_text(self.setting(id))
+                .replace("[Site_Name]", &as_text(site_name))
+                .replace("[Site_URL]", &as_text(site_url))
+        };
+        let subject = text("Invitation_Subject");
+        if subject.trim().is_empty() {
+            return Err(Error::invalid("error-email-send-failed", "No subject").in_method(method));
+        }
+        let body = text("Invitation_Email");
+        let valid: Vec<String> = emails
+            .iter()
+            .filter(|e| plausible_email(e))
+            .cloned()
+            .collect();
+        for to in &valid {
+            mailer.send(to, &subject, &body).await.map_err(|e| {
+                Error::Invalid(
+                    Failure::new(
+                        "error-email-send-failed",
+                        format!("Error trying to send email: {e}"),
+                    )
+                    .method(method),
+                )
+            })?;
+        }
+        Ok(valid)
     }
 }
 

@@ -33,6 +33,7 @@ pub fn new_subscription(room: &Room, user: &User) -> Subscription {
         notify: "true".into(),
         revoked_at: None,
         favorite: false,
+        ignored: vec![],
         updated_at: now,
     }
 }

@@ -257,7 +257,9 @@ impl Huddle {
         if !can_read {
             return Err(Error::unauthorized());
         }
-        self.store.list_messages(&room.id, query).await
+        let mut page = self.store.list_messages(&room.id, query).await?;
+        self.with_discussion_counts(&mut page.items).await?;
+        Ok(page)
     }
 }
 

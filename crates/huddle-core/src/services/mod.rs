@@ -3,16 +3,18 @@
 //! the resulting event after commit.
 
 mod account_extras;
-mod app;
+pub(crate) mod app;
 mod auth;
 mod avatars;
 mod bans;
 mod bootstrap;
 mod custom_roles;
 mod directory;
+mod discussions;
 mod dm;
 mod hashing;
 mod invites;
+mod last_message;
 mod live;
 mod lookup;
 pub(crate) mod membership;
@@ -49,6 +51,7 @@ pub use auth::{Actor, LoginRequest, PasswordInput};
 pub use avatars::{AvatarImage, MAX_AVATAR_BYTES};
 pub use bootstrap::{AdminBootstrap, GENERAL_ID};
 pub use custom_roles::RoleInput;
+pub use discussions::NewDiscussion;
 pub use invites::{ValidInvite, INVITE_DAYS, INVITE_USES};
 pub use live::HistoryPage;
 pub use lookup::{RoomKind, RoomLookup, UserLookup};
@@ -87,6 +90,8 @@ pub struct Huddle {
     email_window_ms: std::sync::atomic::AtomicI64,
     /// "Now" for rules that depend on time passing (invite expiry).
     clock: Arc<dyn crate::Clock>,
+    /// Sends an e-mail at once (`sendInvitationEmail`) while SMTP is configured.
+    mail: RwLock<Option<Arc<dyn crate::mail::MailSender>>>,
 }
 
 /// Caps on what one request may ask for.
@@ -143,9 +148,26 @@ impl Huddle {
             limits,
             email_window_ms: Default::default(),
             clock: Arc::new(crate::SystemClock),
+            mail: RwLock::new(None),
         };
         app.bootstrap().await?;
         Ok(app)
+    }
+
+    /// Sends e-mails through `sender` from now on (the server, when SMTP is configured).
+    pub fn set_mail_sender(&self, sender: Arc<dyn crate::mail::MailSender>) {
+        let mut slot = match self.mail.write() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = Some(sender);
+    }
+
+    fn mail_sender(&self) -> Option<Arc<dyn crate::mail::MailSender>> {
+        match self.mail.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     /// Reads time from `clock` from now on (tests move it to expire invites).
@@ -196,6 +218,13 @@ impl Huddle {
 
     fn setting_bool(&self, id: &str) -> bool {
         self.setting(id).and_then(|v| v.as_bool()).unwrap_or(false)
+    }
+
+    /// A boolean setting, `default` when unset or not a boolean.
+    fn setting_flag(&self, id: &str, default: bool) -> bool {
+        self.setting(id)
+            .and_then(|v| v.as_bool())
+            .unwrap_or(default)
     }
 
     /// Global permission check (the user's own roles only).

@@ -451,6 +451,43 @@ impl Huddle {
         Ok(())
     }
 
+    /// `chat.ignoreUser`: the caller ignores (or stops ignoring) another member of the room:
+    /// their own mark, kept on their membership (Rocket.Chat's `ignored`). Both must be members.
+    /// The server honours it where Rocket.Chat's does: the ignorer is not notified of the
+    /// ignored user's messages (`notify::recipients`); clients hide the messages themselves.
+    pub async fn ignore_user(
+        &self,
+        actor: &Actor,
+        rid: &str,
+        uid: &str,
+        ignore: bool,
+    ) -> Result<()> {
+        let invalid = || {
+            Error::invalid("error-invalid-subscription", "Invalid subscription")
+                .in_method("ignoreUser")
+        };
+        let mut sub = self
+            .store
+            .subscription(rid, &actor.user.id)
+            .await?
+            .ok_or_else(invalid)?;
+        if self.store.subscription(rid, uid).await?.is_none() {
+            return Err(invalid());
+        }
+        let has = sub.ignored.iter().any(|i| i == uid);
+        if has != ignore {
+            if ignore {
+                sub.ignored.push(uid.to_string());
+            } else {
+                sub.ignored.retain(|i| i != uid);
+            }
+            sub.updated_at = Timestamp::now();
+            self.store.set_own_state(&sub).await?;
+            self.publish(Event::SubscriptionChanged(sub));
+        }
+        Ok(())
+    }
+
     /// Members of a room who are online (online, away or busy), for a caller who may read it.
     pub async fn online_members(&self, actor: &Actor, room: &Room) -> Result<Vec<crate::User>> {
         if !self.may_read(actor, room).await? {

@@ -20,6 +20,8 @@ pub enum ThreadsOf {
     All,
     /// Threads the caller follows.
     Following,
+    /// Threads with replies the caller has not read (Rocket.Chat's `tunread`).
+    Unread,
 }
 
 /// What changed in a room since a moment: messages posted or changed, and ids deleted.
@@ -72,6 +74,21 @@ impl Huddle {
         };
         self.write(&permit, &room, change).await?;
         Ok(())
+    }
+
+    /// Rocket.Chat's `readThreads`: the caller has read thread `tmid` (its replies are no
+    /// longer unread for them).
+    pub async fn read_thread(&self, actor: &Actor, tmid: &str) -> Result<()> {
+        let (room, parent) = self.thread(actor, tmid, "readThreads").await?;
+        self.store
+            .read_threads(&actor.user.id, &room.id, Some(&parent.id))
+            .await
+    }
+
+    /// `subscriptions.read` with `readThreads`: every thread of the room read for the caller
+    /// (after the room itself was marked read, which checked the membership).
+    pub async fn read_all_threads(&self, actor: &Actor, rid: &str) -> Result<()> {
+        self.store.read_threads(&actor.user.id, rid, None).await
     }
 
     /// The thread started by message `tmid`: its room and first message, for a caller who may
@@ -142,10 +159,18 @@ impl Huddle {
             ..Default::default()
         };
         let threads = self.history(actor, room, &all).await?.items;
+        let unread = match of {
+            ThreadsOf::Unread => self.store.unread_threads(&actor.user.id, &room.id).await?,
+            _ => vec![],
+        };
         let needle = text.map(str::to_lowercase);
         let chosen: Vec<Message> = threads
             .into_iter()
-            .filter(|m| of == ThreadsOf::All || replies_of(m).contains(&actor.user.id))
+            .filter(|m| match of {
+                ThreadsOf::All => true,
+                ThreadsOf::Following => replies_of(m).contains(&actor.user.id),
+                ThreadsOf::Unread => unread.contains(&m.id),
+            })
             .filter(|m| {
                 needle
                     .as_deref()

@@ -176,6 +176,17 @@ pub trait SettingsStore: Send + Sync {
     async fn removed_roles_since(&self, since: Timestamp) -> Result<Vec<Role>>;
 }
 
+/// The threads with replies a follower has not read yet (Rocket.Chat's subscription
+/// `tunread`). A reply adds its thread for the thread's other followers inside the post's
+/// transaction (`RoomChange::PostMessage`); reading takes it away.
+#[async_trait]
+pub trait ThreadStore: Send + Sync {
+    /// The thread ids of `rid` with replies `uid` has not read.
+    async fn unread_threads(&self, uid: &str, rid: &str) -> Result<Vec<String>>;
+    /// Marks thread `tmid` of `rid` read for `uid`, or every thread of the room when `None`.
+    async fn read_threads(&self, uid: &str, rid: &str, tmid: Option<&str>) -> Result<()>;
+}
+
 /// Invite links, and reading room bans (a ban is written by the room write path).
 #[async_trait]
 pub trait InviteStore: Send + Sync {
@@ -240,6 +251,9 @@ pub trait ConversationStore: Send + Sync {
         starting_after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Message>>;
+    /// The newest message of each of these rooms (rooms without one are left out), in one
+    /// query of one index lookup per room: the rooms' `lastMessage`.
+    async fn latest_messages(&self, rids: &[String]) -> Result<Vec<Message>>;
 }
 
 #[async_trait]
@@ -336,6 +350,7 @@ pub trait Store:
     + ConversationStore
     + AppStore
     + InviteStore
+    + ThreadStore
 {
     /// Which backend this is, for logs and health output.
     fn backend(&self) -> &'static str;

@@ -86,6 +86,8 @@ const EXTRA_KEYS: &[&str] = &[
     "attachments",
     "customFields",
     "tmid",
+    // A thread reply also shown in the room (a boolean, kept only with `tmid`).
+    "tshow",
     "bot",
 ];
 
@@ -94,6 +96,7 @@ pub(crate) fn extras(p: &Map<String, Value>) -> Map<String, Value> {
     EXTRA_KEYS
         .iter()
         .filter_map(|k| p.get(*k).map(|v| (k.to_string(), v.clone())))
+        .filter(|(k, v)| k != "tshow" || (v.is_boolean() && p.contains_key("tmid")))
         .collect()
 }
 

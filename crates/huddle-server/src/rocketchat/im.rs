@@ -314,7 +314,9 @@ async fn list(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResu
         ..Default::default()
     };
     let page = s.huddle.list_rooms(&query).await?;
-    let ims: Vec<Value> = page.items.iter().map(shape::room).collect();
+    let ims =
+        crate::shape::rooms_with_last(&s.huddle, &actor, &page.items, crate::shape::Dates::Iso)
+            .await?;
     ok(
         json!({ "ims": ims, "count": ims.len(), "offset": query.paging.offset, "total": page.total }),
     )

@@ -128,7 +128,7 @@ async fn send_email(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> 
         .list("emails")?
         .ok_or_else(|| coded("invalid-params", "must have required property 'emails'"))?;
     match s.huddle.send_invitation_email(&actor, &emails).await {
-        Ok(()) => ok(json!({})),
+        Ok(_) => ok(json!({})),
         Err(e @ (Error::Unavailable(_) | Error::Internal(_))) => Err(e.into()),
         Err(e) => {
             let message = e

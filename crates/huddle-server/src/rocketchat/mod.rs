@@ -5,6 +5,7 @@ mod auth;
 mod avatars;
 mod bans;
 mod chat;
+pub(crate) mod discussions;
 mod error;
 pub(crate) mod extract;
 mod im;
@@ -73,6 +74,7 @@ pub fn api() -> ApiRouter {
         .merge(permissions::routes())
         .merge(invites::routes())
         .merge(bans::routes())
+        .merge(discussions::routes())
         .merge(misc::routes())
         .fallback(not_found);
     ApiRouter::new()

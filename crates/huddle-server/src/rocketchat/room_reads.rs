@@ -11,6 +11,7 @@ use super::rooms::{resolve, Ch, Flavour, Gr};
 use super::{ok, shape};
 use crate::openapi::schema::{array, boolean, integer, rc_ok, rc_page, shape};
 use crate::openapi::{user, ApiRouter, Ty::*};
+use crate::shape::Dates;
 use crate::state::AppState;
 
 pub fn routes() -> ApiRouter {
@@ -200,8 +201,15 @@ async fn counters<F: Flavour>(State(s): State<AppState>, Auth(actor): Auth, p: P
     counters_of(&s, &actor, &room, &p).await
 }
 
-fn room_list(key: &str, page: huddle_core::Page<Room>, offset: i64) -> RcResult {
-    let rooms: Vec<Value> = page.items.iter().map(shape::room).collect();
+/// A page of rooms, each with its `lastMessage` as the caller may see it.
+async fn room_list(
+    s: &AppState,
+    actor: &Actor,
+    key: &str,
+    page: huddle_core::Page<Room>,
+    offset: i64,
+) -> RcResult {
+    let rooms = crate::shape::rooms_with_last(&s.huddle, actor, &page.items, Dates::Iso).await?;
     ok(json!({ key: rooms, "count": rooms.len(), "offset": offset, "total": page.total }))
 }
 
@@ -228,11 +236,8 @@ async fn list_channels(State(s): State<AppState>, Auth(actor): Auth, p: Params) 
         query.ids = Some(vec![id]);
     }
     let offset = query.paging.offset;
-    room_list(
-        "channels",
-        s.huddle.list_channels(&actor, query).await?,
-        offset,
-    )
+    let page = s.huddle.list_channels(&actor, query).await?;
+    room_list(&s, &actor, "channels", page, offset).await
 }
 
 async fn list_joined<F: Flavour>(
@@ -244,24 +249,22 @@ async fn list_joined<F: Flavour>(
     query.types = vec![F::T];
     query.member = Some(actor.user().id.clone());
     let offset = query.paging.offset;
-    room_list(F::LIST_KEY, s.huddle.list_rooms(&query).await?, offset)
+    let page = s.huddle.list_rooms(&query).await?;
+    room_list(&s, &actor, F::LIST_KEY, page, offset).await
 }
 
 async fn list_all_groups(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
     let query = room_query(&s, &p)?;
     let offset = query.paging.offset;
-    room_list(
-        "groups",
-        s.huddle.list_all_groups(&actor, query).await?,
-        offset,
-    )
+    let page = s.huddle.list_all_groups(&actor, query).await?;
+    room_list(&s, &actor, "groups", page, offset).await
 }
 
 /// `rooms.get`: every room the caller is in, `{update, remove}` (nothing is tracked as removed).
 async fn rooms_get(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
     let since = time_param(&p, "updatedSince")?;
     let rooms = s.huddle.rooms_of(&actor, since).await?;
-    let update: Vec<Value> = rooms.iter().map(shape::room).collect();
+    let update = crate::shape::rooms_with_last(&s.huddle, &actor, &rooms, Dates::Iso).await?;
     ok(json!({ "update": update, "remove": [] }))
 }
 
@@ -280,5 +283,6 @@ async fn rooms_info(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> 
     if !s.huddle.may_read(&actor, &room).await? {
         return Err(huddle_core::Error::unauthorized().into());
     }
-    ok(json!({ "room": shape::room(&room) }))
+    let shaped = crate::shape::room_with_last(&s.huddle, &actor, &room, Dates::Iso).await?;
+    ok(json!({ "room": shaped }))
 }

@@ -12,6 +12,7 @@ use super::extract::{Auth, Params};
 use super::{ok, ok_empty, shape};
 use crate::openapi::schema::{rc_ok, shape, string};
 use crate::openapi::{user, ApiRouter, Ty::*};
+use crate::shape::Dates;
 use crate::state::AppState;
 use utoipa::openapi::{RefOr, Schema};
 
@@ -306,7 +307,8 @@ async fn create<F: Flavour>(State(s): State<AppState>, Auth(actor): Auth, p: Par
 
 async fn info<F: Flavour>(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
     let room = resolve::<F>(&s, &actor, &p, true).await?;
-    ok(room_body::<F>(&room))
+    let shaped = crate::shape::room_with_last(&s.huddle, &actor, &room, Dates::Iso).await?;
+    ok(json!({ F::KEY: shaped }))
 }
 
 async fn delete<F: Flavour>(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {

@@ -37,6 +37,40 @@ pub fn routes() -> ApiRouter {
                 .opt("roomId", Str)
                 .opt("firstUnreadMessage", Object),
         )
+        .get(
+            "/chat.ignoreUser",
+            ignore_user,
+            user("Ignore, or stop ignoring, a user's messages in a room")
+                .req("rid", Str)
+                .req("userId", Str)
+                .opt("ignore", Str),
+        )
+}
+
+/// `chat.ignoreUser` (a GET in Rocket.Chat): `ignore` defaults to true; a string is true when
+/// it contains `true` or `1`, as Rocket.Chat reads it.
+async fn ignore_user(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
+    let rid = p.str("rid")?.ok_or_else(|| {
+        coded(
+            "error-room-id-param-not-provided",
+            "The required \"rid\" param is missing.",
+        )
+    })?;
+    let uid = p.str("userId")?.ok_or_else(|| {
+        coded(
+            "error-user-id-param-not-provided",
+            "The required \"userId\" param is missing.",
+        )
+    })?;
+    let ignore = match p.0.get("ignore") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(v)) => v.contains("true") || v.contains('1'),
+        Some(Value::Number(n)) => n.as_i64() == Some(1),
+        Some(_) => false,
+    };
+    s.huddle.ignore_user(&actor, &rid, &uid, ignore).await?;
+    ok_empty()
 }
 
 async fn get_all(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
@@ -70,6 +104,9 @@ async fn read(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResu
             .ok_or_else(|| coded("invalid-params", "must have required property 'rid'"))?,
     };
     s.huddle.mark_read(&actor, &rid).await?;
+    if p.bool("readThreads")? == Some(true) {
+        s.huddle.read_all_threads(&actor, &rid).await?;
+    }
     ok_empty()
 }
 

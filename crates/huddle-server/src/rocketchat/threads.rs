@@ -369,10 +369,11 @@ async fn threads_list(State(s): State<AppState>, Auth(actor): Auth, p: Params) -
     let of = match p.str("type")?.as_deref() {
         None | Some("all") => ThreadsOf::All,
         Some("following") => ThreadsOf::Following,
+        Some("unread") => ThreadsOf::Unread,
         Some(_) => {
             return Err(coded(
                 "error-invalid-params",
-                "must be equal to one of the allowed values: all, following",
+                "must be equal to one of the allowed values: all, following, unread",
             ))
         }
     };

@@ -38,6 +38,20 @@ pub struct TestApp {
 pub const APP_ID: &str = "test-app";
 pub const SECRET: &str = "sk_test_secret_0123456789";
 
+/// The key sealing the app's secret keys at rest, one per test process: every app and every
+/// second store a test opens on an app's database (`store_options`) share it, as a cluster's
+/// nodes must.
+pub static SECRETS_KEY: std::sync::LazyLock<huddle_store::SecretsKey> =
+    std::sync::LazyLock::new(huddle_store::SecretsKey::generate);
+
+/// Options for a second store on an app's database (another process's view of it).
+pub fn store_options() -> huddle_store::StoreOptions {
+    huddle_store::StoreOptions {
+        secrets_key: Some(SECRETS_KEY.clone()),
+        ..huddle_store::StoreOptions::default()
+    }
+}
+
 /// How a browser request authenticates in tests.
 #[derive(Debug, Clone)]
 pub enum ClientAuth {
@@ -122,6 +136,7 @@ impl TestApp {
             webhook_allow_private: true,
             app_id: Some(APP_ID.into()),
             app_secret: Some(SECRET.into()),
+            secrets_key: Some(SECRETS_KEY.clone()),
             ..ServerConfig::default()
         };
         adjust(&mut config);

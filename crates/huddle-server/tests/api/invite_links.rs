@@ -373,3 +373,97 @@ async fn invitation_emails_need_a_mail_server() {
         json!({ "success": false, "error": "SMTP is not configured [error-email-send-failed]" })
     );
 }
+
+#[tokio::test]
+async fn invitation_emails_go_out_through_the_mail_server() {
+    use crate::smtp::SmtpReceiver;
+    use huddle_server::mailer::{SmtpConfig, SmtpTls};
+    let rx = SmtpReceiver::start().await;
+    let port = rx.addr.port();
+    let app = TestApp::spawn_with(|c| {
+        c.smtp = Some(SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            from: "Huddle <chat@example.com>".into(),
+            username: None,
+            password: None,
+            tls: SmtpTls::None,
+            batch_window: Duration::from_secs(1),
+        })
+    })
+    .await;
+    app.ok(
+        &app.admin,
+        "settings/Site_Name",
+        json!({ "value": "Acme Chat" }),
+    )
+    .await;
+    // Only with bulk-register-user; nothing is sent otherwise.
+    let bob = app.user("bob").await;
+    let (status, v) = app
+        .post(
+            Some(&bob),
+            "sendInvitationEmail",
+            json!({ "emails": ["x@example.com"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        v,
+        json!({ "success": false, "error": "Not allowed [error-not-allowed]" })
+    );
+    // The valid addresses get one e-mail each; the invalid one is skipped.
+    let v = app
+        .ok(
+            &app.admin,
+            "sendInvitationEmail",
+            json!({ "emails": ["ann@example.com", "not an address", "cid@example.com"] }),
+        )
+        .await;
+    assert_eq!(v, json!({ "success": true }));
+    let mails = rx.mails();
+    assert_eq!(mails.len(), 2, "{mails:#?}");
+    for (mail, to) in mails.iter().zip(["ann@example.com", "cid@example.com"]) {
+        assert_eq!(mail.to, vec![to.to_string()], "{mail:#?}");
+        assert_eq!(
+            mail.header("Subject").as_deref(),
+            Some("You have been invited to Acme Chat")
+        );
+        assert!(mail.body().contains("Acme Chat"), "{}", mail.body());
+        assert!(!mail.body().contains("[Site_URL]"), "{}", mail.body());
+    }
+    assert!(rx
+        .mails()
+        .iter()
+        .all(|m| !m.to.contains(&"x@example.com".into())));
+    // DDP's method: the same, answering the addresses sent to.
+    let mut d = crate::ddp::Ddp::resume(&app, &app.admin).await;
+    let sent = d
+        .ok("sendInvitationEmail", json!([["eve@example.com", "nope"]]))
+        .await;
+    assert_eq!(sent, json!(["eve@example.com"]));
+    assert_eq!(rx.to("eve@example.com").len(), 1);
+    let e = d
+        .err("sendInvitationEmail", json!(["eve@example.com"]))
+        .await;
+    assert_eq!(e["reason"], "Match failed", "{e}");
+    // A subject emptied by the administrator: Rocket.Chat's refusal, nothing sent.
+    app.ok(
+        &app.admin,
+        "settings/Invitation_Subject",
+        json!({ "value": "" }),
+    )
+    .await;
+    let (_, v) = app
+        .post(
+            Some(&app.admin),
+            "sendInvitationEmail",
+            json!({ "emails": ["dan@example.com"] }),
+        )
+        .await;
+    assert_eq!(
+        v,
+        json!({ "success": false, "error": "No subject [error-email-send-failed]" })
+    );
+    assert_eq!(rx.mails().len(), 3);
+}

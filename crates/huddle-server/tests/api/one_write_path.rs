@@ -122,7 +122,7 @@ async fn both_apis_on_one_room_make_one_gapless_order() {
         assert!(status.as_u16() < 500, "{status} {v}");
     }
 
-    let store = huddle_store::open(app.database_url(), Default::default())
+    let store = huddle_store::open(app.database_url(), crate::helpers::store_options())
         .await
         .expect("open the store");
     let events = store

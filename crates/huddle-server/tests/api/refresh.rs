@@ -18,7 +18,7 @@ use crate::native::{conversation, post, Native};
 const BOUND: Duration = Duration::from_secs(5);
 
 async fn other_process(app: &TestApp) -> Arc<dyn Store> {
-    huddle_store::open(app.database_url(), huddle_store::StoreOptions::default())
+    huddle_store::open(app.database_url(), crate::helpers::store_options())
         .await
         .expect("second store on the same database")
 }

@@ -215,7 +215,7 @@ async fn messages_read_before_the_email_leaves_are_left_out() {
         Some(json!({})),
     )
     .await;
-    let store = huddle_store::open(app.database_url(), Default::default())
+    let store = huddle_store::open(app.database_url(), crate::helpers::store_options())
         .await
         .unwrap();
     let ann = store.user_by_id("ann").await.unwrap().unwrap();

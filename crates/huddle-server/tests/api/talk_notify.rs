@@ -249,3 +249,49 @@ async fn notify_changes_take_effect_and_rocket_chat_rooms_notify_nobody() {
     let bodies = settled(&app, &wid, &got).await;
     assert_eq!(per_recipient(&bodies).get(&other.user_id), None);
 }
+
+#[tokio::test]
+async fn a_member_who_ignores_the_sender_is_not_notified() {
+    let app = TestApp::spawn().await;
+    let (wid, got) = endpoint(&app, &["notification.triggered"]).await;
+    let ann = app.user("ann").await;
+    let bob = app.user("bob").await;
+    let cid = unique("conv");
+    app.talk_ok("PUT", &format!("conversations/{cid}"), Some(json!({})))
+        .await;
+    for who in [&ann, &bob] {
+        app.talk_ok(
+            "PUT",
+            &format!("conversations/{cid}/participants/{}", who.user_id),
+            Some(json!({ "notify": true })),
+        )
+        .await;
+    }
+    let say = |text: &str| json!([{ "text": text, "sender": ann.user_id, "type": "UserMessage" }]);
+    let path = format!("conversations/{cid}/messages");
+    app.talk_ok("POST", &path, Some(say("first"))).await;
+    let bodies = settled(&app, &wid, &got).await;
+    let want: BTreeMap<String, usize> = [(bob.user_id.clone(), 1)].into();
+    assert_eq!(per_recipient(&bodies), want, "{bodies:#?}");
+    // Bob ignores Ann (Rocket.Chat's chat.ignoreUser, on the same conversation): her next
+    // message notifies nobody; once he stops ignoring her, he hears again.
+    app.get_ok(
+        &bob,
+        "chat.ignoreUser",
+        &[("rid", &cid), ("userId", &ann.user_id), ("ignore", "true")],
+    )
+    .await;
+    app.talk_ok("POST", &path, Some(say("second"))).await;
+    let bodies = settled(&app, &wid, &got).await;
+    assert_eq!(per_recipient(&bodies), want, "{bodies:#?}");
+    app.get_ok(
+        &bob,
+        "chat.ignoreUser",
+        &[("rid", &cid), ("userId", &ann.user_id), ("ignore", "false")],
+    )
+    .await;
+    app.talk_ok("POST", &path, Some(say("third"))).await;
+    let bodies = settled(&app, &wid, &got).await;
+    let want: BTreeMap<String, usize> = [(bob.user_id.clone(), 2)].into();
+    assert_eq!(per_recipient(&bodies), want, "{bodies:#?}");
+}

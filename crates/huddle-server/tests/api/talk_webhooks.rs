@@ -255,7 +255,7 @@ async fn room_event_deliveries_get_their_body_when_first_sent() {
         .await;
 
     // A second store on the server's database: the server's sender finds the rows by polling.
-    let store = huddle_store::open(app.database_url(), Default::default())
+    let store = huddle_store::open(app.database_url(), crate::helpers::store_options())
         .await
         .unwrap();
     let ann = store.user_by_id("ann").await.unwrap().unwrap();

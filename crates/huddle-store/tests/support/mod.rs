@@ -18,10 +18,15 @@ pub type Body = fn(Arc<dyn Store>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
 pub const PG_ENV: &str = "HUDDLE_TEST_POSTGRES_URL";
 
+/// One key per test process, so stores reopened on a database read what they sealed.
+static SECRETS_KEY: std::sync::LazyLock<huddle_store::SecretsKey> =
+    std::sync::LazyLock::new(huddle_store::SecretsKey::generate);
+
 fn options() -> StoreOptions {
     // Tests run in parallel against one PostgreSQL server: keep each store's share small.
     StoreOptions {
         max_connections: 5,
+        secrets_key: Some(SECRETS_KEY.clone()),
         ..StoreOptions::default()
     }
 }
@@ -159,6 +164,7 @@ pub fn sub(room: &Room, user: &User) -> Subscription {
         notify: "true".into(),
         revoked_at: None,
         favorite: false,
+        ignored: vec![],
         updated_at: now,
     }
 }

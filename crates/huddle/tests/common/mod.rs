@@ -11,7 +11,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Variables of the developer's shell that would change what a test's server does.
-const CLEARED_ENV: [&str; 9] = [
+const CLEARED_ENV: [&str; 10] = [
     "HUDDLE_CONFIG",
     "HUDDLE_ADMIN_USERNAME",
     "HUDDLE_APP_ID",
@@ -20,6 +20,7 @@ const CLEARED_ENV: [&str; 9] = [
     "HUDDLE_LOG",
     "HUDDLE_LOG_FORMAT",
     "HUDDLE_NATS_URL",
+    "HUDDLE_SECRETS_KEY",
     "RUST_BACKTRACE",
 ];
 

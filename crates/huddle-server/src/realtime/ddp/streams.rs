@@ -219,11 +219,18 @@ pub fn encode(notice: &Notice) -> Option<Utf8Bytes> {
             uid,
             change: c,
             room,
-        } => wire::changed(
-            "stream-notify-user",
-            &format!("{uid}/rooms-changed"),
-            json!([change(*c), shape::room_in(room, ej)]),
-        ),
+            last,
+        } => {
+            let mut r = shape::room_in(room, ej);
+            if let Some(m) = last {
+                r["lastMessage"] = shape::message_in(m, ej);
+            }
+            wire::changed(
+                "stream-notify-user",
+                &format!("{uid}/rooms-changed"),
+                json!([change(*c), r]),
+            )
+        }
         Notice::RoomRemoved { uid, rid } => wire::changed(
             "stream-notify-user",
             &format!("{uid}/rooms-changed"),

@@ -40,13 +40,20 @@ async fn every_message_updates_the_members_room_lists() {
         .await;
     }
     let mut msgs = vec![];
+    let mut last = vec![];
     for _ in 0..2 {
         let v = b.next_where(|v| rooms_changed(v, &bob.user_id, &rid)).await;
         assert_eq!(v["fields"]["args"][0], "updated");
         assert!(v["fields"]["args"][1]["lm"]["$date"].is_i64(), "{v}");
         msgs.push(v["fields"]["args"][1]["msgs"].as_i64().unwrap_or(0));
+        // Rocket.Chat's room lists show the message that moved the room.
+        let m = &v["fields"]["args"][1]["lastMessage"];
+        assert_eq!(m["u"]["_id"], json!(alice.user_id), "{v}");
+        assert!(m["ts"]["$date"].is_i64(), "{v}");
+        last.push(m["msg"].as_str().unwrap_or_default().to_string());
     }
     assert_eq!(msgs, [1, 2], "one update per message, with the new count");
+    assert_eq!(last, ["one", "two"]);
     // Not a member: nothing about the room.
     c.assert_none("a room the user is not in", |v| {
         rooms_changed(v, &carol.user_id, &rid)

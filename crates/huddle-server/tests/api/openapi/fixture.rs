@@ -189,6 +189,7 @@ fn generate(dir: &std::path::Path) -> String {
     let responses: BTreeMap<String, Value> = OPERATIONS
         .iter()
         .chain(super::parity::OPERATIONS)
+        .chain(super::discussions::OPERATIONS)
         .map(|&(method, path, status)| {
             (
                 key(method, path, status),

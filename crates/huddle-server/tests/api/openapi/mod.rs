@@ -133,6 +133,7 @@ pub fn violations(schema: &Value, body: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+mod discussions;
 mod fixture;
 mod parity;
 mod responses;

@@ -3,6 +3,7 @@
 //! returns nothing (no `result` key).
 
 mod account;
+mod extras;
 mod messages;
 mod rooms;
 
@@ -26,6 +27,18 @@ pub async fn call(s: &mut Session, method: &str, params: Vec<Value>) -> Outcome 
         "setReaction" => messages::react(s, p).await,
         "pinMessage" => messages::pin(s, p, true).await,
         "unpinMessage" => messages::pin(s, p, false).await,
+        "starMessage" => extras::star(s, p).await,
+        "followMessage" => extras::follow(s, p, true).await,
+        "unfollowMessage" => extras::follow(s, p, false).await,
+        "readThreads" => extras::read_threads(s, p).await,
+        "ignoreUser" => extras::ignore_user(s, p).await,
+        "createDiscussion" => extras::create_discussion(s, p).await,
+        "findOrCreateInvite" => extras::find_or_create_invite(s, p).await,
+        "listInvites" => extras::list_invites(s).await,
+        "removeInvite" => extras::remove_invite(s, p).await,
+        "useInviteToken" => extras::use_invite_token(s, p).await,
+        "validateInviteToken" => extras::validate_invite_token(s, p).await,
+        "sendInvitationEmail" => extras::send_invitation_email(s, p).await,
         "loadHistory" => messages::load_history(s, p).await,
         "readMessages" => messages::read(s, p).await,
         "stream-notify-room" => messages::notify_room(s, p).await,

@@ -224,10 +224,9 @@ pub async fn rooms(s: &mut Session, p: &[Value]) -> Outcome {
         .rooms_of(actor, since)
         .await
         .map_err(fail(method))?;
-    let list: Vec<Value> = rooms
-        .iter()
-        .map(|r| shape::room_in(r, Dates::Ejson))
-        .collect();
+    let list = shape::rooms_with_last(s.huddle(), actor, &rooms, Dates::Ejson)
+        .await
+        .map_err(fail(method))?;
     Ok(Some(match since {
         Some(since) => {
             let removed = s
