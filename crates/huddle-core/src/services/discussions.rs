@@ -144,10 +144,22 @@ impl Huddle {
         if let Some(m) = &message {
             usernames.push(m.u.username.clone());
         }
+        usernames.truncate(self.limits.max_invite);
         let mut users = self.store.users_by_usernames(&usernames).await?;
         users.retain(|u| u.id != actor.user.id);
         users.sort_by(|a, b| a.id.cmp(&b.id));
         users.dedup_by(|a, b| a.id == b.id);
+        // Only people who may read the parent come along (the discussion quotes it), and
+        // nobody banned from it.
+        let mut invited = Vec::with_capacity(users.len());
+        for u in users {
+            let sub = self.store.subscription(&parent.id, &u.id).await?;
+            let banned = self.store.room_ban(&parent.id, &u.id).await?.is_some();
+            if !banned && self.can_access(&u, &parent, sub.as_ref()) {
+                invited.push(u);
+            }
+        }
+        let mut users = invited;
         users.insert(0, actor.user.clone());
         let members = users
             .iter()

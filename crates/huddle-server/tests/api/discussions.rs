@@ -46,7 +46,9 @@ async fn a_discussion_is_a_room_with_a_parent_and_a_note_in_it() {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
     let carol = app.user("carol").await;
-    let (rid, parent_name) = app.room(&alice, "p", &[&bob.username]).await;
+    let (rid, parent_name) = app
+        .room(&alice, "p", &[&bob.username, &carol.username])
+        .await;
     let d = discussion(
         &app,
         &alice,
@@ -132,6 +134,10 @@ async fn a_discussion_is_a_room_with_a_parent_and_a_note_in_it() {
         ids(&listed["discussions"], "fname"),
         vec!["Friday", "Launch plan"]
     );
+    assert_eq!(
+        listed["discussions"][1]["lastMessage"]["msg"], "second",
+        "{listed}"
+    );
     let page = app
         .get_ok(
             &bob,
@@ -141,6 +147,19 @@ async fn a_discussion_is_a_room_with_a_parent_and_a_note_in_it() {
         .await;
     assert_eq!(ids(&page["discussions"], "fname"), vec!["Launch plan"]);
     assert_eq!(page["count"], 1);
+
+    // Only people who may read the parent come along: an outsider named in `users` is not
+    // added to a private group's discussion.
+    let outsider = app.user("out").await;
+    let d3 = discussion(
+        &app,
+        &alice,
+        json!({"prid": rid, "t_name": "Inner", "users": [outsider.username, bob.username]}),
+    )
+    .await;
+    let joined = members(&app, &alice, d3["_id"].as_str().unwrap()).await;
+    assert!(joined.contains(&bob.user_id), "{joined:?}");
+    assert!(!joined.contains(&outsider.user_id), "{joined:?}");
 
     // A channel's discussions are channels.
     let (cid, _) = app.room(&alice, "c", &[]).await;
