@@ -53,11 +53,15 @@ async fn two_hundred_sockets_in_one_room_all_get_the_message_once() {
 /// Enough large messages to fill the kernel's socket buffers (up to 4 MiB of send buffer).
 const N: usize = 1200;
 
-#[tokio::test]
+// Two workers: the reading socket's reader and writer tasks run beside the posting loop instead
+// of waiting for it to yield; on one thread a loaded machine let 64 posts pile up before the
+// reading socket's writer ran, and it was (rightly, by the rule) cut off as slow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_socket_is_closed_and_others_keep_up() {
-    // A small queue, but not so small that the reading socket's writer task, delayed by a
-    // loaded machine for a few posts, counts as slow too (a queue of 4 did, under load).
-    let app = TestApp::spawn_with(|c| c.realtime.queue = 64).await;
+    // A queue far below what the silent socket is sent (N large messages beyond its TCP
+    // buffers), and far above what a reading socket's writer falls behind by when the machine
+    // is busy (a queue of 4 was overrun under load, and 64 on a machine with load 14 on 2 cores).
+    let app = TestApp::spawn_with(|c| c.realtime.queue = 256).await;
     let alice = app.user("alice").await;
     let (cid, _) = app.room(&alice, "c", &[]).await;
     // Each message is large, so the silent socket's TCP buffers fill and its queue overflows.
