@@ -5,6 +5,7 @@
 mod delivery;
 mod outages;
 mod presence;
+mod resume;
 mod revocation;
 mod webhooks;
 
