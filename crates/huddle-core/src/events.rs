@@ -188,8 +188,12 @@ impl EventHub for LocalHub {
         for sink in sinks {
             sink.deliver(&event);
         }
-        // No receiver is not an error: nobody is listening yet.
-        let _ = self.tx.send(event);
+        // Log-position marks concern the attached router only; the broadcast's listeners
+        // (webhooks) would only lag sooner.
+        if !matches!(*event, Event::RoomSeq { .. }) {
+            // No receiver is not an error: nobody is listening yet.
+            let _ = self.tx.send(event);
+        }
     }
     fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.tx.subscribe()
