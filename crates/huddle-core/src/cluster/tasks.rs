@@ -218,6 +218,7 @@ impl ClusterHub {
             tick.tick().await;
             self.beat().await;
             self.check_rooms().await;
+            self.sync_viewers().await;
         }
     }
 

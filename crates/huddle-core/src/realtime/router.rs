@@ -120,6 +120,12 @@ impl Router {
         self.state().close(conn)
     }
 
+    /// Every `(room, user)` with a live view here (as `live_viewers`), for the cluster's
+    /// shared list of who looks at what.
+    pub fn all_live_viewers(&self) -> HashSet<(String, String)> {
+        self.state().all_live_viewers()
+    }
+
     /// Users with a live view of room `rid` on this node (who need no notification of a new
     /// message there).
     pub fn live_viewers(&self, rid: &str) -> std::collections::HashSet<String> {

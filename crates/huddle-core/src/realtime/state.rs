@@ -453,6 +453,22 @@ impl State {
             .collect()
     }
 
+    pub fn all_live_viewers(&self) -> HashSet<(String, String)> {
+        let mut out = HashSet::new();
+        for (rid, entry) in &self.rooms {
+            let conns = [RoomStream::Messages, RoomStream::Talk]
+                .iter()
+                .filter_map(|s| entry.live.get(s))
+                .flat_map(|conns| conns.keys());
+            for c in conns {
+                if let Some(uid) = self.conns.get(c).and_then(|c| c.user.clone()) {
+                    out.insert((rid.clone(), uid));
+                }
+            }
+        }
+        out
+    }
+
     /// Connections with a live subscription on any stream of `rid`.
     pub fn room_subscribers(&self, rid: &str) -> Vec<ConnId> {
         let Some(entry) = self.rooms.get(rid) else {

@@ -69,7 +69,7 @@ impl Huddle {
                 room.id
             )));
         }
-        let notify = self.notify_facts(room, &change);
+        let notify = self.notify_facts(room, &change).await;
         let write = RoomWrite {
             rid: room.id.clone(),
             change,
