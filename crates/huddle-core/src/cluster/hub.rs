@@ -351,6 +351,11 @@ impl ClusterHub {
         }
     }
 
+    /// Routes an event to this node's sinks only (it is already known elsewhere).
+    pub(crate) fn local_publish(&self, event: Event) {
+        self.local.publish(event);
+    }
+
     /// Applies an event from another node.
     pub(crate) fn apply_remote(&self, event: WireEvent) {
         let event = event.into_event();

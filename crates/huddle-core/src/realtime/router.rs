@@ -120,6 +120,31 @@ impl Router {
         self.state().close(conn)
     }
 
+    /// The token hashes `uid`'s connections here logged in with.
+    pub fn tokens_of(&self, uid: &str) -> Vec<String> {
+        let st = self.state();
+        let Some(u) = st.users.get(uid) else {
+            return vec![];
+        };
+        let mut out: Vec<String> = u
+            .conns
+            .iter()
+            .filter_map(|c| st.conns.get(c)?.token.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The rooms this router knows `uid` to be a member of (their memberships are loaded).
+    pub fn rooms_of(&self, uid: &str) -> HashSet<String> {
+        self.state()
+            .users
+            .get(uid)
+            .map(|u| u.rooms.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Every `(room, user)` with a live view here (as `live_viewers`), for the cluster's
     /// shared list of who looks at what.
     pub fn all_live_viewers(&self) -> HashSet<(String, String)> {
