@@ -50,6 +50,9 @@ pub enum Command {
     /// users, rooms, memberships and tokens straight into a SQLite database that no server has
     /// open, then write the manifest `--server-url` runs need (`--fixture`).
     Seed(SeedArgs),
+    /// Cluster mode (issue 13): fan-out, sustained rate and kick latency on one node and on a
+    /// cluster, in one run, on private PostgreSQL databases and a private nats-server.
+    Cluster(crate::cluster::ClusterArgs),
 }
 
 #[derive(Args, Debug)]

@@ -6,6 +6,7 @@
 mod bursts;
 mod cli;
 mod client;
+mod cluster;
 mod fixture;
 mod realtime;
 mod report;
@@ -33,6 +34,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Seed(args)) => seed_command(args).await.map(|_| ExitCode::SUCCESS),
+        Some(Command::Cluster(args)) => cluster::run(args).await.map(|_| ExitCode::SUCCESS),
         None => run(cli.run).await,
     };
     match result {

@@ -31,7 +31,7 @@ pub struct Spawned {
 
 /// A free loopback port: bind port 0, read it, let it go. Another process could take it in the
 /// gap; the server then fails to bind and the run says so.
-fn free_port() -> anyhow::Result<u16> {
+pub fn free_port() -> anyhow::Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(l.local_addr()?.port())
 }
@@ -56,6 +56,29 @@ pub async fn spawn_with(
     log: PathBuf,
     config: Option<&Path>,
 ) -> anyhow::Result<Spawned> {
+    let node = Node {
+        database_url: format!("sqlite://{db_path}"),
+        ..Node::default()
+    };
+    spawn_node(bin, &node, log, config).await
+}
+
+/// What a spawned server runs on besides its defaults: a database URL, and for a cluster node
+/// the NATS URL and the app credentials (environment only, as the server takes them).
+#[derive(Debug, Clone, Default)]
+pub struct Node {
+    pub database_url: String,
+    pub nats_url: Option<String>,
+    pub env: Vec<(String, String)>,
+}
+
+/// [`spawn_with`] on any database, optionally as a cluster node.
+pub async fn spawn_node(
+    bin: &Path,
+    node: &Node,
+    log: PathBuf,
+    config: Option<&Path>,
+) -> anyhow::Result<Spawned> {
     let port = free_port()?;
     let log_file = std::fs::File::create(&log)
         .with_context(|| format!("creating server log {}", log.display()))?;
@@ -68,9 +91,12 @@ pub async fn spawn_with(
         &port.to_string(),
     ])
     .arg("--database-url")
-    .arg(format!("sqlite://{db_path}"));
+    .arg(&node.database_url);
     if let Some(c) = config {
         cmd.arg("--config").arg(c);
+    }
+    if let Some(n) = &node.nats_url {
+        cmd.arg("--nats-url").arg(n);
     }
     // The targets are for the default configuration: no HUDDLE_* setting from the caller's
     // environment (log level, rate limits, a config file) may leak into the measured server.
@@ -78,6 +104,9 @@ pub async fn spawn_with(
         if key.to_string_lossy().starts_with("HUDDLE_") {
             cmd.env_remove(&key);
         }
+    }
+    for (k, v) in &node.env {
+        cmd.env(k, v);
     }
     let child = cmd
         .stdin(Stdio::null())

@@ -96,6 +96,13 @@ pub enum Event {
         uid: String,
         token_hash: Option<String>,
     },
+    /// Brackets the events of one `room_events` entry: `Some(seq)` before them, `None` after.
+    /// Readers use it to number what they send by log position, so a client can resume on any
+    /// node (the native socket's event ids). Never forwarded: every node derives it from the log.
+    RoomSeq {
+        rid: String,
+        seq: Option<i64>,
+    },
     /// Typing and similar transient activity in a room (`user-activity`). Not stored; it still
     /// travels as an event so that every node's subscribers see it. `origin` is the realtime
     /// session it came from, which does not get it back.
@@ -185,8 +192,12 @@ impl EventHub for LocalHub {
         for sink in sinks {
             sink.deliver(&event);
         }
-        // No receiver is not an error: nobody is listening yet.
-        let _ = self.tx.send(event);
+        // Log-position marks concern the attached router only; the broadcast's listeners
+        // (webhooks) would only lag sooner.
+        if !matches!(*event, Event::RoomSeq { .. }) {
+            // No receiver is not an error: nobody is listening yet.
+            let _ = self.tx.send(event);
+        }
     }
     fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.tx.subscribe()
@@ -199,15 +210,28 @@ impl EventHub for LocalHub {
     }
 }
 
-/// Publishes a committed change as domain events, in the order the realtime router must see
-/// them: guest access taken away before anything else of the room, then the items, then the
-/// room's new counters when members came or went.
+/// Publishes a committed change as domain events (`written_events`).
 pub fn publish_written<H: EventHub + ?Sized>(hub: &H, room: &Room, written: &RoomWritten) {
+    for event in written_events(room, written) {
+        hub.publish(event);
+    }
+}
+
+/// A committed change as domain events, in the order the realtime router must see them,
+/// between two `RoomSeq` marks: guest access taken away before anything else of the room, then
+/// the items, then the room's new counters when members came or went. Deterministic in its
+/// arguments: a replay from the log numbers the events as the live path did.
+pub fn written_events(room: &Room, written: &RoomWritten) -> Vec<Event> {
+    let mut out = vec![];
     {
         if !written.changed() {
-            return;
+            return out;
         }
         let rid = &room.id;
+        out.push(Event::RoomSeq {
+            rid: rid.clone(),
+            seq: written.seq,
+        });
         let shared = Arc::new(room.clone());
         let mut membership_moved = false;
         let mut created = false;
@@ -217,7 +241,7 @@ pub fn publish_written<H: EventHub + ?Sized>(hub: &H, room: &Room, written: &Roo
         let mut thread_only = false;
         for item in &written.items {
             if let RoomEventItem::GuestAccessChanged { allowed: false } = item {
-                hub.publish(Event::GuestAccessChanged {
+                out.push(Event::GuestAccessChanged {
                     rid: Some(rid.clone()),
                     allowed: false,
                 });
@@ -228,20 +252,20 @@ pub fn publish_written<H: EventHub + ?Sized>(hub: &H, room: &Room, written: &Roo
                 RoomEventItem::RoomCreated { .. } => created = true,
                 RoomEventItem::MemberAdded { subscription } => {
                     membership_moved = true;
-                    hub.publish(Event::MemberAdded {
+                    out.push(Event::MemberAdded {
                         subscription: subscription.as_ref().clone(),
                         room: shared.clone(),
                     });
                 }
                 RoomEventItem::MemberRemoved { uid } => {
                     membership_moved = true;
-                    hub.publish(Event::MemberRemoved {
+                    out.push(Event::MemberRemoved {
                         rid: rid.clone(),
                         uid: uid.clone(),
                     });
                 }
                 RoomEventItem::MemberUpdated { subscription } => {
-                    hub.publish(Event::MemberUpdated(subscription.as_ref().clone()));
+                    out.push(Event::MemberUpdated(subscription.as_ref().clone()));
                 }
                 RoomEventItem::MessageCreated { message } => {
                     posted = Some(message.as_ref().clone());
@@ -251,41 +275,46 @@ pub fn publish_written<H: EventHub + ?Sized>(hub: &H, room: &Room, written: &Roo
                     if !shown {
                         thread_only = true;
                     }
-                    hub.publish(Event::MessageCreated {
+                    out.push(Event::MessageCreated {
                         message: message.as_ref().clone(),
                         room: room.brief(),
                     })
                 }
-                RoomEventItem::MessageUpdated { message } => hub.publish(Event::MessageUpdated {
+                RoomEventItem::MessageUpdated { message } => out.push(Event::MessageUpdated {
                     message: message.as_ref().clone(),
                     room: room.brief(),
                 }),
-                RoomEventItem::MessageDeleted { id } => hub.publish(Event::MessageDeleted {
+                RoomEventItem::MessageDeleted { id } => out.push(Event::MessageDeleted {
                     rid: rid.clone(),
                     id: id.clone(),
                 }),
                 RoomEventItem::RoomUpdated { room: updated } => {
-                    hub.publish(Event::RoomChanged(updated.as_ref().clone()))
+                    out.push(Event::RoomChanged(updated.as_ref().clone()))
                 }
                 RoomEventItem::GuestAccessChanged { allowed: true } => {
-                    hub.publish(Event::GuestAccessChanged {
+                    out.push(Event::GuestAccessChanged {
                         rid: Some(rid.clone()),
                         allowed: true,
                     })
                 }
                 RoomEventItem::GuestAccessChanged { allowed: false } => {}
-                RoomEventItem::RoomDeleted => hub.publish(Event::RoomDeleted { rid: rid.clone() }),
+                RoomEventItem::RoomDeleted => out.push(Event::RoomDeleted { rid: rid.clone() }),
                 // Delivered by webhook and e-mail from the committed rows, not live.
                 RoomEventItem::NotificationTriggered { .. } => {}
             }
         }
         if membership_moved || created {
-            hub.publish(Event::RoomChanged(room.clone()));
+            out.push(Event::RoomChanged(room.clone()));
         } else if let Some(last) = posted {
-            hub.publish(Event::RoomTouched {
+            out.push(Event::RoomTouched {
                 room: room.clone(),
                 last: (!thread_only).then(|| Box::new(last)),
             });
         }
+        out.push(Event::RoomSeq {
+            rid: rid.clone(),
+            seq: None,
+        });
     }
+    out
 }

@@ -87,6 +87,11 @@ impl ClusterStore for SqlStore {
                         .execute(&mut *tx)
                         .await
                         .map_err(db_err)?;
+                    sqlx::query("DELETE FROM cluster_viewers WHERE node_id = $1")
+                        .bind(node_id.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
                     Ok(())
                 })
             })
@@ -181,6 +186,15 @@ impl ClusterStore for SqlStore {
                     .fetch_all(&mut *tx)
                     .await
                     .map_err(db_err)?;
+                    // Their live views end with them.
+                    sqlx::query(&format!(
+                        "DELETE FROM cluster_viewers v WHERE NOT EXISTS (SELECT 1 FROM \
+                         cluster_nodes n WHERE n.node_id = v.node_id AND n.beat_at >= {NOW_MS} - $1)"
+                    ))
+                    .bind(fresh_ms)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
                     let mut uids: Vec<String> = gone
                         .iter()
                         .map(|r| r.try_get::<String, _>(0usize).map_err(db_err))
@@ -206,6 +220,61 @@ impl ClusterStore for SqlStore {
                 })
             })
             .await
+    }
+
+    async fn viewers_changed(
+        &self,
+        node_id: &str,
+        began: &[(String, String)],
+        ended: &[(String, String)],
+    ) -> Result<()> {
+        if began.is_empty() && ended.is_empty() {
+            return Ok(());
+        }
+        let node_id = node_id.to_string();
+        let (began, ended) = (to_json(&began)?, to_json(&ended)?);
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    // Pairs travel as one JSON array of [room, user] each: one statement
+                    // whatever their number.
+                    sqlx::query(
+                        "DELETE FROM cluster_viewers WHERE node_id = $1 AND (rid, user_id) IN \
+                         (SELECT x->>0, x->>1 FROM jsonb_array_elements($2::jsonb) x)",
+                    )
+                    .bind(node_id.as_str())
+                    .bind(ended.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    sqlx::query(
+                        "INSERT INTO cluster_viewers (rid, user_id, node_id) \
+                         SELECT x->>0, x->>1, $1 FROM jsonb_array_elements($2::jsonb) x \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(node_id.as_str())
+                    .bind(began.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn remote_viewers(&self, rid: &str, node_id: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT user_id FROM cluster_viewers WHERE rid = $1 AND node_id <> $2",
+        )
+        .bind(rid)
+        .bind(node_id)
+        .fetch_all(self.db.reader())
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0usize).map_err(db_err))
+            .collect()
     }
 
     fn forget_cached_user(&self, uid: &str) {

@@ -31,6 +31,7 @@ pub struct FileConfig {
     pub request_timeout_secs: Option<u64>,
     pub header_read_timeout_secs: Option<u64>,
     pub max_connections: Option<usize>,
+    pub db_max_connections: Option<u32>,
     pub max_header_bytes: Option<usize>,
     pub shutdown_timeout_secs: Option<u64>,
     pub metrics_token: Option<String>,
@@ -299,6 +300,10 @@ fn apply_file(c: &mut ServerConfig, f: FileConfig) -> anyhow::Result<()> {
     if let Some(v) = f.max_connections {
         c.max_connections = v;
     }
+    if let Some(v) = f.db_max_connections {
+        anyhow::ensure!(v > 0, "db_max_connections must be at least 1");
+        c.db_max_connections = v;
+    }
     if let Some(v) = f.max_header_bytes {
         c.max_header_bytes = v;
     }
@@ -381,6 +386,9 @@ pub fn default_toml() -> String {
          header_read_timeout_secs = {}\n\
          # Open connections at most; new ones beyond it are closed at once.\n\
          max_connections = {}\n\
+         # Database connections this process opens at most (its pool). In a cluster, PostgreSQL's\n\
+         # max_connections must exceed the sum over the nodes.\n\
+         db_max_connections = {}\n\
          # Largest request header in bytes (at least 8192).\n\
          max_header_bytes = {}\n\
          # Seconds a shutdown lets requests in flight finish.\n\
@@ -432,6 +440,7 @@ pub fn default_toml() -> String {
         d.request_timeout.as_secs(),
         d.header_read_timeout.as_secs(),
         d.max_connections,
+        d.db_max_connections,
         d.max_header_bytes,
         d.shutdown_timeout.as_secs(),
         d.insecure_browser_sessions,

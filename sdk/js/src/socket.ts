@@ -1,8 +1,10 @@
 // The native event socket (`/v1/{appId}/realtime`, docs/REALTIME-NATIVE.md): one WebSocket per
 // session, many subscriptions over it. After a drop it reconnects with backoff and subscribes
-// again with `since` = the last event id each subscription saw, so the server replays exactly
-// what was missed; ids already seen are skipped, so nothing is lost or doubled. When the server
-// cannot replay (`resync`), the subscription reloads through REST.
+// again with `since` = the last event id a conversation subscription saw, so the server replays
+// exactly what was missed (on whichever node it reaches); ids already seen are skipped, so
+// nothing is lost or doubled. Ids grow per conversation only, so they are tracked per
+// conversation. When the server cannot replay (`resync`, and always for the inbox), the
+// subscription reloads through REST.
 
 import { errorFrom, HuddleError } from './errors.js';
 import type { Auth } from './auth.js';
@@ -29,7 +31,8 @@ export interface SubHandlers {
 interface Sub {
   id: string;
   target: { conversation: string; asGuest: boolean } | { inbox: true };
-  lastEventId?: number;
+  /** The last event id seen, per conversation (ids grow within a conversation only). */
+  seen: Map<string, number>;
   /** Set when re-subscribing after a drop with no event seen yet: nothing to resume from. */
   reload?: boolean;
   handlers: SubHandlers;
@@ -56,7 +59,7 @@ export class Realtime {
   /** Subscribes; resolves on `ready`, rejects with the typed error the server answered. */
   subscribe(target: Sub['target'], handlers: SubHandlers): { id: string; ready: Promise<void>; close(): void } {
     const id = `s${++this.seq}`;
-    const sub: Sub = { id, target, handlers };
+    const sub: Sub = { id, target, seen: new Map(), handlers };
     const ready = new Promise<void>((resolve, reject) => { sub.ready = { resolve, reject }; });
     ready.catch(() => undefined);
     this.subs.set(id, sub);
@@ -139,12 +142,19 @@ export class Realtime {
 
   private sendSubscribe(sub: Sub): void {
     const t = sub.target;
+    const since = this.resumeFrom(sub);
     this.send({
       type: 'subscribe',
       id: sub.id,
       ...('inbox' in t ? { inbox: true } : { conversation: t.conversation, asGuest: t.asGuest }),
-      ...(sub.lastEventId !== undefined ? { since: sub.lastEventId } : {}),
+      ...(since !== undefined ? { since } : {}),
     });
+  }
+
+  /** Where a re-subscription resumes: a conversation's last id seen; the inbox cannot resume. */
+  private resumeFrom(sub: Sub): number | undefined {
+    const t = sub.target;
+    return 'inbox' in t ? undefined : sub.seen.get(t.conversation);
   }
 
   private frame(raw: unknown): void {
@@ -157,7 +167,7 @@ export class Realtime {
         this.onState?.('open');
         this.pingTimer = setInterval(() => this.send({ type: 'ping', id: 'p' }), PING_EVERY);
         for (const sub of this.subs.values()) {
-          if (!sub.ready && sub.lastEventId === undefined) sub.reload = true;
+          if (!sub.ready && this.resumeFrom(sub) === undefined) sub.reload = true;
           this.sendSubscribe(sub);
         }
         return;
@@ -176,9 +186,10 @@ export class Realtime {
         for (const sub of this.subs.values()) {
           const t = sub.target;
           if (!('inbox' in t) && t.conversation !== f.conversation) continue;
-          // Ids only grow: one already seen is a replay overlap, never a new event.
-          if (sub.lastEventId !== undefined && f.eventId <= sub.lastEventId) continue;
-          sub.lastEventId = f.eventId;
+          // Ids only grow within a conversation: one already seen is a replay overlap.
+          const last = sub.seen.get(f.conversation);
+          if (last !== undefined && f.eventId <= last) continue;
+          sub.seen.set(f.conversation, f.eventId);
           sub.handlers.onEvent(f as EventFrame);
         }
         return;

@@ -5,8 +5,8 @@
 //! `--limits-url`, the bare limits server's WebSocket fan-out is measured by the same code in the
 //! same run, for a ratio.
 
-mod ddp;
-mod fanout;
+pub mod ddp;
+pub mod fanout;
 mod invite;
 mod report;
 

@@ -3,7 +3,7 @@
 //! local or not, pass through one [`RoomOrder`] per followed room, so every node applies a room's
 //! events in `seq` order, and anything missing is read from `room_events`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, Weak};
 use std::time::Duration;
@@ -63,6 +63,8 @@ pub struct ClusterHub {
     pub(crate) me: Weak<ClusterHub>,
     /// The services on this hub (`bind`): re-reading shared state, presence.
     pub(crate) huddle: OnceLock<Weak<Huddle>>,
+    /// The live views this node last wrote to `cluster_viewers`.
+    pub(crate) viewers: tokio::sync::Mutex<HashSet<(String, String)>>,
     pub stats: ClusterStats,
 }
 
@@ -79,6 +81,7 @@ impl ClusterHub {
             peers: RwLock::new(Vec::new()),
             me: me.clone(),
             huddle: OnceLock::new(),
+            viewers: tokio::sync::Mutex::new(HashSet::new()),
             stats: ClusterStats::default(),
         })
     }
@@ -305,6 +308,23 @@ impl ClusterHub {
         }
     }
 
+    /// Writes the changes of this node's live views since the last call, so a post on another
+    /// node notifies nobody looking at the conversation here (read by `Huddle::notify_facts`).
+    pub(crate) async fn sync_viewers(&self) {
+        let (Some(cs), Some(router)) = (self.store.cluster(), self.router()) else {
+            return;
+        };
+        let now = router.all_live_viewers();
+        let mut written = self.viewers.lock().await;
+        let began: Vec<(String, String)> = now.difference(&written).cloned().collect();
+        let ended: Vec<(String, String)> = written.difference(&now).cloned().collect();
+        match cs.viewers_changed(self.id(), &began, &ended).await {
+            Ok(()) => *written = now,
+            // Written again whole-diff at the next beat.
+            Err(e) => tracing::debug!(error = %e, "writing live views failed"),
+        }
+    }
+
     /// Waits for every live peer to acknowledge `request` (each at most `ack_timeout`).
     async fn acks(&self, request: Wire) {
         let peers = self.peers();
@@ -329,6 +349,11 @@ impl ClusterHub {
                 tracing::warn!(peer, error = %e, "a node did not acknowledge a revocation");
             }
         }
+    }
+
+    /// Routes an event to this node's sinks only (it is already known elsewhere).
+    pub(crate) fn local_publish(&self, event: Event) {
+        self.local.publish(event);
     }
 
     /// Applies an event from another node.

@@ -16,6 +16,7 @@
 
 mod hub;
 mod order;
+mod resync;
 mod tasks;
 mod wire;
 

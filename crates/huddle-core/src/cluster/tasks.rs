@@ -16,6 +16,9 @@ use crate::realtime::Router;
 /// a subscription that is being set up: it follows first, registers after).
 const GRACE: Duration = Duration::from_secs(5);
 const RECONCILE_EVERY: Duration = Duration::from_secs(2);
+/// Subscriptions changed this long before the bus was lost are sent again too: the writer's
+/// clock (it stamped them) may run ahead of this node's.
+const RESYNC_MARGIN_MS: i64 = 2_000;
 
 /// The running tasks; dropping this stops them (`stop` also removes the heartbeat row).
 pub struct ClusterTasks {
@@ -74,6 +77,8 @@ impl ClusterHub {
 
     async fn read_bus(self: Arc<Self>, mut inbound: tokio::sync::mpsc::UnboundedReceiver<Inbound>) {
         let mut fence: Option<tokio::task::JoinHandle<()>> = None;
+        // When the bus was lost, for the users' resynchronisation once it is back.
+        let mut lost_at: Option<crate::Timestamp> = None;
         while let Some(msg) = inbound.recv().await {
             match msg {
                 Inbound::Message {
@@ -83,6 +88,7 @@ impl ClusterHub {
                 } => self.on_message(&subject, &payload, reply),
                 Inbound::Disconnected => {
                     tracing::warn!(node = %self.opts.node_id, "lost the bus");
+                    lost_at.get_or_insert_with(crate::Timestamp::now);
                     if fence.as_ref().is_none_or(|f| f.is_finished()) {
                         fence = Some(tokio::spawn(self.clone().fence()));
                     }
@@ -94,9 +100,15 @@ impl ClusterHub {
                     tracing::info!(node = %self.opts.node_id, "bus reconnected: catching up");
                     let rooms = self.followed_rooms();
                     let me = self.clone();
+                    let since = lost_at
+                        .take()
+                        .map(|t| crate::Timestamp(t.0 - RESYNC_MARGIN_MS));
                     tokio::spawn(async move {
                         for rid in rooms {
                             me.catch_up(&rid).await;
+                        }
+                        if let Some(since) = since {
+                            me.resync_users(since).await;
                         }
                     });
                 }
@@ -218,6 +230,7 @@ impl ClusterHub {
             tick.tick().await;
             self.beat().await;
             self.check_rooms().await;
+            self.sync_viewers().await;
         }
     }
 

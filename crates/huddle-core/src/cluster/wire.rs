@@ -203,8 +203,9 @@ pub(crate) fn route(event: &Event) -> Option<(Route, WireEvent)> {
         | Event::RoomTouched { .. }
         | Event::RoomDeleted { .. }
         | Event::GuestAccessChanged { rid: Some(_), .. } => return None,
-        // Every node's refresher re-reads the permission table.
-        Event::PermissionsChanged => return None,
+        // Every node's refresher re-reads the permission table; log-position marks are derived
+        // by every node from the room's log.
+        Event::PermissionsChanged | Event::RoomSeq { .. } => return None,
         // Only the node that took the read fires `message.read` (its webhook outbox rows are
         // claimed once cluster-wide); no socket shows it.
         Event::MessagesRead { .. } => return None,

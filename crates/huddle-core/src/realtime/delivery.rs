@@ -137,8 +137,9 @@ pub enum Notice {
         sub_id: String,
         reason: EndReason,
     },
-    /// One event of a TalkJS-style conversation, numbered: `event_id` grows with every event
-    /// this node routes, so a reconnecting client can ask for what came after the last it saw.
+    /// One event of a TalkJS-style conversation, numbered by its place in the room's log
+    /// (`talk::event_id`), so a reconnecting client can ask any node for what came after the
+    /// last it saw.
     Talk {
         rid: String,
         event_id: u64,

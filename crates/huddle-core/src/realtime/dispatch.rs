@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::access::can_access;
-use super::delivery::{Change, Delivery, EndReason, Notice, TalkChange, Via};
+use super::delivery::{Change, Delivery, EndReason, Notice, Via};
 use super::state::{Membership, Meta, Policy, Replay, State};
 use super::{ConnId, RoomStream, Topic, UserStream};
 use crate::events::{Event, RoomBrief};
@@ -46,17 +46,14 @@ impl State {
         match event {
             Event::MessageCreated { message, room } => {
                 self.on_message(message, room, true, p, &mut dead);
-                let m = Arc::new(message.clone());
-                self.talk_emit(&room.id, TalkChange::MessageCreated(m), None, &mut dead);
+                self.talk_of(event, &mut dead);
             }
             Event::MessageUpdated { message, room } => {
                 self.on_message(message, room, false, p, &mut dead);
-                let m = Arc::new(message.clone());
-                self.talk_emit(&room.id, TalkChange::MessageUpdated(m), None, &mut dead);
+                self.talk_of(event, &mut dead);
             }
             Event::MessageDeleted { rid, id } => {
-                let change = TalkChange::MessageDeleted { id: id.clone() };
-                self.talk_emit(rid, change, None, &mut dead);
+                self.talk_of(event, &mut dead);
                 let mut d = Lazy::new(|| Notice::MessageDeleted {
                     rid: rid.clone(),
                     id: id.clone(),
@@ -125,15 +122,13 @@ impl State {
                     room: room.clone(),
                     last: None,
                 });
-                let change = TalkChange::ParticipantJoined(Arc::new(subscription.clone()));
-                self.talk_emit(rid, change, Some(uid), &mut dead);
+                self.talk_of(event, &mut dead);
             }
             Event::MemberRemoved { rid, uid } => {
                 // Revocation first: the removed reader hears nothing of the room afterwards,
                 // except (on their inbox) that they left.
                 self.on_member_removed(rid, uid, p, EndReason::Removed, &mut dead);
-                let change = TalkChange::ParticipantLeft { uid: uid.clone() };
-                self.talk_emit(rid, change, Some(uid), &mut dead);
+                self.talk_of(event, &mut dead);
             }
             // Access `None` is a removal as far as reading is concerned; other changes to
             // access or notify do not change what may be read (unless access comes back).
@@ -152,18 +147,14 @@ impl State {
                         subscription: shared.clone(),
                     }
                 });
-                let change = TalkChange::ParticipantUpdated(shared);
-                self.talk_emit(&s.rid, change, Some(&s.u.id), &mut dead);
+                self.talk_of(event, &mut dead);
             }
             Event::GuestAccessChanged { rid, allowed } => {
                 // Guests go before anything else of the room is routed.
                 if !allowed {
                     self.end_guests(rid.as_deref(), &mut dead);
                 }
-                if let Some(rid) = rid {
-                    let change = TalkChange::GuestAccessChanged { allowed: *allowed };
-                    self.talk_emit(rid, change, None, &mut dead);
-                }
+                self.talk_of(event, &mut dead);
             }
             // A new user has no live session yet.
             Event::UserCreated(_) => {}
@@ -200,8 +191,7 @@ impl State {
                     let conns = self.room_subscribers(&room.id);
                     dead.extend(self.recheck_room(&room.id, &conns, p, EndReason::NotAllowed));
                 }
-                let change = TalkChange::ConversationUpdated(Arc::new(room.clone()));
-                self.talk_emit(&room.id, change, None, &mut dead);
+                self.talk_of(event, &mut dead);
                 let shared = Arc::new(room.clone());
                 let members: Vec<String> = self
                     .members_online
@@ -244,8 +234,7 @@ impl State {
             }
             Event::RoomDeleted { rid } => {
                 // Told before their subscriptions end, so readers know why.
-                self.talk_emit(rid, TalkChange::ConversationDeleted, None, &mut dead);
-                self.talk.forget(rid);
+                self.talk_of(event, &mut dead);
                 self.on_room_deleted(rid, p, &mut dead);
             }
             Event::PermissionsChanged => {
@@ -256,6 +245,7 @@ impl State {
                 }
             }
             Event::UserUpdated(user) => self.on_user_updated(user, p, &mut dead),
+            Event::RoomSeq { rid, seq } => self.talk.mark(rid, *seq),
             Event::SessionRevoked { uid, token_hash } => {
                 self.on_session_revoked(uid, token_hash.as_deref(), p, &mut dead)
             }

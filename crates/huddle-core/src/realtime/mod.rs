@@ -27,7 +27,7 @@ pub use delivery::{
     Change, Delivery, EndReason, Notice, Protocol, Sink, StatusBrief, TalkChange, Via,
 };
 pub use router::Router;
-pub use talk::{Replay, RING_CAPACITY};
+pub use talk::{event_id, Replay, REPLAY_MAX};
 
 /// A connection's id, unique within this node.
 pub type ConnId = u64;

@@ -19,13 +19,21 @@ use crate::Result;
 /// Routes committed events to the connections allowed to see them. One per node.
 pub struct Router {
     state: Mutex<State>,
-    store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn Store>,
     permissions: Arc<RwLock<PermissionTable>>,
     settings: Arc<RwLock<HashMap<String, serde_json::Value>>>,
     /// In a cluster: told which rooms and users connections here need, before they go live.
     /// Weak: the cluster hub holds this router as its event sink, and a strong pointer back
     /// would keep both (and the store's pool with its open connections) alive for ever.
     interest: OnceLock<Weak<dyn Interest>>,
+}
+
+/// What a subscription's last check under the lock decides.
+pub(super) enum Gate {
+    Admit,
+    Refuse,
+    /// Something moved while the caller loaded: load again.
+    Retry,
 }
 
 /// Releases a room hold if a subscription did not take it over (an error, a dropped future).
@@ -110,6 +118,37 @@ impl Router {
     /// connection on this node this was (presence goes offline).
     pub fn close(&self, conn: ConnId) -> Option<String> {
         self.state().close(conn)
+    }
+
+    /// The token hashes `uid`'s connections here logged in with.
+    pub fn tokens_of(&self, uid: &str) -> Vec<String> {
+        let st = self.state();
+        let Some(u) = st.users.get(uid) else {
+            return vec![];
+        };
+        let mut out: Vec<String> = u
+            .conns
+            .iter()
+            .filter_map(|c| st.conns.get(c)?.token.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The rooms this router knows `uid` to be a member of (their memberships are loaded).
+    pub fn rooms_of(&self, uid: &str) -> HashSet<String> {
+        self.state()
+            .users
+            .get(uid)
+            .map(|u| u.rooms.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Every `(room, user)` with a live view here (as `live_viewers`), for the cluster's
+    /// shared list of who looks at what.
+    pub fn all_live_viewers(&self) -> HashSet<(String, String)> {
+        self.state().all_live_viewers()
     }
 
     /// Users with a live view of room `rid` on this node (who need no notification of a new
@@ -205,26 +244,34 @@ impl Router {
         topic: Topic,
         then: impl FnOnce(Verdict),
     ) -> Result<Verdict> {
-        self.subscribe_gated(
-            conn,
-            sub_id,
-            topic,
-            |_: &State| true,
-            |_: &State, v| then(v),
-        )
-        .await
+        let v = self
+            .subscribe_gated(
+                conn,
+                sub_id,
+                topic,
+                || async { Ok(()) },
+                |_: &State, _: &()| Gate::Admit,
+                |_: &mut State, v, _| then(v),
+            )
+            .await?;
+        Ok(v.unwrap_or(Verdict::Denied))
     }
 
-    /// `subscribe_then` with a last check under the lock (`gate`; false refuses) and the state
-    /// visible to `then` (a replay is read there).
-    pub(super) async fn subscribe_gated(
+    /// `subscribe_then` with a load once the room is held (`load`, outside the lock: a replay),
+    /// a last check under the lock (`gate`) and the state visible to `then`. `None` when the
+    /// gate asked for another try (nothing was registered).
+    pub(super) async fn subscribe_gated<L, F>(
         &self,
         conn: ConnId,
         sub_id: &str,
         topic: Topic,
-        gate: impl FnOnce(&State) -> bool,
-        then: impl FnOnce(&State, Verdict),
-    ) -> Result<Verdict> {
+        load: impl FnOnce() -> F,
+        gate: impl FnOnce(&State, &L) -> Gate,
+        then: impl FnOnce(&mut State, Verdict, L),
+    ) -> Result<Option<Verdict>>
+    where
+        F: std::future::Future<Output = Result<L>>,
+    {
         let mut hold = None;
         if let (Some(i), Some(rid)) = (self.interest.get().and_then(Weak::upgrade), topic.room_id())
         {
@@ -243,20 +290,24 @@ impl Router {
             }
             hold = Some(h);
         }
+        let loaded = load().await?;
         let verdict = self.with_policy(|p| {
             let mut st = self.state();
-            let v = if gate(&st) {
-                st.register(conn, sub_id, topic, p)
-            } else {
-                if let Some(rid) = topic.room_id() {
-                    st.release_room(rid);
+            let v = match gate(&st, &loaded) {
+                Gate::Admit => st.register(conn, sub_id, topic, p),
+                // The hold is released below (still armed).
+                Gate::Retry => return None,
+                Gate::Refuse => {
+                    if let Some(rid) = topic.room_id() {
+                        st.release_room(rid);
+                    }
+                    Verdict::Denied
                 }
-                Verdict::Denied
             };
-            then(&st, v);
-            v
+            then(&mut st, v, loaded);
+            Some(v)
         });
-        if let Some(mut h) = hold {
+        if let (Some(h), Some(_)) = (hold.as_mut(), verdict) {
             // `register` took the hold over, whatever it decided.
             h.armed = false;
         }

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::delivery::{Delivery, EndReason, Notice, Sink};
-use super::talk::TalkLog;
+use super::talk::TalkPositions;
 pub(crate) use super::verdict::verdict;
 use super::{ConnId, RoomStream, Topic, Verdict};
 use crate::events::RoomBrief;
@@ -78,6 +78,11 @@ pub(crate) struct RoomEntry {
     pub refs: u32,
     /// Live subscribers per stream, with how many subscriptions each connection has there.
     pub live: HashMap<RoomStream, HashMap<ConnId, u32>>,
+    /// The id of the last conversation event routed here while this entry existed.
+    pub last_talk: u64,
+    /// Connections whose resume replayed this room's log through an entry (`seq`): its live
+    /// events up to there are not sent to them again.
+    pub replayed: HashMap<ConnId, i64>,
 }
 
 #[derive(Default)]
@@ -99,8 +104,8 @@ pub(crate) struct State {
     /// check outside the lock) under an older value is refused, so a switch-off racing a
     /// subscription cannot be missed.
     pub guest_epoch: u64,
-    /// Recent conversation events, for resuming after a reconnect.
-    pub talk: TalkLog,
+    /// Which log entry each room's conversation events being routed come from (their ids).
+    pub talk: TalkPositions,
 }
 
 fn bump(map: &mut HashMap<ConnId, u32>, conn: ConnId) {
@@ -250,6 +255,8 @@ impl State {
                 meta: Meta::Pending,
                 refs: 0,
                 live: HashMap::new(),
+                last_talk: 0,
+                replayed: HashMap::new(),
             });
         entry.refs += 1;
         !matches!(entry.meta, Meta::Pending)
@@ -444,6 +451,22 @@ impl State {
             .flat_map(|conns| conns.keys())
             .filter_map(|c| self.conns.get(c)?.user.clone())
             .collect()
+    }
+
+    pub fn all_live_viewers(&self) -> HashSet<(String, String)> {
+        let mut out = HashSet::new();
+        for (rid, entry) in &self.rooms {
+            let conns = [RoomStream::Messages, RoomStream::Talk]
+                .iter()
+                .filter_map(|s| entry.live.get(s))
+                .flat_map(|conns| conns.keys());
+            for c in conns {
+                if let Some(uid) = self.conns.get(c).and_then(|c| c.user.clone()) {
+                    out.insert((rid.clone(), uid));
+                }
+            }
+        }
+        out
     }
 
     /// Connections with a live subscription on any stream of `rid`.

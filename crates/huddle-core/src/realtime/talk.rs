@@ -1,22 +1,40 @@
-//! TalkJS-style conversation events for the native socket: numbering, a bounded in-memory log
-//! per conversation for resuming after a reconnect, and the fan-out to conversation and inbox
-//! subscribers. Guest subscriptions sit in their own per-room index (`RoomStream::TalkGuest`),
-//! so switching guest access off ends them without touching participants.
+//! TalkJS-style conversation events for the native socket: numbering by log position, the
+//! replay of what a reconnecting client missed (read from `room_events`, so it works on any node
+//! of a cluster and across restarts), and the fan-out to conversation and inbox subscribers.
+//! Guest subscriptions sit in their own per-room index (`RoomStream::TalkGuest`), so switching
+//! guest access off ends them without touching participants.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::delivery::{Delivery, EndReason, Notice, TalkChange};
-use super::router::Router;
+use super::router::{Gate, Router};
 use super::state::State;
 use super::{ConnId, RoomStream, Topic, Verdict};
+use crate::events::{written_events, Event};
+use crate::model::{Room, RoomType};
+use crate::store::{RoomEvent, RoomWritten};
 use crate::Result;
 
-/// Events kept per conversation for replay.
-pub const RING_CAPACITY: usize = 256;
-/// Conversations with a log; beyond this the one with the oldest last event is forgotten (its
-/// readers then get a resync instead of a replay).
-const MAX_LOGS: usize = 4096;
+/// Log entries (`room_events` rows) a resume replays at most; further behind, the client is
+/// told to resync.
+pub const REPLAY_MAX: usize = 500;
+/// Bits of an event id that number the events within one log entry.
+const ORDINAL_BITS: u32 = 20;
+/// Times a resume re-reads the log when events of the room were routed while it read.
+const REPLAY_TRIES: usize = 5;
+
+/// The id of the `ordinal`-th (from 1) conversation event of log entry `seq`. Ids grow with
+/// the room's log, are the same on every node and stay below 2^53 (JavaScript's exact integers)
+/// for 2^33 entries per room.
+pub fn event_id(seq: i64, ordinal: u64) -> u64 {
+    (u64::try_from(seq).unwrap_or(0) << ORDINAL_BITS) | ordinal.min((1 << ORDINAL_BITS) - 1)
+}
+
+/// The log entry an event id belongs to.
+fn entry_of(id: u64) -> i64 {
+    i64::try_from(id >> ORDINAL_BITS).unwrap_or(i64::MAX)
+}
 
 /// What a resuming subscription gets before live events.
 #[derive(Debug)]
@@ -25,103 +43,148 @@ pub enum Replay {
     None,
     /// Every event after `since`, oldest first (possibly none).
     Events(Vec<Arc<Delivery>>),
-    /// Some events after `since` are no longer kept: reload through REST.
+    /// The events after `since` cannot be vouched for (an id this log never handed out, or
+    /// too far behind, or an inbox): reload through REST.
     Resync,
 }
 
-struct Ring {
-    /// Every event of this conversation with an id above `floor` is in `events`.
-    floor: u64,
-    events: VecDeque<(u64, Arc<Delivery>)>,
+/// The log entry whose events are being routed, per room (between its `RoomSeq` marks), and
+/// how many conversation events it produced so far.
+#[derive(Default)]
+pub struct TalkPositions {
+    open: HashMap<String, (i64, u64)>,
 }
 
-pub struct TalkLog {
-    /// The last id handed out. Starts at the boot time in microseconds, so ids keep growing
-    /// across a restart and an id from an earlier process is never mistaken for a recent one.
-    last_id: u64,
-    /// Ids at or below this may belong to a forgotten log (or an earlier process).
-    watermark: u64,
-    rings: HashMap<String, Ring>,
-}
-
-impl Default for TalkLog {
-    fn default() -> Self {
-        let boot = u64::try_from(crate::Timestamp::now().millis())
-            .unwrap_or(0)
-            .saturating_mul(1000);
-        TalkLog {
-            last_id: boot,
-            watermark: boot,
-            rings: HashMap::new(),
-        }
-    }
-}
-
-impl TalkLog {
-    /// Numbers an event and keeps it.
-    fn record(&mut self, rid: &str, make: impl FnOnce(u64) -> Arc<Delivery>) -> Arc<Delivery> {
-        self.last_id += 1;
-        let id = self.last_id;
-        if !self.rings.contains_key(rid) && self.rings.len() >= MAX_LOGS {
-            self.evict_oldest();
-        }
-        // No event of this room since the watermark, or its log would exist.
-        let floor = self.watermark;
-        let ring = self.rings.entry(rid.to_string()).or_insert_with(|| Ring {
-            floor,
-            events: VecDeque::new(),
-        });
-        let d = make(id);
-        if ring.events.len() >= RING_CAPACITY {
-            if let Some((old, _)) = ring.events.pop_front() {
-                ring.floor = old;
+impl TalkPositions {
+    pub(super) fn mark(&mut self, rid: &str, seq: Option<i64>) {
+        match seq {
+            Some(seq) => {
+                self.open.insert(rid.to_string(), (seq, 0));
+            }
+            None => {
+                self.open.remove(rid);
             }
         }
-        ring.events.push_back((id, d.clone()));
-        d
     }
 
-    fn evict_oldest(&mut self) {
-        let oldest = self
-            .rings
-            .iter()
-            .min_by_key(|(_, r)| r.events.back().map(|e| e.0).unwrap_or(r.floor))
-            .map(|(rid, r)| (rid.clone(), r.events.back().map(|e| e.0).unwrap_or(r.floor)));
-        if let Some((rid, last)) = oldest {
-            self.rings.remove(&rid);
-            self.watermark = self.watermark.max(last);
+    /// The next event id of `rid`. Every conversation event comes from a log entry
+    /// (`publish_written`); one outside any would be a bug, and gets id 0, which no resume
+    /// accepts (its client resyncs).
+    fn next(&mut self, rid: &str) -> u64 {
+        match self.open.get_mut(rid) {
+            Some((seq, ordinal)) => {
+                *ordinal += 1;
+                event_id(*seq, *ordinal)
+            }
+            None => {
+                tracing::warn!(rid, "a conversation event outside a log entry");
+                0
+            }
         }
     }
+}
 
-    /// The events of `rid` after `since`, or `Resync` when some may be missing.
-    fn after(&self, rid: &str, since: u64) -> std::result::Result<Vec<Arc<Delivery>>, ()> {
-        if since > self.last_id {
-            // From another process or made up: cannot vouch for anything.
-            return Err(());
-        }
-        match self.rings.get(rid) {
-            Some(ring) if since >= ring.floor => Ok(ring
-                .events
-                .iter()
-                .filter(|(id, _)| *id > since)
-                .map(|(_, d)| d.clone())
-                .collect()),
-            Some(_) => Err(()),
-            // No event of this room since the later of boot and the last forgotten log.
-            None if since >= self.watermark => Ok(vec![]),
-            None => Err(()),
-        }
-    }
+/// The conversation event an event is, with the user who hears it on their inbox even if no
+/// longer a member (who just left). The live path (`State::dispatch`) and the replay both use
+/// this, so both number the same events the same way.
+pub(super) fn talk_change(event: &Event) -> Option<(&str, TalkChange, Option<&str>)> {
+    Some(match event {
+        Event::MessageCreated { message, room } => (
+            room.id.as_str(),
+            TalkChange::MessageCreated(Arc::new(message.clone())),
+            None,
+        ),
+        Event::MessageUpdated { message, room } => (
+            room.id.as_str(),
+            TalkChange::MessageUpdated(Arc::new(message.clone())),
+            None,
+        ),
+        Event::MessageDeleted { rid, id } => (
+            rid.as_str(),
+            TalkChange::MessageDeleted { id: id.clone() },
+            None,
+        ),
+        Event::MemberAdded { subscription, .. } => (
+            subscription.rid.as_str(),
+            TalkChange::ParticipantJoined(Arc::new(subscription.clone())),
+            Some(subscription.u.id.as_str()),
+        ),
+        Event::MemberRemoved { rid, uid } => (
+            rid.as_str(),
+            TalkChange::ParticipantLeft { uid: uid.clone() },
+            Some(uid.as_str()),
+        ),
+        Event::MemberUpdated(s) => (
+            s.rid.as_str(),
+            TalkChange::ParticipantUpdated(Arc::new(s.clone())),
+            Some(s.u.id.as_str()),
+        ),
+        Event::GuestAccessChanged {
+            rid: Some(rid),
+            allowed,
+        } => (
+            rid.as_str(),
+            TalkChange::GuestAccessChanged { allowed: *allowed },
+            None,
+        ),
+        Event::RoomChanged(room) => (
+            room.id.as_str(),
+            TalkChange::ConversationUpdated(Arc::new(room.clone())),
+            None,
+        ),
+        Event::RoomDeleted { rid } => (rid.as_str(), TalkChange::ConversationDeleted, None),
+        _ => return None,
+    })
+}
 
-    pub(super) fn forget(&mut self, rid: &str) {
-        if let Some(ring) = self.rings.remove(rid) {
-            let last = ring.events.back().map(|e| e.0).unwrap_or(ring.floor);
-            self.watermark = self.watermark.max(last);
+/// The conversation events of logged entries, numbered as the live path numbered them, that
+/// come after `since`. `room` is the room as it is now (a replayed `conversation.updated`
+/// after a membership change shows it).
+fn replay_of(room: &Room, entries: Vec<RoomEvent>, since: u64) -> Vec<Arc<Delivery>> {
+    let mut out = vec![];
+    for e in entries {
+        let written = RoomWritten {
+            seq: Some(e.seq),
+            items: e.items,
+            counters: None,
+        };
+        let mut ordinal = 0;
+        for event in written_events(room, &written) {
+            let Some((rid, change, _)) = talk_change(&event) else {
+                continue;
+            };
+            ordinal += 1;
+            let id = event_id(e.seq, ordinal);
+            if id > since {
+                out.push(Delivery::new(Notice::Talk {
+                    rid: rid.to_string(),
+                    event_id: id,
+                    change,
+                }));
+            }
         }
     }
+    out
+}
+
+/// A conversation's replay read from the log, before it is checked under the router's lock.
+pub(super) enum Loaded {
+    /// The events after `since`, complete through log entry `through`.
+    Events {
+        events: Vec<Arc<Delivery>>,
+        through: i64,
+    },
+    Resync,
 }
 
 impl State {
+    /// Routes the conversation event `event` is, if any (`talk_change`).
+    pub(super) fn talk_of(&mut self, event: &Event, dead: &mut Vec<ConnId>) {
+        if let Some((rid, change, also)) = talk_change(event) {
+            self.talk_emit(rid, change, also, dead);
+        }
+    }
+
     /// Typing in a conversation, to its participant and guest subscribers (guests see others
     /// type), except the connection it came from. Only `user-typing` counts as typing; any
     /// other activity list (RC clients send `[]` to stop) is "stopped".
@@ -155,9 +218,10 @@ impl State {
         }
     }
 
-    /// Numbers, logs and delivers one conversation event: to the conversation's participant
-    /// and guest subscribers, and to the inbox subscribers among its online members and `also`
-    /// (a member who just left still hears that they left). Each connection gets it once.
+    /// Numbers and delivers one conversation event: to the conversation's participant and
+    /// guest subscribers, and to the inbox subscribers among its online members and `also` (a
+    /// member who just left still hears that they left). Each connection gets it once, except
+    /// a connection whose resume replayed it already.
     pub(super) fn talk_emit(
         &mut self,
         rid: &str,
@@ -165,20 +229,30 @@ impl State {
         also: Option<&str>,
         dead: &mut Vec<ConnId>,
     ) {
-        let d = self.talk.record(rid, |event_id| {
-            Delivery::new(Notice::Talk {
-                rid: rid.to_string(),
-                event_id,
-                change,
-            })
+        let event_id = self.talk.next(rid);
+        let d = Delivery::new(Notice::Talk {
+            rid: rid.to_string(),
+            event_id,
+            change,
         });
         let mut to: HashSet<ConnId> = HashSet::new();
-        if let Some(entry) = self.rooms.get(rid) {
+        let mut replayed: HashSet<ConnId> = HashSet::new();
+        if let Some(entry) = self.rooms.get_mut(rid) {
+            entry.last_talk = entry.last_talk.max(event_id);
             for stream in [RoomStream::Talk, RoomStream::TalkGuest] {
                 if let Some(m) = entry.live.get(&stream) {
                     to.extend(m.keys());
                 }
             }
+            let seq = entry_of(event_id);
+            entry.replayed.retain(|conn, through| {
+                if seq <= *through {
+                    replayed.insert(*conn);
+                    true
+                } else {
+                    false
+                }
+            });
         }
         if !self.inbox.is_empty() {
             let members = self.members_online.get(rid).into_iter().flatten();
@@ -189,7 +263,9 @@ impl State {
             }
         }
         for conn in to {
-            self.offer(conn, d.clone(), dead);
+            if !replayed.contains(&conn) {
+                self.offer(conn, d.clone(), dead);
+            }
         }
     }
 
@@ -236,43 +312,6 @@ impl State {
             }
         }
     }
-
-    fn replay(&self, conn: ConnId, topic: &Topic, since: u64) -> Replay {
-        let result = match topic {
-            Topic::Conversation { rid, .. } => self.talk.after(rid, since),
-            Topic::Inbox => {
-                let rooms = self
-                    .conns
-                    .get(&conn)
-                    .and_then(|c| c.user.as_ref())
-                    .and_then(|u| self.users.get(u))
-                    .map(|u| u.rooms.keys().cloned().collect::<Vec<_>>())
-                    .unwrap_or_default();
-                let mut all = vec![];
-                let mut missing = false;
-                for rid in rooms {
-                    match self.talk.after(&rid, since) {
-                        Ok(ev) => all.extend(ev),
-                        Err(()) => missing = true,
-                    }
-                }
-                if missing {
-                    Err(())
-                } else {
-                    all.sort_by_key(|d| match d.notice() {
-                        Notice::Talk { event_id, .. } => *event_id,
-                        _ => 0,
-                    });
-                    Ok(all)
-                }
-            }
-            _ => Ok(vec![]),
-        };
-        match result {
-            Ok(events) => Replay::Events(events),
-            Err(()) => Replay::Resync,
-        }
-    }
 }
 
 impl Router {
@@ -285,8 +324,13 @@ impl Router {
     /// Starts a native subscription (`Topic::Conversation` or `Topic::Inbox`). A guest one is
     /// refused when guest access was switched off anywhere since `guest_epoch` was read. `then`
     /// runs under the router's lock with the verdict and, for `since`, the missed events: the
-    /// protocol queues "ready" and the replay there, so nothing is lost or doubled between the
-    /// replay and the first live event.
+    /// protocol queues "ready" and the replay there.
+    ///
+    /// The replay is read from the room's log after the room is held here, so every event
+    /// routed here before the hold is in it; under the lock, if this node routed events of a
+    /// later log entry meanwhile, the log is read again (a few times, then `Resync`); otherwise
+    /// the live events of the entries the replay covered are not sent to this connection again.
+    /// No gap and no duplicate, on whichever node the client comes back to.
     pub async fn subscribe_talk(
         &self,
         conn: ConnId,
@@ -297,26 +341,107 @@ impl Router {
         then: impl FnOnce(Verdict, Replay),
     ) -> Result<Verdict> {
         let guest = matches!(topic, Topic::Conversation { guest: true, .. });
-        let mut replay_topic = Some(topic.clone());
-        let mut out = Replay::None;
+        let rid = match &topic {
+            Topic::Conversation { rid, .. } => Some(rid.clone()),
+            _ => None,
+        };
         let mut then = Some(then);
-        // `subscribe_then` loads the room outside the lock and then calls us under it.
+        for _ in 0..REPLAY_TRIES {
+            let mut replay = Replay::None;
+            let verdict = self
+                .subscribe_gated(
+                    conn,
+                    sub_id,
+                    topic.clone(),
+                    || self.load_replay(rid.as_deref(), since),
+                    |st: &State, loaded: &Option<Loaded>| {
+                        if guest && st.guest_epoch != guest_epoch {
+                            return Gate::Refuse;
+                        }
+                        match (loaded, rid.as_deref()) {
+                            (Some(Loaded::Events { through, .. }), Some(r)) => {
+                                let routed = st.rooms.get(r).map_or(0, |e| e.last_talk);
+                                if entry_of(routed) > *through {
+                                    return Gate::Retry;
+                                }
+                                Gate::Admit
+                            }
+                            _ => Gate::Admit,
+                        }
+                    },
+                    |st: &mut State, v, loaded: Option<Loaded>| {
+                        if v == Verdict::Live {
+                            replay = match (loaded, since, rid.as_deref()) {
+                                (_, None, _) => Replay::None,
+                                (Some(Loaded::Events { events, through }), _, Some(r)) => {
+                                    if let Some(e) = st.rooms.get_mut(r) {
+                                        e.replayed.insert(conn, through);
+                                    }
+                                    Replay::Events(events)
+                                }
+                                _ => Replay::Resync,
+                            };
+                        }
+                        if let Some(f) = then.take() {
+                            f(v, std::mem::replace(&mut replay, Replay::None));
+                        }
+                    },
+                )
+                .await?;
+            if let Some(v) = verdict {
+                return Ok(v);
+            }
+        }
+        // Events kept coming faster than the log could be read: the client reloads.
         let verdict = self
             .subscribe_gated(
                 conn,
                 sub_id,
                 topic,
-                move |st: &State| !guest || st.guest_epoch == guest_epoch,
-                |st: &State, v| {
-                    if let (Some(t), Some(s), Verdict::Live) = (replay_topic.take(), since, v) {
-                        out = st.replay(conn, &t, s);
+                || async { Ok(None) },
+                |st: &State, _: &Option<Loaded>| {
+                    if guest && st.guest_epoch != guest_epoch {
+                        Gate::Refuse
+                    } else {
+                        Gate::Admit
                     }
+                },
+                |_: &mut State, v, _| {
                     if let Some(f) = then.take() {
-                        f(v, std::mem::replace(&mut out, Replay::None));
+                        f(v, Replay::Resync);
                     }
                 },
             )
             .await?;
-        Ok(verdict)
+        Ok(verdict.unwrap_or(Verdict::Denied))
+    }
+
+    /// The events of conversation `rid` after `since`, from its log. `None` when nothing is
+    /// asked; `Resync` for an inbox, an id this log never handed out, or too long an absence.
+    async fn load_replay(&self, rid: Option<&str>, since: Option<u64>) -> Result<Option<Loaded>> {
+        let Some(since) = since else {
+            return Ok(None);
+        };
+        // An inbox spans conversations numbered apart: one id cannot say where each was.
+        let Some(rid) = rid else {
+            return Ok(Some(Loaded::Resync));
+        };
+        let from = entry_of(since);
+        let limit = i64::try_from(REPLAY_MAX).unwrap_or(500) + 1;
+        let entries = self.store.room_events(rid, from - 1, limit).await?;
+        // The entry `since` came from must be the first one read: otherwise the id was never
+        // handed out (made up, from the future) or its entry is gone.
+        if entries.first().map(|e| e.seq) != Some(from) || entries.len() > REPLAY_MAX {
+            return Ok(Some(Loaded::Resync));
+        }
+        let through = entries.last().map_or(from, |e| e.seq);
+        let room = match self.store.room_by_id(rid).await? {
+            Some(r) => r,
+            None => Room::new(rid.to_string(), RoomType::Group, None, None),
+        };
+        Ok(Some(Loaded::Events {
+            events: replay_of(&room, entries, since),
+            through,
+        }))
     }
 }

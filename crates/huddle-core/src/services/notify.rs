@@ -26,18 +26,31 @@ impl Huddle {
     }
 
     /// What deciding the notifications of `change` needs, when it is a user message in a
-    /// TalkJS-style conversation: who is looking at the conversation on this node now, and the
-    /// e-mail window. Rocket.Chat's rooms have their own notification preferences, which
+    /// TalkJS-style conversation: who is looking at the conversation now (here, and in a
+    /// cluster on the other nodes, as they last wrote it, about a second ago), and the e-mail
+    /// window. Rocket.Chat's rooms have their own notification preferences, which
     /// Huddle does not implement, so their messages notify nobody here.
-    pub(super) fn notify_facts(&self, room: &Room, change: &RoomChange) -> Option<NotifyFacts> {
+    pub(super) async fn notify_facts(
+        &self,
+        room: &Room,
+        change: &RoomChange,
+    ) -> Option<NotifyFacts> {
         let RoomChange::PostMessage(message) = change else {
             return None;
         };
         if message.is_system() || room.origin != Origin::TalkJs {
             return None;
         }
+        let mut live = self.realtime.live_viewers(&room.id);
+        if let (Some(cs), Some(node)) = (self.store.cluster(), self.hub.node_id()) {
+            match cs.remote_viewers(&room.id, node).await {
+                Ok(remote) => live.extend(remote),
+                // Then someone looking elsewhere may get an e-mail: better than no post.
+                Err(e) => tracing::warn!(error = %e, "reading other nodes' live views failed"),
+            }
+        }
         Some(NotifyFacts {
-            live: self.realtime.live_viewers(&room.id),
+            live,
             email_window_ms: self
                 .email_window()
                 .map(|w| i64::try_from(w.as_millis()).unwrap_or(i64::MAX)),

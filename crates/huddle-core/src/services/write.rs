@@ -78,7 +78,7 @@ impl Huddle {
             change = change.kind(),
             seq = tracing::field::Empty,
         );
-        let notify = self.notify_facts(room, &change);
+        let notify = self.notify_facts(room, &change).await;
         let write = RoomWrite {
             rid: room.id.clone(),
             change,

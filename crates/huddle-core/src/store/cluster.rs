@@ -39,6 +39,15 @@ pub trait ClusterStore: Send + Sync {
     /// Removes the presence rows of nodes that are not live (no beat within `fresh_ms`);
     /// returns the users left with no connection anywhere.
     async fn reap_presence(&self, fresh_ms: i64) -> Result<Vec<String>>;
+    /// This node's live views changed: `(room, user)` pairs that began and ended.
+    async fn viewers_changed(
+        &self,
+        node_id: &str,
+        began: &[(String, String)],
+        ended: &[(String, String)],
+    ) -> Result<()>;
+    /// Users with a live view of `rid` on a node other than `node_id`.
+    async fn remote_viewers(&self, rid: &str, node_id: &str) -> Result<Vec<String>>;
     /// Drops cached rows another node changed: the user's tokens (`uid`), one token, a room.
     fn forget_cached_user(&self, uid: &str);
     fn forget_cached_token(&self, token_hash: &str);

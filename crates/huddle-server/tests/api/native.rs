@@ -386,3 +386,66 @@ async fn resume_replays_missed_events_or_asks_for_resync() {
         .await;
     assert_eq!(n.recv().await["type"], "resync");
 }
+
+#[tokio::test]
+async fn resume_during_a_stream_of_posts_gets_each_event_once_in_order() {
+    let app = TestApp::spawn().await;
+    let (a, b) = (unique("a"), unique("b"));
+    let cid = conversation(&app, &[&a, &b]).await;
+    let mut n = Native::user(&app, &a).await;
+    n.sub(json!({"v": 1, "type": "subscribe", "id": "s", "conversation": cid}))
+        .await;
+    post(&app, &cid, &b, "seen").await;
+    let last = n.event("message.created").await["eventId"]
+        .as_u64()
+        .expect("id");
+    drop(n);
+    // A participant joins while the reader is away: replayed as the live path numbered it.
+    let c = unique("c");
+    app.talk_ok("PUT", &format!("users/{c}"), Some(json!({ "name": c })))
+        .await;
+    app.talk_ok(
+        "PUT",
+        &format!("conversations/{cid}/participants/{c}"),
+        Some(json!({})),
+    )
+    .await;
+    const N: usize = 60;
+    let writing = async {
+        for i in 0..N {
+            post(&app, &cid, &b, &format!("m{i}")).await;
+        }
+    };
+    let reading = async {
+        let mut n = Native::user(&app, &a).await;
+        n.sub(json!({"v": 1, "type": "subscribe", "id": "s", "conversation": cid, "since": last}))
+            .await;
+        let mut frames = vec![];
+        let mut texts = 0;
+        while texts < N {
+            let v = n.recv().await;
+            assert_eq!(v["type"], "event", "{v}");
+            if v["event"] == "message.created" && v["data"]["type"] == "UserMessage" {
+                texts += 1;
+            }
+            frames.push(v);
+        }
+        n.quiet().await;
+        frames
+    };
+    let ((), frames) = tokio::join!(writing, reading);
+    assert_eq!(frames[0]["event"], "participant.joined", "{}", frames[0]);
+    assert_eq!(frames[0]["data"]["userId"], json!(c));
+    let texts: Vec<&str> = frames
+        .iter()
+        .filter(|v| v["event"] == "message.created" && v["data"]["type"] == "UserMessage")
+        .filter_map(|v| v["data"]["text"].as_str())
+        .collect();
+    let want: Vec<String> = (0..N).map(|i| format!("m{i}")).collect();
+    assert_eq!(texts, want);
+    let ids: Vec<u64> = frames
+        .iter()
+        .filter_map(|v| v["eventId"].as_u64())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+}

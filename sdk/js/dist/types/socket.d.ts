@@ -25,7 +25,8 @@ interface Sub {
     } | {
         inbox: true;
     };
-    lastEventId?: number;
+    /** The last event id seen, per conversation (ids grow within a conversation only). */
+    seen: Map<string, number>;
     /** Set when re-subscribing after a drop with no event seen yet: nothing to resume from. */
     reload?: boolean;
     handlers: SubHandlers;
@@ -68,6 +69,8 @@ export declare class Realtime {
     private dropped;
     private send;
     private sendSubscribe;
+    /** Where a re-subscription resumes: a conversation's last id seen; the inbox cannot resume. */
+    private resumeFrom;
     private frame;
     private failAll;
 }

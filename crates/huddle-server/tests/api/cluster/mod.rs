@@ -3,8 +3,10 @@
 //! (`HUDDLE_TEST_BACKEND=postgres`); the SQLite pass checks that SQLite refuses a cluster.
 
 mod delivery;
+mod notify;
 mod outages;
 mod presence;
+mod resume;
 mod revocation;
 mod webhooks;
 
@@ -225,5 +227,18 @@ pub async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     while !cond() {
         assert!(Instant::now() < until, "timed out waiting: {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `wait_for` with an asynchronous condition (a database read).
+pub async fn wait_for_async<F, Fut>(what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let until = Instant::now() + DEADLINE;
+    while !cond().await {
+        assert!(Instant::now() < until, "timed out waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -89,3 +89,57 @@ async fn a_node_cut_off_from_nats_closes_its_sockets_with_the_fenced_code() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_membership_the_bus_never_carried_reaches_the_members_socket_after_a_reconnect() {
+    let Some(mut c) = Cluster::start_with(2, |o| o.fence_after = Duration::from_secs(60)).await
+    else {
+        return;
+    };
+    let owner = c.nodes[0].user("owner").await;
+    let away = c.nodes[0].user("away").await;
+    let mut on_b = Ddp::resume(&c.nodes[1], &away).await;
+    on_b.sub_ready(
+        "stream-notify-user",
+        &format!("{}/subscriptions-changed", away.user_id),
+    )
+    .await;
+
+    // A membership the bus never carried: written by a process outside the cluster on the same
+    // database, as a message lost in a NATS restart would be for B. Only a reconnect of B's
+    // bus makes B read its users' memberships again.
+    let db = c.database_url.clone();
+    let outsider = crate::helpers::TestApp::spawn_with(move |cfg| {
+        cfg.database_url = db;
+        cfg.db_max_connections = 2;
+    })
+    .await;
+    let (gid, _) = outsider.room(&owner, "p", &[&away.username]).await;
+    let hb = hub(&c.nodes[1]);
+    on_b.assert_none("news of a room no bus carried", |v| {
+        v["msg"] == "changed" && v["fields"]["args"][1]["rid"] == json!(gid)
+    })
+    .await;
+    c.nats.kill();
+    wait_for("B notices the bus is gone", || !hb.bus_connected()).await;
+    c.nats.restart();
+    wait_for("B reconnects to the bus", || hb.bus_connected()).await;
+
+    let v = on_b
+        .next_where(|v| {
+            v["msg"] == "changed"
+                && v["fields"]["args"][0] == "inserted"
+                && v["fields"]["args"][1]["rid"] == json!(gid)
+        })
+        .await;
+    assert_eq!(v["collection"], "stream-notify-user", "{v}");
+    // And B follows the room from then on.
+    c.nodes[0]
+        .ok(
+            &owner,
+            "chat.postMessage",
+            json!({"roomId": gid, "text": "after"}),
+        )
+        .await;
+    wait_for("B follows the new room", || hb.applied(&gid).is_some()).await;
+}
