@@ -13,10 +13,10 @@ use sqlx::AnyConnection;
 
 use crate::errors::db_err;
 use crate::member_index::MemberIndexes;
-use crate::messages::insert_messages;
+use crate::messages::insert_and_bump;
 use crate::pool::Backend;
 use crate::room_writes::Applied;
-use crate::rooms::{bump_room, claim_room};
+use crate::rooms::claim_room;
 
 /// Removes the member and records the ban; nothing when they are no member.
 pub(crate) async fn ban(
@@ -69,8 +69,7 @@ pub(crate) async fn unban(
     if done.rows_affected() == 0 {
         return Ok(None);
     }
-    insert_messages(tx, backend, &[&message]).await?;
-    let advanced = bump_room(tx, rid, 0, &[&message]).await?;
+    let advanced = insert_and_bump(tx, backend, rid, 0, &[&message]).await?;
     Ok(Some(Applied {
         items: vec![RoomEventItem::MessageCreated {
             message: Box::new(message),

@@ -13,10 +13,10 @@ use sqlx::{AnyConnection, Row};
 
 use crate::errors::{db_err, reference_err, room_not_found};
 use crate::member_index::{Key, MemberIndexes};
-use crate::messages::insert_messages;
+use crate::messages::insert_and_bump;
 use crate::pool::Backend;
 use crate::room_writes::Applied;
-use crate::rooms::{advance_room, bump_room, claim_room, room_missing};
+use crate::rooms::{advance_room, claim_room, room_missing};
 use crate::rows::{self, SUB_COLS, SUB_FIELDS, SUB_ROOM, USER_COLS};
 use crate::sql::{
     contains_pattern, escape_like, flag, insert_values_sql, now, placeholders, to_json, CHUNK,
@@ -86,11 +86,15 @@ impl<'a> SubRow<'a> {
 /// `VALUES` of `CHUNK` rows: its JSON functions re-parse each row's object once per column
 /// (measured 4x slower for 10,000 rows), so instead every full chunk and every single row reuse
 /// one cached statement each (`persistent`), and only a last, shorter chunk is parsed per call.
+///
+/// With `skip_banned` (SQLite only; PostgreSQL's caller reads the bans itself) users banned
+/// from the room are skipped by the same statement, not read by one more round trip.
 pub(crate) async fn insert_subscriptions(
     tx: &mut AnyConnection,
     backend: Backend,
     rid: &str,
     subs: &[&Subscription],
+    skip_banned: bool,
 ) -> Result<Vec<String>> {
     if subs.is_empty() {
         return Ok(vec![]);
@@ -117,24 +121,30 @@ pub(crate) async fn insert_subscriptions(
                 .map_err(reference_err)?
         }
         Backend::Sqlite => {
-            static FULL: LazyLock<String> = LazyLock::new(|| insert_subscriptions_sql(CHUNK));
+            static FULL: LazyLock<[String; 2]> =
+                LazyLock::new(|| [false, true].map(|skip| insert_subscriptions_sql(CHUNK, skip)));
             // One row is every single invite, join and room creation: built once, not per call.
-            static ONE: LazyLock<String> = LazyLock::new(|| insert_subscriptions_sql(1));
+            static ONE: LazyLock<[String; 2]> =
+                LazyLock::new(|| [false, true].map(|skip| insert_subscriptions_sql(1, skip)));
+            let variant = usize::from(skip_banned);
             let mut inserted = Vec::with_capacity(subs.len());
             for chunk in subs.chunks(CHUNK) {
                 let short;
                 let sql = match chunk.len() {
-                    CHUNK => FULL.as_str(),
-                    1 => ONE.as_str(),
+                    CHUNK => FULL[variant].as_str(),
+                    1 => ONE[variant].as_str(),
                     n => {
-                        short = insert_subscriptions_sql(n);
+                        short = insert_subscriptions_sql(n, skip_banned);
                         short.as_str()
                     }
                 };
-                // The room's `?` comes first in the statement's text.
+                // The room's `?` comes first in the statement's text, and last for the bans.
                 let mut q = sqlx::query(sql).bind(rid);
                 for s in chunk {
                     q = bind_sub(q, rid, s)?;
+                }
+                if skip_banned {
+                    q = q.bind(rid);
                 }
                 inserted.extend(
                     // Cached: the full chunk's statement and the single row.
@@ -160,17 +170,23 @@ const SEEN_NOW: &str = "COALESCE((SELECT posts FROM rooms WHERE id = $2), 0)";
 
 /// SQLite's multi-row insert of `rows` memberships of one room (the first parameter), with the
 /// room's post counter as their `posts_seen` (one lookup per statement: the subquery does not
-/// depend on the row).
-fn insert_subscriptions_sql(rows: usize) -> String {
+/// depend on the row), skipping users banned from it if `skip_banned` (`column3` is the uid of
+/// the `VALUES` row; the room is the statement's last parameter).
+fn insert_subscriptions_sql(rows: usize, skip_banned: bool) -> String {
     let values = insert_values_sql("subscriptions", SUB_FIELDS, rows, "");
     let values = values
         .split_once(" VALUES ")
         .map(|(_, v)| v.to_string())
         .unwrap_or_default();
+    let banned = if skip_banned {
+        " AND NOT EXISTS (SELECT 1 FROM room_bans b WHERE b.rid = ? AND b.uid = v.column3)"
+    } else {
+        ""
+    };
     format!(
         "INSERT INTO subscriptions ({}, posts_seen) SELECT v.*, \
          COALESCE((SELECT posts FROM rooms WHERE id = ?), 0) FROM (VALUES {values}) v \
-         WHERE true ON CONFLICT (rid, uid) DO NOTHING RETURNING uid",
+         WHERE true{banned} ON CONFLICT (rid, uid) DO NOTHING RETURNING uid",
         SUB_FIELDS.join(", ")
     )
 }
@@ -217,17 +233,26 @@ pub(crate) async fn add(
     }
     // Never a banned user: read while the room is held (a ban takes the room too), so a ban
     // that won a race with this add keeps its user out. Lifting a ban is a change of its own.
-    let asked: Vec<&str> = members
-        .iter()
-        .map(|m| m.subscription.u.id.as_str())
-        .collect();
-    let banned = crate::bans::banned_in_tx(tx, backend, rid, &asked).await?;
-    let members: Vec<NewMember> = members
-        .into_iter()
-        .filter(|m| !banned.contains(&m.subscription.u.id))
-        .collect();
+    // SQLite's insert skips them itself (its single writer holds the room for the statement).
+    let members: Vec<NewMember> = match backend {
+        Backend::Sqlite => members,
+        Backend::Postgres => {
+            let asked: Vec<&str> = members
+                .iter()
+                .map(|m| m.subscription.u.id.as_str())
+                .collect();
+            let banned = crate::bans::banned_in_tx(tx, backend, rid, &asked).await?;
+            members
+                .into_iter()
+                .filter(|m| !banned.contains(&m.subscription.u.id))
+                .collect()
+        }
+    };
     let subs: Vec<&Subscription> = members.iter().map(|m| &m.subscription).collect();
-    let added: HashSet<String> = match insert_subscriptions(tx, backend, rid, &subs).await {
+    let skip_banned = backend == Backend::Sqlite;
+    let added: HashSet<String> = match insert_subscriptions(tx, backend, rid, &subs, skip_banned)
+        .await
+    {
         Ok(added) => added.into_iter().collect(),
         // A foreign key: the room (unread so far on SQLite) or a user is gone.
         Err(Error::NotFound(_)) if backend == Backend::Sqlite && room_missing(tx, rid).await? => {
@@ -251,8 +276,7 @@ pub(crate) async fn add(
         .filter(|m| added.contains(&m.subscription.u.id))
         .filter_map(|m| m.message.as_ref())
         .collect();
-    insert_messages(tx, backend, &messages).await?;
-    let advanced = bump_room(tx, rid, added.len() as i64, &messages).await?;
+    let advanced = insert_and_bump(tx, backend, rid, added.len() as i64, &messages).await?;
     // Each added member, then its message, in the order asked.
     let mut items = Vec::with_capacity(added.len() * 2);
     for m in members {
@@ -291,33 +315,47 @@ pub(crate) async fn remove(
     if !claim_room(tx, backend, rid).await? {
         return Ok(None);
     }
-    let done = sqlx::query(
-        "DELETE FROM subscriptions WHERE rid = $1 AND uid = $2 RETURNING u_username, id",
-    )
-    .bind(rid)
-    .bind(uid.as_str())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(db_err)?;
+    // The removal record (read by `subscriptions.get?updatedSince`) first, copied from the row
+    // the next statement deletes: both in one round trip on SQLite.
+    const RECORD: &str = "INSERT INTO subscription_removals (id, rid, uid, removed_at) \
+         SELECT id, rid, uid, $3 FROM subscriptions WHERE rid = $1 AND uid = $2";
+    const DELETE: &str =
+        "DELETE FROM subscriptions WHERE rid = $1 AND uid = $2 RETURNING u_username";
+    let done = match backend {
+        Backend::Sqlite => {
+            static BOTH: LazyLock<String> = LazyLock::new(|| format!("{RECORD}; {DELETE}"));
+            sqlx::query(&BOTH)
+                .bind(rid)
+                .bind(uid.as_str())
+                .bind(now())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .pop()
+        }
+        Backend::Postgres => {
+            sqlx::query(RECORD)
+                .bind(rid)
+                .bind(uid.as_str())
+                .bind(now())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            sqlx::query(DELETE)
+                .bind(rid)
+                .bind(uid.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?
+        }
+    };
     let Some(done) = done else {
         return Ok(None);
     };
     let username: String = done.try_get(0usize).map_err(db_err)?;
-    let sub_id: String = done.try_get(1usize).map_err(db_err)?;
-    sqlx::query(
-        "INSERT INTO subscription_removals (id, rid, uid, removed_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(sub_id.as_str())
-    .bind(rid)
-    .bind(uid.as_str())
-    .bind(now())
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
     let staged = indexes.stage(rid, [(Key::new(&username, &uid), false)]);
     let messages: Vec<&Message> = message.iter().collect();
-    insert_messages(tx, backend, &messages).await?;
-    let advanced = bump_room(tx, rid, -1, &messages).await?;
+    let advanced = insert_and_bump(tx, backend, rid, -1, &messages).await?;
     let mut items = vec![RoomEventItem::MemberRemoved { uid }];
     if let Some(message) = message {
         items.push(RoomEventItem::MessageCreated {
@@ -381,10 +419,7 @@ pub(crate) async fn update_member(
         return Err(invalid_subscription());
     }
     let advanced = match &message {
-        Some(m) => {
-            insert_messages(tx, backend, &[m]).await?;
-            bump_room(tx, rid, 0, &[m]).await?
-        }
+        Some(m) => insert_and_bump(tx, backend, rid, 0, &[m]).await?,
         None => advance_room(tx, rid).await?,
     };
     let moved = message.is_some();

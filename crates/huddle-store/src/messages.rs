@@ -19,12 +19,14 @@ use crate::errors::{db_err, message_err, room_not_found};
 use crate::notifications;
 use crate::pool::Backend;
 use crate::room_writes::Applied;
-use crate::rooms::{advance_room, advanced, bump_room, bump_room_post, claim_room, room_missing};
+use crate::rooms::{
+    advance_room, advanced, bump_room, bump_room_post, claim_room, room_missing, Advanced,
+};
 use crate::rows::{self, MESSAGE_COLS, MESSAGE_FIELDS};
 use crate::sql::{
     contains_pattern, insert_json_rows, insert_values_sql, json_list, now, to_json, CHUNK,
 };
-use crate::SqlStore;
+use crate::{SqlStore, Q};
 
 /// One `messages` row as the JSON object `insert_json_rows` reads (keys = `MESSAGE_FIELDS`).
 #[derive(Serialize)]
@@ -110,23 +112,7 @@ pub(crate) async fn insert_messages(
         };
         let mut q = sqlx::query(sql);
         for m in chunk {
-            let editor = m.edited_by.as_ref();
-            q = q
-                .bind(m.id.as_str())
-                .bind(m.rid.as_str())
-                .bind(m.msg.as_str())
-                .bind(m.ts.0)
-                .bind(m.u.id.as_str())
-                .bind(m.u.username.as_str())
-                .bind(m.u.name.as_deref())
-                .bind(m.t.as_deref())
-                .bind(m.updated_at.0)
-                .bind(m.edited_at.map(|t| t.0))
-                .bind(editor.map(|e| e.id.as_str()))
-                .bind(editor.map(|e| e.username.as_str()))
-                .bind(editor.and_then(|e| e.name.as_deref()))
-                .bind(to_json(&m.extra)?)
-                .bind(m.idempotency_key.as_deref());
+            q = bind_message(q, m)?;
         }
         // Cached: the full chunk's statement, and the single message of every post.
         q.persistent(chunk.len() == CHUNK || chunk.len() == 1)
@@ -141,6 +127,128 @@ fn message_not_found() -> Error {
     Error::invalid("error-message-not-found", "Message not found")
 }
 
+/// Binds one message's columns in `MESSAGE_FIELDS` order.
+fn bind_message<'q>(q: Q<'q>, m: &'q Message) -> Result<Q<'q>> {
+    let editor = m.edited_by.as_ref();
+    Ok(q.bind(m.id.as_str())
+        .bind(m.rid.as_str())
+        .bind(m.msg.as_str())
+        .bind(m.ts.0)
+        .bind(m.u.id.as_str())
+        .bind(m.u.username.as_str())
+        .bind(m.u.name.as_deref())
+        .bind(m.t.as_deref())
+        .bind(m.updated_at.0)
+        .bind(m.edited_at.map(|t| t.0))
+        .bind(editor.map(|e| e.id.as_str()))
+        .bind(editor.map(|e| e.username.as_str()))
+        .bind(editor.and_then(|e| e.name.as_deref()))
+        .bind(to_json(&m.extra)?)
+        .bind(m.idempotency_key.as_deref()))
+}
+
+/// Statement lists on SQLite (one round trip to sqlx's worker thread for several statements)
+/// bind their parameters in order of appearance across the whole list, so every statement of
+/// one uses anonymous `?`: sqlx gives a numbered parameter the value of that number in the
+/// whole list, and a statement whose numbers skip some (`?16` but no `?1`) would leave them
+/// unbound. A parameter used twice is bound twice.
+///
+/// The message's insert, leading such a list: one `?` per column, in `MESSAGE_FIELDS` order.
+static INSERT_ONE: LazyLock<String> =
+    LazyLock::new(|| insert_values_sql("messages", MESSAGE_FIELDS, 1, ""));
+
+/// `insert_messages` then `bump_room`: what every change that writes its system messages does
+/// last. On SQLite one message (nearly every such change) goes as one statement list, one
+/// round trip to sqlx's worker thread instead of two; the rows and the error mapping are those
+/// of the two calls.
+pub(crate) async fn insert_and_bump(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    rid: &str,
+    users_delta: i64,
+    messages: &[&Message],
+) -> Result<Advanced> {
+    let [message] = messages else {
+        insert_messages(tx, backend, messages).await?;
+        return bump_room(tx, rid, users_delta, messages).await;
+    };
+    if backend == Backend::Postgres {
+        insert_messages(tx, backend, messages).await?;
+        return bump_room(tx, rid, users_delta, messages).await;
+    }
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "{}; UPDATE rooms SET users_count = users_count + ?, msgs = msgs + 1, \
+             lm = CASE WHEN lm IS NULL OR lm < ? THEN ? ELSE lm END, updated_at = ?, \
+             seq = seq + 1 WHERE id = ? RETURNING users_count, msgs, lm, updated_at, seq",
+            *INSERT_ONE
+        )
+    });
+    let rows = bind_message(sqlx::query(&SQL), message)?
+        .bind(users_delta)
+        .bind(message.ts.0)
+        .bind(message.ts.0)
+        .bind(now())
+        .bind(rid)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(message_err)?;
+    advanced(rows.first().ok_or_else(room_not_found)?)
+}
+
+/// The sender's own membership after their post (`$1` the room): what they had not seen stays
+/// unread, the post itself is seen. Runs before the room counts the post.
+const SEE_OWN_POST: &str = "UPDATE subscriptions SET \
+     unread = CASE WHEN (SELECT posts FROM rooms WHERE id = $1) > posts_seen \
+       THEN unread + (SELECT posts FROM rooms WHERE id = $1) - posts_seen ELSE unread END, \
+     alert = CASE WHEN (SELECT posts FROM rooms WHERE id = $1) > posts_seen THEN 1 ELSE alert END, \
+     updated_at = CASE WHEN (SELECT posts FROM rooms WHERE id = $1) > posts_seen \
+       AND (SELECT posted_at FROM rooms WHERE id = $1) > updated_at \
+       THEN (SELECT posted_at FROM rooms WHERE id = $1) ELSE updated_at END, \
+     posts_seen = (SELECT posts FROM rooms WHERE id = $1) + 1";
+
+/// A post on SQLite as one statement list, one round trip to sqlx's worker thread: the
+/// message, the sender's membership (`SEE_OWN_POST`, for a post that counts), then the room's
+/// counters and event number (`bump_room_post`'s statement).
+async fn post_sqlite(
+    tx: &mut AnyConnection,
+    rid: &str,
+    message: &Message,
+    counts: bool,
+) -> Result<Advanced> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "{}; {} WHERE rid = ? AND uid = ? AND ? > 0; \
+             UPDATE rooms SET msgs = msgs + 1, lm = CASE WHEN lm IS NULL OR lm < ? THEN ? ELSE lm END, \
+             updated_at = ?, seq = seq + 1, posts = posts + ?, \
+             posted_at = CASE WHEN ? > 0 THEN ? ELSE posted_at END \
+             WHERE id = ? RETURNING users_count, msgs, lm, updated_at, seq",
+            *INSERT_ONE,
+            SEE_OWN_POST.replace("$1", "?"),
+        )
+    });
+    let (counts, at) = (i64::from(counts), now());
+    let mut q = bind_message(sqlx::query(&SQL), message)?;
+    for _ in 0..SEE_OWN_POST.matches("$1").count() {
+        q = q.bind(rid);
+    }
+    let rows = q
+        .bind(rid)
+        .bind(message.u.id.as_str())
+        .bind(counts)
+        .bind(message.ts.0)
+        .bind(message.ts.0)
+        .bind(at)
+        .bind(counts)
+        .bind(counts)
+        .bind(at)
+        .bind(rid)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(message_err)?;
+    advanced(rows.first().ok_or_else(room_not_found)?)
+}
+
 /// `RoomChange::PostMessage`: the message, the room's counters, and the other members' unread
 /// state. A repeated idempotency key is `Conflict` (`message_err`).
 pub(crate) async fn post(
@@ -153,14 +261,35 @@ pub(crate) async fn post(
     if !claim_room(tx, backend, rid).await? {
         return Err(room_not_found());
     }
-    match insert_messages(tx, backend, &[&message]).await {
-        Ok(()) => {}
-        // A foreign key: the room (unread so far on SQLite) is gone.
-        Err(Error::NotFound(_)) if backend == Backend::Sqlite && room_missing(tx, rid).await? => {
-            return Err(room_not_found());
+    // Everyone else in the room now has something unread: the room counts the post (O(1),
+    // whatever the room's size), and each membership reads the posts it has not seen as unread
+    // (`rows::SUB_COLS`). The sender's own post is not news to them: their row keeps what they
+    // had not seen yet and marks this post seen.
+    let counts = !message.is_system();
+    let advanced = match backend {
+        Backend::Sqlite => match post_sqlite(tx, rid, &message, counts).await {
+            Ok(advanced) => advanced,
+            // A foreign key: the room is gone.
+            Err(Error::NotFound(_)) if room_missing(tx, rid).await? => {
+                return Err(room_not_found());
+            }
+            Err(e) => return Err(e),
+        },
+        Backend::Postgres => {
+            insert_messages(tx, backend, &[&message]).await?;
+            if counts {
+                static SQL: LazyLock<String> =
+                    LazyLock::new(|| format!("{SEE_OWN_POST} WHERE rid = $1 AND uid = $2"));
+                sqlx::query(&SQL)
+                    .bind(rid)
+                    .bind(message.u.id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+            bump_room_post(tx, rid, &message, counts).await?
         }
-        Err(e) => return Err(e),
-    }
+    };
     let mut items = vec![];
     // A thread reply counts on its thread's first message, in the same transaction.
     if let Some(tmid) = message.extra.get("tmid").and_then(|v| v.as_str()) {
@@ -183,30 +312,6 @@ pub(crate) async fn post(
             });
         }
     }
-    // Everyone else in the room now has something unread: the room counts the post (O(1),
-    // whatever the room's size), and each membership reads the posts it has not seen as unread
-    // (`rows::SUB_COLS`). The sender's own post is not news to them: their row keeps what they
-    // had not seen yet and marks this post seen.
-    let counts = !message.is_system();
-    if counts {
-        sqlx::query(
-            "UPDATE subscriptions SET \
-             unread = CASE WHEN (SELECT posts FROM rooms WHERE id = $1) > posts_seen \
-               THEN unread + (SELECT posts FROM rooms WHERE id = $1) - posts_seen ELSE unread END, \
-             alert = CASE WHEN (SELECT posts FROM rooms WHERE id = $1) > posts_seen THEN 1 ELSE alert END, \
-             updated_at = CASE WHEN (SELECT posts FROM rooms WHERE id = $1) > posts_seen \
-               AND (SELECT posted_at FROM rooms WHERE id = $1) > updated_at \
-               THEN (SELECT posted_at FROM rooms WHERE id = $1) ELSE updated_at END, \
-             posts_seen = (SELECT posts FROM rooms WHERE id = $1) + 1 \
-             WHERE rid = $1 AND uid = $2",
-        )
-        .bind(rid)
-        .bind(message.u.id.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    }
-    let advanced = bump_room_post(tx, rid, &message, counts).await?;
     let notified = match &notify {
         Some(facts) => notifications::notify_post(tx, rid, &message, facts).await?,
         None => vec![],
@@ -400,8 +505,7 @@ pub(crate) async fn patch(
     }];
     let (seq, counters) = match note {
         Some(note) => {
-            insert_messages(tx, backend, &[&note]).await?;
-            let advanced = bump_room(tx, rid, 0, &[&note]).await?;
+            let advanced = insert_and_bump(tx, backend, rid, 0, &[&note]).await?;
             items.push(RoomEventItem::MessageCreated {
                 message: Box::new(note),
             });

@@ -15,7 +15,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::errors::{db_err, room_err, room_not_found};
 use crate::membership::insert_subscriptions;
-use crate::messages::insert_messages;
+use crate::messages::insert_and_bump;
 use crate::pool::Backend;
 use crate::room_writes::Applied;
 use crate::rows::{self, ROOM_COLS, ROOM_FIELDS};
@@ -308,7 +308,7 @@ pub(crate) async fn create(
     .map_err(db_err)?;
     let advanced = advanced(&row)?;
     let subs: Vec<&Subscription> = members.iter().collect();
-    insert_subscriptions(tx, backend, &room.id, &subs).await?;
+    insert_subscriptions(tx, backend, &room.id, &subs, false).await?;
     let mut items = Vec::with_capacity(members.len() + 1);
     items.push(RoomEventItem::RoomCreated {
         room: Box::new(advanced.counters.apply(room)),
@@ -389,10 +389,7 @@ pub(crate) async fn update(
         .map_err(db_err)?;
     }
     let advanced = match &message {
-        Some(m) => {
-            insert_messages(tx, backend, &[m]).await?;
-            bump_room(tx, &room.id, 0, &[m]).await?
-        }
+        Some(m) => insert_and_bump(tx, backend, &room.id, 0, &[m]).await?,
         None => advance_room(tx, &room.id).await?,
     };
     // The room as it now is: the caller's settings, the counters this transaction left.

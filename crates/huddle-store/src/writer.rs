@@ -2,8 +2,12 @@
 //! write caps a SQLite file at ~1,000-3,000 writes/s whatever the CPU. So every write of a
 //! SQLite store is a *job* sent to one writer task, which runs the queued jobs in one
 //! `BEGIN IMMEDIATE ... COMMIT` (one fsync for up to `MAX_BATCH` jobs), each job inside its own
-//! `SAVEPOINT` so that a failing job is undone alone (`ROLLBACK TO` + `RELEASE`) and the others
-//! still commit. A job's answer is sent only after `COMMIT` returned OK: an acknowledged write
+//! `SAVEPOINT` so that a failing job is undone alone (`ROLLBACK TO`) and the others still
+//! commit. Every statement is a round trip to sqlx's SQLite worker thread (two thread wake-ups),
+//! so the savepoint statements ride together: `BEGIN IMMEDIATE; SAVEPOINT job` opens a batch,
+//! `RELEASE job; SAVEPOINT job` moves the savepoint past a job that succeeded, a failed job's
+//! `ROLLBACK TO job` leaves the savepoint where it was for the next one, and `COMMIT` commits
+//! the savepoint still open with the rest: one writer statement per job instead of two. A job's answer is sent only after `COMMIT` returned OK: an acknowledged write
 //! is as durable as before. If the transaction itself fails (`COMMIT`, a savepoint statement,
 //! or writing the rows the batch's jobs queued for its end, `BatchEnd`), every job of the batch
 //! gets the error, none of them is committed.
@@ -177,12 +181,16 @@ async fn run_batch(
     let conn: &mut AnyConnection = &mut pooled;
     // IMMEDIATE: the write lock up front, so no job can fail half-way on a read-to-write
     // upgrade (another process, the CLI, may hold it for a moment: busy_timeout waits).
-    cached(conn, "BEGIN IMMEDIATE").await?;
+    cached(conn, "BEGIN IMMEDIATE; SAVEPOINT job").await?;
     let mut next = 0;
     loop {
-        if let Err(e) = run_job(conn, batch[next].as_mut()).await {
-            rollback(conn).await;
-            return Err(e);
+        // The savepoint `job` is open here, at the end of the jobs that succeeded so far.
+        let ok = batch[next].run(conn).await;
+        if !ok {
+            if let Err(e) = cached(conn, "ROLLBACK TO job").await {
+                rollback(conn).await;
+                return Err(e);
+            }
         }
         next += 1;
         if next == MAX_BATCH {
@@ -190,9 +198,17 @@ async fn run_batch(
         }
         // Jobs queued while this batch ran join it: the busier the writer, the bigger the
         // batches, the fewer fsyncs per write.
-        match jobs.try_recv() {
-            Ok(job) => batch.push(job),
-            Err(_) => break,
+        let Ok(job) = jobs.try_recv() else {
+            break;
+        };
+        batch.push(job);
+        // A succeeded job's rows stay: the savepoint moves past them (a rolled-back one left
+        // it where it was).
+        if ok {
+            if let Err(e) = cached(conn, "RELEASE job; SAVEPOINT job").await {
+                rollback(conn).await;
+                return Err(e);
+            }
         }
     }
     if let Some(end) = end {
@@ -208,19 +224,9 @@ async fn run_batch(
     Ok(())
 }
 
-/// One job in its savepoint. `Err` only when the transaction itself is broken.
-async fn run_job(conn: &mut AnyConnection, job: &mut dyn Job) -> Result<()> {
-    cached(conn, "SAVEPOINT job").await?;
-    if !job.run(conn).await {
-        conn.execute("ROLLBACK TO job").await.map_err(db_err)?;
-    }
-    cached(conn, "RELEASE job").await?;
-    Ok(())
-}
-
-/// Runs one of the writer's own statements through the connection's statement cache: a plain
-/// `execute(&str)` is parsed again on every call, and these run for every job (savepoint) and
-/// every batch (transaction).
+/// Runs one of the writer's own statements (or two, in one round trip) through the
+/// connection's statement cache: a plain `execute(&str)` is parsed again on every call, and
+/// these run for every job (savepoint) and every batch (transaction).
 async fn cached(conn: &mut AnyConnection, sql: &'static str) -> Result<()> {
     sqlx::query(sql)
         .persistent(true)
@@ -341,6 +347,16 @@ mod tests {
         assert!(dup.is_err());
         assert_eq!(fresh.unwrap(), 11);
         assert_eq!(values(&reader).await, vec![1, 2, 4, 5, 7, 8, 10, 11]);
+        // The batch's last job fails, and its first: the savepoint each rolls back to is the
+        // one the jobs before it left, and what they wrote commits.
+        let (first, ok, last) = tokio::join!(
+            writer.write(insert(20, true)),
+            writer.write(insert(21, false)),
+            writer.write(insert(22, true))
+        );
+        assert!(first.is_err() && last.is_err());
+        assert_eq!(ok.unwrap(), 21);
+        assert_eq!(values(&reader).await, vec![1, 2, 4, 5, 7, 8, 10, 11, 21]);
     }
 
     /// Answers come only after COMMIT: when COMMIT fails (here a deferred foreign key, checked
