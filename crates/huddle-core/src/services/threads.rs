@@ -10,6 +10,9 @@ use crate::store::{replies_of, MessagePatch, RoomChange};
 use crate::{Error, Failure, Result, Timestamp};
 
 /// Rocket.Chat's refusal for a thread id that names no message.
+/// The most replies one DDP `getThreadMessages` call may ask for (Rocket.Chat's limit).
+const MAX_THREAD_PAGE: i64 = 100;
+
 fn invalid_message(method: &'static str) -> Error {
     Error::Invalid(Failure::new("error-invalid-message", "Invalid message").method(method))
 }
@@ -127,6 +130,57 @@ impl Huddle {
             ..Default::default()
         };
         self.store.list_messages(&room.id, &query).await
+    }
+
+    /// DDP `getThreadMessages({tmid, limit, skip})`: the thread's first message, then its
+    /// replies newest first, and the thread read for the caller, as Rocket.Chat answers it. A
+    /// message that is not there, or that starts no thread, gives nothing; `limit` is at most
+    /// `MAX_THREAD_PAGE`, and none (or 0) means every reply.
+    pub async fn thread_history(
+        &self,
+        actor: &Actor,
+        tmid: &str,
+        skip: i64,
+        limit: Option<i64>,
+    ) -> Result<Vec<Message>> {
+        let method = "getThreadMessages";
+        if limit.unwrap_or(0) > MAX_THREAD_PAGE {
+            return Err(Error::invalid(
+                "error-not-allowed",
+                format!("max limit: {MAX_THREAD_PAGE}"),
+            )
+            .in_method(method));
+        }
+        let (room, parent) = match self.thread(actor, tmid, method).await {
+            Err(Error::Invalid(_)) => return Ok(vec![]),
+            found => found?,
+        };
+        if parent
+            .extra
+            .get("tcount")
+            .and_then(|v| v.as_i64())
+            .unwrap_or(0)
+            == 0
+        {
+            return Ok(vec![]);
+        }
+        self.store
+            .read_threads(&actor.user.id, &room.id, Some(&parent.id))
+            .await?;
+        let query = MessageQuery {
+            paging: Paging {
+                offset: skip.max(0),
+                count: limit.filter(|l| *l > 0),
+            },
+            ascending: false,
+            filter: Some(MessageFilter::ThreadReplies(parent.id.clone())),
+            ..Default::default()
+        };
+        let replies = self.store.list_messages(&room.id, &query).await?;
+        let mut out = Vec::with_capacity(replies.items.len() + 1);
+        out.push(parent);
+        out.extend(replies.items);
+        Ok(out)
     }
 
     /// `chat.syncThreadMessages`: a thread's replies changed after `since`, and those deleted.

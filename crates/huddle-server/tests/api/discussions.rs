@@ -517,6 +517,56 @@ async fn ddp_methods_for_stars_threads_ignores_discussions_and_invites() {
     let e = c.err("followMessage", json!([{"mid": id}])).await;
     assert_eq!(e["error"], "error-not-allowed", "{e}");
 
+    // getThreadMessages: the first message, then the replies newest first; reading them
+    // marks the thread read.
+    app.ok(
+        &alice,
+        "chat.postMessage",
+        json!({"roomId": rid, "text": "second reply", "tmid": id}),
+    )
+    .await;
+    let texts = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .expect("an array")
+            .iter()
+            .map(|m| m["msg"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let all = b.ok("getThreadMessages", json!([{"tmid": id}])).await;
+    assert_eq!(texts(&all), ["star me", "second reply", "reply"], "{all}");
+    let unread = app
+        .get_ok(
+            &bob,
+            "chat.getThreadsList",
+            &[("rid", &rid), ("type", "unread")],
+        )
+        .await;
+    assert_eq!(unread["threads"], json!([]), "{unread}");
+    let page = b
+        .ok(
+            "getThreadMessages",
+            json!([{"tmid": id, "limit": 1, "skip": 1}]),
+        )
+        .await;
+    assert_eq!(texts(&page), ["star me", "reply"], "{page}");
+    let e = b
+        .err("getThreadMessages", json!([{"tmid": id, "limit": 101}]))
+        .await;
+    assert_eq!(e["reason"], "max limit: 100", "{e}");
+    let e = c.err("getThreadMessages", json!([{"tmid": id}])).await;
+    assert_eq!(e["error"], "error-not-allowed", "{e}");
+    let lone = post(&app, &bob, &rid, "no thread here").await;
+    assert_eq!(
+        b.ok("getThreadMessages", json!([{"tmid": lone}])).await,
+        json!([])
+    );
+    assert_eq!(
+        b.ok("getThreadMessages", json!([{"tmid": "nope"}])).await,
+        json!([])
+    );
+    let e = b.err("getThreadMessages", json!([{"tmid": 7}])).await;
+    assert_eq!(e["reason"], "Match failed", "{e}");
+
     // Ignoring.
     assert_eq!(
         a.ok("ignoreUser", json!([{"rid": rid, "userId": bob.user_id}]))

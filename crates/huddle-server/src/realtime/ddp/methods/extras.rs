@@ -1,5 +1,5 @@
-//! The DDP methods Rocket.Chat has for what the REST API also serves: stars, thread following
-//! and reading, ignoring a member, discussions and invite links. Each calls the service its
+//! The DDP methods Rocket.Chat has for what the REST API also serves: stars, threads (following,
+//! replies, reading), ignoring a member, discussions and invite links. Each calls the service its
 //! REST twin calls.
 
 use huddle_core::{Error, Invite, NewDiscussion};
@@ -55,6 +55,31 @@ pub async fn follow(s: &mut Session, p: &[Value], follow: bool) -> Outcome {
         .await
         .map_err(fail(method))?;
     Ok(Some(json!(true)))
+}
+
+/// `getThreadMessages({tmid, limit, skip})`: the thread's first message, then its replies
+/// newest first; reading them marks the thread read.
+pub async fn thread_messages(s: &mut Session, p: &[Value]) -> Outcome {
+    let method = "getThreadMessages";
+    let actor = s.actor(method)?.clone();
+    let o = object(p, 0)?;
+    let tmid = req_str(o, "tmid")?;
+    let number = |key: &str| match o.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_i64().map(Some).ok_or_else(MeteorError::match_failed),
+    };
+    let limit = number("limit")?;
+    let skip = number("skip")?.unwrap_or(0);
+    let messages = s
+        .huddle()
+        .thread_history(&actor, &tmid, skip, limit)
+        .await
+        .map_err(fail(method))?;
+    let shaped = messages
+        .iter()
+        .map(|m| shape::message_in(m, Dates::Ejson))
+        .collect();
+    Ok(Some(Value::Array(shaped)))
 }
 
 /// `readThreads(tmid)`: the caller has read the thread.

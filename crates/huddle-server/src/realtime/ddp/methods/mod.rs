@@ -31,6 +31,7 @@ pub async fn call(s: &mut Session, method: &str, params: Vec<Value>) -> Outcome 
         "followMessage" => extras::follow(s, p, true).await,
         "unfollowMessage" => extras::follow(s, p, false).await,
         "readThreads" => extras::read_threads(s, p).await,
+        "getThreadMessages" => extras::thread_messages(s, p).await,
         "ignoreUser" => extras::ignore_user(s, p).await,
         "createDiscussion" => extras::create_discussion(s, p).await,
         "findOrCreateInvite" => extras::find_or_create_invite(s, p).await,
