@@ -157,6 +157,12 @@ fn bind_message<'q>(q: Q<'q>, m: &'q Message) -> Result<Q<'q>> {
 static INSERT_ONE: LazyLock<String> =
     LazyLock::new(|| insert_values_sql("messages", MESSAGE_FIELDS, 1, ""));
 
+/// Rocket.Chat's room `lastMessage`: a reply shown only in its thread is not one.
+pub(crate) fn shown_in_room(message: &Message) -> bool {
+    message.extra.get("tmid").is_none()
+        || message.extra.get("tshow") == Some(&serde_json::Value::Bool(true))
+}
+
 /// `insert_messages` then `bump_room`: what every change that writes its system messages does
 /// last. On SQLite one message (nearly every such change) goes as one statement list, one
 /// round trip to sqlx's worker thread instead of two; the rows and the error mapping are those
@@ -179,15 +185,19 @@ pub(crate) async fn insert_and_bump(
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
             "{}; UPDATE rooms SET users_count = users_count + ?, msgs = msgs + 1, \
-             lm = CASE WHEN lm IS NULL OR lm < ? THEN ? ELSE lm END, updated_at = ?, \
+             lm = CASE WHEN lm IS NULL OR lm < ? THEN ? ELSE lm END, \
+             last_mid = CASE WHEN lm IS NULL OR lm <= ? THEN ? ELSE last_mid END, updated_at = ?, \
              seq = seq + 1 WHERE id = ? RETURNING users_count, msgs, lm, updated_at, seq",
             *INSERT_ONE
         )
     });
+    // As `bump_room`: a system message shows in the room, the newest becomes its last one.
     let rows = bind_message(sqlx::query(&SQL), message)?
         .bind(users_delta)
         .bind(message.ts.0)
         .bind(message.ts.0)
+        .bind(message.ts.0)
+        .bind(message.id.as_str())
         .bind(now())
         .bind(rid)
         .fetch_all(&mut *tx)
@@ -209,7 +219,7 @@ const SEE_OWN_POST: &str = "UPDATE subscriptions SET \
 
 /// A post on SQLite as one statement list, one round trip to sqlx's worker thread: the
 /// message, the sender's membership (`SEE_OWN_POST`, for a post that counts), then the room's
-/// counters and event number (`bump_room_post`'s statement).
+/// counters, last message and event number (`bump_room_post`'s statement).
 async fn post_sqlite(
     tx: &mut AnyConnection,
     rid: &str,
@@ -220,6 +230,7 @@ async fn post_sqlite(
         format!(
             "{}; {} WHERE rid = ? AND uid = ? AND ? > 0; \
              UPDATE rooms SET msgs = msgs + 1, lm = CASE WHEN lm IS NULL OR lm < ? THEN ? ELSE lm END, \
+             last_mid = CASE WHEN ? > 0 THEN ? ELSE last_mid END, \
              updated_at = ?, seq = seq + 1, posts = posts + ?, \
              posted_at = CASE WHEN ? > 0 THEN ? ELSE posted_at END \
              WHERE id = ? RETURNING users_count, msgs, lm, updated_at, seq",
@@ -228,6 +239,7 @@ async fn post_sqlite(
         )
     });
     let (counts, at) = (i64::from(counts), now());
+    let shown = i64::from(shown_in_room(message));
     let mut q = bind_message(sqlx::query(&SQL), message)?;
     for _ in 0..SEE_OWN_POST.matches("$1").count() {
         q = q.bind(rid);
@@ -238,6 +250,8 @@ async fn post_sqlite(
         .bind(counts)
         .bind(message.ts.0)
         .bind(message.ts.0)
+        .bind(shown)
+        .bind(message.id.as_str())
         .bind(at)
         .bind(counts)
         .bind(counts)

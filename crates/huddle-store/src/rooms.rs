@@ -157,9 +157,7 @@ pub(crate) async fn bump_room_post(
     message: &Message,
     counts: bool,
 ) -> Result<Advanced> {
-    // Rocket.Chat's room `lastMessage`: a reply shown only in its thread is not one.
-    let shown = message.extra.get("tmid").is_none()
-        || message.extra.get("tshow") == Some(&serde_json::Value::Bool(true));
+    let shown = crate::messages::shown_in_room(message);
     let row = sqlx::query(
         "UPDATE rooms SET msgs = msgs + 1, lm = CASE WHEN lm IS NULL OR lm < $2 THEN $2 ELSE lm END, \
          last_mid = CASE WHEN $5 > 0 THEN $6 ELSE last_mid END, \
