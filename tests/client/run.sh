@@ -92,11 +92,16 @@ if [[ -z "${HUDDLE_URL:-}" ]]; then
         admin_email="${HUDDLE_ADMIN_EMAIL:-$admin_username@example.com}"
     fi
 
+    # The posting rate limit off, as Rocket.Chat turns its limits off in TEST_MODE: the tests post
+    # as fast as a script can (the limit itself is tested in tests/api/limits.rs).
+    config="$tmpdir/huddle.toml"
+    echo "message_rate_limit_calls = 0" >"$config"
+
     HUDDLE_ADMIN_USERNAME="$admin_username" \
     HUDDLE_ADMIN_PASSWORD="$admin_password" \
     HUDDLE_ADMIN_EMAIL="$admin_email" \
     HUDDLE_SECRETS_KEY="${HUDDLE_SECRETS_KEY:-$("$PY" -c 'import secrets; print(secrets.token_hex(32))')}" \
-        "$HUDDLE_BIN" serve --listen 127.0.0.1 --port "$port" --database-url "$database_url" \
+        "$HUDDLE_BIN" serve --config "$config" --listen 127.0.0.1 --port "$port" --database-url "$database_url" \
         >"$server_log" 2>&1 </dev/null &
     server_pid=$!
 
