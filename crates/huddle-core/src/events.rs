@@ -270,9 +270,7 @@ pub fn written_events(room: &Room, written: &RoomWritten) -> Vec<Event> {
                 RoomEventItem::MessageCreated { message } => {
                     posted = Some(message.as_ref().clone());
                     // A reply shown only in its thread is no room's last message.
-                    let shown = message.extra.get("tmid").is_none()
-                        || message.extra.get("tshow") == Some(&serde_json::Value::Bool(true));
-                    if !shown {
+                    if !message.shown_in_room() {
                         thread_only = true;
                     }
                     out.push(Event::MessageCreated {

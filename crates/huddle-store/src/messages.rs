@@ -157,12 +157,6 @@ fn bind_message<'q>(q: Q<'q>, m: &'q Message) -> Result<Q<'q>> {
 static INSERT_ONE: LazyLock<String> =
     LazyLock::new(|| insert_values_sql("messages", MESSAGE_FIELDS, 1, ""));
 
-/// Rocket.Chat's room `lastMessage`: a reply shown only in its thread is not one.
-pub(crate) fn shown_in_room(message: &Message) -> bool {
-    message.extra.get("tmid").is_none()
-        || message.extra.get("tshow") == Some(&serde_json::Value::Bool(true))
-}
-
 /// `insert_messages` then `bump_room`: what every change that writes its system messages does
 /// last. On SQLite one message (nearly every such change) goes as one statement list, one
 /// round trip to sqlx's worker thread instead of two; the rows and the error mapping are those
@@ -239,7 +233,7 @@ async fn post_sqlite(
         )
     });
     let (counts, at) = (i64::from(counts), now());
-    let shown = i64::from(shown_in_room(message));
+    let shown = i64::from(message.shown_in_room());
     let mut q = bind_message(sqlx::query(&SQL), message)?;
     for _ in 0..SEE_OWN_POST.matches("$1").count() {
         q = q.bind(rid);

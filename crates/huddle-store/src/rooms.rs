@@ -157,7 +157,7 @@ pub(crate) async fn bump_room_post(
     message: &Message,
     counts: bool,
 ) -> Result<Advanced> {
-    let shown = crate::messages::shown_in_room(message);
+    let shown = message.shown_in_room();
     let row = sqlx::query(
         "UPDATE rooms SET msgs = msgs + 1, lm = CASE WHEN lm IS NULL OR lm < $2 THEN $2 ELSE lm END, \
          last_mid = CASE WHEN $5 > 0 THEN $6 ELSE last_mid END, \

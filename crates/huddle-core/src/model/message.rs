@@ -46,6 +46,13 @@ impl Message {
     pub fn is_system(&self) -> bool {
         self.t.is_some()
     }
+
+    /// Whether it shows in its room (and may be the room's `lastMessage`): a thread reply shows
+    /// only in its thread unless it was also sent to the room (`tshow`), as Rocket.Chat has it.
+    pub fn shown_in_room(&self) -> bool {
+        self.extra.get("tmid").is_none()
+            || self.extra.get("tshow") == Some(&serde_json::Value::Bool(true))
+    }
 }
 
 /// A report of a message to the administrators (`chat.reportMessage`).
