@@ -489,13 +489,13 @@ async fn spawn_realtime(
     std::fs::write(
         &config,
         format!(
-            "max_connections = {cap}\nlogin_rate_per_minute = 0\n{}\n",
+            "max_connections = {cap}\nlogin_rate_per_minute = 0\nresume_login_rate_per_minute = 0\n{}\n",
             server::NO_MESSAGE_RATE_LIMIT
         ),
     )?;
     let spawned = server::spawn_with(&bin, &db, sub.join("server.log"), Some(&config)).await?;
     say(format!(
-        "spawned {} (pid {}) at {} with max_connections = {cap}, login_rate_per_minute = 0",
+        "spawned {} (pid {}) at {} with max_connections = {cap}, login limits off (password and resume)",
         bin.display(),
         spawned.pid,
         spawned.url
