@@ -1,7 +1,7 @@
 //! Finding the room and the users a request names, with Rocket.Chat's exact refusals.
 
 use super::{must, Huddle};
-use crate::model::{Room, RoomType, User};
+use crate::model::{Invitee, Room, RoomType, User};
 use crate::{Error, Result};
 
 /// How a request names a room.
@@ -130,6 +130,23 @@ impl Huddle {
     /// Many users (`getUserListFromParams`): unknown ones are dropped, duplicates merged.
     /// `by_id` chooses whether `keys` are ids or usernames.
     pub async fn find_users(&self, keys: &[String], by_id: bool) -> Result<Vec<User>> {
+        let keys = self.user_keys(keys, by_id)?;
+        if by_id {
+            self.store.users_by_ids(&keys).await
+        } else {
+            self.store.users_by_usernames(&keys).await
+        }
+    }
+
+    /// [`Huddle::find_users`] for adding them to a room: the same refusals, the same users in
+    /// the same order, read as [`Invitee`]s (what a membership needs of them, not whole users).
+    pub async fn find_invitees(&self, keys: &[String], by_id: bool) -> Result<Vec<Invitee>> {
+        let keys = self.user_keys(keys, by_id)?;
+        self.store.invitees(&keys, by_id).await
+    }
+
+    /// The keys of a user list, trimmed, checked and without duplicates.
+    fn user_keys(&self, keys: &[String], by_id: bool) -> Result<Vec<String>> {
         let mut keys: Vec<String> = keys
             .iter()
             .map(|k| k.trim().to_string())
@@ -152,10 +169,6 @@ impl Huddle {
         }
         let mut seen = std::collections::HashSet::new();
         keys.retain(|k| seen.insert(if by_id { k.clone() } else { k.to_lowercase() }));
-        if by_id {
-            self.store.users_by_ids(&keys).await
-        } else {
-            self.store.users_by_usernames(&keys).await
-        }
+        Ok(keys)
     }
 }

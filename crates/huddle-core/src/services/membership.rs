@@ -6,18 +6,25 @@ use std::collections::HashSet;
 
 use super::write::Committed;
 use super::{Actor, Huddle, RoomKind, UserLookup};
-use crate::model::{Access, Member, MemberQuery, Page, Room, RoomType, Subscription, User};
+use crate::model::{
+    Access, Invitee, Member, MemberQuery, Page, Room, RoomType, Subscription, User, UserRef,
+};
 use crate::policy::{Action, Permit, Principal, Refusal};
 use crate::store::{NewMember, RoomChange};
 use crate::{ids, Error, Message, Result, Timestamp};
 
 /// A fresh membership of `user` in `room`, with Rocket.Chat's defaults for an invite or join.
 pub fn new_subscription(room: &Room, user: &User) -> Subscription {
+    subscription_of(room, user.to_ref())
+}
+
+/// [`new_subscription`] of the user `u` names.
+fn subscription_of(room: &Room, u: UserRef) -> Subscription {
     let now = Timestamp::now();
     Subscription {
         id: ids::new_id(),
         rid: room.id.clone(),
-        u: user.to_ref(),
+        u,
         t: room.t,
         name: room.name.clone().unwrap_or_default(),
         fname: room.fname.clone(),
@@ -44,14 +51,14 @@ pub fn new_subscription(room: &Room, user: &User) -> Subscription {
 /// message.
 fn joiners(
     room: &Room,
-    users: &[User],
+    users: &[Invitee],
     kind: &str,
-    by: impl Fn(&User) -> crate::UserRef,
+    by: impl Fn(&Invitee) -> UserRef,
 ) -> Vec<NewMember> {
     users
         .iter()
         .map(|u| NewMember {
-            subscription: new_subscription(room, u),
+            subscription: subscription_of(room, u.to_ref()),
             message: Some(Message::system(&room.id, kind, by(u), u.username_or_id())),
         })
         .collect()
@@ -122,7 +129,7 @@ impl Huddle {
         &self,
         actor: &Actor,
         room: Room,
-        users: Vec<User>,
+        users: Vec<Invitee>,
     ) -> Result<InviteOutcome> {
         if users.is_empty() {
             return Err(Error::invalid(
@@ -165,9 +172,17 @@ impl Huddle {
             .iter()
             .map(|m| m.subscription.u.id.clone())
             .collect();
+        // Only a principal who may add banned users re-adds anyone (once their bans are lifted):
+        // for everyone else the members are not needed after the write, and a 10,000-user
+        // add skips copying them.
+        let kept = self
+            .decide(who, Action::AddBanned, &room)
+            .is_ok()
+            .then(|| members.clone());
         let done = self
-            .write(permit, &room, RoomChange::AddMembers(members.clone()))
+            .write(permit, &room, RoomChange::AddMembers(members))
             .await?;
+        let members = kept.unwrap_or_default();
         let mut added: Vec<String> = done.added().map(|s| s.u.id.clone()).collect();
         let mut room = done.room;
         // A set: a 10,000-user invite looked each user up in the added list (50 M compares).
@@ -379,8 +394,8 @@ impl Huddle {
                     .in_method("addAllToRoom"),
             );
         }
-        let users = self.store.users_by_ids(&ids).await?;
-        let members = joiners(&room, &users, "uj", User::to_ref);
+        let users = self.store.invitees(&ids, true).await?;
+        let members = joiners(&room, &users, "uj", Invitee::to_ref);
         Ok(self
             .add_members(actor.person(None), &permit, room, members)
             .await?

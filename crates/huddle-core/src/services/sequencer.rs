@@ -14,7 +14,7 @@
 //! (`Finished::Waiting`), so a call returns only after its events were published.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
@@ -22,7 +22,7 @@ use crate::store::RoomWritten;
 use crate::Room;
 
 /// What a write hands the publisher: the room as it left it and what it committed.
-pub(crate) type Ready = (Room, RoomWritten);
+pub(crate) type Ready = (Room, Arc<RoomWritten>);
 
 /// Idle rooms remembered (their last number) before they are forgotten in bulk.
 const REMEMBERED: usize = 100_000;
@@ -122,7 +122,7 @@ mod tests {
             seq: Some(seq),
             ..Default::default()
         };
-        Some((room, written))
+        Some((room, Arc::new(written)))
     }
 
     #[test]

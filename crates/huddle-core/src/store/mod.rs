@@ -65,6 +65,9 @@ pub trait UserStore: Send + Sync {
     async fn users_by_ids(&self, ids: &[String]) -> Result<Vec<User>>;
     /// Case-insensitive.
     async fn users_by_usernames(&self, usernames: &[String]) -> Result<Vec<User>>;
+    /// `users_by_ids` (or, with `by_id` false, `users_by_usernames`) reading only what adding
+    /// them to a room needs: same order, unknown keys skipped.
+    async fn invitees(&self, keys: &[String], by_id: bool) -> Result<Vec<Invitee>>;
     /// Deletes the user, their tokens and memberships (keeping room counters exact).
     async fn delete_user(&self, id: &str) -> Result<bool>;
     async fn list_users(&self, query: &UserQuery) -> Result<Page<User>>;

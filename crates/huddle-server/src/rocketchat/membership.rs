@@ -233,7 +233,7 @@ async fn invite_room<F: Flavour>(s: &AppState, p: &Params) -> Result<Room, RcErr
 async fn invite<F: Flavour>(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcResult {
     let room = invite_room::<F>(&s, &p).await?;
     let (keys, by_id) = p.user_list()?;
-    let users = s.huddle.find_users(&keys, by_id).await?;
+    let users = s.huddle.find_invitees(&keys, by_id).await?;
     if users.is_empty() && F::T == RoomType::Channel {
         // Rocket.Chat's channels.invite swaps the two arguments of its failure helper; clients
         // written against it see exactly this body.

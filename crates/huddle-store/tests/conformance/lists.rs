@@ -5,6 +5,7 @@
 #![allow(unused_imports)]
 
 use super::*;
+use huddle_core::Invitee;
 
 /// Usernames that are awkward in SQL, JSON and `LIKE` alike.
 const ODD: &[&str] = &[
@@ -66,6 +67,22 @@ pub async fn ten_thousand_users_in_one_call_keep_order_and_skip_unknown(store: A
     );
     assert!(store.users_by_ids(&[]).await.unwrap().is_empty());
     assert!(store.users_by_usernames(&[]).await.unwrap().is_empty());
+
+    // The invitee read answers the same users in the same order, by id and by username.
+    let by_id = store.invitees(&ids, true).await.unwrap();
+    let full = store.users_by_ids(&ids).await.unwrap();
+    assert_eq!(
+        by_id,
+        full.iter().map(Invitee::from).collect::<Vec<_>>(),
+        "same users, order and fields as users_by_ids"
+    );
+    let by_name = store.invitees(&names, false).await.unwrap();
+    assert_eq!(
+        by_name,
+        users.iter().take(40).map(Invitee::from).collect::<Vec<_>>()
+    );
+    assert!(store.invitees(&[], true).await.unwrap().is_empty());
+    assert!(store.invitees(&[], false).await.unwrap().is_empty());
 
     // Roles went in through the JSON rows as well, quotes and all.
     assert_eq!(

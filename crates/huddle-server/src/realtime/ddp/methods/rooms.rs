@@ -123,7 +123,7 @@ pub async fn add_users(s: &mut Session, p: &[Value]) -> Outcome {
     let room = room_by_id(s, rid, method).await?;
     let users = s
         .huddle()
-        .find_users(&names, false)
+        .find_invitees(&names, false)
         .await
         .map_err(fail(method))?;
     let mut wanted: Vec<String> = names.iter().map(|n| n.trim().to_lowercase()).collect();
