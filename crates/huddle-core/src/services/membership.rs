@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use super::write::Committed;
 use super::{Actor, Huddle, RoomKind, UserLookup};
-use crate::model::{Access, Member, MemberQuery, Page, Room, RoomType, Subscription, User};
+use crate::model::{Access, MemberEntry, MemberQuery, Page, Room, RoomType, Subscription, User};
 use crate::policy::{Action, Permit, Principal, Refusal};
 use crate::store::{NewMember, RoomChange};
 use crate::{ids, Error, Message, Result, Timestamp};
@@ -475,8 +475,8 @@ impl Huddle {
     }
 
     /// `channels.members` / `groups.members`: active members, paginated.
-    pub async fn members(&self, room: &Room, query: &MemberQuery) -> Result<Page<Member>> {
-        self.store.list_members(&room.id, query).await
+    pub async fn members(&self, room: &Room, query: &MemberQuery) -> Result<Page<MemberEntry>> {
+        self.store.list_member_entries(&room.id, query).await
     }
 
     /// Memberships that hold a room role (`channels.roles`, `channels.moderators`).
