@@ -44,6 +44,11 @@ pub fn memory_room(i: u64) -> String {
     format!("mem-{i}")
 }
 
+/// The room whose whole member list (`count=0`) `members-all` reads: a list as a client
+/// fetches it for a mid-sized room, never written by any scenario.
+pub const WHOLE_LIST_ROOM: &str = "all-members";
+pub const WHOLE_LIST_SIZE: u64 = 2_000;
+
 pub const POST_ROOM: &str = "post";
 /// The small room `post` is compared with: posting must cost the same whatever the room's size.
 pub const POST_ROOM_SMALL: &str = "post-10";
@@ -125,6 +130,12 @@ impl Plan {
                 admin_owner: false,
             })
             .collect();
+        rooms.push(RoomSpec {
+            id: WHOLE_LIST_ROOM.into(),
+            t: "c",
+            members: WHOLE_LIST_SIZE.min(seeded),
+            admin_owner: false,
+        });
         rooms.push(RoomSpec {
             id: POST_ROOM.into(),
             t: "c",
@@ -452,6 +463,8 @@ mod tests {
         assert!(plan.pool_start > most);
         assert_eq!(plan.users, plan.pool_start - 1 + s.pool);
         assert!(plan.rooms.iter().any(|r| r.id == member_room(1_000)));
+        let whole = plan.rooms.iter().find(|r| r.id == WHOLE_LIST_ROOM);
+        assert!(whole.is_some_and(|r| r.members > 0 && r.members < plan.pool_start));
         assert_eq!(
             plan.rooms
                 .iter()

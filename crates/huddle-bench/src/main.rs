@@ -183,9 +183,14 @@ async fn measure(
             // The memory target is about the whole life of a server holding the data, so its
             // peak is not reset; every other step reports its own.
             let per_step = name != "memory" && t.pid.is_some_and(server::reset_peak);
+            let cpu_before = t.pid.and_then(server::cpu_seconds);
             let o = runner::run(&t.http, step.spec).await;
+            let cpu_after = t.pid.and_then(server::cpu_seconds);
             let mem = t.pid.and_then(server::memory);
-            let row = Row::new(&o, step.class, step.note, mem, per_step);
+            let mut row = Row::new(&o, step.class, step.note, mem, per_step);
+            if let (Some(a), Some(b)) = (cpu_before, cpu_after) {
+                row.set_server_cpu(b - a);
+            }
             say(format!(
                 "{:<22} {:>8} req {:>4} err {:>9.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>8.2} ms{}",
                 row.scenario,
@@ -198,6 +203,10 @@ async fn measure(
                 row.server_peak_rss_mib
                     .map(|m| format!("  peak RSS {m:.0} MiB"))
                     .unwrap_or_default()
+                    + &row
+                        .server_cpu_us_per_request
+                        .map(|c| format!("  server CPU {c:.0} µs/req"))
+                        .unwrap_or_default()
             ));
             for e in &row.first_errors {
                 say(format!("  error: {e}"));

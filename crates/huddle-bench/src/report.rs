@@ -26,6 +26,9 @@ pub struct Row {
     /// Whether the peak is this step's own (reset before it) or since server start.
     pub peak_is_per_step: bool,
     pub server_rss_mib: Option<f64>,
+    /// The server's CPU time (user + system, /proc/PID/stat) over the step divided by its
+    /// requests, µs: what one request costs the server, whatever the load generator took.
+    pub server_cpu_us_per_request: Option<f64>,
     /// rps / Huddle noop rps of this run.
     pub vs_noop: Option<f64>,
     /// rps / the limits server's noop (reads) or insert (writes) of this run.
@@ -58,11 +61,21 @@ impl Row {
             server_peak_rss_mib: mem.map(|m| mib(m.peak_kib)),
             peak_is_per_step,
             server_rss_mib: mem.map(|m| mib(m.now_kib)),
+            server_cpu_us_per_request: None,
             vs_noop: None,
             vs_limits: None,
             exhausted: o.exhausted,
             note,
             first_errors: o.first_errors.clone(),
+        }
+    }
+}
+
+impl Row {
+    /// Records `seconds` of server CPU spent over this step's requests.
+    pub fn set_server_cpu(&mut self, seconds: f64) {
+        if self.requests > 0 {
+            self.server_cpu_us_per_request = Some(seconds * 1e6 / self.requests as f64);
         }
     }
 }
@@ -218,7 +231,7 @@ pub fn table(rows: &[Row]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<22} {:>9} {:>6} {:>10} {:>8} {:>8} {:>9} {:>8} {:>8} {:>9}",
+        "{:<22} {:>9} {:>6} {:>10} {:>8} {:>8} {:>9} {:>8} {:>8} {:>9} {:>11}",
         "scenario",
         "requests",
         "errors",
@@ -228,12 +241,13 @@ pub fn table(rows: &[Row]) -> String {
         "max ms",
         "vs noop",
         "vs limits",
-        "peak RSS"
+        "peak RSS",
+        "CPU µs/req"
     );
     for r in rows {
         let _ = writeln!(
             s,
-            "{:<22} {:>9} {:>6} {:>10.0} {:>8.2} {:>8.2} {:>9.2} {:>8} {:>8} {:>9}{}",
+            "{:<22} {:>9} {:>6} {:>10.0} {:>8.2} {:>8.2} {:>9.2} {:>8} {:>8} {:>9} {:>11}{}",
             r.scenario,
             r.requests,
             r.errors,
@@ -244,6 +258,7 @@ pub fn table(rows: &[Row]) -> String {
             opt(r.vs_noop, |v| format!("{:.0}%", v * 100.0)),
             opt(r.vs_limits, |v| format!("{:.0}%", v * 100.0)),
             opt(r.server_peak_rss_mib, |m| format!("{m:.0} MiB")),
+            opt(r.server_cpu_us_per_request, |c| format!("{c:.0}")),
             if r.exhausted { "  (pairs used up)" } else { "" }
         );
     }
@@ -282,6 +297,7 @@ mod tests {
             server_peak_rss_mib: None,
             peak_is_per_step: true,
             server_rss_mib: None,
+            server_cpu_us_per_request: None,
             vs_noop: None,
             vs_limits: None,
             exhausted: false,

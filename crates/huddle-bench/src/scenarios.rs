@@ -221,6 +221,27 @@ pub fn members(ctx: &Ctx) -> Vec<Step> {
             note: format!("as members-{largest}, one connection (unloaded latency)"),
         });
     }
+    if let Some(whole) = ctx
+        .plan
+        .rooms
+        .iter()
+        .find(|r| r.id == fixture::WHOLE_LIST_ROOM)
+    {
+        // The whole list in one answer, as a client asks for a mid-sized room's members.
+        let admin = ctx.admin.clone();
+        let path = format!(
+            "/api/v1/channels.members?roomId={}&count=0",
+            fixture::WHOLE_LIST_ROOM
+        );
+        steps.push(Step {
+            spec: ctx.timed(
+                &format!("members-all-{}", whole.members),
+                shared(move |_| Some(Req::get(path.clone(), Some(&admin)))),
+            ),
+            class: Class::Read,
+            note: format!("channels.members count=0: all {} members", whole.members),
+        });
+    }
     if largest > 1_000 {
         let admin = ctx.admin.clone();
         let room = fixture::member_room(largest);

@@ -208,3 +208,16 @@ pub fn memory(pid: u32) -> Option<Memory> {
 pub fn reset_peak(pid: u32) -> bool {
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
 }
+
+/// The server's CPU time so far (user + system, all threads), in seconds, from
+/// /proc/PID/stat's `utime` and `stime`. Those count in USER_HZ ticks, which Linux fixes at 100
+/// per second in what it reports to user space whatever the kernel's own tick rate.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; the fields after its closing parenthesis
+    // start at field 3 (`state`), so utime (14) and stime (15) are the 12th and 13th.
+    let mut rest = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let utime: u64 = rest.next()?.parse().ok()?;
+    let stime: u64 = rest.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
+}

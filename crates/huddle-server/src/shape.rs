@@ -2,7 +2,10 @@
 //! for REST (ISO dates) and DDP (EJSON `{"$date": ms}` dates). Never includes secrets
 //! (`joinCode`, password hashes, tokens).
 
-use huddle_core::{Member, Message, Room, RoomType, Subscription, Timestamp, User, UserRef};
+use huddle_core::{
+    MemberEntry, Message, Page, Room, RoomType, Subscription, Timestamp, User, UserRef,
+};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 /// How dates are written: REST uses ISO strings, DDP EJSON objects.
@@ -135,15 +138,49 @@ pub fn me(u: &User, site_url: &str) -> Value {
     v
 }
 
-/// A member in `channels.members`.
-pub fn member(m: &Member) -> Value {
-    json!({
-        "_id": m.user.id,
-        "username": m.user.username,
-        "name": m.user.name,
-        "status": m.user.status,
-        "_updatedAt": m.user.updated_at,
-    })
+/// A member in `channels.members`, written straight to the body (no `Value` per member: a whole
+/// list of 2,000 members was 2,000 small maps built and dropped). The fields are in the order a
+/// `Value` object prints its keys (sorted), so the bytes are those `json!` gave.
+#[derive(Serialize)]
+pub struct MemberDoc<'a> {
+    #[serde(rename = "_id")]
+    id: &'a str,
+    #[serde(rename = "_updatedAt")]
+    updated_at: Timestamp,
+    name: &'a str,
+    status: &'a str,
+    username: &'a Option<String>,
+}
+
+pub fn member(m: &MemberEntry) -> MemberDoc<'_> {
+    MemberDoc {
+        id: &m.id,
+        updated_at: m.updated_at,
+        name: &m.name,
+        status: &m.status,
+        username: &m.username,
+    }
+}
+
+/// The body of `channels.members` (`groups.members`, `im.members`): keys sorted as above, and
+/// the `success: true` that `ok` appends to other bodies.
+#[derive(Serialize)]
+pub struct MembersPage<'a> {
+    count: usize,
+    members: Vec<MemberDoc<'a>>,
+    offset: i64,
+    success: bool,
+    total: i64,
+}
+
+pub fn members_page(page: &Page<MemberEntry>, offset: i64) -> MembersPage<'_> {
+    MembersPage {
+        count: page.items.len(),
+        members: page.items.iter().map(member).collect(),
+        offset,
+        success: true,
+        total: page.total,
+    }
 }
 
 /// A subscription (ISubscription).

@@ -27,6 +27,7 @@ mod errors;
 mod event_rows;
 mod invites;
 mod member_index;
+mod member_lists;
 mod member_pages;
 mod membership;
 mod messages;

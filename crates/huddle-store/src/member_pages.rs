@@ -8,13 +8,15 @@
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
-use huddle_core::{Member, MemberQuery, Page, Result};
+use huddle_core::{MemberQuery, Result};
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::errors::db_err;
 use crate::member_index::Key;
+use crate::member_lists::Listing;
 use crate::pool::Backend;
-use crate::rows::{self, SUB_COLS, SUB_ROOM, USER_COLS};
+use crate::rows;
 use crate::SqlStore;
 
 /// Rooms below this size, and offsets below this, are cheap to walk: no index for them.
@@ -25,12 +27,14 @@ const MIN_OFFSET: i64 = 500;
 const SETTLE_WAIT: Duration = Duration::from_secs(2);
 
 impl SqlStore {
-    /// The page from the index, or `None` when the plain query should answer it.
+    /// The page's rows (in `listing`'s projection) and the total from the index, or `None`
+    /// when the plain query should answer it.
     pub(crate) async fn deep_member_page(
         &self,
         rid: &str,
         query: &MemberQuery,
-    ) -> Result<Option<Page<Member>>> {
+        listing: Listing,
+    ) -> Result<Option<(Vec<AnyRow>, i64)>> {
         let filtered = query.text.as_deref().is_some_and(|t| !t.trim().is_empty())
             || !query.statuses.is_empty();
         let (Some(count), offset) = (query.paging.count, query.paging.offset) else {
@@ -73,10 +77,7 @@ impl SqlStore {
         }
         let total = users_count - inactive.len() as i64;
         if offset >= total {
-            return Ok(Some(Page {
-                items: vec![],
-                total,
-            }));
+            return Ok(Some((vec![], total)));
         }
         // The offset-th active member in the listing's direction, as an ascending rank.
         let active_rank = if query.sort_desc {
@@ -107,10 +108,9 @@ impl SqlStore {
             (">=", "ASC")
         };
         let sql = format!(
-            "SELECT {}, {} FROM subscriptions s JOIN users u ON u.id = s.uid {SUB_ROOM} \
-             WHERE s.rid = $1 AND u.active = 1 AND (s.u_username, s.uid) {cmp} ($2, $3) \
+            "{} WHERE s.rid = $1 AND u.active = 1 AND (s.u_username, s.uid) {cmp} ($2, $3) \
              ORDER BY s.u_username {dir}, s.uid {dir} LIMIT $4",
-            *SUB_COLS, *USER_COLS
+            listing.select_from()
         );
         let found = sqlx::query(&sql)
             .bind(rid)
@@ -120,8 +120,7 @@ impl SqlStore {
             .fetch_all(self.db.reader())
             .await
             .map_err(db_err)?;
-        let items = rows::all(&found, rows::member)?;
-        Ok(Some(Page { items, total }))
+        Ok(Some((found, total)))
     }
 
     /// Loads the room's index unless it is loaded and current; false if it could not be.

@@ -7,7 +7,9 @@ use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use huddle_core::store::{MembershipStore, NewMember, Reader, Removal, RoomEventItem};
-use huddle_core::{Error, Member, MemberQuery, Message, Page, Result, Subscription, Timestamp};
+use huddle_core::{
+    Error, Member, MemberEntry, MemberQuery, Message, Page, Result, Subscription, Timestamp,
+};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
@@ -17,10 +19,8 @@ use crate::messages::insert_and_bump;
 use crate::pool::Backend;
 use crate::room_writes::Applied;
 use crate::rooms::{advance_room, claim_room, room_missing};
-use crate::rows::{self, SUB_COLS, SUB_FIELDS, SUB_ROOM, USER_COLS};
-use crate::sql::{
-    contains_pattern, escape_like, flag, insert_values_sql, now, placeholders, to_json, CHUNK,
-};
+use crate::rows::{self, SUB_COLS, SUB_FIELDS, SUB_ROOM};
+use crate::sql::{escape_like, flag, insert_values_sql, now, to_json, CHUNK};
 use crate::{SqlStore, Q};
 
 /// One `subscriptions` row as the JSON object `insert_json_rows` reads (keys = `SUB_FIELDS`).
@@ -460,73 +460,15 @@ impl MembershipStore for SqlStore {
     }
 
     async fn list_members(&self, rid: &str, query: &MemberQuery) -> Result<Page<Member>> {
-        if let Some(page) = self.deep_member_page(rid, query).await? {
-            return Ok(page);
-        }
-        let mut conditions = vec!["s.rid = $1".to_string(), "u.active = 1".to_string()];
-        let mut binds: Vec<String> = vec![rid.to_string()];
-        let text = query
-            .text
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty());
-        if let Some(text) = text {
-            binds.push(contains_pattern(text));
-            let n = binds.len();
-            conditions.push(format!(
-                "(u.username_lower LIKE ${n} ESCAPE '\\' OR lower(u.name) LIKE ${n} ESCAPE '\\')"
-            ));
-        }
-        if !query.statuses.is_empty() {
-            let start = binds.len() + 1;
-            binds.extend(query.statuses.iter().cloned());
-            conditions.push(format!(
-                "u.status IN ({})",
-                placeholders(start, query.statuses.len())
-            ));
-        }
-        let filter = conditions.join(" AND ");
-        let dir = if query.sort_desc { "DESC" } else { "ASC" };
-        // Walks the (rid, u_username, uid) index in order and stops after one page, so the
-        // first page of a huge room costs a page, not the room.
-        let page_sql = format!(
-            "SELECT {}, {} FROM subscriptions s JOIN users u ON u.id = s.uid {SUB_ROOM} WHERE {filter} ORDER BY s.u_username {dir}, s.uid {dir}{}",
-            *SUB_COLS,
-            *USER_COLS,
-            self.db.backend.page(&query.paging)
-        );
-        let count_sql = if text.is_none() && query.statuses.is_empty() {
-            // Unfiltered: every membership row counts in usersCount (kept exact in the same
-            // transactions that add and remove members), so the active members are usersCount
-            // less the inactive ones, which are few and found through their own index, instead
-            // of counting a million rows for every page.
-            "SELECT r.users_count - (SELECT count(*) FROM users u WHERE u.active = 0 AND \
-             EXISTS (SELECT 1 FROM subscriptions s WHERE s.rid = r.id AND s.uid = u.id)) FROM rooms r WHERE r.id = $1"
-                .to_string()
-        } else {
-            format!(
-                "SELECT count(*) FROM subscriptions s JOIN users u ON u.id = s.uid WHERE {filter}"
-            )
-        };
-        let mut count_q = sqlx::query(&count_sql);
-        let mut page_q = sqlx::query(&page_sql);
-        for (i, b) in binds.iter().enumerate() {
-            if i == 0 || text.is_some() || !query.statuses.is_empty() {
-                count_q = count_q.bind(b.as_str());
-            }
-            page_q = page_q.bind(b.as_str());
-        }
-        let total = match count_q
-            .fetch_optional(self.db.reader())
-            .await
-            .map_err(db_err)?
-        {
-            Some(row) => rows::count(&row)?,
-            None => 0,
-        };
-        let found = page_q.fetch_all(self.db.reader()).await.map_err(db_err)?;
-        let items = rows::all(&found, rows::member)?;
-        Ok(Page { items, total })
+        self.members_full(rid, query).await
+    }
+
+    async fn list_member_entries(
+        &self,
+        rid: &str,
+        query: &MemberQuery,
+    ) -> Result<Page<MemberEntry>> {
+        self.member_entries(rid, query).await
     }
 
     async fn members_with_roles(&self, rid: &str) -> Result<Vec<Subscription>> {

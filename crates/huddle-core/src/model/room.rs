@@ -242,3 +242,15 @@ pub struct Member {
     pub subscription: Subscription,
     pub user: crate::User,
 }
+
+/// A member as Rocket.Chat's member lists show one (`channels.members`, `groups.members`,
+/// `im.members`): the user's own fields that the entry carries and nothing of the membership,
+/// so a page reads five columns per member instead of both whole rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberEntry {
+    pub id: String,
+    pub username: Option<String>,
+    pub name: String,
+    pub status: String,
+    pub updated_at: Timestamp,
+}

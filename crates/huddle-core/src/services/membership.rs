@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use super::write::Committed;
 use super::{Actor, Huddle, RoomKind, UserLookup};
 use crate::model::{
-    Access, Invitee, Member, MemberQuery, Page, Room, RoomType, Subscription, User, UserRef,
+    Access, Invitee, MemberEntry, MemberQuery, Page, Room, RoomType, Subscription, User, UserRef,
 };
 use crate::policy::{Action, Permit, Principal, Refusal};
 use crate::store::{NewMember, RoomChange};
@@ -490,8 +490,8 @@ impl Huddle {
     }
 
     /// `channels.members` / `groups.members`: active members, paginated.
-    pub async fn members(&self, room: &Room, query: &MemberQuery) -> Result<Page<Member>> {
-        self.store.list_members(&room.id, query).await
+    pub async fn members(&self, room: &Room, query: &MemberQuery) -> Result<Page<MemberEntry>> {
+        self.store.list_member_entries(&room.id, query).await
     }
 
     /// Memberships that hold a room role (`channels.roles`, `channels.moderators`).

@@ -101,6 +101,13 @@ pub trait MembershipStore: Send + Sync {
     async fn subscription(&self, rid: &str, uid: &str) -> Result<Option<Subscription>>;
     /// Members of a room who are active users, with the total of such members.
     async fn list_members(&self, rid: &str, query: &MemberQuery) -> Result<Page<Member>>;
+    /// The same members, order and total, as Rocket.Chat's member lists show them: only the
+    /// user's fields an entry carries, so a page reads no more than it shows.
+    async fn list_member_entries(
+        &self,
+        rid: &str,
+        query: &MemberQuery,
+    ) -> Result<Page<MemberEntry>>;
     /// Memberships holding any room role.
     async fn members_with_roles(&self, rid: &str) -> Result<Vec<Subscription>>;
     async fn count_role_in_room(&self, rid: &str, role: &str) -> Result<i64>;

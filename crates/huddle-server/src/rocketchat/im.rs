@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::error::{coded, plain, RcError, RcResult};
 use super::extract::{Auth, Params};
 use super::room_reads::{counters_of, history_of, messages_of};
-use super::{ok, ok_empty, shape};
+use super::{ok, ok_empty, ok_typed, shape};
 use crate::openapi::schema::{array, object, rc_ok, rc_page, shape, string};
 use crate::openapi::{user, ApiRouter, Ty::*};
 use crate::state::AppState;
@@ -346,10 +346,7 @@ async fn members(State(s): State<AppState>, Auth(actor): Auth, p: Params) -> RcR
         ..Default::default()
     };
     let page = s.huddle.members(&room, &query).await?;
-    let members: Vec<Value> = page.items.iter().map(shape::member).collect();
-    ok(
-        json!({ "members": members, "count": members.len(), "offset": query.paging.offset, "total": page.total }),
-    )
+    ok_typed(&shape::members_page(&page, query.paging.offset))
 }
 
 async fn set_open(s: &AppState, actor: &Actor, p: &Params, open: bool) -> RcResult {

@@ -11,7 +11,7 @@ use super::error::{RcError, RcResult};
 use super::extract::{Auth, Params};
 use super::rooms::room_out;
 use super::rooms::{resolve, Ch, Flavour, Gr};
-use super::{ok, ok_empty, shape};
+use super::{ok, ok_empty, ok_typed, shape};
 use crate::openapi::schema::{array, object, rc_ok, rc_page, shape};
 use crate::openapi::{user, ApiRouter, Ty::*};
 use crate::state::AppState;
@@ -355,10 +355,7 @@ async fn members<F: Flavour>(State(s): State<AppState>, Auth(actor): Auth, p: Pa
         sort_desc: p.sort_desc("username")?,
     };
     let page = s.huddle.members(&room, &query).await?;
-    let members: Vec<Value> = page.items.iter().map(shape::member).collect();
-    ok(
-        json!({ "members": members, "count": members.len(), "offset": query.paging.offset, "total": page.total }),
-    )
+    ok_typed(&shape::members_page(&page, query.paging.offset))
 }
 
 async fn moderators<F: Flavour>(

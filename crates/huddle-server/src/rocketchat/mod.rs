@@ -44,6 +44,12 @@ pub fn ok(mut body: Value) -> RcResult {
     Ok((StatusCode::OK, Json(body)).into_response())
 }
 
+/// A success body serialised straight from a typed document that carries `success: true`
+/// itself (for large lists, where building a `Value` tree first is most of the work).
+pub fn ok_typed(body: &impl serde::Serialize) -> RcResult {
+    Ok((StatusCode::OK, Json(body)).into_response())
+}
+
 pub fn ok_empty() -> RcResult {
     ok(json!({}))
 }
