@@ -290,7 +290,7 @@ async fn room_fanout(env: &Env, load: &RtLoad, fan: bool, sus: bool) -> anyhow::
             "fanout: no warm-up post of {SETTLE_POSTS} reached every socket within {SETTLED:?}; measuring anyway"
         )),
     }
-    let rows = measure_fanout("", &track, &post, load, members, fan, sus, env.pid).await;
+    let rows = measure_fanout("", &track, &post, load, members, (fan, sus), env.pid).await;
     for t in &tasks {
         t.abort();
     }
@@ -303,8 +303,7 @@ async fn measure_fanout(
     post: &Post,
     load: &RtLoad,
     sockets: usize,
-    fan: bool,
-    sus: bool,
+    (fan, sus): (bool, bool),
     pid: Option<u32>,
 ) -> Vec<RtRow> {
     let cpu = || pid.and_then(crate::server::cpu_ms);
@@ -389,7 +388,7 @@ async fn limits_fanout(
         Box::pin(async move { http.send(&req).await })
     });
     let _ = fanout::settle(&track, &post, measured, SETTLE_POSTS, SETTLED).await;
-    let mut rows = measure_fanout("limits-", &track, &post, load, sockets, fan, sus, l.pid).await;
+    let mut rows = measure_fanout("limits-", &track, &post, load, sockets, (fan, sus), l.pid).await;
     for t in &tasks {
         t.abort();
     }
