@@ -69,15 +69,7 @@ pub struct Row {
     pub cpu_ms: Vec<f64>,
 }
 
-/// CPU time (user + system) of a process so far, in ms, from /proc/PID/stat.
-fn cpu_ms(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-    // USER_HZ is 100 on Linux.
-    Some(ticks * 10.0)
-}
+use crate::server::cpu_ms;
 
 fn say(msg: String) {
     eprintln!("huddle-bench: {msg}");

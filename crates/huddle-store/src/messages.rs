@@ -321,7 +321,7 @@ pub(crate) async fn post(
         }
     }
     let notified = match &notify {
-        Some(facts) => notifications::notify_post(tx, rid, &message, facts).await?,
+        Some(facts) => notifications::notify_post(tx, backend, rid, &message, facts).await?,
         None => vec![],
     };
     let message_id = message.id.clone();

@@ -10,7 +10,10 @@ use huddle_core::store::{EmailNotification, EmailOutcome, NotificationStore};
 use huddle_core::{ids, Access, Message, Result, Timestamp};
 use sqlx::{AnyConnection, Row};
 
+use std::sync::LazyLock;
+
 use crate::errors::db_err;
+use crate::pool::Backend;
 use crate::sql::{json_list, now, to_json};
 use crate::SqlStore;
 
@@ -18,6 +21,7 @@ use crate::SqlStore;
 /// their e-mail rows written when `facts` says e-mails are on.
 pub(crate) async fn notify_post(
     tx: &mut AnyConnection,
+    backend: Backend,
     rid: &str,
     message: &Message,
     facts: &NotifyFacts,
@@ -25,16 +29,30 @@ pub(crate) async fn notify_post(
     if message.is_system() {
         return Ok(vec![]);
     }
-    // `notify = 'false'` is skipped here already: most of a large room usually is.
-    let found = sqlx::query(
-        "SELECT s.uid, s.u_username, s.notify, s.access, u.active, s.ignored FROM subscriptions s \
-         JOIN users u ON u.id = s.uid WHERE s.rid = $1 AND s.uid <> $2 AND s.notify <> 'false'",
-    )
-    .bind(rid)
-    .bind(message.u.id.as_str())
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(db_err)?;
+    // `notify = 'false'` and the live viewers (never told, `recipients`) are skipped here
+    // already: in a large conversation that is usually most members, and a post into a room
+    // whose readers all look at it then reads no member rows (no users join, no decoding, no
+    // parsing of ignore lists), instead of every member's.
+    static SQL: LazyLock<[String; 2]> = LazyLock::new(|| {
+        [Backend::Sqlite, Backend::Postgres].map(|b| {
+            format!(
+                "SELECT s.uid, s.u_username, s.notify, s.access, u.active, s.ignored \
+                 FROM subscriptions s JOIN users u ON u.id = s.uid \
+                 WHERE s.rid = $1 AND s.uid <> $2 AND s.notify <> 'false' \
+                 AND s.uid NOT IN ({})",
+                json_list(b, 3)
+            )
+        })
+    });
+    let sql = &SQL[usize::from(backend == Backend::Postgres)];
+    let live: Vec<&str> = facts.live.iter().map(String::as_str).collect();
+    let found = sqlx::query(sql)
+        .bind(rid)
+        .bind(message.u.id.as_str())
+        .bind(to_json(&live)?)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
     let mut rows = Vec::with_capacity(found.len());
     for r in &found {
         let uid: String = r.try_get(0usize).map_err(db_err)?;

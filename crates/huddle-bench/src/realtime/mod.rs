@@ -290,7 +290,7 @@ async fn room_fanout(env: &Env, load: &RtLoad, fan: bool, sus: bool) -> anyhow::
             "fanout: no warm-up post of {SETTLE_POSTS} reached every socket within {SETTLED:?}; measuring anyway"
         )),
     }
-    let rows = measure_fanout("", &track, &post, load, members, fan, sus).await;
+    let rows = measure_fanout("", &track, &post, load, members, (fan, sus), env.pid).await;
     for t in &tasks {
         t.abort();
     }
@@ -303,11 +303,18 @@ async fn measure_fanout(
     post: &Post,
     load: &RtLoad,
     sockets: usize,
-    fan: bool,
-    sus: bool,
+    (fan, sus): (bool, bool),
+    pid: Option<u32>,
 ) -> Vec<RtRow> {
+    let cpu = || pid.and_then(crate::server::cpu_ms);
+    let per_post = |before: Option<f64>, posts: usize| {
+        before
+            .zip(cpu())
+            .map(|(b, a)| (a - b) / posts.max(1) as f64)
+    };
     let mut rows = vec![];
     if fan {
+        let before = cpu();
         let l = fanout::serial(track, post, load.posts).await;
         let mut row = RtRow::new(
             &format!("{prefix}fanout"),
@@ -316,6 +323,7 @@ async fn measure_fanout(
                 load.posts
             ),
         );
+        row.server_cpu_ms_per_post = per_post(before, load.posts);
         row.connections = sockets;
         row.expected = Some((load.posts * sockets) as u64);
         row.latency = Some(l);
@@ -323,6 +331,7 @@ async fn measure_fanout(
         rows.push(row);
     }
     if sus {
+        let before = cpu();
         let (l, delivered) =
             fanout::sustained(track, post, load.posts, load.rate, load.seconds).await;
         let count = (load.rate as f64 * load.seconds).round() as u64;
@@ -335,6 +344,7 @@ async fn measure_fanout(
                 load.rate * sockets
             ),
         );
+        row.server_cpu_ms_per_post = per_post(before, count as usize);
         row.connections = sockets;
         row.deliveries = Some(delivered);
         row.expected = Some(count * sockets as u64);
@@ -378,7 +388,7 @@ async fn limits_fanout(
         Box::pin(async move { http.send(&req).await })
     });
     let _ = fanout::settle(&track, &post, measured, SETTLE_POSTS, SETTLED).await;
-    let mut rows = measure_fanout("limits-", &track, &post, load, sockets, fan, sus).await;
+    let mut rows = measure_fanout("limits-", &track, &post, load, sockets, (fan, sus), l.pid).await;
     for t in &tasks {
         t.abort();
     }

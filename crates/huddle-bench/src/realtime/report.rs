@@ -30,6 +30,9 @@ pub struct RtRow {
     /// p50 / the limits server's p50 of the same scenario in the same run.
     pub vs_limits_p50: Option<f64>,
     pub vs_limits_p99: Option<f64>,
+    /// The server process's CPU time (user + system) per post during the scenario, ms: the
+    /// cost of one post's fan-out, which wall-clock latency on a shared machine hides.
+    pub server_cpu_ms_per_post: Option<f64>,
 }
 
 impl RtRow {
@@ -50,6 +53,7 @@ impl RtRow {
             met: None,
             vs_limits_p50: None,
             vs_limits_p99: None,
+            server_cpu_ms_per_post: None,
         }
     }
 
@@ -178,6 +182,9 @@ pub fn table(rows: &[RtRow]) -> String {
     }
     for r in rows {
         let _ = writeln!(s, "  {}: {}", r.scenario, r.note);
+        if let Some(c) = r.server_cpu_ms_per_post {
+            let _ = writeln!(s, "    server CPU {c:.2} ms per post (user + system)");
+        }
         if let Some(l) = &r.latency {
             for e in l.errors.iter().take(3) {
                 let _ = writeln!(s, "    error: {e}");

@@ -218,13 +218,10 @@ impl State {
             Event::RoomTouched { room, last } => {
                 let shared = Arc::new(room.clone());
                 let last = last.as_ref().map(|m| Arc::new(m.as_ref().clone()));
-                let members: Vec<String> = self
-                    .members_online
-                    .get(&room.id)
-                    .map(|s| s.iter().cloned().collect())
-                    .unwrap_or_default();
-                for uid in members {
-                    self.offer_user(&uid, UserStream::Rooms, &mut dead, || Notice::RoomChanged {
+                // Every post touches its room: walk the online members in place (no copy of
+                // their ids per post); only those listening to their rooms stream get a notice.
+                for uid in self.members_online.get(&room.id).into_iter().flatten() {
+                    self.offer_user(uid, UserStream::Rooms, &mut dead, || Notice::RoomChanged {
                         uid: uid.clone(),
                         change: Change::Updated,
                         room: shared.clone(),
@@ -398,6 +395,11 @@ impl State {
         let mentioned = mentions(&msg.msg);
         let everyone =
             room.t == RoomType::Direct || mentioned.contains("all") || mentioned.contains("here");
+        // Most messages mention nobody: then no member is told, and a post costs nothing here
+        // however large the room (no walk over its online members).
+        if !everyone && mentioned.is_empty() {
+            return;
+        }
         for uid in members {
             if *uid == msg.u.id {
                 continue;
