@@ -178,7 +178,10 @@ fn tail(path: &Path) -> String {
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
-/// CPU time (user + system) of a process so far, in ms, from /proc/PID/stat.
+/// CPU time (user + system, all threads) of a process so far, in ms, from /proc/PID/stat's
+/// `utime` and `stime`. The command name (field 2) may hold spaces, so the fields are counted
+/// from its closing parenthesis; they tick in USER_HZ, which Linux fixes at 100 per second in
+/// what it reports to user space whatever the kernel's own tick rate.
 pub fn cpu_ms(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after = &stat[stat.rfind(')')? + 2..];
@@ -219,15 +222,7 @@ pub fn reset_peak(pid: u32) -> bool {
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
 }
 
-/// The server's CPU time so far (user + system, all threads), in seconds, from
-/// /proc/PID/stat's `utime` and `stime`. Those count in USER_HZ ticks, which Linux fixes at 100
-/// per second in what it reports to user space whatever the kernel's own tick rate.
+/// [`cpu_ms`] in seconds.
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces; the fields after its closing parenthesis
-    // start at field 3 (`state`), so utime (14) and stime (15) are the 12th and 13th.
-    let mut rest = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
-    let utime: u64 = rest.next()?.parse().ok()?;
-    let stime: u64 = rest.next()?.parse().ok()?;
-    Some((utime + stime) as f64 / 100.0)
+    cpu_ms(pid).map(|ms| ms / 1000.0)
 }
