@@ -90,12 +90,28 @@ impl SqlStore {
     /// unknown keys skipped. One statement for any number of keys: the list is one JSON
     /// parameter.
     async fn users_in(&self, column: &str, keys: Vec<String>) -> Result<Vec<User>> {
+        self.keyed_in(column, &USER_COLS, keys, rows::user, |u| {
+            (&u.id, u.username.as_deref())
+        })
+        .await
+    }
+
+    /// The rows of `users` whose `column` (`id` or `username_lower`) is one of `keys`, selecting
+    /// `cols` and decoded by `decode`, in the order of `keys` (each key's row once; unknown keys
+    /// dropped). `ids` gives a decoded row's id and username, to match it back to its key.
+    async fn keyed_in<T>(
+        &self,
+        column: &str,
+        cols: &str,
+        keys: Vec<String>,
+        decode: impl Fn(&sqlx::any::AnyRow) -> Result<T>,
+        ids: impl Fn(&T) -> (&str, Option<&str>),
+    ) -> Result<Vec<T>> {
         if keys.is_empty() {
             return Ok(vec![]);
         }
         let sql = format!(
-            "SELECT {} FROM users u WHERE u.{column} IN ({})",
-            *USER_COLS,
+            "SELECT {cols} FROM users u WHERE u.{column} IN ({})",
             json_list(self.db.backend, 1)
         );
         let found = sqlx::query(&sql)
@@ -103,15 +119,16 @@ impl SqlStore {
             .fetch_all(self.db.reader())
             .await
             .map_err(db_err)?;
-        let mut by_key: HashMap<String, User> = HashMap::with_capacity(found.len());
+        let mut by_key: HashMap<String, T> = HashMap::with_capacity(found.len());
         for row in &found {
-            let user = rows::user(row)?;
+            let item = decode(row)?;
+            let (id, username) = ids(&item);
             let key = if column == "id" {
-                user.id.clone()
+                id.to_string()
             } else {
-                user.username.as_deref().map(fold).unwrap_or_default()
+                username.map(fold).unwrap_or_default()
             };
-            by_key.insert(key, user);
+            by_key.insert(key, item);
         }
         Ok(keys.iter().filter_map(|k| by_key.remove(k)).collect())
     }
@@ -268,35 +285,23 @@ impl UserStore for SqlStore {
             ("username_lower", keys.iter().map(|k| fold(k)).collect())
         };
         dedup_keep_order(&mut keys);
-        if keys.is_empty() {
-            return Ok(vec![]);
-        }
         // Three columns, not `USER_COLS`: for 10,000 users the full rows were most of a bulk
         // invite's read (every column copied by the `Any` driver, then decoded).
-        let sql = format!(
-            "SELECT id, username, name FROM users WHERE {column} IN ({})",
-            json_list(self.db.backend, 1)
-        );
-        let found = sqlx::query(&sql)
-            .bind(to_json(&keys)?)
-            .fetch_all(self.db.reader())
-            .await
-            .map_err(db_err)?;
-        let mut by_key: HashMap<String, Invitee> = HashMap::with_capacity(found.len());
-        for row in &found {
-            let invitee = Invitee {
+        let invitee = |row: &sqlx::any::AnyRow| {
+            Ok(Invitee {
                 id: row.try_get(0usize).map_err(db_err)?,
                 username: row.try_get(1usize).map_err(db_err)?,
                 name: row.try_get(2usize).map_err(db_err)?,
-            };
-            let key = if by_id {
-                invitee.id.clone()
-            } else {
-                invitee.username.as_deref().map(fold).unwrap_or_default()
-            };
-            by_key.insert(key, invitee);
-        }
-        Ok(keys.iter().filter_map(|k| by_key.remove(k)).collect())
+            })
+        };
+        self.keyed_in(
+            column,
+            "u.id, u.username, u.name",
+            keys,
+            invitee,
+            |i: &Invitee| (&i.id, i.username.as_deref()),
+        )
+        .await
     }
 
     async fn delete_user(&self, id: &str) -> Result<bool> {
