@@ -88,6 +88,26 @@ impl Backend {
         }
     }
 
+    /// One row, one column: every membership key of room `$1` in index order, packed as
+    /// `member_pages::unpack_member_keys` reads them (each field's length in bytes, `:`, the
+    /// field), NULL for an empty room. SQLite's `group_concat` takes the rows in the order the
+    /// subquery walks the covering index; PostgreSQL's `string_agg` is told the order.
+    pub(crate) fn packed_member_keys(self) -> &'static str {
+        match self {
+            Backend::Sqlite => {
+                "SELECT group_concat(length(CAST(u_username AS BLOB)) || ':' || u_username \
+                 || length(CAST(uid AS BLOB)) || ':' || uid, '') \
+                 FROM (SELECT u_username, uid FROM subscriptions WHERE rid = $1 \
+                 ORDER BY u_username, uid)"
+            }
+            Backend::Postgres => {
+                "SELECT string_agg(octet_length(u_username) || ':' || u_username \
+                 || octet_length(uid) || ':' || uid, '' ORDER BY u_username, uid) \
+                 FROM subscriptions WHERE rid = $1"
+            }
+        }
+    }
+
     /// The statement as this backend should see it. Statements are written with PostgreSQL's
     /// `$N`, which SQLite also accepts, but as *named* parameters: SQLite finds a name by a
     /// linear scan of those seen so far, both when parsing and when sqlx asks each parameter's

@@ -69,13 +69,17 @@ async fn pages_match_scan(store: &Arc<dyn Store>, rid: &str, what: &str) {
 
 pub async fn deep_member_pages_match_a_plain_scan(store: Arc<dyn Store>) {
     let admin = insert_user(&store, "admin").await;
-    // Shuffled names, some sharing a prefix, some without a username ('' in memberships).
+    // Shuffled names, some sharing a prefix, some without a username ('' in memberships),
+    // some with multi-byte characters and colons.
     let mut users: Vec<User> = (0..ROOM_SIZE)
         .map(|i| {
             let mut u = user(&format!("m{:05}", (i * 7_919) % ROOM_SIZE));
             if i % 997 == 0 {
                 u.username = None;
                 u.email = None;
+            } else if i % 499 == 3 {
+                // Bytes that are not ASCII and the index loader's field separator.
+                u.username = Some(format!("ünï:{i}:ß"));
             }
             u.active = i % 101 != 5;
             u
