@@ -405,7 +405,7 @@ impl AppStore for SqlStore {
             .fetch_optional(self.db.reader())
             .await
             .map_err(db_err)?;
-        row.as_ref().map(rows::outbox_item).transpose()
+        row.as_ref().map(|r| rows::outbox_item(r)).transpose()
     }
 }
 

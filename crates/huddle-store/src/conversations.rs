@@ -267,7 +267,7 @@ impl ConversationStore for SqlStore {
             .fetch_optional(self.db.reader())
             .await
             .map_err(db_err)?;
-        row.as_ref().map(rows::message).transpose()
+        row.as_ref().map(|r| rows::message(r)).transpose()
     }
 
     /// Newest first (`ts` descending, then id descending), strictly past the cursor message,

@@ -23,6 +23,7 @@ mod bans;
 mod cache;
 mod cluster;
 mod conversations;
+mod direct;
 mod errors;
 mod event_rows;
 mod invites;

@@ -7,11 +7,9 @@
 //! JSON columns parsed per row) costs a fraction of the CPU.
 
 use huddle_core::{Member, MemberEntry, MemberQuery, Page, Result, Timestamp};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
-use crate::errors::db_err;
-use crate::rows::{self, SUB_COLS, SUB_ROOM, USER_COLS};
+use crate::direct::Arg;
+use crate::rows::{self, RowSource, SUB_COLS, SUB_ROOM, USER_COLS};
 use crate::sql::{contains_pattern, placeholders};
 use crate::SqlStore;
 
@@ -41,14 +39,13 @@ impl Listing {
 }
 
 /// A member entry from a [`Listing::Entry`] row, by column index.
-fn entry(row: &AnyRow) -> Result<MemberEntry> {
-    let read = |e: sqlx::Error| db_err(e);
+fn entry(row: &dyn RowSource) -> Result<MemberEntry> {
     Ok(MemberEntry {
-        id: row.try_get(0usize).map_err(read)?,
-        username: row.try_get(1usize).map_err(read)?,
-        name: row.try_get(2usize).map_err(read)?,
-        status: row.try_get(3usize).map_err(read)?,
-        updated_at: Timestamp(row.try_get(4usize).map_err(read)?),
+        id: row.text(0)?,
+        username: row.opt_text(1)?,
+        name: row.text(2)?,
+        status: row.text(3)?,
+        updated_at: Timestamp(row.int(4)?),
     })
 }
 
@@ -58,8 +55,9 @@ impl SqlStore {
         rid: &str,
         query: &MemberQuery,
     ) -> Result<Page<Member>> {
-        let (found, total) = self.member_rows(rid, query, Listing::Full).await?;
-        let items = rows::all(&found, rows::member)?;
+        let (items, total) = self
+            .member_rows(rid, query, Listing::Full, rows::member)
+            .await?;
         Ok(Page { items, total })
     }
 
@@ -68,19 +66,19 @@ impl SqlStore {
         rid: &str,
         query: &MemberQuery,
     ) -> Result<Page<MemberEntry>> {
-        let (found, total) = self.member_rows(rid, query, Listing::Entry).await?;
-        let items = rows::all(&found, entry)?;
+        let (items, total) = self.member_rows(rid, query, Listing::Entry, entry).await?;
         Ok(Page { items, total })
     }
 
     /// One page of active members in `listing`'s projection, and how many there are in all.
-    async fn member_rows(
+    async fn member_rows<T>(
         &self,
         rid: &str,
         query: &MemberQuery,
         listing: Listing,
-    ) -> Result<(Vec<AnyRow>, i64)> {
-        if let Some(page) = self.deep_member_page(rid, query, listing).await? {
+        decode: fn(&dyn RowSource) -> Result<T>,
+    ) -> Result<(Vec<T>, i64)> {
+        if let Some(page) = self.deep_member_page(rid, query, listing, decode).await? {
             return Ok(page);
         }
         let mut conditions = vec!["s.rid = $1".to_string(), "u.active = 1".to_string()];
@@ -114,11 +112,8 @@ impl SqlStore {
             listing.select_from(),
             self.db.backend.page(&query.paging)
         );
-        let mut page_q = sqlx::query(&page_sql);
-        for b in &binds {
-            page_q = page_q.bind(b.as_str());
-        }
-        let found = page_q.fetch_all(self.db.reader()).await.map_err(db_err)?;
+        let args: Vec<Arg> = binds.iter().map(|b| Arg::Text(b)).collect();
+        let found = self.fetch(&page_sql, &args, decode).await?;
         // The whole list from the start: its length is the total, read by the same statement
         // (one query instead of two).
         if query.paging.count.is_none() && query.paging.offset <= 0 {
@@ -138,20 +133,12 @@ impl SqlStore {
                 "SELECT count(*) FROM subscriptions s JOIN users u ON u.id = s.uid WHERE {filter}"
             )
         };
-        let mut count_q = sqlx::query(&count_sql);
-        for (i, b) in binds.iter().enumerate() {
-            if i == 0 || text.is_some() || !query.statuses.is_empty() {
-                count_q = count_q.bind(b.as_str());
-            }
-        }
-        let total = match count_q
-            .fetch_optional(self.db.reader())
-            .await
-            .map_err(db_err)?
-        {
-            Some(row) => rows::count(&row)?,
-            None => 0,
-        };
+        let filtered = text.is_some() || !query.statuses.is_empty();
+        let count_args = if filtered { &args[..] } else { &args[..1] };
+        let total = self
+            .fetch_optional(&count_sql, count_args, |row| row.int(0))
+            .await?
+            .unwrap_or(0);
         Ok((found, total))
     }
 }

@@ -8,14 +8,14 @@
 use std::time::{Duration, Instant};
 
 use huddle_core::{MemberQuery, Result};
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::direct::Arg;
 use crate::errors::db_err;
 use crate::member_index::Key;
 use crate::member_lists::Listing;
 use crate::pool::Backend;
-use crate::rows;
+use crate::rows::{self, RowSource};
 use crate::SqlStore;
 
 /// Rooms below this size, and offsets below this, are cheap to walk: no index for them.
@@ -28,12 +28,13 @@ const SETTLE_WAIT: Duration = Duration::from_secs(2);
 impl SqlStore {
     /// The page's rows (in `listing`'s projection) and the total from the index, or `None`
     /// when the plain query should answer it.
-    pub(crate) async fn deep_member_page(
+    pub(crate) async fn deep_member_page<T>(
         &self,
         rid: &str,
         query: &MemberQuery,
         listing: Listing,
-    ) -> Result<Option<(Vec<AnyRow>, i64)>> {
+        decode: fn(&dyn RowSource) -> Result<T>,
+    ) -> Result<Option<(Vec<T>, i64)>> {
         let filtered = query.text.as_deref().is_some_and(|t| !t.trim().is_empty())
             || !query.statuses.is_empty();
         let (Some(count), offset) = (query.paging.count, query.paging.offset) else {
@@ -42,12 +43,14 @@ impl SqlStore {
         if filtered || offset < MIN_OFFSET || !self.bytewise_ids().await? {
             return Ok(None);
         }
-        let row = sqlx::query("SELECT users_count FROM rooms WHERE id = $1")
-            .bind(rid)
-            .fetch_optional(self.db.reader())
-            .await
-            .map_err(db_err)?;
-        let Some(users_count) = row.map(|r| rows::count(&r)).transpose()? else {
+        let users_count = self
+            .fetch_optional(
+                "SELECT users_count FROM rooms WHERE id = $1",
+                &[Arg::Text(rid)],
+                |row| row.int(0),
+            )
+            .await?;
+        let Some(users_count) = users_count else {
             return Ok(None);
         };
         if users_count < MIN_ROOM {
@@ -57,19 +60,14 @@ impl SqlStore {
         // each is looked up in the room, never the other way round (a walk of the room; SQLite
         // keeps a `CROSS JOIN`'s order). They stay in the index, and the page query skips them
         // as the plain one does.
-        let found = sqlx::query(
-            "SELECT s.u_username, s.uid FROM users u CROSS JOIN subscriptions s \
-             WHERE u.active = 0 AND s.rid = $1 AND s.uid = u.id",
-        )
-        .bind(rid)
-        .fetch_all(self.db.reader())
-        .await
-        .map_err(db_err)?;
-        let mut inactive = found
-            .iter()
-            .map(|r| Ok(Key::new(r.try_get(0usize)?, r.try_get(1usize)?)))
-            .collect::<std::result::Result<Vec<Key>, sqlx::Error>>()
-            .map_err(db_err)?;
+        let mut inactive = self
+            .fetch(
+                "SELECT s.u_username, s.uid FROM users u CROSS JOIN subscriptions s \
+                 WHERE u.active = 0 AND s.rid = $1 AND s.uid = u.id",
+                &[Arg::Text(rid)],
+                |row| Ok(Key::new(&row.text(0)?, &row.text(1)?)),
+            )
+            .await?;
         inactive.sort();
         if !self.ensure_member_index(rid).await? {
             return Ok(None);
@@ -111,14 +109,13 @@ impl SqlStore {
              ORDER BY s.u_username {dir}, s.uid {dir} LIMIT $4",
             listing.select_from()
         );
-        let found = sqlx::query(&sql)
-            .bind(rid)
-            .bind(start.username())
-            .bind(start.uid())
-            .bind(count.max(0))
-            .fetch_all(self.db.reader())
-            .await
-            .map_err(db_err)?;
+        let args = [
+            Arg::Text(rid),
+            Arg::Text(start.username()),
+            Arg::Text(start.uid()),
+            Arg::Int(count.max(0)),
+        ];
+        let found = self.fetch(&sql, &args, decode).await?;
         Ok(Some((found, total)))
     }
 

@@ -13,6 +13,7 @@ use huddle_core::{
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
+use crate::direct::Arg;
 use crate::errors::{db_err, reference_err, room_not_found};
 use crate::member_index::{Key, MemberIndexes};
 use crate::messages::insert_and_bump;
@@ -450,13 +451,8 @@ impl MembershipStore for SqlStore {
             "SELECT {} FROM subscriptions s {SUB_ROOM} WHERE s.rid = $1 AND s.uid = $2",
             *SUB_COLS
         );
-        let row = sqlx::query(&sql)
-            .bind(rid)
-            .bind(uid)
-            .fetch_optional(self.db.reader())
+        self.fetch_optional(&sql, &[Arg::Text(rid), Arg::Text(uid)], rows::subscription)
             .await
-            .map_err(db_err)?;
-        row.as_ref().map(rows::subscription).transpose()
     }
 
     async fn list_members(&self, rid: &str, query: &MemberQuery) -> Result<Page<Member>> {

@@ -370,7 +370,7 @@ async fn locked_message(
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
-    row.as_ref().map(rows::message).transpose()
+    row.as_ref().map(|r| rows::message(r)).transpose()
 }
 
 async fn write_extra(tx: &mut AnyConnection, m: &Message) -> Result<()> {
@@ -693,7 +693,7 @@ impl MessageStore for SqlStore {
             .fetch_optional(self.db.reader())
             .await
             .map_err(db_err)?;
-        row.as_ref().map(rows::message).transpose()
+        row.as_ref().map(|r| rows::message(r)).transpose()
     }
 
     async fn list_messages(&self, rid: &str, query: &MessageQuery) -> Result<Page<Message>> {

@@ -11,6 +11,7 @@ use huddle_core::{Error, Result};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
+use crate::direct::DirectReads;
 use crate::errors::{db_err, migrate_err};
 use crate::event_rows::EventQueue;
 use crate::writer::{BatchEnd, WriteFn, Writer};
@@ -257,6 +258,9 @@ pub(crate) struct Db {
     /// Where SQLite's write jobs queue their room event and outbox rows, written by `group`
     /// at the end of each batch (`None` on PostgreSQL, whose jobs write them themselves).
     pub(crate) events: Option<Arc<EventQueue>>,
+    /// Reads on the calling thread for a SQLite file (`direct.rs`); `None` on PostgreSQL and
+    /// for an in-memory SQLite database.
+    pub(crate) direct: Option<DirectReads>,
 }
 
 impl Db {
@@ -278,6 +282,7 @@ impl Db {
                     reader: pool,
                     group: None,
                     events: None,
+                    direct: None,
                 })
             }
             Target::Sqlite { url, path, memory } => {
@@ -308,12 +313,17 @@ impl Db {
                     .await
                     .map_err(db_err)?
                 };
+                let direct = match (&path, memory) {
+                    (Some(path), false) => Some(DirectReads::open(path)?),
+                    _ => None,
+                };
                 let events = Arc::new(EventQueue::default());
                 let end: Arc<dyn BatchEnd> = events.clone();
                 Ok(Db {
                     backend: Backend::Sqlite,
                     group: Some(Writer::spawn(writer.clone(), Some(end))),
                     events: Some(events),
+                    direct,
                     writer,
                     reader,
                 })

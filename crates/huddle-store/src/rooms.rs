@@ -463,7 +463,7 @@ impl SqlStore {
             .fetch_optional(self.db.reader())
             .await
             .map_err(db_err)?;
-        row.as_ref().map(rows::room).transpose()
+        row.as_ref().map(|r| rows::room(r)).transpose()
     }
 }
 

@@ -11,7 +11,7 @@ use huddle_core::{
 };
 use serde::de::DeserializeOwned;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Column, Decode, Row, Type};
+use sqlx::{Column, Row};
 
 use huddle_core::sealed::SecretsKey;
 
@@ -191,13 +191,71 @@ pub(crate) static ENDPOINT_COLS: LazyLock<String> =
     LazyLock::new(|| select_list("w", ENDPOINT_FIELDS));
 pub(crate) static OUTBOX_COLS: LazyLock<String> = LazyLock::new(|| select_list("o", OUTBOX_FIELDS));
 
+/// A row as the mappings below read it, whichever driver fetched it: sqlx's `AnyRow` (both
+/// backends) or a `rusqlite` row (`direct.rs`: SQLite reads run on the caller's thread). Only
+/// the types both decode alike: text, 64-bit integers, and `NULL` as `None`.
+pub(crate) trait RowSource {
+    fn column_count(&self) -> usize;
+    fn column_name(&self, i: usize) -> Option<&str>;
+    fn text(&self, i: usize) -> Result<String>;
+    fn opt_text(&self, i: usize) -> Result<Option<String>>;
+    fn int(&self, i: usize) -> Result<i64>;
+    fn opt_int(&self, i: usize) -> Result<Option<i64>>;
+}
+
+fn read_err(i: usize, e: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("reading column {i}: {e}"))
+}
+
+impl RowSource for AnyRow {
+    fn column_count(&self) -> usize {
+        self.columns().len()
+    }
+    fn column_name(&self, i: usize) -> Option<&str> {
+        self.columns().get(i).map(|c| c.name())
+    }
+    fn text(&self, i: usize) -> Result<String> {
+        self.try_get(i).map_err(|e| read_err(i, e))
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        self.try_get(i).map_err(|e| read_err(i, e))
+    }
+    fn int(&self, i: usize) -> Result<i64> {
+        self.try_get(i).map_err(|e| read_err(i, e))
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        self.try_get(i).map_err(|e| read_err(i, e))
+    }
+}
+
+impl RowSource for rusqlite::Row<'_> {
+    fn column_count(&self) -> usize {
+        self.as_ref().column_count()
+    }
+    fn column_name(&self, i: usize) -> Option<&str> {
+        self.as_ref().column_name(i).ok()
+    }
+    fn text(&self, i: usize) -> Result<String> {
+        self.get(i).map_err(|e| read_err(i, e))
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        self.get(i).map_err(|e| read_err(i, e))
+    }
+    fn int(&self, i: usize) -> Result<i64> {
+        self.get(i).map_err(|e| read_err(i, e))
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        self.get(i).map_err(|e| read_err(i, e))
+    }
+}
+
 /// Reads the columns of one table alias out of a row, by index: the select lists above put a
 /// table's columns side by side in its `*_FIELDS` order, so once the first one is found a
 /// field's column is that position plus the field's place in the list. Looking columns up by a
 /// `format!`-ed name cost an allocation and a hash per column per row (a large share of every
 /// listing's CPU).
 pub(crate) struct Cols<'r> {
-    row: &'r AnyRow,
+    row: &'r dyn RowSource,
     alias: &'static str,
     fields: &'static [&'static str],
     first: usize,
@@ -205,7 +263,7 @@ pub(crate) struct Cols<'r> {
 
 impl<'r> Cols<'r> {
     pub(crate) fn new(
-        row: &'r AnyRow,
+        row: &'r dyn RowSource,
         alias: &'static str,
         fields: &'static [&'static str],
     ) -> Result<Self> {
@@ -214,10 +272,8 @@ impl<'r> Cols<'r> {
                 .and_then(|rest| rest.strip_prefix('_'))
                 .is_some_and(|rest| Some(&rest) == fields.first())
         };
-        let first = row
-            .columns()
-            .iter()
-            .position(|c| is_first(c.name()))
+        let first = (0..row.column_count())
+            .position(|i| row.column_name(i).is_some_and(is_first))
             .ok_or_else(|| Error::Internal(format!("no columns of {alias} in the row")))?;
         Ok(Cols {
             row,
@@ -227,24 +283,36 @@ impl<'r> Cols<'r> {
         })
     }
 
-    fn get<T: Decode<'r, Any> + Type<Any>>(&self, field: &str) -> Result<T> {
-        let at = self
-            .fields
+    /// The column of `field`.
+    fn at(&self, field: &str) -> Result<usize> {
+        self.fields
             .iter()
             .position(|f| *f == field)
-            .ok_or_else(|| Error::Internal(format!("no column {}_{field}", self.alias)))?;
-        self.row
-            .try_get::<T, _>(self.first + at)
-            .map_err(|e| Error::Internal(format!("reading column {}_{field}: {e}", self.alias)))
+            .map(|at| self.first + at)
+            .ok_or_else(|| Error::Internal(format!("no column {}_{field}", self.alias)))
+    }
+    fn named(&self, field: &str, e: Error) -> Error {
+        Error::Internal(format!("reading column {}_{field}: {e}", self.alias))
     }
     fn text(&self, field: &str) -> Result<String> {
-        self.get(field)
+        self.row
+            .text(self.at(field)?)
+            .map_err(|e| self.named(field, e))
     }
     fn opt_text(&self, field: &str) -> Result<Option<String>> {
-        self.get(field)
+        self.row
+            .opt_text(self.at(field)?)
+            .map_err(|e| self.named(field, e))
     }
     fn int(&self, field: &str) -> Result<i64> {
-        self.get(field)
+        self.row
+            .int(self.at(field)?)
+            .map_err(|e| self.named(field, e))
+    }
+    fn opt_int(&self, field: &str) -> Result<Option<i64>> {
+        self.row
+            .opt_int(self.at(field)?)
+            .map_err(|e| self.named(field, e))
     }
     fn flag(&self, field: &str) -> Result<bool> {
         Ok(self.int(field)? != 0)
@@ -253,7 +321,7 @@ impl<'r> Cols<'r> {
         Ok(Timestamp(self.int(field)?))
     }
     fn opt_time(&self, field: &str) -> Result<Option<Timestamp>> {
-        Ok(self.get::<Option<i64>>(field)?.map(Timestamp))
+        Ok(self.opt_int(field)?.map(Timestamp))
     }
     fn json<T: DeserializeOwned>(&self, field: &str) -> Result<T> {
         from_json(&self.text(field)?, field)
@@ -275,7 +343,7 @@ impl<'r> Cols<'r> {
     }
 }
 
-pub(crate) fn user(row: &AnyRow) -> Result<User> {
+pub(crate) fn user(row: &dyn RowSource) -> Result<User> {
     let c = Cols::new(row, "u", USER_FIELDS)?;
     Ok(User {
         id: c.text("id")?,
@@ -302,7 +370,7 @@ pub(crate) fn user(row: &AnyRow) -> Result<User> {
     })
 }
 
-pub(crate) fn token(row: &AnyRow) -> Result<LoginToken> {
+pub(crate) fn token(row: &dyn RowSource) -> Result<LoginToken> {
     let c = Cols::new(row, "k", TOKEN_FIELDS)?;
     Ok(LoginToken {
         user_id: c.text("user_id")?,
@@ -315,7 +383,7 @@ pub(crate) fn token(row: &AnyRow) -> Result<LoginToken> {
     })
 }
 
-pub(crate) fn room(row: &AnyRow) -> Result<Room> {
+pub(crate) fn room(row: &dyn RowSource) -> Result<Room> {
     let c = Cols::new(row, "r", ROOM_FIELDS)?;
     let creator = match c.opt_text("creator_id")? {
         Some(id) => Some(UserRef {
@@ -357,7 +425,7 @@ pub(crate) fn room(row: &AnyRow) -> Result<Room> {
     })
 }
 
-pub(crate) fn subscription(row: &AnyRow) -> Result<Subscription> {
+pub(crate) fn subscription(row: &dyn RowSource) -> Result<Subscription> {
     let c = Cols::new(row, "s", SUB_FIELDS)?;
     Ok(Subscription {
         id: c.text("id")?,
@@ -388,14 +456,14 @@ pub(crate) fn subscription(row: &AnyRow) -> Result<Subscription> {
 }
 
 /// A member as listed: a row selecting `SUB_COLS` and `USER_COLS`.
-pub(crate) fn member(row: &AnyRow) -> Result<Member> {
+pub(crate) fn member(row: &dyn RowSource) -> Result<Member> {
     Ok(Member {
         subscription: subscription(row)?,
         user: user(row)?,
     })
 }
 
-pub(crate) fn message(row: &AnyRow) -> Result<Message> {
+pub(crate) fn message(row: &dyn RowSource) -> Result<Message> {
     let c = Cols::new(row, "m", MESSAGE_FIELDS)?;
     let edited_by = match c.opt_text("edited_by_id")? {
         Some(id) => Some(UserRef {
@@ -426,7 +494,7 @@ pub(crate) fn message(row: &AnyRow) -> Result<Message> {
 
 /// Opens a sealed secret with `key`. A row still in clear (written before migration 0012, until
 /// the start-up step seals it) reads as it is.
-pub(crate) fn app_key(row: &AnyRow, key: Option<&SecretsKey>) -> Result<AppKey> {
+pub(crate) fn app_key(row: &dyn RowSource, key: Option<&SecretsKey>) -> Result<AppKey> {
     let c = Cols::new(row, "a", APP_KEY_FIELDS)?;
     let id = c.text("id")?;
     let stored = c.text("secret")?;
@@ -443,7 +511,7 @@ pub(crate) fn app_key(row: &AnyRow, key: Option<&SecretsKey>) -> Result<AppKey> 
     })
 }
 
-pub(crate) fn endpoint(row: &AnyRow) -> Result<WebhookEndpoint> {
+pub(crate) fn endpoint(row: &dyn RowSource) -> Result<WebhookEndpoint> {
     let c = Cols::new(row, "w", ENDPOINT_FIELDS)?;
     Ok(WebhookEndpoint {
         id: c.text("id")?,
@@ -454,7 +522,7 @@ pub(crate) fn endpoint(row: &AnyRow) -> Result<WebhookEndpoint> {
     })
 }
 
-pub(crate) fn outbox_item(row: &AnyRow) -> Result<OutboxItem> {
+pub(crate) fn outbox_item(row: &dyn RowSource) -> Result<OutboxItem> {
     let c = Cols::new(row, "o", OUTBOX_FIELDS)?;
     Ok(OutboxItem {
         id: c.text("id")?,
@@ -467,14 +535,14 @@ pub(crate) fn outbox_item(row: &AnyRow) -> Result<OutboxItem> {
         last_error: c.opt_text("last_error")?,
         created_at: c.time("created_at")?,
         rid: c.opt_text("rid")?,
-        seq: c.get("seq")?,
-        item: c.get("item")?,
+        seq: c.opt_int("seq")?,
+        item: c.opt_int("item")?,
     })
 }
 
 /// Maps every row, failing on the first bad one.
-pub(crate) fn all<T>(rows: &[AnyRow], f: impl Fn(&AnyRow) -> Result<T>) -> Result<Vec<T>> {
-    rows.iter().map(f).collect()
+pub(crate) fn all<T>(rows: &[AnyRow], f: impl Fn(&dyn RowSource) -> Result<T>) -> Result<Vec<T>> {
+    rows.iter().map(|r| f(r)).collect()
 }
 
 /// Reads a single `count(*)`-style integer from column 0.

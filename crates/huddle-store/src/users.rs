@@ -83,7 +83,7 @@ impl SqlStore {
             .fetch_optional(self.db.reader())
             .await
             .map_err(db_err)?;
-        row.as_ref().map(rows::user).transpose()
+        row.as_ref().map(|r| rows::user(r)).transpose()
     }
 
     /// Users whose `column` is one of `keys`, in the order of `keys` (which hold no duplicates),
@@ -104,7 +104,7 @@ impl SqlStore {
         column: &str,
         cols: &str,
         keys: Vec<String>,
-        decode: impl Fn(&sqlx::any::AnyRow) -> Result<T>,
+        decode: impl Fn(&dyn rows::RowSource) -> Result<T>,
         ids: impl Fn(&T) -> (&str, Option<&str>),
     ) -> Result<Vec<T>> {
         if keys.is_empty() {
@@ -287,11 +287,11 @@ impl UserStore for SqlStore {
         dedup_keep_order(&mut keys);
         // Three columns, not `USER_COLS`: for 10,000 users the full rows were most of a bulk
         // invite's read (every column copied by the `Any` driver, then decoded).
-        let invitee = |row: &sqlx::any::AnyRow| {
+        let invitee = |row: &dyn rows::RowSource| {
             Ok(Invitee {
-                id: row.try_get(0usize).map_err(db_err)?,
-                username: row.try_get(1usize).map_err(db_err)?,
-                name: row.try_get(2usize).map_err(db_err)?,
+                id: row.text(0)?,
+                username: row.opt_text(1)?,
+                name: row.text(2)?,
             })
         };
         self.keyed_in(
