@@ -13,13 +13,13 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use huddle_core::store::{ConversationQuery, ConversationStore};
 use huddle_core::{Message, Result, Room, Subscription, User};
-use sqlx::Row;
 
+use crate::direct::Arg;
 use crate::errors::{db_err, invalid_cursor, user_err};
 use crate::rows::{self, MESSAGE_COLS, ROOM_COLS, SUB_COLS_R, USER_COLS, USER_FIELDS};
 use crate::sql::{insert_json_rows, json_list, placeholders, to_json};
 use crate::users::bind_user;
-use crate::{SqlStore, Q};
+use crate::SqlStore;
 
 /// A conversation's activity: its newest message, else its creation. Spelled exactly as the
 /// `rooms_activity` index is, so both planners recognise the expression and walk the index.
@@ -32,32 +32,15 @@ struct RoleRow<'a> {
     role: &'a str,
 }
 
-/// A parameter of a statement whose shape depends on the query.
-enum Bind {
-    Text(String),
-    Int(i64),
-}
-
-fn bind_all<'q>(mut q: Q<'q>, binds: &'q [Bind]) -> Q<'q> {
-    for b in binds {
-        q = match b {
-            Bind::Text(s) => q.bind(s.as_str()),
-            Bind::Int(n) => q.bind(*n),
-        };
-    }
-    q
-}
-
 impl SqlStore {
     /// Where a conversation sorts: its activity, or `None` if there is no such room.
     async fn room_activity(&self, id: &str) -> Result<Option<i64>> {
-        let row = sqlx::query("SELECT COALESCE(lm, created_at) FROM rooms WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.db.reader())
-            .await
-            .map_err(db_err)?;
-        row.map(|r| r.try_get::<i64, _>(0usize).map_err(db_err))
-            .transpose()
+        self.fetch_optional(
+            "SELECT COALESCE(lm, created_at) FROM rooms WHERE id = $1",
+            &[Arg::Text(id)],
+            |row| row.int(0),
+        )
+        .await
     }
 }
 
@@ -75,11 +58,11 @@ impl ConversationStore for SqlStore {
         query: &ConversationQuery,
     ) -> Result<Vec<(Room, Option<Subscription>)>> {
         let c = self.db.backend.bytewise();
-        let mut binds: Vec<Bind> = vec![];
+        let mut binds: Vec<Arg> = vec![];
         let mut conditions: Vec<String> = vec![];
         let (select, from) = match &query.member {
             Some(uid) => {
-                binds.push(Bind::Text(uid.clone()));
+                binds.push(Arg::Text(uid));
                 if query.unread_only {
                     // As `SUB_COLS_R` computes them: a post not seen yet is unread.
                     conditions
@@ -95,12 +78,12 @@ impl ConversationStore for SqlStore {
         // A room with lm has activity lm: each bound is also stated on the activity, which gives
         // the index a range to walk instead of a filter over every room.
         if let Some(before) = query.last_message_before {
-            binds.push(Bind::Int(before.0));
+            binds.push(Arg::Int(before.0));
             let n = binds.len();
             conditions.push(format!("r.lm < ${n} AND {ACTIVITY} < ${n}"));
         }
         if let Some(after) = query.last_message_after {
-            binds.push(Bind::Int(after.0));
+            binds.push(Arg::Int(after.0));
             let n = binds.len();
             conditions.push(format!("r.lm > ${n} AND {ACTIVITY} > ${n}"));
         }
@@ -109,9 +92,9 @@ impl ConversationStore for SqlStore {
                 .room_activity(cursor)
                 .await?
                 .ok_or_else(|| invalid_cursor("conversation", cursor))?;
-            binds.push(Bind::Int(activity));
+            binds.push(Arg::Int(activity));
             let a = binds.len();
-            binds.push(Bind::Text(cursor.clone()));
+            binds.push(Arg::Text(cursor));
             let id = binds.len();
             // Activity descending, id ascending: the first conjunct bounds the index walk, the
             // second drops the rows of the cursor's own activity up to and including it.
@@ -119,7 +102,7 @@ impl ConversationStore for SqlStore {
                 "{ACTIVITY} <= ${a} AND ({ACTIVITY} < ${a} OR r.id{c} > ${id})"
             ));
         }
-        binds.push(Bind::Int(query.limit.max(0)));
+        binds.push(Arg::Int(query.limit.max(0)));
         let limit = binds.len();
         let filter = if conditions.is_empty() {
             String::new()
@@ -129,20 +112,14 @@ impl ConversationStore for SqlStore {
         let sql = format!(
             "SELECT {select} FROM {from}{filter} ORDER BY {ACTIVITY} DESC, r.id{c} ASC LIMIT ${limit}"
         );
-        let found = bind_all(sqlx::query(&sql), &binds)
-            .fetch_all(self.db.reader())
-            .await
-            .map_err(db_err)?;
-        found
-            .iter()
-            .map(|row| {
-                let sub = match query.member {
-                    Some(_) => Some(rows::subscription(row)?),
-                    None => None,
-                };
-                Ok((rows::room(row)?, sub))
-            })
-            .collect()
+        self.fetch(&sql, &binds, |row| {
+            let sub = match query.member {
+                Some(_) => Some(rows::subscription(row)?),
+                None => None,
+            };
+            Ok((rows::room(row)?, sub))
+        })
+        .await
     }
 
     async fn list_users_after(
@@ -159,16 +136,9 @@ impl ConversationStore for SqlStore {
             "SELECT {} FROM users u{filter} ORDER BY u.id{c} LIMIT ${limit_at}",
             *USER_COLS
         );
-        let mut q = sqlx::query(&sql);
-        if let Some(cursor) = starting_after {
-            q = q.bind(cursor);
-        }
-        let found = q
-            .bind(limit.max(0))
-            .fetch_all(self.db.reader())
-            .await
-            .map_err(db_err)?;
-        rows::all(&found, rows::user)
+        let mut args: Vec<Arg> = starting_after.map(Arg::Text).into_iter().collect();
+        args.push(Arg::Int(limit.max(0)));
+        self.fetch(&sql, &args, rows::user).await
     }
 
     /// One transaction: every user is inserted or has every field overwritten, their global
@@ -261,13 +231,8 @@ impl ConversationStore for SqlStore {
             "SELECT {} FROM messages m WHERE m.rid = $1 AND m.idempotency_key = $2",
             *MESSAGE_COLS
         );
-        let row = sqlx::query(&sql)
-            .bind(rid)
-            .bind(key)
-            .fetch_optional(self.db.reader())
+        self.fetch_optional(&sql, &[Arg::Text(rid), Arg::Text(key)], rows::message)
             .await
-            .map_err(db_err)?;
-        row.as_ref().map(|r| rows::message(r)).transpose()
     }
 
     /// Newest first (`ts` descending, then id descending), strictly past the cursor message,
@@ -279,32 +244,28 @@ impl ConversationStore for SqlStore {
         limit: i64,
     ) -> Result<Vec<Message>> {
         let c = self.db.backend.bytewise();
-        let mut binds = vec![Bind::Text(rid.to_string())];
+        let mut binds = vec![Arg::Text(rid)];
         let mut filter = "m.rid = $1".to_string();
         if let Some(cursor) = starting_after {
-            let row = sqlx::query("SELECT ts FROM messages WHERE id = $1 AND rid = $2")
-                .bind(cursor)
-                .bind(rid)
-                .fetch_optional(self.db.reader())
-                .await
-                .map_err(db_err)?
+            let ts = self
+                .fetch_optional(
+                    "SELECT ts FROM messages WHERE id = $1 AND rid = $2",
+                    &[Arg::Text(cursor), Arg::Text(rid)],
+                    |row| row.int(0),
+                )
+                .await?
                 .ok_or_else(|| invalid_cursor("message", cursor))?;
-            let ts: i64 = row.try_get(0usize).map_err(db_err)?;
-            binds.push(Bind::Int(ts));
-            binds.push(Bind::Text(cursor.to_string()));
+            binds.push(Arg::Int(ts));
+            binds.push(Arg::Text(cursor));
             filter.push_str(&format!(" AND m.ts <= $2 AND (m.ts < $2 OR m.id{c} < $3)"));
         }
-        binds.push(Bind::Int(limit.max(0)));
+        binds.push(Arg::Int(limit.max(0)));
         let sql = format!(
             "SELECT {} FROM messages m WHERE {filter} ORDER BY m.ts DESC, m.id{c} DESC LIMIT ${}",
             *MESSAGE_COLS,
             binds.len()
         );
-        let found = bind_all(sqlx::query(&sql), &binds)
-            .fetch_all(self.db.reader())
-            .await
-            .map_err(db_err)?;
-        rows::all(&found, rows::message)
+        self.fetch(&sql, &binds, rows::message).await
     }
 
     async fn latest_messages(&self, rids: &[String]) -> Result<Vec<Message>> {
@@ -317,11 +278,7 @@ impl ConversationStore for SqlStore {
             *MESSAGE_COLS,
             crate::sql::json_list(self.db.backend, 1)
         );
-        let found = sqlx::query(&sql)
-            .bind(crate::sql::to_json(&rids)?)
-            .fetch_all(self.db.reader())
-            .await
-            .map_err(db_err)?;
-        rows::all(&found, rows::message)
+        let list = crate::sql::to_json(&rids)?;
+        self.fetch(&sql, &[Arg::Text(&list)], rows::message).await
     }
 }

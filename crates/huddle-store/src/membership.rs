@@ -507,12 +507,11 @@ impl MembershipStore for SqlStore {
             "SELECT {} FROM subscriptions s {SUB_ROOM} WHERE s.uid = $1{since} ORDER BY s.ts, s.rid",
             *SUB_COLS
         );
-        let mut q = sqlx::query(&sql).bind(uid);
+        let mut args = vec![Arg::Text(uid)];
         if let Some(t) = updated_since {
-            q = q.bind(t.0);
+            args.push(Arg::Int(t.0));
         }
-        let found = q.fetch_all(self.db.reader()).await.map_err(db_err)?;
-        rows::all(&found, rows::subscription)
+        self.fetch(&sql, &args, rows::subscription).await
     }
 
     async fn set_own_state(&self, sub: &Subscription) -> Result<bool> {

@@ -15,6 +15,7 @@ use huddle_core::{
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
+use crate::direct::Arg;
 use crate::errors::{db_err, message_err, room_not_found};
 use crate::notifications;
 use crate::pool::Backend;
@@ -688,12 +689,8 @@ pub(crate) async fn react(
 impl MessageStore for SqlStore {
     async fn message_by_id(&self, id: &str) -> Result<Option<Message>> {
         let sql = format!("SELECT {} FROM messages m WHERE m.id = $1", *MESSAGE_COLS);
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(self.db.reader())
+        self.fetch_optional(&sql, &[Arg::Text(id)], rows::message)
             .await
-            .map_err(db_err)?;
-        row.as_ref().map(|r| rows::message(r)).transpose()
     }
 
     async fn list_messages(&self, rid: &str, query: &MessageQuery) -> Result<Page<Message>> {
@@ -732,21 +729,14 @@ impl MessageStore for SqlStore {
             self.db.backend.page(&query.paging)
         );
         let count_sql = format!("SELECT count(*) FROM messages m WHERE {filter}");
-        let mut count_q = sqlx::query(&count_sql).bind(rid);
-        let mut page_q = sqlx::query(&page_sql).bind(rid);
-        for t in &texts {
-            count_q = count_q.bind(t.as_str());
-            page_q = page_q.bind(t.as_str());
-        }
-        for b in &bounds {
-            count_q = count_q.bind(*b);
-            page_q = page_q.bind(*b);
-        }
-        let total = rows::count(&count_q.fetch_one(self.db.reader()).await.map_err(db_err)?)?;
-        let items = rows::all(
-            &page_q.fetch_all(self.db.reader()).await.map_err(db_err)?,
-            rows::message,
-        )?;
+        let mut args = vec![Arg::Text(rid)];
+        args.extend(texts.iter().map(|t| Arg::Text(t)));
+        args.extend(bounds.iter().map(|b| Arg::Int(*b)));
+        let total = self
+            .fetch_optional(&count_sql, &args, |row| row.int(0))
+            .await?
+            .unwrap_or(0);
+        let items = self.fetch(&page_sql, &args, rows::message).await?;
         Ok(Page { items, total })
     }
 

@@ -13,6 +13,7 @@ use huddle_core::{Message, Page, Result, Room, RoomQuery, RoomType, Subscription
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use crate::direct::Arg;
 use crate::errors::{db_err, room_err, room_not_found};
 use crate::membership::insert_subscriptions;
 use crate::messages::insert_and_bump;
@@ -458,12 +459,8 @@ pub(crate) async fn delete(
 impl SqlStore {
     async fn room_where(&self, condition: &str, key: &str) -> Result<Option<Room>> {
         let sql = format!("SELECT {} FROM rooms r WHERE {condition}", *ROOM_COLS);
-        let row = sqlx::query(&sql)
-            .bind(key)
-            .fetch_optional(self.db.reader())
+        self.fetch_optional(&sql, &[Arg::Text(key)], rows::room)
             .await
-            .map_err(db_err)?;
-        row.as_ref().map(|r| rows::room(r)).transpose()
     }
 }
 
@@ -476,14 +473,14 @@ impl RoomStore for SqlStore {
         let ticket = self.caches.rooms.ticket();
         static SQL: LazyLock<String> =
             LazyLock::new(|| format!("SELECT {}, r.seq FROM rooms r WHERE r.id = $1", *ROOM_COLS));
-        let row = sqlx::query(&SQL)
-            .bind(id)
-            .fetch_optional(self.db.reader())
-            .await
-            .map_err(db_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let room = rows::room(&row)?;
-        let seq: i64 = row.try_get(ROOM_FIELDS.len()).map_err(db_err)?;
+        let found = self
+            .fetch_optional(&SQL, &[Arg::Text(id)], |row| {
+                Ok((rows::room(row)?, row.int(ROOM_FIELDS.len())?))
+            })
+            .await?;
+        let Some((room, seq)) = found else {
+            return Ok(None);
+        };
         self.caches
             .rooms
             .fill_versioned(id, room.clone(), seq, ticket);

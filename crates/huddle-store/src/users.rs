@@ -11,6 +11,7 @@ use huddle_core::{
 };
 use sqlx::{AnyConnection, Row};
 
+use crate::direct::Arg;
 use crate::errors::{db_err, reference_err, user_err, user_not_found};
 use crate::pool::Backend;
 use crate::rows::{self, TOKEN_COLS, TOKEN_FIELDS, USER_COLS, USER_FIELDS};
@@ -78,12 +79,8 @@ async fn write_roles(
 impl SqlStore {
     async fn user_where(&self, condition: &str, key: String) -> Result<Option<User>> {
         let sql = format!("SELECT {} FROM users u WHERE {condition}", *USER_COLS);
-        let row = sqlx::query(&sql)
-            .bind(key)
-            .fetch_optional(self.db.reader())
+        self.fetch_optional(&sql, &[Arg::Text(&key)], rows::user)
             .await
-            .map_err(db_err)?;
-        row.as_ref().map(|r| rows::user(r)).transpose()
     }
 
     /// Users whose `column` is one of `keys`, in the order of `keys` (which hold no duplicates),
@@ -114,14 +111,10 @@ impl SqlStore {
             "SELECT {cols} FROM users u WHERE u.{column} IN ({})",
             json_list(self.db.backend, 1)
         );
-        let found = sqlx::query(&sql)
-            .bind(to_json(&keys)?)
-            .fetch_all(self.db.reader())
-            .await
-            .map_err(db_err)?;
+        let list = to_json(&keys)?;
+        let found = self.fetch(&sql, &[Arg::Text(&list)], decode).await?;
         let mut by_key: HashMap<String, T> = HashMap::with_capacity(found.len());
-        for row in &found {
-            let item = decode(row)?;
+        for item in found {
             let (id, username) = ids(&item);
             let key = if column == "id" {
                 id.to_string()
@@ -509,14 +502,13 @@ impl UserStore for SqlStore {
         }
         let ticket = self.caches.tokens.ticket();
         let sql = format!("SELECT {}, {} FROM login_tokens k JOIN users u ON u.id = k.user_id WHERE k.hashed = $1", *USER_COLS, *TOKEN_COLS);
-        let row = sqlx::query(&sql)
-            .bind(hashed)
-            .fetch_optional(self.db.reader())
-            .await
-            .map_err(db_err)?;
-        match row {
-            Some(row) => {
-                let found = (rows::user(&row)?, rows::token(&row)?);
+        let found = self
+            .fetch_optional(&sql, &[Arg::Text(hashed)], |row| {
+                Ok((rows::user(row)?, rows::token(row)?))
+            })
+            .await?;
+        match found {
+            Some(found) => {
                 self.caches.tokens.fill(hashed, found.clone(), ticket);
                 Ok(Some(found))
             }
