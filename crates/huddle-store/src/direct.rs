@@ -25,6 +25,8 @@ use crate::SqlStore;
 
 /// Idle connections kept; beyond this a returned connection is closed.
 const IDLE: usize = 16;
+/// Longest a read waits for a lock on the runtime's thread before it goes to sqlx's readers.
+const BUSY_WAIT_MS: u32 = 20;
 
 pub(crate) struct DirectReads {
     path: PathBuf,
@@ -63,15 +65,19 @@ impl DirectReads {
     fn connect(&self) -> Result<Connection> {
         let conn = Connection::open_with_flags(
             &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                | OpenFlags::SQLITE_OPEN_URI,
+            // The file sqlx opened (never created here); a plain path, not a URI.
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(direct_err)?;
-        // As sqlx's readers (`pool::SQLITE_READER_PRAGMAS`): wait out a checkpoint's lock
-        // rather than fail, and never write.
-        conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;")
-            .map_err(direct_err)?;
+        // Never write. A WAL reader meets a lock only in rare moments (a checkpoint truncating
+        // the log, recovery after a crash); it waits a little here, on the runtime's thread,
+        // and beyond that the read is handed to sqlx's readers, which wait on their own
+        // threads (`SqlStore::fetch`).
+        conn.execute_batch(&format!(
+            "PRAGMA busy_timeout = {}; PRAGMA query_only = ON;",
+            BUSY_WAIT_MS
+        ))
+        .map_err(direct_err)?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
     }
@@ -89,13 +95,13 @@ impl DirectReads {
     }
 
     /// Every row of `sql` (written with `$N` parameters, as for sqlx) with `args`, decoded by
-    /// `decode`.
+    /// `decode`; `Ok(None)` if the database stayed locked past [`BUSY_WAIT_MS`].
     pub(crate) fn rows<T>(
         &self,
         sql: &str,
         args: &[Arg<'_>],
         decode: impl Fn(&rusqlite::Row<'_>) -> Result<T>,
-    ) -> Result<Vec<T>> {
+    ) -> Result<Option<Vec<T>>> {
         let taken = self.lock().pop();
         let conn = match taken {
             Some(conn) => conn,
@@ -118,7 +124,9 @@ impl SqlStore {
         decode: impl Fn(&dyn RowSource) -> Result<T>,
     ) -> Result<Vec<T>> {
         if let Some(direct) = &self.db.direct {
-            return direct.rows(sql, args, |row| decode(row));
+            if let Some(found) = direct.rows(sql, args, |row| decode(row))? {
+                return Ok(found);
+            }
         }
         let mut query = sqlx::query(sql);
         for arg in args {
@@ -147,32 +155,50 @@ fn read<T>(
     sql: &str,
     args: &[Arg<'_>],
     decode: impl Fn(&rusqlite::Row<'_>) -> Result<T>,
-) -> Result<Vec<T>> {
+) -> Result<Option<Vec<T>>> {
     let sql = Backend::Sqlite.sql(sql.to_string());
-    let mut statement = conn.prepare_cached(&sql).map_err(direct_err)?;
-    let mut found = statement
-        .query(rusqlite::params_from_iter(args.iter()))
-        .map_err(direct_err)?;
-    let mut out = Vec::new();
-    while let Some(row) = found.next().map_err(direct_err)? {
-        out.push(decode(row)?);
+    let attempt = || -> std::result::Result<Vec<T>, Failed> {
+        let mut statement = conn.prepare_cached(&sql)?;
+        let mut found = statement.query(rusqlite::params_from_iter(args.iter()))?;
+        let mut out = Vec::new();
+        while let Some(row) = found.next()? {
+            out.push(decode(row).map_err(Failed::Decode)?);
+        }
+        Ok(out)
+    };
+    match attempt() {
+        Ok(out) => Ok(Some(out)),
+        Err(Failed::Sqlite(e)) if is_locked(&e) => Ok(None),
+        Err(Failed::Sqlite(e)) => Err(direct_err(e)),
+        Err(Failed::Decode(e)) => Err(e),
     }
-    Ok(out)
 }
 
-/// As `errors::db_err` for sqlx: the database busy past the timeout, or its storage failing,
-/// is an outage (503); anything else is a bug (500).
+/// Why a read stopped: SQLite refused it, or a row did not decode.
+enum Failed {
+    Sqlite(rusqlite::Error),
+    Decode(Error),
+}
+
+impl From<rusqlite::Error> for Failed {
+    fn from(e: rusqlite::Error) -> Failed {
+        Failed::Sqlite(e)
+    }
+}
+
+fn is_locked(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, DatabaseBusy | DatabaseLocked))
+}
+
+/// As `errors::db_err` for sqlx: the storage failing under the file is an outage (503);
+/// anything else is a bug (500). (A lock is not an error here: the read goes to sqlx's readers.)
 fn direct_err(e: rusqlite::Error) -> Error {
     use rusqlite::ErrorCode::*;
     if let rusqlite::Error::SqliteFailure(f, _) = &e {
         if matches!(
             f.code,
-            DatabaseBusy
-                | DatabaseLocked
-                | SystemIoFailure
-                | DiskFull
-                | CannotOpen
-                | FileLockingProtocolFailed
+            SystemIoFailure | DiskFull | CannotOpen | FileLockingProtocolFailed
         ) {
             tracing::warn!(error = %e, "database unavailable");
             return Error::Unavailable(e.to_string());
@@ -211,7 +237,7 @@ mod tests {
                 },
             )
             .unwrap();
-        assert_eq!(got, vec![("x".into(), Some(1)), ("y".into(), None)]);
+        assert_eq!(got, Some(vec![("x".into(), Some(1)), ("y".into(), None)]));
         // A reader never writes, and a failed statement leaves the connection usable.
         let refused = reads.rows("INSERT INTO t VALUES ('w', 4) RETURNING a", &[], |_| Ok(()));
         assert!(matches!(refused, Err(Error::Internal(_))), "{refused:?}");
@@ -220,7 +246,37 @@ mod tests {
                 Ok(r.get::<_, i64>(0).unwrap())
             })
             .unwrap();
-        assert_eq!(count, vec![3]);
+        assert_eq!(count, Some(vec![3]));
+
+        // An idle reader holds no snapshot: a read that stopped early (its decoder failed) or
+        // ran to its end leaves the writer free to checkpoint the whole log away. A reader that
+        // kept a read transaction open would make the log grow for as long as it stays idle.
+        let stopped = reads.rows("SELECT a FROM t", &[], |_| {
+            Err::<(), _>(Error::Internal("stop".into()))
+        });
+        assert!(stopped.is_err());
+        setup.execute("INSERT INTO t VALUES ('w', 4)", []).unwrap();
+        let (busy, log, done): (i64, i64, i64) = setup
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!((busy, log, done), (0, 0, 0), "a reader held the log");
+
+        // A database locked against readers: the read says so after a short wait (the caller
+        // then goes to sqlx's readers), instead of holding the runtime's thread for seconds.
+        // (An exclusive lock on a WAL database needs every other connection closed first.)
+        reads.lock().clear();
+        setup
+            .execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; DELETE FROM t;")
+            .unwrap();
+        let locked = reads
+            .rows("SELECT count(*) FROM t", &[], |r| {
+                Ok(r.get::<_, i64>(0).unwrap())
+            })
+            .unwrap();
+        assert_eq!(locked, None);
+        setup.execute_batch("ROLLBACK;").unwrap();
         drop(reads);
         std::fs::remove_dir_all(&dir).unwrap();
     }

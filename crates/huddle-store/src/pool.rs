@@ -313,8 +313,13 @@ impl Db {
                     .await
                     .map_err(db_err)?
                 };
+                // Without them every read still works, through sqlx's readers.
                 let direct = match (&path, memory) {
-                    (Some(path), false) => Some(DirectReads::open(path)?),
+                    (Some(path), false) => DirectReads::open(path)
+                        .inspect_err(|e| {
+                            tracing::warn!(error = %e, "direct SQLite readers not opened");
+                        })
+                        .ok(),
                     _ => None,
                 };
                 let events = Arc::new(EventQueue::default());
@@ -409,6 +414,10 @@ fn sqlite_pool(
     let mut options = AnyPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(acquire_timeout)
+        // A connection to a local file does not go stale the way a network one does, and sqlx's
+        // health check is a round trip to the connection's worker thread on every acquire: one
+        // more hand-off for every batch of the writer and every pooled read.
+        .test_before_acquire(false)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 conn.execute(pragmas).await?;
