@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use huddle_core::{Error, Result};
 use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
 use crate::direct::DirectReads;
 use crate::errors::{db_err, migrate_err};
@@ -162,6 +162,9 @@ impl Backend {
     }
 }
 
+/// A pooled PostgreSQL connection idle this long is tested before it is handed out.
+const PG_TEST_IF_IDLE_FOR: Duration = Duration::from_secs(5);
+
 /// Every connection to a SQLite file that may write. WAL lets readers run beside the writer;
 /// `synchronous=FULL` makes an acknowledged commit survive a crash or kill -9; the busy timeout
 /// covers another process (the CLI) holding the write lock for a moment.
@@ -272,6 +275,21 @@ impl Db {
                 let pool = AnyPoolOptions::new()
                     .max_connections(opts.max_connections.max(1))
                     .acquire_timeout(opts.acquire_timeout)
+                    // sqlx tests every connection it takes back (a round trip: a broken one is
+                    // closed there), and by default every connection it hands out too, which
+                    // made each statement three round trips. Only a connection that sat idle,
+                    // and may have been cut meanwhile (a restart, a proxy's idle timeout), is
+                    // tested before use; a recently used one that broke fails its statement
+                    // (an outage answer) and is closed when it comes back.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for < PG_TEST_IF_IDLE_FOR {
+                                return Ok(true);
+                            }
+                            Ok(conn.ping().await.is_ok())
+                        })
+                    })
                     .connect(&url)
                     .await
                     .map_err(db_err)?;

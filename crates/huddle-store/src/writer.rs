@@ -23,7 +23,8 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use huddle_core::{Error, Result};
-use sqlx::{AnyConnection, AnyPool, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Executor};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::errors::db_err;
@@ -147,9 +148,29 @@ async fn run(
     mut jobs: mpsc::Receiver<Box<dyn Job>>,
     end: Option<Arc<dyn BatchEnd>>,
 ) {
+    // The connection stays with the writer from batch to batch while jobs keep coming, and
+    // goes back to the pool once the queue is empty: sqlx tests a connection it takes back
+    // (a round trip to its worker thread), which under load would be one more hand-off per
+    // batch for nothing; between bursts the pool has it, for what uses it directly.
+    let mut held: Option<PoolConnection<Any>> = None;
     while let Some(first) = jobs.recv().await {
         let mut batch = vec![first];
-        let result = run_batch(&pool, &mut batch, &mut jobs, end.as_deref()).await;
+        let conn = match held.take() {
+            Some(conn) => Ok(conn),
+            None => pool.acquire().await.map_err(db_err),
+        };
+        let result = match conn {
+            Ok(mut conn) => {
+                let result = run_batch(&mut conn, &mut batch, &mut jobs, end.as_deref()).await;
+                // After a failed batch the pool's test decides whether the connection is
+                // still good.
+                if result.is_ok() && !jobs.is_empty() {
+                    held = Some(conn);
+                }
+                result
+            }
+            Err(e) => Err(e),
+        };
         // Figures for /metrics (no-ops when no recorder is installed): the backlog left behind
         // this batch, its size, and whether it committed.
         metrics::gauge!("huddle_sqlite_writer_queue_depth").set(jobs.len() as f64);
@@ -172,13 +193,11 @@ async fn run(
 /// Runs `batch[0]` and whatever else is queued (up to `MAX_BATCH`) in one transaction. `Err`
 /// means the transaction did not commit.
 async fn run_batch(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     batch: &mut Vec<Box<dyn Job>>,
     jobs: &mut mpsc::Receiver<Box<dyn Job>>,
     end: Option<&dyn BatchEnd>,
 ) -> Result<()> {
-    let mut pooled = pool.acquire().await.map_err(db_err)?;
-    let conn: &mut AnyConnection = &mut pooled;
     // IMMEDIATE: the write lock up front, so no job can fail half-way on a read-to-write
     // upgrade (another process, the CLI, may hold it for a moment: busy_timeout waits).
     cached(conn, "BEGIN IMMEDIATE; SAVEPOINT job").await?;
