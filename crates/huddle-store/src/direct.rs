@@ -51,7 +51,7 @@ impl rusqlite::ToSql for Arg<'_> {
 
 impl DirectReads {
     /// Readers of the SQLite file at `path`; the first is opened now, so a path that cannot be
-    /// read fails at start.
+    /// opened fails here (the store then reads through sqlx alone, `pool::Db::connect`).
     pub(crate) fn open(path: impl Into<PathBuf>) -> Result<DirectReads> {
         let reads = DirectReads {
             path: path.into(),

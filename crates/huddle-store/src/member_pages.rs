@@ -158,7 +158,8 @@ impl SqlStore {
     /// them into one string (`Backend::packed_member_keys`): read row by row, each of a large
     /// room's keys cost the driver a row of its own (~3 µs; 0.37 s for 100,000 members, during
     /// which that room's deep pages wait for the load), where the database walks the index and
-    /// concatenates in ~0.6 µs a key.
+    /// concatenates in ~0.6 µs a key. Through sqlx's reader, not `SqlStore::fetch`: a room of
+    /// a million members takes ~0.6 s, too long to hold the async runtime's thread.
     async fn read_member_keys(&self, rid: &str) -> Result<Option<Vec<Key>>> {
         let row = sqlx::query(self.db.backend.packed_member_keys())
             .bind(rid)
