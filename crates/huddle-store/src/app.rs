@@ -6,12 +6,12 @@
 //! undelivered and so stay in that index; `attempts` is an index column so they are skipped
 //! without reading their rows, but each poll still steps over them.
 
+use crate::tx::{self, GetRow};
 use async_trait::async_trait;
 use huddle_core::store::AppStore;
 use huddle_core::{AppKey, Error, Failure, OutboxItem, Result, Timestamp, WebhookEndpoint};
-use sqlx::Row;
 
-use crate::errors::{db_err, is_foreign_key_violation, is_unique_violation};
+use crate::errors::{db_err, is_foreign_key_violation, is_unique_violation, DbError};
 use crate::pool::Backend;
 use crate::rows::{
     self, APP_KEY_COLS, APP_KEY_FIELDS, ENDPOINT_COLS, ENDPOINT_FIELDS, OUTBOX_COLS, OUTBOX_FIELDS,
@@ -36,7 +36,8 @@ fn due_sql(backend: Backend) -> String {
 }
 
 /// Inserting a row whose id exists already.
-fn insert_err(e: sqlx::Error, what: &str, id: &str) -> Error {
+fn insert_err(e: impl Into<DbError>, what: &str, id: &str) -> Error {
+    let e = e.into();
     if is_unique_violation(&e) {
         return Error::Conflict(Failure::new(
             "error-duplicate-id",
@@ -56,7 +57,8 @@ pub(crate) fn no_key() -> Error {
 }
 
 /// Enqueueing for an endpoint that does not exist (or was deleted meanwhile).
-fn outbox_err(e: sqlx::Error) -> Error {
+fn outbox_err(e: impl Into<DbError>) -> Error {
+    let e = e.into();
     if is_foreign_key_violation(&e) {
         return Error::not_found(
             "webhook-endpoint-not-found",
@@ -101,7 +103,7 @@ impl AppStore for SqlStore {
                         APP_KEY_FIELDS.join(", "),
                         placeholders(1, APP_KEY_FIELDS.len())
                     );
-                    sqlx::query(&sql)
+                    tx::query(&sql)
                         .bind(key.id.as_str())
                         .bind(sealed.as_str())
                         .bind(key.created_at.0)
@@ -123,7 +125,7 @@ impl AppStore for SqlStore {
             .write(move |tx| {
                 Box::pin(async move {
                     let id = id.as_str();
-                    let done = sqlx::query(
+                    let done = tx::query(
                         "UPDATE app_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
                     )
                     .bind(id)
@@ -161,7 +163,7 @@ impl AppStore for SqlStore {
                         ENDPOINT_FIELDS.join(", "),
                         placeholders(1, ENDPOINT_FIELDS.len())
                     );
-                    sqlx::query(&sql)
+                    tx::query(&sql)
                         .bind(endpoint.id.as_str())
                         .bind(endpoint.url.as_str())
                         .bind(to_json(&endpoint.events)?)
@@ -189,7 +191,7 @@ impl AppStore for SqlStore {
                         "SELECT id FROM webhook_endpoints WHERE id = $1{}",
                         backend.lock_for_delete()
                     );
-                    if sqlx::query(&sql)
+                    if tx::query(&sql)
                         .bind(id)
                         .fetch_optional(&mut *tx)
                         .await
@@ -203,7 +205,7 @@ impl AppStore for SqlStore {
                         "DELETE FROM webhook_outbox WHERE endpoint_id = $1",
                         "DELETE FROM webhook_endpoints WHERE id = $1",
                     ] {
-                        sqlx::query(sql)
+                        tx::query(sql)
                             .bind(id)
                             .execute(&mut *tx)
                             .await
@@ -231,7 +233,7 @@ impl AppStore for SqlStore {
                             OUTBOX_FIELDS.join(", "),
                             values_rows(chunk.len(), OUTBOX_FIELDS.len())
                         ));
-                        let mut q = sqlx::query(&sql);
+                        let mut q = tx::query(&sql);
                         for i in chunk {
                             q = q
                                 .bind(i.id.as_str())
@@ -310,7 +312,7 @@ impl AppStore for SqlStore {
             .db
             .write(move |tx| {
                 Box::pin(async move {
-                    sqlx::query(&sql)
+                    tx::query(&sql)
                         .bind(now.0)
                         .bind(max_attempts)
                         .bind(limit.max(0))
@@ -344,7 +346,7 @@ impl AppStore for SqlStore {
         let item = item.clone();
         self.db.write(move |tx| Box::pin(async move {
         let item = &item;
-        sqlx::query(
+        tx::query(
             "UPDATE webhook_outbox SET attempts = $2, next_attempt_at = $3, delivered_at = $4, last_error = $5 WHERE id = $1",
         )
         .bind(item.id.as_str())
@@ -365,7 +367,7 @@ impl AppStore for SqlStore {
             .write(move |tx| {
                 Box::pin(async move {
                     // Only an empty body: a body once stored is what every attempt signs.
-                    let done = sqlx::query(
+                    let done = tx::query(
                         "UPDATE webhook_outbox SET body = $2 WHERE id = $1 AND body = ''",
                     )
                     .bind(id.as_str())
@@ -439,13 +441,13 @@ impl SqlStore {
                     // SQLite: zero the freed space of the rewritten cells, so the clear value
                     // does not linger in the page (on for this write only: it costs on deletes).
                     if backend == Backend::Sqlite {
-                        sqlx::query("PRAGMA secure_delete = ON")
+                        tx::query("PRAGMA secure_delete = ON")
                             .execute(&mut *tx)
                             .await
                             .map_err(db_err)?;
                     }
                     for (value, id) in &sealed {
-                        sqlx::query(
+                        tx::query(
                             "UPDATE app_keys SET secret = $1, sealed = 1 WHERE id = $2 AND sealed = 0",
                         )
                         .bind(value.as_str())
@@ -455,7 +457,7 @@ impl SqlStore {
                         .map_err(db_err)?;
                     }
                     if backend == Backend::Sqlite {
-                        sqlx::query("PRAGMA secure_delete = OFF")
+                        tx::query("PRAGMA secure_delete = OFF")
                             .execute(&mut *tx)
                             .await
                             .map_err(db_err)?;

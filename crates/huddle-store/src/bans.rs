@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use huddle_core::store::RoomEventItem;
 use huddle_core::{Message, Result, RoomBan};
-use sqlx::AnyConnection;
 
 use crate::errors::db_err;
 use crate::member_index::MemberIndexes;
@@ -17,10 +16,11 @@ use crate::messages::insert_and_bump;
 use crate::pool::Backend;
 use crate::room_writes::Applied;
 use crate::rooms::claim_room;
+use crate::tx::{self, GetRow, Tx};
 
 /// Removes the member and records the ban; nothing when they are no member.
 pub(crate) async fn ban(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     indexes: &Arc<MemberIndexes>,
     rid: &str,
@@ -33,7 +33,7 @@ pub(crate) async fn ban(
     if removed.is_none() {
         return Ok(None);
     }
-    sqlx::query(
+    tx::query(
         "INSERT INTO room_bans (rid, uid, username, name, banned_by, ts) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (rid, uid) DO NOTHING",
     )
@@ -51,7 +51,7 @@ pub(crate) async fn ban(
 
 /// Lifts a ban; nothing when there was none.
 pub(crate) async fn unban(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     rid: &str,
     uid: String,
@@ -60,7 +60,7 @@ pub(crate) async fn unban(
     if !claim_room(tx, backend, rid).await? {
         return Ok(None);
     }
-    let done = sqlx::query("DELETE FROM room_bans WHERE rid = $1 AND uid = $2")
+    let done = tx::query("DELETE FROM room_bans WHERE rid = $1 AND uid = $2")
         .bind(rid)
         .bind(uid.as_str())
         .execute(&mut *tx)
@@ -82,7 +82,7 @@ pub(crate) async fn unban(
 
 /// Which of `uids` are banned from `rid`, read inside a write transaction.
 pub(crate) async fn banned_in_tx(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     rid: &str,
     uids: &[&str],
@@ -94,13 +94,13 @@ pub(crate) async fn banned_in_tx(
         "SELECT uid FROM room_bans WHERE rid = $1 AND uid IN ({})",
         crate::sql::json_list(backend, 2)
     );
-    let rows = sqlx::query(&sql)
+    let rows = tx::query(&sql)
         .bind(rid)
         .bind(crate::sql::to_json(uids)?)
         .fetch_all(&mut *tx)
         .await
         .map_err(db_err)?;
     rows.iter()
-        .map(|r| sqlx::Row::try_get::<String, _>(r, 0).map_err(db_err))
+        .map(|r| r.try_get::<String, _>(0usize).map_err(db_err))
         .collect()
 }

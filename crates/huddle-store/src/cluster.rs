@@ -2,10 +2,10 @@
 //! node asks for. Only PostgreSQL offers them (`Store::cluster`): SQLite is one process's file.
 //! Times are the database's clock (`now_ms`), so nodes with skewed clocks agree on who is live.
 
+use crate::tx::{self, GetRow};
 use async_trait::async_trait;
 use huddle_core::store::{ClusterStore, NodeBeat};
 use huddle_core::Result;
-use sqlx::Row;
 
 use crate::errors::db_err;
 use crate::pool::Backend;
@@ -22,7 +22,7 @@ impl ClusterStore for SqlStore {
         self.db
             .write(move |tx| {
                 Box::pin(async move {
-                    sqlx::query(&format!(
+                    tx::query(&format!(
                         "INSERT INTO cluster_nodes (node_id, started_at, beat_at) \
                          VALUES ($1, $2, {NOW_MS}) \
                          ON CONFLICT (node_id) DO UPDATE SET beat_at = excluded.beat_at"
@@ -62,7 +62,7 @@ impl ClusterStore for SqlStore {
         self.db
             .write(move |tx| {
                 Box::pin(async move {
-                    let rows = sqlx::query(&format!(
+                    let rows = tx::query(&format!(
                         "DELETE FROM cluster_nodes WHERE beat_at < {NOW_MS} - $1 RETURNING node_id"
                     ))
                     .bind(stale_ms)
@@ -82,12 +82,12 @@ impl ClusterStore for SqlStore {
         self.db
             .write(move |tx| {
                 Box::pin(async move {
-                    sqlx::query("DELETE FROM cluster_nodes WHERE node_id = $1")
+                    tx::query("DELETE FROM cluster_nodes WHERE node_id = $1")
                         .bind(node_id.as_str())
                         .execute(&mut *tx)
                         .await
                         .map_err(db_err)?;
-                    sqlx::query("DELETE FROM cluster_viewers WHERE node_id = $1")
+                    tx::query("DELETE FROM cluster_viewers WHERE node_id = $1")
                         .bind(node_id.as_str())
                         .execute(&mut *tx)
                         .await
@@ -135,7 +135,7 @@ impl ClusterStore for SqlStore {
         self.db
             .write(move |tx| {
                 Box::pin(async move {
-                    sqlx::query(
+                    tx::query(
                         "INSERT INTO cluster_presence (user_id, node_id) VALUES ($1, $2) \
                          ON CONFLICT DO NOTHING",
                     )
@@ -155,14 +155,14 @@ impl ClusterStore for SqlStore {
         self.db
             .write(move |tx| {
                 Box::pin(async move {
-                    sqlx::query("DELETE FROM cluster_presence WHERE user_id = $1 AND node_id = $2")
+                    tx::query("DELETE FROM cluster_presence WHERE user_id = $1 AND node_id = $2")
                         .bind(uid.as_str())
                         .bind(node_id.as_str())
                         .execute(&mut *tx)
                         .await
                         .map_err(db_err)?;
                     let left =
-                        sqlx::query("SELECT COUNT(*) FROM cluster_presence WHERE user_id = $1")
+                        tx::query("SELECT COUNT(*) FROM cluster_presence WHERE user_id = $1")
                             .bind(uid.as_str())
                             .fetch_one(&mut *tx)
                             .await
@@ -177,7 +177,7 @@ impl ClusterStore for SqlStore {
         self.db
             .write(move |tx| {
                 Box::pin(async move {
-                    let gone = sqlx::query(&format!(
+                    let gone = tx::query(&format!(
                         "DELETE FROM cluster_presence p WHERE NOT EXISTS (SELECT 1 FROM \
                          cluster_nodes n WHERE n.node_id = p.node_id AND n.beat_at >= {NOW_MS} - $1) \
                          RETURNING user_id"
@@ -187,7 +187,7 @@ impl ClusterStore for SqlStore {
                     .await
                     .map_err(db_err)?;
                     // Their live views end with them.
-                    sqlx::query(&format!(
+                    tx::query(&format!(
                         "DELETE FROM cluster_viewers v WHERE NOT EXISTS (SELECT 1 FROM \
                          cluster_nodes n WHERE n.node_id = v.node_id AND n.beat_at >= {NOW_MS} - $1)"
                     ))
@@ -204,7 +204,7 @@ impl ClusterStore for SqlStore {
                     if uids.is_empty() {
                         return Ok(uids);
                     }
-                    let still = sqlx::query(&format!(
+                    let still = tx::query(&format!(
                         "SELECT DISTINCT user_id FROM cluster_presence WHERE user_id IN ({})",
                         json_list(Backend::Postgres, 1)
                     ))
@@ -238,7 +238,7 @@ impl ClusterStore for SqlStore {
                 Box::pin(async move {
                     // Pairs travel as one JSON array of [room, user] each: one statement
                     // whatever their number.
-                    sqlx::query(
+                    tx::query(
                         "DELETE FROM cluster_viewers WHERE node_id = $1 AND (rid, user_id) IN \
                          (SELECT x->>0, x->>1 FROM jsonb_array_elements($2::jsonb) x)",
                     )
@@ -247,7 +247,7 @@ impl ClusterStore for SqlStore {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                    sqlx::query(
+                    tx::query(
                         "INSERT INTO cluster_viewers (rid, user_id, node_id) \
                          SELECT x->>0, x->>1, $1 FROM jsonb_array_elements($2::jsonb) x \
                          ON CONFLICT DO NOTHING",

@@ -18,6 +18,7 @@ use crate::direct::Arg;
 use crate::errors::{db_err, invalid_cursor, user_err};
 use crate::rows::{self, MESSAGE_COLS, ROOM_COLS, SUB_COLS_R, USER_COLS, USER_FIELDS};
 use crate::sql::{insert_json_rows, json_list, placeholders, to_json};
+use crate::tx;
 use crate::users::bind_user;
 use crate::SqlStore;
 
@@ -169,7 +170,7 @@ impl ConversationStore for SqlStore {
         );
         let out = self.db.write(move |tx| Box::pin(async move {
         for user in latest.values() {
-            bind_user(sqlx::query(&upsert), user)?
+            bind_user(tx::query(&upsert), user)?
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| user_err(e, user))?;
@@ -196,7 +197,7 @@ impl ConversationStore for SqlStore {
         );
         let mut renamed = false;
         for (sql, is_follow) in [(delete, false), (follow, true)] {
-            let done = sqlx::query(&sql)
+            let done = tx::query(&sql)
                 .bind(ids.as_str())
                 .execute(&mut *tx)
                 .await
@@ -208,7 +209,7 @@ impl ConversationStore for SqlStore {
                 "{} ON CONFLICT (user_id, role) DO NOTHING",
                 insert_json_rows(b, "user_roles", &["user_id", "role"])
             );
-            sqlx::query(&sql)
+            tx::query(&sql)
                 .bind(to_json(&roles)?)
                 .execute(&mut *tx)
                 .await

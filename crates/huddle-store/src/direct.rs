@@ -191,20 +191,11 @@ fn is_locked(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, DatabaseBusy | DatabaseLocked))
 }
 
-/// As `errors::db_err` for sqlx: the storage failing under the file is an outage (503);
-/// anything else is a bug (500). (A lock is not an error here: the read goes to sqlx's readers.)
+/// As every driver error (`errors::db_err`): the storage failing under the file is an outage
+/// (503), anything else a bug (500). (A lock is not an error here: the read goes to sqlx's
+/// readers.)
 fn direct_err(e: rusqlite::Error) -> Error {
-    use rusqlite::ErrorCode::*;
-    if let rusqlite::Error::SqliteFailure(f, _) = &e {
-        if matches!(
-            f.code,
-            SystemIoFailure | DiskFull | CannotOpen | FileLockingProtocolFailed
-        ) {
-            tracing::warn!(error = %e, "database unavailable");
-            return Error::Unavailable(e.to_string());
-        }
-    }
-    Error::Internal(format!("database: {e}"))
+    crate::errors::db_err(e)
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //! transaction: on PostgreSQL by the change's job itself; on SQLite they are queued by the job
 //! (`EventQueue`, as its last step, so a job that fails queues nothing) and written by the
 //! group-commit writer for the whole batch just before its `COMMIT` (`writer::BatchEnd`), in a
-//! few multi-row statements instead of one or two round trips to SQLite's worker thread per
-//! change. Either way they commit with the change or not at all.
+//! few multi-row statements instead of one or two statements per change. Either way they
+//! commit with the change or not at all.
 
 use std::collections::HashSet;
 use std::sync::{LazyLock, Mutex, MutexGuard};
@@ -13,11 +13,11 @@ use futures::future::BoxFuture;
 use huddle_core::store::RoomEventItem;
 use huddle_core::{ids, Result, WebhookEndpoint};
 use serde::Serialize;
-use sqlx::{AnyConnection, Row};
 
 use crate::errors::{db_err, reference_err};
 use crate::pool::Backend;
 use crate::sql::{insert_json_rows, json_list, now, to_json, values_rows, CHUNK};
+use crate::tx::{self, GetRow, Tx};
 use crate::writer::BatchEnd;
 
 /// One `room_events` row.
@@ -104,7 +104,7 @@ pub(crate) fn rows_of(
 /// dropped: the caller's list of endpoints may be a moment old, and a delivery to an endpoint
 /// deleted meanwhile must not fail the change on its foreign key.
 pub(crate) async fn insert(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     events: &[EventRow],
     outbox: Vec<OutboxRow>,
@@ -160,7 +160,7 @@ fn sql_for(
 const EVENT_FIELDS: &[&str] = &["rid", "seq", "kind", "payload", "created_at"];
 
 /// At most `CHUNK` event rows in one statement.
-async fn insert_events(tx: &mut AnyConnection, backend: Backend, rows: &[EventRow]) -> Result<()> {
+async fn insert_events(tx: &mut Tx<'_>, backend: Backend, rows: &[EventRow]) -> Result<()> {
     static SQL: LazyLock<[Vec<String>; 2]> = LazyLock::new(|| {
         [Backend::Sqlite, Backend::Postgres].map(|b| statements(b, "room_events", EVENT_FIELDS))
     });
@@ -169,7 +169,7 @@ async fn insert_events(tx: &mut AnyConnection, backend: Backend, rows: &[EventRo
         || insert_sql(backend, "room_events", EVENT_FIELDS, rows.len()),
         rows.len(),
     );
-    let mut q = sqlx::query(&sql);
+    let mut q = tx::query(&sql);
     for r in rows {
         q = q
             .bind(r.rid.as_str())
@@ -188,7 +188,7 @@ async fn insert_events(tx: &mut AnyConnection, backend: Backend, rows: &[EventRo
 /// Which endpoints of the rows still exist, locked against deletion until the commit on
 /// PostgreSQL (SQLite's single writer needs no lock).
 async fn live_endpoints(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     rows: &[OutboxRow],
 ) -> Result<HashSet<String>> {
@@ -207,7 +207,7 @@ async fn live_endpoints(
     let mut ids: Vec<&str> = rows.iter().map(|r| r.endpoint_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
-    let found = sqlx::query(&SQL[usize::from(backend == Backend::Postgres)])
+    let found = tx::query(&SQL[usize::from(backend == Backend::Postgres)])
         .bind(to_json(&ids)?)
         .fetch_all(&mut *tx)
         .await
@@ -220,14 +220,14 @@ async fn live_endpoints(
 
 /// Inserts outbox rows as `insert_messages` does: PostgreSQL in one statement (one JSON
 /// parameter), SQLite in multi-row `VALUES`.
-async fn insert_outbox(tx: &mut AnyConnection, backend: Backend, rows: &[OutboxRow]) -> Result<()> {
+async fn insert_outbox(tx: &mut Tx<'_>, backend: Backend, rows: &[OutboxRow]) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
     if backend == Backend::Postgres {
         static SQL: LazyLock<String> =
             LazyLock::new(|| insert_json_rows(Backend::Postgres, "webhook_outbox", OUTBOX_NEW));
-        sqlx::query(SQL.as_str())
+        tx::query(SQL.as_str())
             .bind(to_json(rows)?)
             .execute(&mut *tx)
             .await
@@ -242,7 +242,7 @@ async fn insert_outbox(tx: &mut AnyConnection, backend: Backend, rows: &[OutboxR
             || insert_sql(Backend::Sqlite, "webhook_outbox", OUTBOX_NEW, chunk.len()),
             chunk.len(),
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = tx::query(&sql);
         for r in chunk {
             q = q
                 .bind(r.id.as_str())
@@ -303,13 +303,13 @@ impl EventQueue {
 }
 
 impl BatchEnd for EventQueue {
-    fn flush<'c>(&'c self, conn: &'c mut AnyConnection) -> BoxFuture<'c, Result<()>> {
+    fn flush<'c>(&'c self, tx: &'c mut Tx<'_>) -> BoxFuture<'c, Result<()>> {
         Box::pin(async move {
             let (events, outbox) = std::mem::take(&mut *self.queued());
             if events.is_empty() {
                 return Ok(());
             }
-            insert(conn, Backend::Sqlite, &events, outbox).await
+            insert(tx, Backend::Sqlite, &events, outbox).await
         })
     }
 

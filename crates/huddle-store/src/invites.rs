@@ -1,11 +1,10 @@
 //! Invite links (`invites`) and reading room bans (`room_bans`; a ban is written by the room
 //! write path, `bans.rs`).
 
+use crate::tx::{self, GetRow};
 use async_trait::async_trait;
 use huddle_core::store::InviteStore;
 use huddle_core::{Invite, Page, Paging, Result, RoomBan, Timestamp};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use crate::errors::db_err;
 use crate::sql::{json_list, to_json};
@@ -15,7 +14,7 @@ const INVITE_COLS: &str =
     "id, token, rid, user_id, days, max_uses, uses, created_at, expires, updated_at";
 const BAN_COLS: &str = "rid, uid, username, name, banned_by, ts";
 
-fn invite(row: &AnyRow) -> Result<Invite> {
+fn invite(row: &impl GetRow) -> Result<Invite> {
     let i = |n: usize| row.try_get::<i64, _>(n).map_err(db_err);
     let s = |n: usize| row.try_get::<String, _>(n).map_err(db_err);
     Ok(Invite {
@@ -35,7 +34,7 @@ fn invite(row: &AnyRow) -> Result<Invite> {
     })
 }
 
-fn ban(row: &AnyRow) -> Result<RoomBan> {
+fn ban(row: &impl GetRow) -> Result<RoomBan> {
     let s = |n: usize| row.try_get::<String, _>(n).map_err(db_err);
     Ok(RoomBan {
         rid: s(0)?,
@@ -54,7 +53,7 @@ impl InviteStore for SqlStore {
         self.db
             .write(move |tx| {
                 Box::pin(async move {
-                    sqlx::query(&format!(
+                    tx::query(&format!(
                         "INSERT INTO invites ({INVITE_COLS}) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
                     ))
@@ -136,7 +135,7 @@ impl InviteStore for SqlStore {
         self.db
             .write(move |tx| {
                 Box::pin(async move {
-                    let done = sqlx::query("DELETE FROM invites WHERE id = $1")
+                    let done = tx::query("DELETE FROM invites WHERE id = $1")
                         .bind(id.as_str())
                         .execute(&mut *tx)
                         .await
@@ -152,7 +151,7 @@ impl InviteStore for SqlStore {
         self.db
             .write(move |tx| {
                 Box::pin(async move {
-                    let done = sqlx::query(
+                    let done = tx::query(
                         "UPDATE invites SET uses = uses + 1, updated_at = $2 WHERE id = $1 \
                          AND (expires IS NULL OR expires > $2) \
                          AND (max_uses = 0 OR uses < max_uses)",

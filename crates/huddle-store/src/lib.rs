@@ -40,6 +40,7 @@ mod rows;
 mod settings;
 mod sql;
 mod thread_unreads;
+mod tx;
 mod users;
 mod writer;
 
@@ -52,8 +53,10 @@ pub use backup::{backup, restore, CopySummary};
 pub use huddle_core::sealed::SecretsKey;
 pub use pool::StoreOptions;
 
-/// A runtime query over the Any driver, as the modules build and bind them.
-pub(crate) type Q<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+/// A write job's statement, as the modules build and bind them (`tx.rs`).
+pub(crate) type Q<'q> = tx::Query<'q>;
+/// A read's statement on sqlx's reader pool.
+pub(crate) type ReadQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// Opens the store a URL names and applies pending migrations.
 ///

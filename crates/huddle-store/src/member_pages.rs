@@ -7,8 +7,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::tx::GetRow;
 use huddle_core::{MemberQuery, Result};
-use sqlx::Row;
 
 use crate::direct::Arg;
 use crate::errors::db_err;

@@ -5,13 +5,13 @@
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
+use crate::tx::{self, GetRow, Tx};
 use async_trait::async_trait;
 use huddle_core::store::{MembershipStore, NewMember, Reader, Removal, RoomEventItem};
 use huddle_core::{
     Error, Member, MemberEntry, MemberQuery, Message, Page, Result, Subscription, Timestamp,
 };
 use serde::Serialize;
-use sqlx::{AnyConnection, Row};
 
 use crate::direct::Arg;
 use crate::errors::{db_err, reference_err, room_not_found};
@@ -91,7 +91,7 @@ impl<'a> SubRow<'a> {
 /// With `skip_banned` (SQLite only; PostgreSQL's caller reads the bans itself) users banned
 /// from the room are skipped by the same statement, not read by one more round trip.
 pub(crate) async fn insert_subscriptions(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     rid: &str,
     subs: &[&Subscription],
@@ -114,7 +114,7 @@ pub(crate) async fn insert_subscriptions(
                      FROM jsonb_populate_recordset(NULL::subscriptions, $1::jsonb) WHERE true{SUFFIX}"
                 )
             });
-            sqlx::query(&SQL)
+            tx::query(&SQL)
                 .bind(to_json(&rows)?)
                 .bind(rid)
                 .fetch_all(&mut *tx)
@@ -140,7 +140,7 @@ pub(crate) async fn insert_subscriptions(
                     }
                 };
                 // The room's `?` comes first in the statement's text, and last for the bans.
-                let mut q = sqlx::query(sql).bind(rid);
+                let mut q = tx::query(sql).bind(rid);
                 for s in chunk {
                     q = bind_sub(q, rid, s)?;
                 }
@@ -223,7 +223,7 @@ fn bind_sub<'q>(q: Q<'q>, rid: &'q str, s: &'q Subscription) -> Result<Q<'q>> {
 /// in, so each user is added exactly once), each with its system message; `None` if nobody was
 /// added. `members` holds one entry per user.
 pub(crate) async fn add(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     indexes: &Arc<MemberIndexes>,
     rid: &str,
@@ -306,7 +306,7 @@ pub(crate) async fn add(
 /// `RoomChange::RemoveMember`: the membership and its system message; `None` if there was no
 /// such membership (or no such room).
 pub(crate) async fn remove(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     indexes: &Arc<MemberIndexes>,
     rid: &str,
@@ -317,39 +317,24 @@ pub(crate) async fn remove(
         return Ok(None);
     }
     // The removal record (read by `subscriptions.get?updatedSince`) first, copied from the row
-    // the next statement deletes: both in one round trip on SQLite.
-    const RECORD: &str = "INSERT INTO subscription_removals (id, rid, uid, removed_at) \
-         SELECT id, rid, uid, $3 FROM subscriptions WHERE rid = $1 AND uid = $2";
-    const DELETE: &str =
-        "DELETE FROM subscriptions WHERE rid = $1 AND uid = $2 RETURNING u_username";
-    let done = match backend {
-        Backend::Sqlite => {
-            static BOTH: LazyLock<String> = LazyLock::new(|| format!("{RECORD}; {DELETE}"));
-            sqlx::query(&BOTH)
-                .bind(rid)
-                .bind(uid.as_str())
-                .bind(now())
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .pop()
-        }
-        Backend::Postgres => {
-            sqlx::query(RECORD)
-                .bind(rid)
-                .bind(uid.as_str())
-                .bind(now())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            sqlx::query(DELETE)
-                .bind(rid)
-                .bind(uid.as_str())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?
-        }
-    };
+    // the next statement deletes.
+    tx::query(
+        "INSERT INTO subscription_removals (id, rid, uid, removed_at) \
+         SELECT id, rid, uid, $3 FROM subscriptions WHERE rid = $1 AND uid = $2",
+    )
+    .bind(rid)
+    .bind(uid.as_str())
+    .bind(now())
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    let done =
+        tx::query("DELETE FROM subscriptions WHERE rid = $1 AND uid = $2 RETURNING u_username")
+            .bind(rid)
+            .bind(uid.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
     let Some(done) = done else {
         return Ok(None);
     };
@@ -375,7 +360,7 @@ pub(crate) async fn remove(
 /// of `rid`, with an optional system message. No such membership is `error-invalid-subscription`
 /// (no such room too, unless a message was to be posted: then it is the room that is missing).
 pub(crate) async fn update_member(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     rid: &str,
     mut sub: Subscription,
@@ -392,7 +377,7 @@ pub(crate) async fn update_member(
         return Err(missing());
     }
     sub.rid = rid.to_string();
-    let done = sqlx::query(
+    let done = tx::query(
         "UPDATE subscriptions SET ls = $3, open = $4, alert = $5, unread = $6, user_mentions = $7, \
          group_mentions = $8, roles = $9, access = $10, notify = $11, revoked_at = $12, updated_at = $13, \
          posts_seen = (SELECT posts FROM rooms WHERE id = $1) WHERE rid = $1 AND uid = $2",
@@ -517,7 +502,7 @@ impl MembershipStore for SqlStore {
     async fn set_own_state(&self, sub: &Subscription) -> Result<bool> {
         let sub = sub.clone();
         self.db.write(move |tx| Box::pin(async move {
-        let done = sqlx::query(
+        let done = tx::query(
             "UPDATE subscriptions SET ls = $3, open = $4, alert = $5, unread = $6, user_mentions = $7, \
              group_mentions = $8, updated_at = $9, f = $10, ignored = $11, \
              posts_seen = (SELECT posts FROM rooms WHERE id = $1) WHERE rid = $1 AND uid = $2",
@@ -544,7 +529,7 @@ impl MembershipStore for SqlStore {
         let (rid, uid) = (rid.to_string(), uid.to_string());
         self.db.write(move |tx| Box::pin(async move {
         let ts = now();
-        let done = sqlx::query(
+        let done = tx::query(
             "UPDATE subscriptions SET unread = 0, alert = 0, user_mentions = 0, group_mentions = 0, ls = $3, updated_at = $3, \
              posts_seen = (SELECT posts FROM rooms WHERE id = $1) WHERE rid = $1 AND uid = $2",
         )

@@ -4,6 +4,7 @@
 
 use std::sync::LazyLock;
 
+use crate::tx::{self, GetRow, Tx};
 use async_trait::async_trait;
 use huddle_core::notify::NotifyFacts;
 use huddle_core::store::{
@@ -13,7 +14,6 @@ use huddle_core::{
     Error, Message, MessageFilter, MessageQuery, MessageReport, Page, Paging, Result, Timestamp,
 };
 use serde::Serialize;
-use sqlx::{AnyConnection, Row};
 
 use crate::direct::Arg;
 use crate::errors::{db_err, message_err, room_not_found};
@@ -77,7 +77,7 @@ impl<'a> MessageRow<'a> {
 /// `insert_subscriptions`, and for the same measured reason). Room counters are the caller's
 /// business (`bump_room`), since callers batch them with other changes.
 pub(crate) async fn insert_messages(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     messages: &[&Message],
 ) -> Result<()> {
@@ -89,7 +89,7 @@ pub(crate) async fn insert_messages(
             .iter()
             .map(|m| MessageRow::new(m))
             .collect::<Result<Vec<_>>>()?;
-        sqlx::query(&insert_json_rows(backend, "messages", MESSAGE_FIELDS))
+        tx::query(&insert_json_rows(backend, "messages", MESSAGE_FIELDS))
             .bind(to_json(&rows)?)
             .execute(&mut *tx)
             .await
@@ -111,7 +111,7 @@ pub(crate) async fn insert_messages(
                 short.as_str()
             }
         };
-        let mut q = sqlx::query(sql);
+        let mut q = tx::query(sql);
         for m in chunk {
             q = bind_message(q, m)?;
         }
@@ -148,57 +148,17 @@ fn bind_message<'q>(q: Q<'q>, m: &'q Message) -> Result<Q<'q>> {
         .bind(m.idempotency_key.as_deref()))
 }
 
-/// Statement lists on SQLite (one round trip to sqlx's worker thread for several statements)
-/// bind their parameters in order of appearance across the whole list, so every statement of
-/// one uses anonymous `?`: sqlx gives a numbered parameter the value of that number in the
-/// whole list, and a statement whose numbers skip some (`?16` but no `?1`) would leave them
-/// unbound. A parameter used twice is bound twice.
-///
-/// The message's insert, leading such a list: one `?` per column, in `MESSAGE_FIELDS` order.
-static INSERT_ONE: LazyLock<String> =
-    LazyLock::new(|| insert_values_sql("messages", MESSAGE_FIELDS, 1, ""));
-
 /// `insert_messages` then `bump_room`: what every change that writes its system messages does
-/// last. On SQLite one message (nearly every such change) goes as one statement list, one
-/// round trip to sqlx's worker thread instead of two; the rows and the error mapping are those
-/// of the two calls.
+/// last.
 pub(crate) async fn insert_and_bump(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     rid: &str,
     users_delta: i64,
     messages: &[&Message],
 ) -> Result<Advanced> {
-    let [message] = messages else {
-        insert_messages(tx, backend, messages).await?;
-        return bump_room(tx, rid, users_delta, messages).await;
-    };
-    if backend == Backend::Postgres {
-        insert_messages(tx, backend, messages).await?;
-        return bump_room(tx, rid, users_delta, messages).await;
-    }
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "{}; UPDATE rooms SET users_count = users_count + ?, msgs = msgs + 1, \
-             lm = CASE WHEN lm IS NULL OR lm < ? THEN ? ELSE lm END, \
-             last_mid = CASE WHEN lm IS NULL OR lm <= ? THEN ? ELSE last_mid END, updated_at = ?, \
-             seq = seq + 1 WHERE id = ? RETURNING users_count, msgs, lm, updated_at, seq",
-            *INSERT_ONE
-        )
-    });
-    // As `bump_room`: a system message shows in the room, the newest becomes its last one.
-    let rows = bind_message(sqlx::query(&SQL), message)?
-        .bind(users_delta)
-        .bind(message.ts.0)
-        .bind(message.ts.0)
-        .bind(message.ts.0)
-        .bind(message.id.as_str())
-        .bind(now())
-        .bind(rid)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(message_err)?;
-    advanced(rows.first().ok_or_else(room_not_found)?)
+    insert_messages(tx, backend, messages).await?;
+    bump_room(tx, rid, users_delta, messages).await
 }
 
 /// The sender's own membership after their post (`$1` the room): what they had not seen stays
@@ -212,56 +172,33 @@ const SEE_OWN_POST: &str = "UPDATE subscriptions SET \
        THEN (SELECT posted_at FROM rooms WHERE id = $1) ELSE updated_at END, \
      posts_seen = (SELECT posts FROM rooms WHERE id = $1) + 1";
 
-/// A post on SQLite as one statement list, one round trip to sqlx's worker thread: the
-/// message, the sender's membership (`SEE_OWN_POST`, for a post that counts), then the room's
-/// counters, last message and event number (`bump_room_post`'s statement).
-async fn post_sqlite(
-    tx: &mut AnyConnection,
+/// A post's rows: the message, the sender's membership (`SEE_OWN_POST`, for a post that
+/// counts), then the room's counters, last message and event number.
+async fn post_rows(
+    tx: &mut Tx<'_>,
+    backend: Backend,
     rid: &str,
     message: &Message,
     counts: bool,
 ) -> Result<Advanced> {
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "{}; {} WHERE rid = ? AND uid = ? AND ? > 0; \
-             UPDATE rooms SET msgs = msgs + 1, lm = CASE WHEN lm IS NULL OR lm < ? THEN ? ELSE lm END, \
-             last_mid = CASE WHEN ? > 0 THEN ? ELSE last_mid END, \
-             updated_at = ?, seq = seq + 1, posts = posts + ?, \
-             posted_at = CASE WHEN ? > 0 THEN ? ELSE posted_at END \
-             WHERE id = ? RETURNING users_count, msgs, lm, updated_at, seq",
-            *INSERT_ONE,
-            SEE_OWN_POST.replace("$1", "?"),
-        )
-    });
-    let (counts, at) = (i64::from(counts), now());
-    let shown = i64::from(message.shown_in_room());
-    let mut q = bind_message(sqlx::query(&SQL), message)?;
-    for _ in 0..SEE_OWN_POST.matches("$1").count() {
-        q = q.bind(rid);
+    insert_messages(tx, backend, &[message]).await?;
+    if counts {
+        static SQL: LazyLock<String> =
+            LazyLock::new(|| format!("{SEE_OWN_POST} WHERE rid = $1 AND uid = $2"));
+        tx::query(&SQL)
+            .bind(rid)
+            .bind(message.u.id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
     }
-    let rows = q
-        .bind(rid)
-        .bind(message.u.id.as_str())
-        .bind(counts)
-        .bind(message.ts.0)
-        .bind(message.ts.0)
-        .bind(shown)
-        .bind(message.id.as_str())
-        .bind(at)
-        .bind(counts)
-        .bind(counts)
-        .bind(at)
-        .bind(rid)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(message_err)?;
-    advanced(rows.first().ok_or_else(room_not_found)?)
+    bump_room_post(tx, rid, message, counts).await
 }
 
 /// `RoomChange::PostMessage`: the message, the room's counters, and the other members' unread
 /// state. A repeated idempotency key is `Conflict` (`message_err`).
 pub(crate) async fn post(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     rid: &str,
     message: Message,
@@ -275,29 +212,14 @@ pub(crate) async fn post(
     // (`rows::SUB_COLS`). The sender's own post is not news to them: their row keeps what they
     // had not seen yet and marks this post seen.
     let counts = !message.is_system();
-    let advanced = match backend {
-        Backend::Sqlite => match post_sqlite(tx, rid, &message, counts).await {
-            Ok(advanced) => advanced,
-            // A foreign key: the room is gone.
-            Err(Error::NotFound(_)) if room_missing(tx, rid).await? => {
-                return Err(room_not_found());
-            }
-            Err(e) => return Err(e),
-        },
-        Backend::Postgres => {
-            insert_messages(tx, backend, &[&message]).await?;
-            if counts {
-                static SQL: LazyLock<String> =
-                    LazyLock::new(|| format!("{SEE_OWN_POST} WHERE rid = $1 AND uid = $2"));
-                sqlx::query(&SQL)
-                    .bind(rid)
-                    .bind(message.u.id.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-            }
-            bump_room_post(tx, rid, &message, counts).await?
+    let advanced = match post_rows(tx, backend, rid, &message, counts).await {
+        Ok(advanced) => advanced,
+        // A foreign key: the room is gone (SQLite did not lock it first, `claim_room`; a
+        // PostgreSQL transaction is aborted by the error, and its room was locked anyway).
+        Err(Error::NotFound(_)) if backend == Backend::Sqlite && room_missing(tx, rid).await? => {
+            return Err(room_not_found());
         }
+        Err(e) => return Err(e),
     };
     let mut items = vec![];
     // A thread reply counts on its thread's first message, in the same transaction.
@@ -350,7 +272,7 @@ pub(crate) async fn post(
 
 /// Message `id` of `rid`, its row locked (PostgreSQL) for a read-modify-write.
 async fn locked_message(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     rid: &str,
     id: &str,
@@ -365,7 +287,7 @@ async fn locked_message(
         })
     });
     let sql = &SQL[usize::from(backend == Backend::Postgres)];
-    let row = sqlx::query(sql)
+    let row = tx::query(sql)
         .bind(id)
         .bind(rid)
         .fetch_optional(&mut *tx)
@@ -374,8 +296,8 @@ async fn locked_message(
     row.as_ref().map(|r| rows::message(r)).transpose()
 }
 
-async fn write_extra(tx: &mut AnyConnection, m: &Message) -> Result<()> {
-    sqlx::query("UPDATE messages SET extra = $2, updated_at = $3 WHERE id = $1")
+async fn write_extra(tx: &mut Tx<'_>, m: &Message) -> Result<()> {
+    tx::query("UPDATE messages SET extra = $2, updated_at = $3 WHERE id = $1")
         .bind(m.id.as_str())
         .bind(to_json(&m.extra)?)
         .bind(m.updated_at.0)
@@ -388,7 +310,7 @@ async fn write_extra(tx: &mut AnyConnection, m: &Message) -> Result<()> {
 /// `RoomChange::CleanHistory`: the messages of the stretch, each logged as deleted, with the
 /// room's counters; `None` when none matched.
 pub(crate) async fn clean(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     rid: &str,
     c: &CleanHistory,
@@ -418,10 +340,7 @@ pub(crate) async fn clean(
     if let Some(limit) = c.limit {
         sql.push_str(&format!(" LIMIT {}", limit.max(0)));
     }
-    let mut q = sqlx::query(&sql)
-        .bind(rid)
-        .bind(c.oldest.0)
-        .bind(c.latest.0);
+    let mut q = tx::query(&sql).bind(rid).bind(c.oldest.0).bind(c.latest.0);
     if !c.usernames.is_empty() {
         q = q.bind(to_json(&c.usernames)?);
     }
@@ -448,7 +367,7 @@ pub(crate) async fn clean(
              CASE WHEN coalesce((m.extra::jsonb ->> 'tcount')::bigint, 0) > 0 THEN 1 ELSE 0 END, $3 \
              FROM messages m WHERE m.rid = $1 AND m.id IN (SELECT jsonb_array_elements_text($2::jsonb))",
     };
-    sqlx::query(log)
+    tx::query(log)
         .bind(rid)
         .bind(list.as_str())
         .bind(ts)
@@ -459,14 +378,14 @@ pub(crate) async fn clean(
         "DELETE FROM messages WHERE rid = $1 AND id IN ({})",
         json_list(backend, 2)
     );
-    sqlx::query(&delete)
+    tx::query(&delete)
         .bind(rid)
         .bind(list.as_str())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
     crate::rooms::replace_last_message(tx, backend, rid, list.as_str()).await?;
-    let row = sqlx::query(
+    let row = tx::query(
         "UPDATE rooms SET msgs = (SELECT count(*) FROM messages WHERE rid = $1), \
          lm = (SELECT max(ts) FROM messages WHERE rid = $1), updated_at = $2, \
          seq = seq + 1 WHERE id = $1 RETURNING users_count, msgs, lm, updated_at, seq",
@@ -491,7 +410,7 @@ pub(crate) async fn clean(
 /// `RoomChange::PatchMessage`: one patch to message `id` of `rid` and its system message;
 /// `None` (nothing written) when there is no such message or the patch changes nothing.
 pub(crate) async fn patch(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     rid: &str,
     id: &str,
@@ -533,7 +452,7 @@ pub(crate) async fn patch(
 /// `RoomChange::EditMessage`: text, edit marks and `extra` of a message of `rid`; no such
 /// message is `error-message-not-found`.
 pub(crate) async fn edit(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     rid: &str,
     message: Message,
@@ -543,7 +462,7 @@ pub(crate) async fn edit(
         return Err(message_not_found());
     }
     let editor = message.edited_by.as_ref();
-    let done = sqlx::query(
+    let done = tx::query(
         "UPDATE messages SET msg = $3, updated_at = $4, edited_at = $5, edited_by_id = $6, edited_by_username = $7, \
          edited_by_name = $8, extra = $9 WHERE id = $1 AND rid = $2",
     )
@@ -576,7 +495,7 @@ pub(crate) async fn edit(
 /// `RoomChange::DeleteMessage`: message `id` of `rid`, with the room's counters; `None` if
 /// there is no such message.
 pub(crate) async fn delete(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     rid: &str,
     id: String,
@@ -584,7 +503,7 @@ pub(crate) async fn delete(
     if !claim_room(tx, backend, rid).await? {
         return Ok(None);
     }
-    let done = sqlx::query("DELETE FROM messages WHERE id = $1 AND rid = $2 RETURNING extra")
+    let done = tx::query("DELETE FROM messages WHERE id = $1 AND rid = $2 RETURNING extra")
         .bind(id.as_str())
         .bind(rid)
         .fetch_optional(&mut *tx)
@@ -599,7 +518,7 @@ pub(crate) async fn delete(
     let thread = extra.get("tcount").and_then(|v| v.as_i64()).unwrap_or(0) > 0;
     // Kept for clients that sync deletions (chat.getDeletedMessages, chat.syncMessages, the
     // thread syncs).
-    sqlx::query(
+    tx::query(
         "INSERT INTO message_deletions (id, rid, tmid, thread, deleted_at) VALUES ($1, $2, $3, $4, $5)",
     )
         .bind(id.as_str())
@@ -612,7 +531,7 @@ pub(crate) async fn delete(
         .map_err(db_err)?;
     crate::rooms::replace_last_message(tx, backend, rid, &to_json(&[id.as_str()])?).await?;
     // msgs counts the messages the room holds; lm falls back to the newest one left.
-    let row = sqlx::query(
+    let row = tx::query(
         "UPDATE rooms SET msgs = msgs - 1, lm = (SELECT max(ts) FROM messages WHERE rid = $1), updated_at = $2, \
          seq = seq + 1 WHERE id = $1 RETURNING users_count, msgs, lm, updated_at, seq",
     )
@@ -634,7 +553,7 @@ pub(crate) async fn delete(
 /// such message. Setting a reaction that is already there still writes (and numbers) the
 /// message, as before: the caller gets the message back either way.
 pub(crate) async fn react(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     rid: &str,
     id: &str,
@@ -657,7 +576,7 @@ pub(crate) async fn react(
         })
     });
     let sql = &SQL[usize::from(backend == Backend::Postgres)];
-    let row = sqlx::query(sql)
+    let row = tx::query(sql)
         .bind(id)
         .bind(rid)
         .fetch_optional(&mut *tx)
@@ -667,7 +586,7 @@ pub(crate) async fn react(
     let mut message = rows::message(&row)?;
     toggle_reaction(&mut message, emoji, username, react);
     message.updated_at = huddle_core::Timestamp::now();
-    sqlx::query("UPDATE messages SET extra = $2, updated_at = $3 WHERE id = $1")
+    tx::query("UPDATE messages SET extra = $2, updated_at = $3 WHERE id = $1")
         .bind(id)
         .bind(to_json(&message.extra)?)
         .bind(message.updated_at.0)
@@ -746,7 +665,7 @@ impl MessageStore for SqlStore {
             .write(move |tx| {
                 Box::pin(async move {
                     let done = if starred {
-                        sqlx::query(
+                        tx::query(
                             "INSERT INTO message_stars (uid, mid, rid, ts) VALUES ($1, $2, $3, $4) \
                              ON CONFLICT (uid, mid) DO NOTHING",
                         )
@@ -757,7 +676,7 @@ impl MessageStore for SqlStore {
                         .execute(&mut *tx)
                         .await
                     } else {
-                        sqlx::query("DELETE FROM message_stars WHERE uid = $1 AND mid = $2")
+                        tx::query("DELETE FROM message_stars WHERE uid = $1 AND mid = $2")
                             .bind(uid.as_str())
                             .bind(mid.as_str())
                             .execute(&mut *tx)
@@ -776,7 +695,7 @@ impl MessageStore for SqlStore {
         self.db
             .write(move |tx| {
                 Box::pin(async move {
-                    sqlx::query(
+                    tx::query(
                         "INSERT INTO message_reports (id, mid, rid, reporter_id, reporter_username, description, message, ts) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     )
@@ -859,7 +778,12 @@ impl MessageStore for SqlStore {
             Some(MessageFilter::ThreadReplies(t)) => (" AND tmid = $3", t.as_str()),
             _ => ("", ""),
         };
-        fn bind<'q>(sql: &'q str, rid: &'q str, since: Timestamp, tmid: &'q str) -> crate::Q<'q> {
+        fn bind<'q>(
+            sql: &'q str,
+            rid: &'q str,
+            since: Timestamp,
+            tmid: &'q str,
+        ) -> crate::ReadQuery<'q> {
             let q = sqlx::query(sql).bind(rid).bind(since.0);
             if tmid.is_empty() {
                 q

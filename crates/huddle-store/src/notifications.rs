@@ -4,11 +4,11 @@
 //! webhook deliveries come from the `NotificationTriggered` items the post's event carries
 //! (`event_rows`), so the message, its notifications and their deliveries commit together.
 
+use crate::tx::{self, GetRow, Tx};
 use async_trait::async_trait;
 use huddle_core::notify::{recipients, Candidate, NotifyFacts, NotifySetting};
 use huddle_core::store::{EmailNotification, EmailOutcome, NotificationStore};
 use huddle_core::{ids, Access, Message, Result, Timestamp};
-use sqlx::{AnyConnection, Row};
 
 use std::sync::LazyLock;
 
@@ -20,7 +20,7 @@ use crate::SqlStore;
 /// The members of `rid` to notify of `message` (which the transaction just inserted), with
 /// their e-mail rows written when `facts` says e-mails are on.
 pub(crate) async fn notify_post(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     rid: &str,
     message: &Message,
@@ -46,7 +46,7 @@ pub(crate) async fn notify_post(
     });
     let sql = &SQL[usize::from(backend == Backend::Postgres)];
     let live: Vec<&str> = facts.live.iter().map(String::as_str).collect();
-    let found = sqlx::query(sql)
+    let found = tx::query(sql)
         .bind(rid)
         .bind(message.u.id.as_str())
         .bind(to_json(&live)?)
@@ -84,7 +84,7 @@ pub(crate) async fn notify_post(
     if let Some(window) = facts.email_window_ms {
         let created = now();
         for uid in &chosen {
-            sqlx::query(
+            tx::query(
                 "INSERT INTO notification_emails (id, uid, rid, message_id, created_at, due_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
@@ -177,7 +177,7 @@ impl NotificationStore for SqlStore {
                          done_at = $3, due_at = COALESCE($4, due_at), attempts = attempts + 1 \
                          WHERE state = 'pending' AND id IN ({ids})"
                     );
-                    sqlx::query(&sql)
+                    tx::query(&sql)
                         .bind(state)
                         .bind(error.map(|e| e.chars().take(500).collect::<String>()))
                         .bind(done)

@@ -14,6 +14,7 @@ use sqlx::{AnyPool, Connection, Executor};
 use crate::direct::DirectReads;
 use crate::errors::{db_err, migrate_err};
 use crate::event_rows::EventQueue;
+use crate::tx::Tx;
 use crate::writer::{BatchEnd, WriteFn, Writer};
 
 /// Longest a write waits for SQLite's single writer connection.
@@ -168,7 +169,7 @@ const PG_TEST_IF_IDLE_FOR: Duration = Duration::from_secs(5);
 /// Every connection to a SQLite file that may write. WAL lets readers run beside the writer;
 /// `synchronous=FULL` makes an acknowledged commit survive a crash or kill -9; the busy timeout
 /// covers another process (the CLI) holding the write lock for a moment.
-const SQLITE_WRITER_PRAGMAS: &str =
+pub(crate) const SQLITE_WRITER_PRAGMAS: &str =
     "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
 /// Reader connections refuse writes, so a write sent to the wrong pool fails loudly in tests
 /// instead of racing the writer.
@@ -342,9 +343,24 @@ impl Db {
                 };
                 let events = Arc::new(EventQueue::default());
                 let end: Arc<dyn BatchEnd> = events.clone();
+                // A file gets the writer thread with its own connection; should that connection
+                // not open, or for an in-memory database, the writer runs the same jobs on the
+                // pool's connection.
+                let group = match (&path, memory) {
+                    (Some(path), false) => {
+                        Writer::spawn_on_file(Path::new(path), Some(end.clone()))
+                            .inspect_err(|e| {
+                                tracing::warn!(error = %e, "SQLite writer thread not started");
+                            })
+                            .ok()
+                    }
+                    _ => None,
+                };
+                let group =
+                    group.unwrap_or_else(|| Writer::spawn_on_pool(writer.clone(), Some(end)));
                 Ok(Db {
                     backend: Backend::Sqlite,
-                    group: Some(Writer::spawn(writer.clone(), Some(end))),
+                    group: Some(group),
                     events: Some(events),
                     direct,
                     writer,
@@ -408,7 +424,7 @@ impl Db {
             return group.write(write).await;
         }
         let mut tx = self.writer.begin().await.map_err(db_err)?;
-        match write(&mut tx).await {
+        match write(&mut Tx::Sqlx(&mut tx)).await {
             Ok(value) => {
                 tx.commit().await.map_err(db_err)?;
                 Ok(value)
@@ -514,7 +530,7 @@ mod tests {
     /// Durability and safety settings are in force on every SQLite connection.
     #[tokio::test]
     async fn sqlite_connections_get_their_pragmas() {
-        use sqlx::Row;
+        use crate::tx::GetRow;
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/p.db", dir.path().display());
         let db = Db::connect(&url, &StoreOptions::default()).await.unwrap();

@@ -14,13 +14,13 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::tx::{GetRow, Tx};
 use async_trait::async_trait;
 use huddle_core::notify::NotifyFacts;
 use huddle_core::store::{
     RoomChange, RoomCounters, RoomEvent, RoomEventItem, RoomWrite, RoomWriteStore, RoomWritten,
 };
 use huddle_core::{Error, Result, Timestamp};
-use sqlx::{AnyConnection, Row};
 
 use crate::errors::db_err;
 use crate::event_rows::{self, EventQueue};
@@ -67,7 +67,7 @@ fn foreign_rid(write: &RoomWrite) -> Option<String> {
 
 /// Applies one change inside the job's transaction; `None` when it changed nothing.
 async fn apply(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     indexes: &Arc<MemberIndexes>,
     queue: Option<&EventQueue>,

@@ -7,11 +7,10 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
+use crate::tx::{self, GetRow, Tx};
 use async_trait::async_trait;
 use huddle_core::store::{RoomCounters, RoomEventItem, RoomStore};
 use huddle_core::{Message, Page, Result, Room, RoomQuery, RoomType, Subscription, Timestamp};
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
 
 use crate::direct::Arg;
 use crate::errors::{db_err, room_err, room_not_found};
@@ -34,7 +33,7 @@ pub(crate) struct LockedRoom {
 /// serialises) and reads it; `None` if the room does not exist. Every write that changes a
 /// room's counters calls this first, so such writes queue on the room in one lock order.
 pub(crate) async fn lock_room(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     rid: &str,
 ) -> Result<Option<LockedRoom>> {
@@ -42,7 +41,7 @@ pub(crate) async fn lock_room(
         "SELECT t, name, fname FROM rooms WHERE id = $1{}",
         backend.lock_rows()
     );
-    let row = sqlx::query(&sql)
+    let row = tx::query(&sql)
         .bind(rid)
         .fetch_optional(&mut *tx)
         .await
@@ -59,13 +58,9 @@ pub(crate) async fn lock_room(
 /// PostgreSQL locks the row (`lock_room`; false if there is no room). SQLite's single writer
 /// already serialises every write job, and the statements such a change runs next meet a
 /// missing room themselves (a foreign key, or no row to change), so there it runs nothing: one
-/// round trip fewer to SQLite's worker thread on every invite and post, which pays for the
-/// event row. Callers on SQLite tell a missing room apart where they meet it (`room_missing`).
-pub(crate) async fn claim_room(
-    tx: &mut AnyConnection,
-    backend: Backend,
-    rid: &str,
-) -> Result<bool> {
+/// statement fewer on every invite and post. Callers on SQLite tell a missing room apart where
+/// they meet it (`room_missing`).
+pub(crate) async fn claim_room(tx: &mut Tx<'_>, backend: Backend, rid: &str) -> Result<bool> {
     match backend {
         Backend::Sqlite => Ok(true),
         Backend::Postgres => Ok(lock_room(tx, backend, rid).await?.is_some()),
@@ -74,8 +69,8 @@ pub(crate) async fn claim_room(
 
 /// Whether room `rid` does not exist: the failure paths of a change that `claim_room` did not
 /// read (SQLite; a PostgreSQL transaction is aborted by then, and its room was locked anyway).
-pub(crate) async fn room_missing(tx: &mut AnyConnection, rid: &str) -> Result<bool> {
-    let row = sqlx::query("SELECT 1 FROM rooms WHERE id = $1")
+pub(crate) async fn room_missing(tx: &mut Tx<'_>, rid: &str) -> Result<bool> {
+    let row = tx::query("SELECT 1 FROM rooms WHERE id = $1")
         .bind(rid)
         .fetch_optional(&mut *tx)
         .await
@@ -91,7 +86,7 @@ pub(crate) struct Advanced {
 
 /// Reads the `RETURNING users_count, msgs, lm, updated_at, seq` of every statement that
 /// advances a room.
-pub(crate) fn advanced(row: &AnyRow) -> Result<Advanced> {
+pub(crate) fn advanced(row: &impl GetRow) -> Result<Advanced> {
     Ok(Advanced {
         counters: RoomCounters {
             users_count: row.try_get(0usize).map_err(db_err)?,
@@ -111,7 +106,7 @@ pub(crate) fn advanced(row: &AnyRow) -> Result<Advanced> {
 /// room's next event number in the same statement (every change that moves counters writes an
 /// event). Returns both as they now are.
 pub(crate) async fn bump_room(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     rid: &str,
     users_delta: i64,
     messages: &[&Message],
@@ -119,7 +114,7 @@ pub(crate) async fn bump_room(
     // System messages all show in the room: the newest becomes its last message.
     let latest = messages.iter().max_by_key(|m| m.ts.0);
     let q = match latest {
-        Some(m) => sqlx::query(
+        Some(m) => tx::query(
             "UPDATE rooms SET users_count = users_count + $2, msgs = msgs + $3, \
              lm = CASE WHEN lm IS NULL OR lm < $4 THEN $4 ELSE lm END, \
              last_mid = CASE WHEN lm IS NULL OR lm <= $4 THEN $6 ELSE last_mid END, \
@@ -130,7 +125,7 @@ pub(crate) async fn bump_room(
         .bind(users_delta)
         .bind(messages.len() as i64)
         .bind(m.ts.0),
-        None => sqlx::query(
+        None => tx::query(
             "UPDATE rooms SET users_count = users_count + $2, updated_at = $3, seq = seq + 1 \
              WHERE id = $1 RETURNING users_count, msgs, lm, updated_at, seq",
         )
@@ -153,13 +148,13 @@ pub(crate) async fn bump_room(
 /// `bump_room` for one posted message: `counts` (a user's message, not a system one) also
 /// moves the room's post counter and time, which members' unread state is read from.
 pub(crate) async fn bump_room_post(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     rid: &str,
     message: &Message,
     counts: bool,
 ) -> Result<Advanced> {
     let shown = message.shown_in_room();
-    let row = sqlx::query(
+    let row = tx::query(
         "UPDATE rooms SET msgs = msgs + 1, lm = CASE WHEN lm IS NULL OR lm < $2 THEN $2 ELSE lm END, \
          last_mid = CASE WHEN $5 > 0 THEN $6 ELSE last_mid END, \
          updated_at = $3, seq = seq + 1, posts = posts + $4, \
@@ -183,7 +178,7 @@ pub(crate) async fn bump_room_post(
 /// (a JSON list of ids), the newest message left that shows in the room takes its place. One
 /// index walk from the end, past thread-only replies; only when the last message went.
 pub(crate) async fn replace_last_message(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     rid: &str,
     deleted: &str,
@@ -202,7 +197,7 @@ pub(crate) async fn replace_last_message(
          ORDER BY l.ts DESC, l.id{c} DESC LIMIT 1) WHERE id = $1 AND last_mid IN ({})",
         json_list(backend, 2)
     );
-    sqlx::query(&sql)
+    tx::query(&sql)
         .bind(rid)
         .bind(deleted)
         .execute(&mut *tx)
@@ -212,8 +207,8 @@ pub(crate) async fn replace_last_message(
 }
 
 /// Takes the room's next event number, for a change that moves no counter.
-pub(crate) async fn advance_room(tx: &mut AnyConnection, rid: &str) -> Result<Advanced> {
-    let row = sqlx::query(
+pub(crate) async fn advance_room(tx: &mut Tx<'_>, rid: &str) -> Result<Advanced> {
+    let row = tx::query(
         "UPDATE rooms SET seq = seq + 1 WHERE id = $1 RETURNING users_count, msgs, lm, updated_at, seq",
     )
     .bind(rid)
@@ -265,7 +260,7 @@ fn bind_room<'q>(q: Q<'q>, r: &'q Room, users_count: i64) -> Result<Q<'q>> {
 /// repeats; for a new id it is 1. `queued` is the last number of such events still queued for
 /// the batch's end (`EventQueue`, SQLite), which `room_events` does not hold yet.
 pub(crate) async fn create(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     room: Room,
     members: Vec<Subscription>,
@@ -288,14 +283,14 @@ pub(crate) async fn create(
         })
         .collect();
     // usersCount is what this transaction writes, whatever the caller's copy says.
-    bind_room(sqlx::query(INSERT.as_str()), &room, members.len() as i64)?
+    bind_room(tx::query(INSERT.as_str()), &room, members.len() as i64)?
         .execute(&mut *tx)
         .await
         .map_err(|e| room_err(e, &room))?;
     // Numbered by a statement of its own: on PostgreSQL an insert that waited for a concurrent
     // deletion of the same id to commit still reads with the snapshot it began with, which
     // lacks that deletion's event; this statement begins after, and sees it.
-    let row = sqlx::query(
+    let row = tx::query(
         "UPDATE rooms SET seq = (SELECT max(s) + 1 FROM \
          (SELECT max(e.seq) AS s FROM room_events e WHERE e.rid = $1 UNION ALL SELECT $2) x) \
          WHERE id = $1 RETURNING users_count, msgs, lm, updated_at, seq",
@@ -326,7 +321,7 @@ pub(crate) async fn create(
 /// `RoomChange::UpdateRoom`: the room's settings (not its counters), its memberships' copies
 /// of its type and name, and the system message if any.
 pub(crate) async fn update(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     room: Room,
     message: Option<Message>,
@@ -335,7 +330,7 @@ pub(crate) async fn update(
     let Some(old) = lock_room(tx, backend, &room.id).await? else {
         return Err(room_not_found());
     };
-    sqlx::query(
+    tx::query(
         "UPDATE rooms SET name = $2, fname = $3, topic = $4, description = $5, announcement = $6, read_only = $7, \
          archived = $8, is_default = $9, join_code = $10, t = $11, subject = $12, photo_url = $13, \
          welcome_messages = $14, custom = $15, guest_access = $16, updated_at = $17, encrypted = $18 WHERE id = $1",
@@ -366,7 +361,7 @@ pub(crate) async fn update(
     let ts = now();
     if room.t == RoomType::Direct {
         if old.t != room.t.as_str() {
-            sqlx::query("UPDATE subscriptions SET t = $2, updated_at = $3 WHERE rid = $1")
+            tx::query("UPDATE subscriptions SET t = $2, updated_at = $3 WHERE rid = $1")
                 .bind(room.id.as_str())
                 .bind(room.t.as_str())
                 .bind(ts)
@@ -375,7 +370,7 @@ pub(crate) async fn update(
                 .map_err(db_err)?;
         }
     } else if old.t != room.t.as_str() || old.name != room.name || old.fname != room.fname {
-        sqlx::query(
+        tx::query(
             "UPDATE subscriptions SET t = $2, name = $3, fname = $4, updated_at = $5 WHERE rid = $1",
         )
         .bind(room.id.as_str())
@@ -415,7 +410,7 @@ pub(crate) async fn update(
 /// `RoomChange::DeleteRoom`: the room, its memberships and messages; `None` if there is no
 /// such room. The event takes its number before the row goes.
 pub(crate) async fn delete(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     rid: &str,
 ) -> Result<Option<Applied>> {
@@ -424,7 +419,7 @@ pub(crate) async fn delete(
     }
     let advanced = advance_room(tx, rid).await?;
     // Every member's membership ends with the room: `subscriptions/get` reports it.
-    sqlx::query(
+    tx::query(
         "INSERT INTO subscription_removals (id, rid, uid, removed_at) \
          SELECT id, rid, uid, $2 FROM subscriptions WHERE rid = $1",
     )
@@ -442,7 +437,7 @@ pub(crate) async fn delete(
         "DELETE FROM invites WHERE rid = $1",
         "DELETE FROM rooms WHERE id = $1",
     ] {
-        sqlx::query(sql)
+        tx::query(sql)
             .bind(rid)
             .execute(&mut *tx)
             .await

@@ -1,24 +1,20 @@
 //! Workspace configuration: the `permissions`, `roles` and `settings` tables. Defaults are
 //! inserted only where missing, so an admin's edits survive restarts.
 
+use crate::tx::{self, GetRow};
 use async_trait::async_trait;
 use huddle_core::store::SettingsStore;
 use huddle_core::{Error, Permission, Result, Role, RoleScope, Timestamp};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
-use crate::errors::{db_err, is_unique_violation};
+use crate::errors::{db_err, is_unique_violation, DbError};
 use crate::sql::{flag, from_json, now, to_json, values_rows, CHUNK};
 use crate::SqlStore;
 
-fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
-    row: &'r AnyRow,
-    column: &str,
-) -> Result<T> {
+fn get<T: tx::Get>(row: &impl GetRow, column: &str) -> Result<T> {
     row.try_get::<T, _>(column).map_err(db_err)
 }
 
-fn permission(row: &AnyRow) -> Result<Permission> {
+fn permission(row: &impl GetRow) -> Result<Permission> {
     Ok(Permission {
         id: get(row, "id")?,
         roles: from_json(&get::<String>(row, "roles")?, "permissions.roles")?,
@@ -26,7 +22,7 @@ fn permission(row: &AnyRow) -> Result<Permission> {
     })
 }
 
-fn role(row: &AnyRow) -> Result<Role> {
+fn role(row: &impl GetRow) -> Result<Role> {
     let scope = match get::<String>(row, "scope")?.as_str() {
         "Users" => RoleScope::Users,
         "Subscriptions" => RoleScope::Subscriptions,
@@ -43,7 +39,8 @@ fn role(row: &AnyRow) -> Result<Role> {
 }
 
 /// Writing a role: a taken id or name is a `Conflict` (the service words it).
-fn role_err(e: sqlx::Error) -> Error {
+fn role_err(e: impl Into<DbError>) -> Error {
+    let e = e.into();
     if is_unique_violation(&e) {
         return Error::Conflict(huddle_core::Failure::new(
             "error-duplicate-role-names-not-allowed",
@@ -73,7 +70,7 @@ impl SqlStore {
                             "INSERT INTO {table_cols} VALUES {} ON CONFLICT ({key}) DO NOTHING",
                             values_rows(chunk.len(), cols)
                         ));
-                        let mut q = sqlx::query(&sql);
+                        let mut q = tx::query(&sql);
                         for item in chunk {
                             q = bind(q, item)?;
                         }
@@ -118,7 +115,7 @@ impl SettingsStore for SqlStore {
         let (id, roles) = (id.to_string(), roles.to_vec());
         self.db.write(move |tx| Box::pin(async move {
         let (id, roles) = (id.as_str(), roles.as_slice());
-        sqlx::query(
+        tx::query(
             "INSERT INTO permissions (id, roles, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (id) DO UPDATE SET roles = excluded.roles, updated_at = excluded.updated_at",
         )
@@ -165,7 +162,7 @@ impl SettingsStore for SqlStore {
         self.db
             .write(move |tx| {
                 Box::pin(async move {
-                    sqlx::query(
+                    tx::query(
                         "INSERT INTO roles (id, name, scope, description, protected, updated_at) \
                          VALUES ($1, $2, $3, $4, $5, $6)",
                     )
@@ -189,7 +186,7 @@ impl SettingsStore for SqlStore {
         self.db
             .write(move |tx| {
                 Box::pin(async move {
-                    let done = sqlx::query(
+                    let done = tx::query(
                         "UPDATE roles SET name = $2, scope = $3, description = $4, updated_at = $5 \
                          WHERE id = $1",
                     )
@@ -212,7 +209,7 @@ impl SettingsStore for SqlStore {
         self.db
             .write(move |tx| {
                 Box::pin(async move {
-                    let gone = sqlx::query(
+                    let gone = tx::query(
                         "DELETE FROM roles WHERE id = $1 \
                          RETURNING id, name, scope, description, protected",
                     )
@@ -223,7 +220,7 @@ impl SettingsStore for SqlStore {
                     let Some(gone) = gone else {
                         return Ok(false);
                     };
-                    sqlx::query(
+                    tx::query(
                         "INSERT INTO roles_removed (id, name, scope, description, protected, removed_at) \
                          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET \
                          name = excluded.name, scope = excluded.scope, \
@@ -287,7 +284,7 @@ impl SettingsStore for SqlStore {
         let (id, value) = (id.to_string(), value.clone());
         self.db.write(move |tx| Box::pin(async move {
         let (id, value) = (id.as_str(), &value);
-        sqlx::query("INSERT INTO settings (id, value) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET value = excluded.value")
+        tx::query("INSERT INTO settings (id, value) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET value = excluded.value")
             .bind(id)
             .bind(to_json(value)?)
             .execute(&mut *tx)

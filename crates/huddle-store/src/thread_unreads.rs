@@ -2,10 +2,10 @@
 //! for the thread's other followers who are members, in the post's transaction; taken away
 //! when the follower reads the thread (`readThreads`) or the room with `readThreads`.
 
+use crate::tx::{self, GetRow, Tx};
 use async_trait::async_trait;
 use huddle_core::store::ThreadStore;
 use huddle_core::Result;
-use sqlx::{AnyConnection, Row};
 
 use crate::errors::db_err;
 use crate::pool::Backend;
@@ -15,7 +15,7 @@ use crate::SqlStore;
 /// Thread `tmid` of `rid` has a new reply by `sender`: unread for its other `followers`
 /// who are members of the room (one row each, whatever how many replies they missed).
 pub(crate) async fn mark_unread(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     rid: &str,
     tmid: &str,
@@ -31,7 +31,7 @@ pub(crate) async fn mark_unread(
          WHERE s.rid = $1 AND s.uid IN ({}) ON CONFLICT (uid, rid, tmid) DO NOTHING",
         json_list(backend, 3)
     );
-    sqlx::query(&sql)
+    tx::query(&sql)
         .bind(rid)
         .bind(tmid)
         .bind(to_json(&others)?)
@@ -63,17 +63,15 @@ impl ThreadStore for SqlStore {
             .write(move |tx| {
                 Box::pin(async move {
                     let q = match &tmid {
-                        Some(t) => sqlx::query(
+                        Some(t) => tx::query(
                             "DELETE FROM thread_unreads WHERE uid = $1 AND rid = $2 AND tmid = $3",
                         )
                         .bind(uid.as_str())
                         .bind(rid.as_str())
                         .bind(t.as_str()),
-                        None => {
-                            sqlx::query("DELETE FROM thread_unreads WHERE uid = $1 AND rid = $2")
-                                .bind(uid.as_str())
-                                .bind(rid.as_str())
-                        }
+                        None => tx::query("DELETE FROM thread_unreads WHERE uid = $1 AND rid = $2")
+                            .bind(uid.as_str())
+                            .bind(rid.as_str()),
                     };
                     q.execute(&mut *tx).await.map_err(db_err)?;
                     Ok(())

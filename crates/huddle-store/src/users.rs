@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 
+use crate::tx::{self, GetRow, Tx};
 use async_trait::async_trait;
 use huddle_core::store::UserStore;
 use huddle_core::{
     Error, Invitee, LoginToken, Page, Result, TokenKind, User, UserField, UserQuery,
 };
-use sqlx::{AnyConnection, Row};
 
 use crate::direct::Arg;
 use crate::errors::{db_err, reference_err, user_err, user_not_found};
@@ -47,14 +47,14 @@ pub(crate) fn bind_user<'q>(q: Q<'q>, u: &'q User) -> Result<Q<'q>> {
 
 /// Replaces the searchable copy of a user's global roles.
 async fn write_roles(
-    tx: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     user_id: &str,
     roles: &[String],
     replace: bool,
 ) -> Result<()> {
     if replace {
-        sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
+        tx::query("DELETE FROM user_roles WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)
             .await
@@ -66,7 +66,7 @@ async fn write_roles(
              ON CONFLICT (user_id, role) DO NOTHING",
             json_list(backend, 2)
         );
-        sqlx::query(&sql)
+        tx::query(&sql)
             .bind(user_id)
             .bind(to_json(roles)?)
             .execute(&mut *tx)
@@ -156,7 +156,7 @@ impl UserStore for SqlStore {
             .write(move |tx| {
                 Box::pin(async move {
                     let done = match &avatar {
-                        Some(a) => sqlx::query(
+                        Some(a) => tx::query(
                             "INSERT INTO avatars (uid, content_type, data, url, etag, updated_at) \
                              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (uid) DO UPDATE SET \
                              content_type = excluded.content_type, data = excluded.data, url = excluded.url, \
@@ -170,7 +170,7 @@ impl UserStore for SqlStore {
                         .bind(a.updated_at.0)
                         .execute(&mut *tx)
                         .await,
-                        None => sqlx::query("DELETE FROM avatars WHERE uid = $1")
+                        None => tx::query("DELETE FROM avatars WHERE uid = $1")
                             .bind(uid.as_str())
                             .execute(&mut *tx)
                             .await,
@@ -193,7 +193,7 @@ impl UserStore for SqlStore {
             .write(move |tx| {
                 Box::pin(async move {
                     let user = &user;
-                    bind_user(sqlx::query(&sql), user)?
+                    bind_user(tx::query(&sql), user)?
                         .execute(&mut *tx)
                         .await
                         .map_err(|e| user_err(e, user))?;
@@ -217,7 +217,7 @@ impl UserStore for SqlStore {
         let (user, backend) = (user.clone(), self.db.backend);
         let out = self.db.write(move |tx| Box::pin(async move {
         let user = &user;
-        let done = bind_user(sqlx::query(&sql), user)?
+        let done = bind_user(tx::query(&sql), user)?
             .execute(&mut *tx)
             .await
             .map_err(|e| user_err(e, user))?;
@@ -228,7 +228,7 @@ impl UserStore for SqlStore {
         // Memberships carry the username (member lists sort by it) and name: follow a rename.
         // The condition keeps the common case (a login stamping last_login) from touching them.
         let username = user.username.clone().unwrap_or_default();
-        let followed = sqlx::query("UPDATE subscriptions SET u_username = $2, u_name = $3 WHERE uid = $1 AND (u_username <> $2 OR u_name IS NULL OR u_name <> $3)")
+        let followed = tx::query("UPDATE subscriptions SET u_username = $2, u_name = $3 WHERE uid = $1 AND (u_username <> $2 OR u_name IS NULL OR u_name <> $3)")
             .bind(user.id.as_str())
             .bind(username)
             .bind(user.name.as_str())
@@ -305,7 +305,7 @@ impl UserStore for SqlStore {
         // Lock order (PostgreSQL): the user row first, which also blocks new memberships for
         // them (their foreign-key check waits on it), then their rooms in id order.
         let sql = format!("SELECT id FROM users WHERE id = $1{}", b.lock_for_delete());
-        if sqlx::query(&sql)
+        if tx::query(&sql)
             .bind(id)
             .fetch_optional(&mut *tx)
             .await
@@ -315,13 +315,13 @@ impl UserStore for SqlStore {
             return Ok(false);
         }
         let sql = format!("SELECT id FROM rooms WHERE id IN (SELECT rid FROM subscriptions WHERE uid = $1) ORDER BY id{}", b.lock_rows());
-        sqlx::query(&sql)
+        tx::query(&sql)
             .bind(id)
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
         // Decrement exactly the rooms whose membership this statement removed.
-        let removed = sqlx::query("DELETE FROM subscriptions WHERE uid = $1 RETURNING rid")
+        let removed = tx::query("DELETE FROM subscriptions WHERE uid = $1 RETURNING rid")
             .bind(id)
             .fetch_all(&mut *tx)
             .await
@@ -337,29 +337,29 @@ impl UserStore for SqlStore {
                 "UPDATE rooms SET users_count = users_count - 1, updated_at = $1 WHERE id IN ({})",
                 json_list(b, 2)
             );
-            sqlx::query(&sql)
+            tx::query(&sql)
                 .bind(ts)
                 .bind(to_json(&rids)?)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
         }
-        sqlx::query("DELETE FROM avatars WHERE uid = $1")
+        tx::query("DELETE FROM avatars WHERE uid = $1")
             .bind(id)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        sqlx::query("DELETE FROM login_tokens WHERE user_id = $1")
+        tx::query("DELETE FROM login_tokens WHERE user_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
+        tx::query("DELETE FROM user_roles WHERE user_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        sqlx::query("DELETE FROM users WHERE id = $1")
+        tx::query("DELETE FROM users WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await
@@ -473,7 +473,7 @@ impl UserStore for SqlStore {
         self.db
             .write(move |tx| {
                 Box::pin(async move {
-                    let result = sqlx::query(&sql)
+                    let result = tx::query(&sql)
                         .bind(token.hashed.as_str())
                         .bind(token.user_id.as_str())
                         .bind(token.kind.as_str())
@@ -522,7 +522,7 @@ impl UserStore for SqlStore {
             .db
             .write(move |tx| {
                 Box::pin(async move {
-                    let done = sqlx::query("DELETE FROM login_tokens WHERE hashed = $1")
+                    let done = tx::query("DELETE FROM login_tokens WHERE hashed = $1")
                         .bind(key.as_str())
                         .execute(&mut *tx)
                         .await
@@ -553,7 +553,7 @@ impl UserStore for SqlStore {
             .write(move |tx| {
                 Box::pin(async move {
                     let done =
-                        sqlx::query("DELETE FROM login_tokens WHERE user_id = $1 AND name = $2")
+                        tx::query("DELETE FROM login_tokens WHERE user_id = $1 AND name = $2")
                             .bind(uid.as_str())
                             .bind(token_name.as_str())
                             .execute(&mut *tx)
@@ -575,7 +575,7 @@ impl UserStore for SqlStore {
             .db
             .write(move |tx| {
                 Box::pin(async move {
-                    sqlx::query("DELETE FROM login_tokens WHERE user_id = $1")
+                    tx::query("DELETE FROM login_tokens WHERE user_id = $1")
                         .bind(uid.as_str())
                         .execute(&mut *tx)
                         .await

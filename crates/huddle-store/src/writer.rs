@@ -1,47 +1,60 @@
 //! SQLite group commit. With `synchronous=FULL` every `COMMIT` is an fsync, and one fsync per
 //! write caps a SQLite file at ~1,000-3,000 writes/s whatever the CPU. So every write of a
-//! SQLite store is a *job* sent to one writer task, which runs the queued jobs in one
+//! SQLite store is a *job* sent to one writer, which runs the queued jobs in one
 //! `BEGIN IMMEDIATE ... COMMIT` (one fsync for up to `MAX_BATCH` jobs), each job inside its own
 //! `SAVEPOINT` so that a failing job is undone alone (`ROLLBACK TO`) and the others still
-//! commit. Every statement is a round trip to sqlx's SQLite worker thread (two thread wake-ups),
-//! so the savepoint statements ride together: `BEGIN IMMEDIATE; SAVEPOINT job` opens a batch,
-//! `RELEASE job; SAVEPOINT job` moves the savepoint past a job that succeeded, a failed job's
-//! `ROLLBACK TO job` leaves the savepoint where it was for the next one, and `COMMIT` commits
-//! the savepoint still open with the rest: one writer statement per job instead of two. A job's answer is sent only after `COMMIT` returned OK: an acknowledged write
-//! is as durable as before. If the transaction itself fails (`COMMIT`, a savepoint statement,
-//! or writing the rows the batch's jobs queued for its end, `BatchEnd`), every job of the batch
-//! gets the error, none of them is committed.
+//! commit: `BEGIN IMMEDIATE; SAVEPOINT job` opens a batch, `RELEASE job; SAVEPOINT job` moves
+//! the savepoint past a job that succeeded, a failed job's `ROLLBACK TO job` leaves the
+//! savepoint where it was for the next one, and `COMMIT` commits the savepoint still open with
+//! the rest. A job's answer is sent only after `COMMIT` returned OK: an acknowledged write is
+//! durable. If the transaction itself fails (`COMMIT`, a savepoint statement, or writing the
+//! rows the batch's jobs queued for its end, `BatchEnd`), every job of the batch gets the
+//! error, none of them is committed.
 //!
-//! Jobs run on the writer task, not on the caller's, so a client that disconnects mid-write
+//! On a SQLite file the writer is a thread of its own that owns a `rusqlite` connection: the
+//! jobs' statements run on it synchronously, prepared once and kept in the connection's cache,
+//! and a batch is driven by a plain `block_on` (the jobs' futures are ready at once, `tx.rs`).
+//! sqlx ran each statement on its connection's worker thread, so every statement of every job
+//! was a hand-off there and back (two thread wake-ups): under load that hand-off, not SQLite,
+//! was most of a write's cost. An in-memory database keeps its one connection in sqlx's pool
+//! (a second connection would open another, empty database) and its writer is a task running
+//! the same batches on it.
+//!
+//! Jobs run on the writer, not on the caller's task, so a client that disconnects mid-write
 //! cannot leave a half-run job inside a shared transaction: once queued, a job runs to its end.
 //! PostgreSQL does not use this (`pool::Db::write` gives each job its own transaction; the
 //! server groups concurrent commits' fsyncs itself).
 
 use std::panic::AssertUnwindSafe;
+use std::path::Path;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use huddle_core::{Error, Result};
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool, Executor};
+use sqlx::{Any, AnyPool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::errors::db_err;
+use crate::tx::Tx;
 
 /// Most jobs per transaction: bounds how long the first job of a batch waits for its commit.
 pub(crate) const MAX_BATCH: usize = 256;
 /// Jobs waiting for the writer beyond this make their callers wait to enqueue (backpressure).
 const QUEUE: usize = 4096;
+/// Prepared statements the writer's own connection keeps (every job kind's statements, the
+/// chunked inserts' full and single-row forms).
+const STATEMENTS: usize = 256;
 
 /// What a write does with the writer's connection, inside the batch's transaction. Everything
 /// it needs is moved in: it may outlive the request that queued it.
 pub(crate) trait WriteFn<T>:
-    for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + 'static
+    for<'c, 't> FnOnce(&'c mut Tx<'t>) -> BoxFuture<'c, Result<T>> + Send + 'static
 {
 }
 impl<T, F> WriteFn<T> for F where
-    F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + 'static
+    F: for<'c, 't> FnOnce(&'c mut Tx<'t>) -> BoxFuture<'c, Result<T>> + Send + 'static
 {
 }
 
@@ -51,7 +64,7 @@ impl<T, F> WriteFn<T> for F where
 /// queue only as their last step, so what is queued belongs to jobs that succeeded.
 pub(crate) trait BatchEnd: Send + Sync + 'static {
     /// Writes what the batch queued; an error fails the whole batch (nothing commits).
-    fn flush<'c>(&'c self, conn: &'c mut AnyConnection) -> BoxFuture<'c, Result<()>>;
+    fn flush<'c>(&'c self, tx: &'c mut Tx<'_>) -> BoxFuture<'c, Result<()>>;
     /// Forgets what a batch that did not commit queued.
     fn discard(&self);
 }
@@ -59,7 +72,7 @@ pub(crate) trait BatchEnd: Send + Sync + 'static {
 /// A queued write with its answer channel, type-erased for the queue.
 trait Job: Send {
     /// Runs the write; returns whether it succeeded (its answer is kept until the commit).
-    fn run<'c>(&'c mut self, conn: &'c mut AnyConnection) -> BoxFuture<'c, bool>;
+    fn run<'c>(&'c mut self, tx: &'c mut Tx<'_>) -> BoxFuture<'c, bool>;
     /// Sends the answer: the job's own result if it failed or the batch committed, else the
     /// batch's error.
     fn answer(self: Box<Self>, batch: &Result<()>);
@@ -72,11 +85,11 @@ struct Typed<T, F> {
 }
 
 impl<T: Send + 'static, F: WriteFn<T>> Job for Typed<T, F> {
-    fn run<'c>(&'c mut self, conn: &'c mut AnyConnection) -> BoxFuture<'c, bool> {
+    fn run<'c>(&'c mut self, tx: &'c mut Tx<'_>) -> BoxFuture<'c, bool> {
         Box::pin(async move {
             let out = match self.write.take() {
                 // A panicking job must not take the writer (and every later write) down.
-                Some(write) => AssertUnwindSafe(write(conn))
+                Some(write) => AssertUnwindSafe(write(tx))
                     .catch_unwind()
                     .await
                     .unwrap_or_else(|_| Err(Error::Internal("write job panicked".into()))),
@@ -109,7 +122,7 @@ fn same_error(e: &Error) -> Error {
     }
 }
 
-/// The handle the store keeps; dropping the last one stops the writer task once its queue is
+/// The handle the store keeps; dropping the last one stops the writer once its queue is
 /// drained.
 #[derive(Clone)]
 pub(crate) struct Writer {
@@ -117,12 +130,35 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task on the current runtime. It takes the pool's (single) connection
-    /// for each batch and gives it back after, so the migrations and the few single-statement
-    /// writes that use the pool directly interleave between batches.
-    pub(crate) fn spawn(pool: AnyPool, end: Option<Arc<dyn BatchEnd>>) -> Writer {
+    /// Starts the writer thread on its own connection to the SQLite file at `path` (already
+    /// migrated). Jobs' futures run on that thread inside the current runtime's context.
+    pub(crate) fn spawn_on_file(path: &Path, end: Option<Arc<dyn BatchEnd>>) -> Result<Writer> {
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(db_err)?;
+        conn.execute_batch(crate::pool::SQLITE_WRITER_PRAGMAS)
+            .map_err(db_err)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENTS);
         let (queue, jobs) = mpsc::channel(QUEUE);
-        tokio::spawn(run(pool, jobs, end));
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::Builder::new()
+            .name("huddle-sqlite-writer".into())
+            .spawn(move || {
+                let _runtime = runtime.enter();
+                run_on_thread(conn, jobs, end);
+            })
+            .map_err(|e| Error::Internal(format!("starting the SQLite writer: {e}")))?;
+        Ok(Writer { queue })
+    }
+
+    /// Starts the writer as a task on the current runtime, on the pool's (single) connection,
+    /// taken for each burst of batches and given back after, so the migrations and the few
+    /// single-statement writes that use the pool directly interleave between them.
+    pub(crate) fn spawn_on_pool(pool: AnyPool, end: Option<Arc<dyn BatchEnd>>) -> Writer {
+        let (queue, jobs) = mpsc::channel(QUEUE);
+        tokio::spawn(run_on_pool(pool, jobs, end));
         Writer { queue }
     }
 
@@ -143,7 +179,21 @@ fn stopped() -> Error {
     Error::Unavailable("the database writer has stopped".into())
 }
 
-async fn run(
+fn run_on_thread(
+    mut conn: rusqlite::Connection,
+    mut jobs: mpsc::Receiver<Box<dyn Job>>,
+    end: Option<Arc<dyn BatchEnd>>,
+) {
+    while let Some(first) = jobs.blocking_recv() {
+        let mut batch = vec![first];
+        let mut tx = Tx::Sqlite(&mut conn);
+        let result =
+            futures::executor::block_on(run_batch(&mut tx, &mut batch, &mut jobs, end.as_deref()));
+        finish(result, batch, &jobs, end.as_deref());
+    }
+}
+
+async fn run_on_pool(
     pool: AnyPool,
     mut jobs: mpsc::Receiver<Box<dyn Job>>,
     end: Option<Arc<dyn BatchEnd>>,
@@ -161,7 +211,8 @@ async fn run(
         };
         let result = match conn {
             Ok(mut conn) => {
-                let result = run_batch(&mut conn, &mut batch, &mut jobs, end.as_deref()).await;
+                let mut tx = Tx::Sqlx(&mut conn);
+                let result = run_batch(&mut tx, &mut batch, &mut jobs, end.as_deref()).await;
                 // After a failed batch the pool's test decides whether the connection is
                 // still good.
                 if result.is_ok() && !jobs.is_empty() {
@@ -171,43 +222,52 @@ async fn run(
             }
             Err(e) => Err(e),
         };
-        // Figures for /metrics (no-ops when no recorder is installed): the backlog left behind
-        // this batch, its size, and whether it committed.
-        metrics::gauge!("huddle_sqlite_writer_queue_depth").set(jobs.len() as f64);
-        metrics::histogram!("huddle_sqlite_writer_batch_jobs").record(batch.len() as f64);
-        if let Err(e) = &result {
-            metrics::counter!("huddle_sqlite_writer_failed_batches_total").increment(1);
-            tracing::warn!(error = %e, jobs = batch.len(), "write batch failed");
-            if let Some(end) = &end {
-                end.discard();
-            }
-        } else {
-            metrics::counter!("huddle_sqlite_writer_commits_total").increment(1);
+        finish(result, batch, &jobs, end.as_deref());
+    }
+}
+
+/// Figures for /metrics (no-ops when no recorder is installed): the backlog left behind the
+/// batch, its size, and whether it committed; then every job's answer.
+fn finish(
+    result: Result<()>,
+    batch: Vec<Box<dyn Job>>,
+    jobs: &mpsc::Receiver<Box<dyn Job>>,
+    end: Option<&dyn BatchEnd>,
+) {
+    metrics::gauge!("huddle_sqlite_writer_queue_depth").set(jobs.len() as f64);
+    metrics::histogram!("huddle_sqlite_writer_batch_jobs").record(batch.len() as f64);
+    if let Err(e) = &result {
+        metrics::counter!("huddle_sqlite_writer_failed_batches_total").increment(1);
+        tracing::warn!(error = %e, jobs = batch.len(), "write batch failed");
+        if let Some(end) = end {
+            end.discard();
         }
-        for job in batch {
-            job.answer(&result);
-        }
+    } else {
+        metrics::counter!("huddle_sqlite_writer_commits_total").increment(1);
+    }
+    for job in batch {
+        job.answer(&result);
     }
 }
 
 /// Runs `batch[0]` and whatever else is queued (up to `MAX_BATCH`) in one transaction. `Err`
 /// means the transaction did not commit.
 async fn run_batch(
-    conn: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     batch: &mut Vec<Box<dyn Job>>,
     jobs: &mut mpsc::Receiver<Box<dyn Job>>,
     end: Option<&dyn BatchEnd>,
 ) -> Result<()> {
     // IMMEDIATE: the write lock up front, so no job can fail half-way on a read-to-write
     // upgrade (another process, the CLI, may hold it for a moment: busy_timeout waits).
-    cached(conn, "BEGIN IMMEDIATE; SAVEPOINT job").await?;
+    tx.script("BEGIN IMMEDIATE; SAVEPOINT job").await?;
     let mut next = 0;
     loop {
         // The savepoint `job` is open here, at the end of the jobs that succeeded so far.
-        let ok = batch[next].run(conn).await;
+        let ok = batch[next].run(tx).await;
         if !ok {
-            if let Err(e) = cached(conn, "ROLLBACK TO job").await {
-                rollback(conn).await;
+            if let Err(e) = tx.script("ROLLBACK TO job").await {
+                tx.rollback().await;
                 return Err(e);
             }
         }
@@ -224,57 +284,52 @@ async fn run_batch(
         // A succeeded job's rows stay: the savepoint moves past them (a rolled-back one left
         // it where it was).
         if ok {
-            if let Err(e) = cached(conn, "RELEASE job; SAVEPOINT job").await {
-                rollback(conn).await;
+            if let Err(e) = tx.script("RELEASE job; SAVEPOINT job").await {
+                tx.rollback().await;
                 return Err(e);
             }
         }
     }
     if let Some(end) = end {
-        if let Err(e) = end.flush(conn).await {
-            rollback(conn).await;
+        if let Err(e) = end.flush(tx).await {
+            tx.rollback().await;
             return Err(e);
         }
     }
-    if let Err(e) = cached(conn, "COMMIT").await {
-        rollback(conn).await;
+    if let Err(e) = tx.script("COMMIT").await {
+        tx.rollback().await;
         return Err(e);
     }
     Ok(())
-}
-
-/// Runs one of the writer's own statements (or two, in one round trip) through the
-/// connection's statement cache: a plain `execute(&str)` is parsed again on every call, and
-/// these run for every job (savepoint) and every batch (transaction).
-async fn cached(conn: &mut AnyConnection, sql: &'static str) -> Result<()> {
-    sqlx::query(sql)
-        .persistent(true)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    Ok(())
-}
-
-/// Ends a failed batch's transaction, if SQLite has not ended it already (it rolls back by
-/// itself on some I/O errors, and then `ROLLBACK` fails harmlessly).
-async fn rollback(conn: &mut AnyConnection) {
-    if let Err(e) = conn.execute("ROLLBACK").await {
-        tracing::debug!(error = %e, "rollback after a failed batch");
-    }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::tx;
     use sqlx::any::AnyPoolOptions;
-    use sqlx::Row;
+    use sqlx::{Executor, Row};
 
-    /// A writer on a fresh file, and a separate reader connection: what the reader sees is
-    /// committed.
-    async fn setup(dir: &tempfile::TempDir) -> (Writer, AnyPool) {
+    /// The two writers: the thread with its own connection to the file, and the task on the
+    /// pool's connection.
+    #[derive(Clone, Copy, Debug)]
+    enum Kind {
+        Thread,
+        Pool,
+    }
+    const KINDS: [Kind; 2] = [Kind::Thread, Kind::Pool];
+
+    /// A writer of `kind` on a fresh file (with `end` at each batch's end), and a separate
+    /// reader connection: what the reader sees is committed.
+    async fn setup(
+        dir: &tempfile::TempDir,
+        kind: Kind,
+        end: Option<Arc<dyn BatchEnd>>,
+    ) -> (Writer, AnyPool) {
         sqlx::any::install_default_drivers();
-        let url = format!("sqlite:{}/w.db?mode=rwc", dir.path().display());
+        let path = dir.path().join(format!("{kind:?}.db"));
+        let url = format!("sqlite:{}?mode=rwc", path.display());
         let pool = AnyPoolOptions::new()
             .max_connections(1)
             .after_connect(|conn, _| {
@@ -294,7 +349,11 @@ mod tests {
         .await
         .unwrap();
         let reader = AnyPoolOptions::new().connect(&url).await.unwrap();
-        (Writer::spawn(pool, None), reader)
+        let writer = match kind {
+            Kind::Thread => Writer::spawn_on_file(&path, end).unwrap(),
+            Kind::Pool => Writer::spawn_on_pool(pool, end),
+        };
+        (writer, reader)
     }
 
     async fn values(reader: &AnyPool) -> Vec<i64> {
@@ -309,14 +368,14 @@ mod tests {
 
     /// Inserts `v` into `t`, then fails if `fail`: the insert must be undone alone.
     fn insert(v: i64, fail: bool) -> impl WriteFn<i64> {
-        move |conn| inserting(conn, v, fail)
+        move |tx| inserting(tx, v, fail)
     }
 
-    fn inserting(conn: &mut AnyConnection, v: i64, fail: bool) -> BoxFuture<'_, Result<i64>> {
+    fn inserting<'c>(tx: &'c mut Tx<'_>, v: i64, fail: bool) -> BoxFuture<'c, Result<i64>> {
         Box::pin(async move {
-            sqlx::query("INSERT INTO t (v) VALUES ($1)")
+            tx::query("INSERT INTO t (v) VALUES ($1)")
                 .bind(v)
-                .execute(&mut *conn)
+                .execute(tx)
                 .await
                 .map_err(db_err)?;
             if fail {
@@ -327,73 +386,107 @@ mod tests {
     }
 
     /// A row whose foreign key is only checked at COMMIT.
-    fn dangling(conn: &mut AnyConnection) -> BoxFuture<'_, Result<()>> {
+    fn dangling<'c>(tx: &'c mut Tx<'_>) -> BoxFuture<'c, Result<()>> {
         Box::pin(async move {
-            sqlx::query("INSERT INTO c (pid) VALUES (42)")
-                .execute(&mut *conn)
+            tx::query("INSERT INTO c (pid) VALUES (42)")
+                .execute(tx)
                 .await
                 .map_err(db_err)?;
             Ok(())
         })
     }
 
-    fn panics(_: &mut AnyConnection) -> BoxFuture<'_, Result<()>> {
+    fn panics<'c>(_: &'c mut Tx<'_>) -> BoxFuture<'c, Result<()>> {
         Box::pin(async move { panic!("job bug") })
     }
 
-    /// Jobs queued together run as one batch (the writer task only runs once they are all
-    /// queued, on this single-threaded runtime); the failing ones are rolled back to their
+    /// A job that holds the writer until `open` fires: the jobs queued meanwhile make one
+    /// batch with it, whichever writer runs them (the thread would otherwise start on the
+    /// first job before the test has queued the rest).
+    fn gate(open: oneshot::Receiver<()>) -> impl WriteFn<()> {
+        move |_tx| {
+            Box::pin(async move {
+                let _ = open.await;
+                Ok(())
+            })
+        }
+    }
+
+    /// Opens the gate once every other future of the `join!` has queued its job.
+    async fn opening(open: oneshot::Sender<()>) {
+        tokio::task::yield_now().await;
+        let _ = open.send(());
+    }
+
+    /// Jobs queued together run as one batch; the failing ones are rolled back to their
     /// savepoints and the others commit.
     #[tokio::test(flavor = "current_thread")]
     async fn a_failing_job_leaves_the_rest_of_its_batch_committed() {
-        let dir = tempfile::tempdir().unwrap();
-        let (writer, reader) = setup(&dir).await;
-        let answers =
-            futures::future::join_all((1..=10).map(|v| writer.write(insert(v, v % 3 == 0)))).await;
-        for (v, answer) in (1..=10).zip(answers) {
-            match answer {
-                Ok(got) => assert!(v % 3 != 0 && got == v),
-                Err(Error::Invalid(f)) => assert!(v % 3 == 0 && f.code == "test-failure"),
-                Err(e) => panic!("unexpected {e:?}"),
+        for kind in KINDS {
+            let dir = tempfile::tempdir().unwrap();
+            let (writer, reader) = setup(&dir, kind, None).await;
+            let (open, gated) = oneshot::channel();
+            let (_, answers, ()) = tokio::join!(
+                writer.write(gate(gated)),
+                futures::future::join_all((1..=10).map(|v| writer.write(insert(v, v % 3 == 0)))),
+                opening(open)
+            );
+            for (v, answer) in (1..=10).zip(answers) {
+                match answer {
+                    Ok(got) => assert!(v % 3 != 0 && got == v),
+                    Err(Error::Invalid(f)) => assert!(v % 3 == 0 && f.code == "test-failure"),
+                    Err(e) => panic!("{kind:?}: unexpected {e:?}"),
+                }
             }
+            assert_eq!(values(&reader).await, vec![1, 2, 4, 5, 7, 8, 10]);
+            // The same key again: the unique violation fails that job only.
+            let (open, gated) = oneshot::channel();
+            let (_, dup, fresh, ()) = tokio::join!(
+                writer.write(gate(gated)),
+                writer.write(insert(1, false)),
+                writer.write(insert(11, false)),
+                opening(open)
+            );
+            assert!(dup.is_err());
+            assert_eq!(fresh.unwrap(), 11);
+            assert_eq!(values(&reader).await, vec![1, 2, 4, 5, 7, 8, 10, 11]);
+            // The batch's last job fails, and its first: the savepoint each rolls back to is
+            // the one the jobs before it left, and what they wrote commits.
+            let (first, ok, last) = tokio::join!(
+                writer.write(insert(20, true)),
+                writer.write(insert(21, false)),
+                writer.write(insert(22, true))
+            );
+            assert!(first.is_err() && last.is_err());
+            assert_eq!(ok.unwrap(), 21);
+            assert_eq!(values(&reader).await, vec![1, 2, 4, 5, 7, 8, 10, 11, 21]);
         }
-        assert_eq!(values(&reader).await, vec![1, 2, 4, 5, 7, 8, 10]);
-        // The same key again: the unique violation fails that job only.
-        let (dup, fresh) = tokio::join!(
-            writer.write(insert(1, false)),
-            writer.write(insert(11, false))
-        );
-        assert!(dup.is_err());
-        assert_eq!(fresh.unwrap(), 11);
-        assert_eq!(values(&reader).await, vec![1, 2, 4, 5, 7, 8, 10, 11]);
-        // The batch's last job fails, and its first: the savepoint each rolls back to is the
-        // one the jobs before it left, and what they wrote commits.
-        let (first, ok, last) = tokio::join!(
-            writer.write(insert(20, true)),
-            writer.write(insert(21, false)),
-            writer.write(insert(22, true))
-        );
-        assert!(first.is_err() && last.is_err());
-        assert_eq!(ok.unwrap(), 21);
-        assert_eq!(values(&reader).await, vec![1, 2, 4, 5, 7, 8, 10, 11, 21]);
     }
 
     /// Answers come only after COMMIT: when COMMIT fails (here a deferred foreign key, checked
     /// at commit), every job of the batch gets the error and none of its writes is kept.
     #[tokio::test(flavor = "current_thread")]
     async fn a_failed_commit_fails_every_job_of_the_batch() {
-        let dir = tempfile::tempdir().unwrap();
-        let (writer, reader) = setup(&dir).await;
-        let (a, b, c) = tokio::join!(
-            writer.write(insert(1, false)),
-            writer.write(dangling),
-            writer.write(insert(2, false)),
-        );
-        assert!(a.is_err() && b.is_err() && c.is_err(), "{a:?} {b:?} {c:?}");
-        assert_eq!(values(&reader).await, Vec::<i64>::new());
-        // The writer carries on with the next batch.
-        assert_eq!(writer.write(insert(3, false)).await.unwrap(), 3);
-        assert_eq!(values(&reader).await, vec![3]);
+        for kind in KINDS {
+            let dir = tempfile::tempdir().unwrap();
+            let (writer, reader) = setup(&dir, kind, None).await;
+            let (open, gated) = oneshot::channel();
+            let (g, a, b, c, ()) = tokio::join!(
+                writer.write(gate(gated)),
+                writer.write(insert(1, false)),
+                writer.write(dangling),
+                writer.write(insert(2, false)),
+                opening(open)
+            );
+            assert!(
+                g.is_err() && a.is_err() && b.is_err() && c.is_err(),
+                "{kind:?}: {a:?} {b:?} {c:?}"
+            );
+            assert_eq!(values(&reader).await, Vec::<i64>::new());
+            // The writer carries on with the next batch.
+            assert_eq!(writer.write(insert(3, false)).await.unwrap(), 3);
+            assert_eq!(values(&reader).await, vec![3]);
+        }
     }
 
     /// Inserts `v` into `t` at the end of each batch, or fails there.
@@ -404,9 +497,9 @@ mod tests {
     }
 
     impl BatchEnd for End {
-        fn flush<'c>(&'c self, conn: &'c mut AnyConnection) -> BoxFuture<'c, Result<()>> {
+        fn flush<'c>(&'c self, tx: &'c mut Tx<'_>) -> BoxFuture<'c, Result<()>> {
             let fail = self.fail.load(std::sync::atomic::Ordering::SeqCst);
-            inserting(conn, self.v, fail).map(|r| r.map(|_| ())).boxed()
+            inserting(tx, self.v, fail).map(|r| r.map(|_| ())).boxed()
         }
         fn discard(&self) {
             self.discarded
@@ -418,42 +511,81 @@ mod tests {
     /// when it fails every job of the batch fails with it and nothing is kept.
     #[tokio::test(flavor = "current_thread")]
     async fn the_batch_end_commits_or_fails_with_the_batch() {
-        let dir = tempfile::tempdir().unwrap();
-        let (plain, reader) = setup(&dir).await;
-        drop(plain);
-        sqlx::query("DELETE FROM t").execute(&reader).await.unwrap();
-        let end = Arc::new(End {
-            v: 100,
-            fail: true.into(),
-            discarded: 0.into(),
-        });
-        let url = format!("sqlite:{}/w.db", dir.path().display());
-        let pool = AnyPoolOptions::new()
-            .max_connections(1)
-            .connect(&url)
-            .await
-            .unwrap();
-        let writer = Writer::spawn(pool, Some(end.clone()));
-        let (a, b) = tokio::join!(
-            writer.write(insert(1, false)),
-            writer.write(insert(2, false))
-        );
-        assert!(a.is_err() && b.is_err(), "{a:?} {b:?}");
-        assert_eq!(values(&reader).await, Vec::<i64>::new());
-        assert_eq!(end.discarded.load(std::sync::atomic::Ordering::SeqCst), 1);
-        end.fail.store(false, std::sync::atomic::Ordering::SeqCst);
-        assert_eq!(writer.write(insert(3, false)).await.unwrap(), 3);
-        assert_eq!(values(&reader).await, vec![3, 100]);
+        for kind in KINDS {
+            let dir = tempfile::tempdir().unwrap();
+            let end = Arc::new(End {
+                v: 100,
+                fail: true.into(),
+                discarded: 0.into(),
+            });
+            let (writer, reader) = setup(&dir, kind, Some(end.clone())).await;
+            let (open, gated) = oneshot::channel();
+            let (_, a, b, ()) = tokio::join!(
+                writer.write(gate(gated)),
+                writer.write(insert(1, false)),
+                writer.write(insert(2, false)),
+                opening(open)
+            );
+            assert!(a.is_err() && b.is_err(), "{kind:?}: {a:?} {b:?}");
+            assert_eq!(values(&reader).await, Vec::<i64>::new());
+            assert_eq!(end.discarded.load(std::sync::atomic::Ordering::SeqCst), 1);
+            end.fail.store(false, std::sync::atomic::Ordering::SeqCst);
+            assert_eq!(writer.write(insert(3, false)).await.unwrap(), 3);
+            assert_eq!(values(&reader).await, vec![3, 100]);
+        }
     }
 
     /// A panicking job is that job's error, not the writer's end.
     #[tokio::test(flavor = "current_thread")]
     async fn a_panicking_job_fails_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let (writer, reader) = setup(&dir).await;
-        let (a, b) = tokio::join!(writer.write(insert(1, false)), writer.write(panics));
-        assert_eq!(a.unwrap(), 1);
-        assert!(matches!(b, Err(Error::Internal(_))));
-        assert_eq!(values(&reader).await, vec![1]);
+        for kind in KINDS {
+            let dir = tempfile::tempdir().unwrap();
+            let (writer, reader) = setup(&dir, kind, None).await;
+            let (a, b) = tokio::join!(writer.write(insert(1, false)), writer.write(panics));
+            assert_eq!(a.unwrap(), 1);
+            assert!(matches!(b, Err(Error::Internal(_))));
+            assert_eq!(values(&reader).await, vec![1]);
+            // And the writer goes on.
+            assert_eq!(writer.write(insert(2, false)).await.unwrap(), 2);
+        }
+    }
+
+    /// Statements bind `$N` by number wherever it stands, rows read back typed, and a unique
+    /// violation reads as one, on the writer's own connection as on sqlx's.
+    #[tokio::test(flavor = "current_thread")]
+    async fn statements_bind_by_number_and_read_back_on_both_connections() {
+        for kind in KINDS {
+            let dir = tempfile::tempdir().unwrap();
+            let (writer, _reader) = setup(&dir, kind, None).await;
+            let got = writer
+                .write(|tx| {
+                    Box::pin(async move {
+                        let row = tx::query("INSERT INTO t (v) VALUES ($2 * 10 + $1) RETURNING v, $3 AS s, NULL AS n")
+                            .bind(7)
+                            .bind(4)
+                            .bind("text")
+                            .fetch_one(tx)
+                            .await
+                            .map_err(db_err)?;
+                        use crate::tx::GetRow;
+                        let v: i64 = row.try_get(0usize).map_err(db_err)?;
+                        let s: String = row.try_get("s").map_err(db_err)?;
+                        let n: Option<i64> = row.try_get(2usize).map_err(db_err)?;
+                        let dup = tx::query("INSERT INTO t (v) VALUES ($1)")
+                            .bind(47)
+                            .execute(tx)
+                            .await
+                            .err()
+                            .map(|e| crate::errors::is_unique_violation(&e));
+                        Ok((v, s, n, dup))
+                    })
+                })
+                .await;
+            assert_eq!(
+                got.unwrap(),
+                (47, "text".to_string(), None, Some(true)),
+                "{kind:?}"
+            );
+        }
     }
 }
