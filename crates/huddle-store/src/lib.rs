@@ -21,6 +21,7 @@ mod app;
 mod backup;
 mod bans;
 mod cache;
+mod checkpoint;
 mod cluster;
 mod conversations;
 mod direct;

@@ -36,6 +36,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::checkpoint::{Checkpointer, BACKSTOP_PAGES, LOG_LIMIT_BYTES};
 use crate::errors::db_err;
 use crate::tx::Tx;
 
@@ -141,13 +142,29 @@ impl Writer {
         conn.execute_batch(crate::pool::SQLITE_WRITER_PRAGMAS)
             .map_err(db_err)?;
         conn.set_prepared_statement_cache_capacity(STATEMENTS);
+        // Checkpoints run on a thread of their own (`checkpoint.rs`); without it the writer
+        // keeps SQLite's default, checkpointing inside its own commits.
+        let checkpointer = match Checkpointer::spawn(path) {
+            Ok(checkpointer) => {
+                conn.execute_batch(&format!(
+                    "PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}; \
+                     PRAGMA journal_size_limit = {LOG_LIMIT_BYTES};"
+                ))
+                .map_err(db_err)?;
+                Some(checkpointer)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "SQLite checkpointer not started");
+                None
+            }
+        };
         let (queue, jobs) = mpsc::channel(QUEUE);
         let runtime = tokio::runtime::Handle::current();
         std::thread::Builder::new()
             .name("huddle-sqlite-writer".into())
             .spawn(move || {
                 let _runtime = runtime.enter();
-                run_on_thread(conn, jobs, end);
+                run_on_thread(conn, jobs, end, checkpointer);
             })
             .map_err(|e| Error::Internal(format!("starting the SQLite writer: {e}")))?;
         Ok(Writer { queue })
@@ -183,12 +200,16 @@ fn run_on_thread(
     mut conn: rusqlite::Connection,
     mut jobs: mpsc::Receiver<Box<dyn Job>>,
     end: Option<Arc<dyn BatchEnd>>,
+    checkpointer: Option<Checkpointer>,
 ) {
     while let Some(first) = jobs.blocking_recv() {
         let mut batch = vec![first];
         let mut tx = Tx::Sqlite(&mut conn);
         let result =
             futures::executor::block_on(run_batch(&mut tx, &mut batch, &mut jobs, end.as_deref()));
+        if let (Ok(()), Some(checkpointer)) = (&result, &checkpointer) {
+            checkpointer.committed();
+        }
         finish(result, batch, &jobs, end.as_deref());
     }
 }

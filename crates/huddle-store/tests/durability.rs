@@ -4,7 +4,8 @@
 //! registered, on SQLite and (with `HUDDLE_TEST_POSTGRES_URL`) PostgreSQL, whose event rows and
 //! outbox rows must all be there: they commit with the change or not at all. The storm's posts
 //! notify the room's members, so each acknowledged post must also have its notifications'
-//! outbox rows and owed e-mails.
+//! outbox rows and owed e-mails. Every room's counters must match its rows, and the SQLite file
+//! must pass `integrity_check`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -324,6 +325,31 @@ async fn storm_then_kill_9(url: &str, backend: &str, want: usize) {
         notified > 0,
         "the storm's posts notified nobody: the check would prove nothing"
     );
+    counters_exact_and_file_intact(url, backend).await;
+}
+
+/// After the kill: every room's member and message counters match its rows (whatever
+/// committed moved both in one transaction), and SQLite's file passes `integrity_check`.
+async fn counters_exact_and_file_intact(url: &str, backend: &str) {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    let (rooms, off): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), COALESCE(sum(CASE WHEN r.users_count = \
+           (SELECT count(*) FROM subscriptions s WHERE s.rid = r.id) \
+         AND r.msgs = (SELECT count(*) FROM messages m WHERE m.rid = r.id) \
+         THEN 0 ELSE 1 END), 0) FROM rooms r",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!((rooms, off), (ROOMS as i64, 0), "{backend}: counters off");
+    if backend == "sqlite" {
+        let (check,): (String,) = sqlx::query_as("PRAGMA integrity_check")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(check, "ok");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
