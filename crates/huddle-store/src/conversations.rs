@@ -14,11 +14,11 @@ use async_trait::async_trait;
 use huddle_core::store::{ConversationQuery, ConversationStore};
 use huddle_core::{Message, Result, Room, Subscription, User};
 
-use crate::direct::Arg;
 use crate::errors::{db_err, invalid_cursor, user_err};
 use crate::rows::{self, MESSAGE_COLS, ROOM_COLS, SUB_COLS_R, USER_COLS, USER_FIELDS};
 use crate::sql::{insert_json_rows, json_list, placeholders, to_json};
 use crate::tx;
+use crate::tx::Value;
 use crate::users::bind_user;
 use crate::SqlStore;
 
@@ -38,7 +38,7 @@ impl SqlStore {
     async fn room_activity(&self, id: &str) -> Result<Option<i64>> {
         self.fetch_optional(
             "SELECT COALESCE(lm, created_at) FROM rooms WHERE id = $1",
-            &[Arg::Text(id)],
+            &[Value::from(id)],
             |row| row.int(0),
         )
         .await
@@ -59,11 +59,11 @@ impl ConversationStore for SqlStore {
         query: &ConversationQuery,
     ) -> Result<Vec<(Room, Option<Subscription>)>> {
         let c = self.db.backend.bytewise();
-        let mut binds: Vec<Arg> = vec![];
+        let mut binds: Vec<Value> = vec![];
         let mut conditions: Vec<String> = vec![];
         let (select, from) = match &query.member {
             Some(uid) => {
-                binds.push(Arg::Text(uid));
+                binds.push(Value::from(uid));
                 if query.unread_only {
                     // As `SUB_COLS_R` computes them: a post not seen yet is unread.
                     conditions
@@ -79,12 +79,12 @@ impl ConversationStore for SqlStore {
         // A room with lm has activity lm: each bound is also stated on the activity, which gives
         // the index a range to walk instead of a filter over every room.
         if let Some(before) = query.last_message_before {
-            binds.push(Arg::Int(before.0));
+            binds.push(Value::Int(before.0));
             let n = binds.len();
             conditions.push(format!("r.lm < ${n} AND {ACTIVITY} < ${n}"));
         }
         if let Some(after) = query.last_message_after {
-            binds.push(Arg::Int(after.0));
+            binds.push(Value::Int(after.0));
             let n = binds.len();
             conditions.push(format!("r.lm > ${n} AND {ACTIVITY} > ${n}"));
         }
@@ -93,9 +93,9 @@ impl ConversationStore for SqlStore {
                 .room_activity(cursor)
                 .await?
                 .ok_or_else(|| invalid_cursor("conversation", cursor))?;
-            binds.push(Arg::Int(activity));
+            binds.push(Value::Int(activity));
             let a = binds.len();
-            binds.push(Arg::Text(cursor));
+            binds.push(Value::from(cursor));
             let id = binds.len();
             // Activity descending, id ascending: the first conjunct bounds the index walk, the
             // second drops the rows of the cursor's own activity up to and including it.
@@ -103,7 +103,7 @@ impl ConversationStore for SqlStore {
                 "{ACTIVITY} <= ${a} AND ({ACTIVITY} < ${a} OR r.id{c} > ${id})"
             ));
         }
-        binds.push(Arg::Int(query.limit.max(0)));
+        binds.push(Value::Int(query.limit.max(0)));
         let limit = binds.len();
         let filter = if conditions.is_empty() {
             String::new()
@@ -137,8 +137,8 @@ impl ConversationStore for SqlStore {
             "SELECT {} FROM users u{filter} ORDER BY u.id{c} LIMIT ${limit_at}",
             *USER_COLS
         );
-        let mut args: Vec<Arg> = starting_after.map(Arg::Text).into_iter().collect();
-        args.push(Arg::Int(limit.max(0)));
+        let mut args: Vec<Value> = starting_after.map(Value::from).into_iter().collect();
+        args.push(Value::Int(limit.max(0)));
         self.fetch(&sql, &args, rows::user).await
     }
 
@@ -232,7 +232,7 @@ impl ConversationStore for SqlStore {
             "SELECT {} FROM messages m WHERE m.rid = $1 AND m.idempotency_key = $2",
             *MESSAGE_COLS
         );
-        self.fetch_optional(&sql, &[Arg::Text(rid), Arg::Text(key)], rows::message)
+        self.fetch_optional(&sql, &[Value::from(rid), Value::from(key)], rows::message)
             .await
     }
 
@@ -245,22 +245,22 @@ impl ConversationStore for SqlStore {
         limit: i64,
     ) -> Result<Vec<Message>> {
         let c = self.db.backend.bytewise();
-        let mut binds = vec![Arg::Text(rid)];
+        let mut binds = vec![Value::from(rid)];
         let mut filter = "m.rid = $1".to_string();
         if let Some(cursor) = starting_after {
             let ts = self
                 .fetch_optional(
                     "SELECT ts FROM messages WHERE id = $1 AND rid = $2",
-                    &[Arg::Text(cursor), Arg::Text(rid)],
+                    &[Value::from(cursor), Value::from(rid)],
                     |row| row.int(0),
                 )
                 .await?
                 .ok_or_else(|| invalid_cursor("message", cursor))?;
-            binds.push(Arg::Int(ts));
-            binds.push(Arg::Text(cursor));
+            binds.push(Value::Int(ts));
+            binds.push(Value::from(cursor));
             filter.push_str(&format!(" AND m.ts <= $2 AND (m.ts < $2 OR m.id{c} < $3)"));
         }
-        binds.push(Arg::Int(limit.max(0)));
+        binds.push(Value::Int(limit.max(0)));
         let sql = format!(
             "SELECT {} FROM messages m WHERE {filter} ORDER BY m.ts DESC, m.id{c} DESC LIMIT ${}",
             *MESSAGE_COLS,
@@ -280,6 +280,6 @@ impl ConversationStore for SqlStore {
             crate::sql::json_list(self.db.backend, 1)
         );
         let list = crate::sql::to_json(&rids)?;
-        self.fetch(&sql, &[Arg::Text(&list)], rows::message).await
+        self.fetch(&sql, &[Value::from(&list)], rows::message).await
     }
 }

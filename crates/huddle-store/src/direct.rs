@@ -21,6 +21,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::errors::db_err;
 use crate::pool::Backend;
 use crate::rows::RowSource;
+use crate::tx::Value;
 use crate::SqlStore;
 
 /// Idle connections kept; beyond this a returned connection is closed.
@@ -31,22 +32,6 @@ const BUSY_WAIT_MS: u32 = 20;
 pub(crate) struct DirectReads {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
-}
-
-/// A value bound to a statement's parameter.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Arg<'a> {
-    Text(&'a str),
-    Int(i64),
-}
-
-impl rusqlite::ToSql for Arg<'_> {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        match self {
-            Arg::Text(s) => s.to_sql(),
-            Arg::Int(n) => n.to_sql(),
-        }
-    }
 }
 
 impl DirectReads {
@@ -99,7 +84,7 @@ impl DirectReads {
     pub(crate) fn rows<T>(
         &self,
         sql: &str,
-        args: &[Arg<'_>],
+        args: &[Value<'_>],
         decode: impl Fn(&rusqlite::Row<'_>) -> Result<T>,
     ) -> Result<Option<Vec<T>>> {
         let taken = self.lock().pop();
@@ -120,7 +105,7 @@ impl SqlStore {
     pub(crate) async fn fetch<T>(
         &self,
         sql: &str,
-        args: &[Arg<'_>],
+        args: &[Value<'_>],
         decode: impl Fn(&dyn RowSource) -> Result<T>,
     ) -> Result<Vec<T>> {
         if let Some(direct) = &self.db.direct {
@@ -130,10 +115,7 @@ impl SqlStore {
         }
         let mut query = sqlx::query(sql);
         for arg in args {
-            query = match *arg {
-                Arg::Text(s) => query.bind(s),
-                Arg::Int(n) => query.bind(n),
-            };
+            query = arg.bind_to(query);
         }
         let found = query.fetch_all(self.db.reader()).await.map_err(db_err)?;
         found.iter().map(|row| decode(row)).collect()
@@ -143,7 +125,7 @@ impl SqlStore {
     pub(crate) async fn fetch_optional<T>(
         &self,
         sql: &str,
-        args: &[Arg<'_>],
+        args: &[Value<'_>],
         decode: impl Fn(&dyn RowSource) -> Result<T>,
     ) -> Result<Option<T>> {
         Ok(self.fetch(sql, args, decode).await?.into_iter().next())
@@ -153,7 +135,7 @@ impl SqlStore {
 fn read<T>(
     conn: &Connection,
     sql: &str,
-    args: &[Arg<'_>],
+    args: &[Value<'_>],
     decode: impl Fn(&rusqlite::Row<'_>) -> Result<T>,
 ) -> Result<Option<Vec<T>>> {
     let sql = Backend::Sqlite.sql(sql.to_string());
@@ -219,7 +201,7 @@ mod tests {
         let got = reads
             .rows(
                 "SELECT a, b FROM t WHERE b IS NULL OR (b >= $2 AND a <> $1) ORDER BY a",
-                &[Arg::Text("z"), Arg::Int(1)],
+                &[Value::from("z"), Value::Int(1)],
                 |r| {
                     Ok((
                         r.get::<_, String>(0).unwrap(),

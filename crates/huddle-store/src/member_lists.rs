@@ -8,9 +8,9 @@
 
 use huddle_core::{Member, MemberEntry, MemberQuery, Page, Result, Timestamp};
 
-use crate::direct::Arg;
 use crate::rows::{self, RowSource, SUB_COLS, SUB_ROOM, USER_COLS};
 use crate::sql::{contains_pattern, placeholders};
+use crate::tx::Value;
 use crate::SqlStore;
 
 /// What a member list reads of each member.
@@ -112,7 +112,7 @@ impl SqlStore {
             listing.select_from(),
             self.db.backend.page(&query.paging)
         );
-        let args: Vec<Arg> = binds.iter().map(|b| Arg::Text(b)).collect();
+        let args: Vec<Value> = binds.iter().map(Value::from).collect();
         let found = self.fetch(&page_sql, &args, decode).await?;
         // The whole list from the start: its length is the total, read by the same statement
         // (one query instead of two).

@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use crate::tx::GetRow;
 use huddle_core::{MemberQuery, Result};
 
-use crate::direct::Arg;
 use crate::errors::db_err;
 use crate::member_index::Key;
 use crate::member_lists::Listing;
 use crate::pool::Backend;
 use crate::rows::{self, RowSource};
+use crate::tx::Value;
 use crate::SqlStore;
 
 /// Rooms below this size, and offsets below this, are cheap to walk: no index for them.
@@ -46,7 +46,7 @@ impl SqlStore {
         let users_count = self
             .fetch_optional(
                 "SELECT users_count FROM rooms WHERE id = $1",
-                &[Arg::Text(rid)],
+                &[Value::from(rid)],
                 |row| row.int(0),
             )
             .await?;
@@ -64,7 +64,7 @@ impl SqlStore {
             .fetch(
                 "SELECT s.u_username, s.uid FROM users u CROSS JOIN subscriptions s \
                  WHERE u.active = 0 AND s.rid = $1 AND s.uid = u.id",
-                &[Arg::Text(rid)],
+                &[Value::from(rid)],
                 |row| Ok(Key::new(&row.text(0)?, &row.text(1)?)),
             )
             .await?;
@@ -110,10 +110,10 @@ impl SqlStore {
             listing.select_from()
         );
         let args = [
-            Arg::Text(rid),
-            Arg::Text(start.username()),
-            Arg::Text(start.uid()),
-            Arg::Int(count.max(0)),
+            Value::from(rid),
+            Value::from(start.username()),
+            Value::from(start.uid()),
+            Value::Int(count.max(0)),
         ];
         let found = self.fetch(&sql, &args, decode).await?;
         Ok(Some((found, total)))

@@ -13,7 +13,6 @@ use huddle_core::{
 };
 use serde::Serialize;
 
-use crate::direct::Arg;
 use crate::errors::{db_err, reference_err, room_not_found};
 use crate::member_index::{Key, MemberIndexes};
 use crate::messages::insert_and_bump;
@@ -22,6 +21,7 @@ use crate::room_writes::Applied;
 use crate::rooms::{advance_room, claim_room, room_missing};
 use crate::rows::{self, SUB_COLS, SUB_FIELDS, SUB_ROOM};
 use crate::sql::{escape_like, flag, insert_values_sql, now, to_json, CHUNK};
+use crate::tx::Value;
 use crate::{SqlStore, Q};
 
 /// One `subscriptions` row as the JSON object `insert_json_rows` reads (keys = `SUB_FIELDS`).
@@ -436,8 +436,12 @@ impl MembershipStore for SqlStore {
             "SELECT {} FROM subscriptions s {SUB_ROOM} WHERE s.rid = $1 AND s.uid = $2",
             *SUB_COLS
         );
-        self.fetch_optional(&sql, &[Arg::Text(rid), Arg::Text(uid)], rows::subscription)
-            .await
+        self.fetch_optional(
+            &sql,
+            &[Value::from(rid), Value::from(uid)],
+            rows::subscription,
+        )
+        .await
     }
 
     async fn list_members(&self, rid: &str, query: &MemberQuery) -> Result<Page<Member>> {
@@ -492,9 +496,9 @@ impl MembershipStore for SqlStore {
             "SELECT {} FROM subscriptions s {SUB_ROOM} WHERE s.uid = $1{since} ORDER BY s.ts, s.rid",
             *SUB_COLS
         );
-        let mut args = vec![Arg::Text(uid)];
+        let mut args = vec![Value::from(uid)];
         if let Some(t) = updated_since {
-            args.push(Arg::Int(t.0));
+            args.push(Value::Int(t.0));
         }
         self.fetch(&sql, &args, rows::subscription).await
     }

@@ -15,7 +15,6 @@ use huddle_core::{
 };
 use serde::Serialize;
 
-use crate::direct::Arg;
 use crate::errors::{db_err, message_err, room_not_found};
 use crate::notifications;
 use crate::pool::Backend;
@@ -27,6 +26,7 @@ use crate::rows::{self, MESSAGE_COLS, MESSAGE_FIELDS};
 use crate::sql::{
     contains_pattern, insert_json_rows, insert_values_sql, json_list, now, to_json, CHUNK,
 };
+use crate::tx::Value;
 use crate::{SqlStore, Q};
 
 /// One `messages` row as the JSON object `insert_json_rows` reads (keys = `MESSAGE_FIELDS`).
@@ -608,7 +608,7 @@ pub(crate) async fn react(
 impl MessageStore for SqlStore {
     async fn message_by_id(&self, id: &str) -> Result<Option<Message>> {
         let sql = format!("SELECT {} FROM messages m WHERE m.id = $1", *MESSAGE_COLS);
-        self.fetch_optional(&sql, &[Arg::Text(id)], rows::message)
+        self.fetch_optional(&sql, &[Value::from(id)], rows::message)
             .await
     }
 
@@ -648,9 +648,9 @@ impl MessageStore for SqlStore {
             self.db.backend.page(&query.paging)
         );
         let count_sql = format!("SELECT count(*) FROM messages m WHERE {filter}");
-        let mut args = vec![Arg::Text(rid)];
-        args.extend(texts.iter().map(|t| Arg::Text(t)));
-        args.extend(bounds.iter().map(|b| Arg::Int(*b)));
+        let mut args = vec![Value::from(rid)];
+        args.extend(texts.iter().map(Value::from));
+        args.extend(bounds.iter().map(|b| Value::Int(*b)));
         let total = self
             .fetch_optional(&count_sql, &args, |row| row.int(0))
             .await?

@@ -12,7 +12,6 @@ use async_trait::async_trait;
 use huddle_core::store::{RoomCounters, RoomEventItem, RoomStore};
 use huddle_core::{Message, Page, Result, Room, RoomQuery, RoomType, Subscription, Timestamp};
 
-use crate::direct::Arg;
 use crate::errors::{db_err, room_err, room_not_found};
 use crate::membership::insert_subscriptions;
 use crate::messages::insert_and_bump;
@@ -20,6 +19,7 @@ use crate::pool::Backend;
 use crate::room_writes::Applied;
 use crate::rows::{self, ROOM_COLS, ROOM_FIELDS};
 use crate::sql::{contains_pattern, flag, json_list, now, placeholders, to_json};
+use crate::tx::Value;
 use crate::{SqlStore, Q};
 
 /// What a transaction learns when it locks a room: the fields memberships copy.
@@ -454,7 +454,7 @@ pub(crate) async fn delete(
 impl SqlStore {
     async fn room_where(&self, condition: &str, key: &str) -> Result<Option<Room>> {
         let sql = format!("SELECT {} FROM rooms r WHERE {condition}", *ROOM_COLS);
-        self.fetch_optional(&sql, &[Arg::Text(key)], rows::room)
+        self.fetch_optional(&sql, &[Value::from(key)], rows::room)
             .await
     }
 }
@@ -469,7 +469,7 @@ impl RoomStore for SqlStore {
         static SQL: LazyLock<String> =
             LazyLock::new(|| format!("SELECT {}, r.seq FROM rooms r WHERE r.id = $1", *ROOM_COLS));
         let found = self
-            .fetch_optional(&SQL, &[Arg::Text(id)], |row| {
+            .fetch_optional(&SQL, &[Value::from(id)], |row| {
                 Ok((rows::room(row)?, row.int(ROOM_FIELDS.len())?))
             })
             .await?;

@@ -129,6 +129,22 @@ impl<'q> From<&'q Option<String>> for Value<'q> {
     }
 }
 
+impl Value<'_> {
+    /// Binds this value to a sqlx query (a read that goes to sqlx's readers).
+    pub(crate) fn bind_to<'a>(
+        &'a self,
+        query: sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>>,
+    ) -> sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>> {
+        match self {
+            Value::Int(n) => query.bind(*n),
+            Value::Real(x) => query.bind(*x),
+            Value::Text(s) => query.bind(s.as_ref()),
+            Value::NullInt => query.bind(None::<i64>),
+            Value::NullText => query.bind(None::<String>),
+        }
+    }
+}
+
 impl rusqlite::ToSql for Value<'_> {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
         use rusqlite::types::ToSqlOutput::Borrowed;

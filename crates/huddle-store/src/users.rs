@@ -11,11 +11,11 @@ use huddle_core::{
     Error, Invitee, LoginToken, Page, Result, TokenKind, User, UserField, UserQuery,
 };
 
-use crate::direct::Arg;
 use crate::errors::{db_err, reference_err, user_err, user_not_found};
 use crate::pool::Backend;
 use crate::rows::{self, TOKEN_COLS, TOKEN_FIELDS, USER_COLS, USER_FIELDS};
 use crate::sql::{contains_pattern, flag, fold, json_list, now, placeholders, to_json};
+use crate::tx::Value;
 use crate::{SqlStore, Q};
 
 /// Binds every column of `users` in `USER_FIELDS` order.
@@ -79,7 +79,7 @@ async fn write_roles(
 impl SqlStore {
     async fn user_where(&self, condition: &str, key: String) -> Result<Option<User>> {
         let sql = format!("SELECT {} FROM users u WHERE {condition}", *USER_COLS);
-        self.fetch_optional(&sql, &[Arg::Text(&key)], rows::user)
+        self.fetch_optional(&sql, &[Value::from(&key)], rows::user)
             .await
     }
 
@@ -112,7 +112,7 @@ impl SqlStore {
             json_list(self.db.backend, 1)
         );
         let list = to_json(&keys)?;
-        let found = self.fetch(&sql, &[Arg::Text(&list)], decode).await?;
+        let found = self.fetch(&sql, &[Value::from(&list)], decode).await?;
         let mut by_key: HashMap<String, T> = HashMap::with_capacity(found.len());
         for item in found {
             let (id, username) = ids(&item);
@@ -503,7 +503,7 @@ impl UserStore for SqlStore {
         let ticket = self.caches.tokens.ticket();
         let sql = format!("SELECT {}, {} FROM login_tokens k JOIN users u ON u.id = k.user_id WHERE k.hashed = $1", *USER_COLS, *TOKEN_COLS);
         let found = self
-            .fetch_optional(&sql, &[Arg::Text(hashed)], |row| {
+            .fetch_optional(&sql, &[Value::from(hashed)], |row| {
                 Ok((rows::user(row)?, rows::token(row)?))
             })
             .await?;
