@@ -44,7 +44,9 @@ cp -r "$limits_src/Cargo.toml" "$limits_src/Cargo.lock" "$limits_src/src" "$limi
 chmod -R u+w "$limits_dir"
 # The copy sits under this workspace's target/: an empty [workspace] keeps it a project of its own.
 grep -q '^\[workspace\]' "$limits_dir/Cargo.toml" || printf '\n[workspace]\n' >> "$limits_dir/Cargo.toml"
-(cd "$limits_dir" && CARGO_TARGET_DIR=$limits_dir/target cargo build --release --locked -q)
+# Its copy sits under this repository, whose .cargo/config.toml sets LIBSQLITE3_FLAGS for Huddle's
+# SQLite build: set empty here, the limits server is built with its SQLite as shipped.
+(cd "$limits_dir" && LIBSQLITE3_FLAGS= CARGO_TARGET_DIR=$limits_dir/target cargo build --release --locked -q)
 
 limits_db=$(mktemp -d)/limits.db
 SYNC=FULL GROUP=256 WSBUF=4096 PORT=3900 DB=$limits_db "$limits_dir/target/release/limits" &
