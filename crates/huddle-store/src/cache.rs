@@ -174,14 +174,17 @@ impl<V: Clone> Cache<V> {
 /// version (a fill that read before the change, a change that answered late) never replaces a
 /// newer one.
 impl<V: Clone> Cache<(V, i64)> {
-    /// [`Cache::fill`], unless the cache holds this version or a newer one already.
+    /// [`Cache::fill`], unless the cache holds a newer version, or this one still fresh. The
+    /// same version past its `ttl` is filled again: that read is what renews the trust in it
+    /// (left alone, a room that no change touched would miss the cache from then on).
     pub(crate) fn fill_versioned(&self, key: &str, value: V, seq: i64, ticket: Ticket) {
         let mut inner = self.lock();
         if let Some(Slot::Value {
-            value: (_, have), ..
+            value: (_, have),
+            read_at,
         }) = inner.map.get(key)
         {
-            if *have >= seq {
+            if *have > seq || (*have == seq && read_at.elapsed() < self.ttl) {
                 return;
             }
         }
@@ -266,6 +269,23 @@ mod tests {
         cache.invalidate("r");
         cache.fill_versioned("r", "seven", 7, stale);
         assert_eq!(cache.get("r"), None);
+    }
+
+    /// An entry past its trust is read again and filled again with the same version: from then
+    /// on it is a hit again, not a miss for as long as the room does not change.
+    #[test]
+    fn the_same_version_read_again_after_expiry_is_trusted_again() {
+        let ttl = Duration::from_millis(20);
+        let cache: Cache<(&str, i64)> = Cache::new(10, ttl);
+        cache.fill_versioned("r", "three", 3, cache.ticket());
+        assert_eq!(cache.get("r"), Some(("three", 3)));
+        std::thread::sleep(ttl * 2);
+        assert_eq!(cache.get("r"), None, "past its trust");
+        cache.fill_versioned("r", "three", 3, cache.ticket());
+        assert_eq!(cache.get("r"), Some(("three", 3)));
+        // Still fresh: the same version is not written again; an older one never.
+        cache.fill_versioned("r", "two", 2, cache.ticket());
+        assert_eq!(cache.get("r"), Some(("three", 3)));
     }
 
     #[test]
