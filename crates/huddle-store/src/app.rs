@@ -6,7 +6,6 @@
 //! undelivered and so stay in that index; `attempts` is an index column so they are skipped
 //! without reading their rows, but each poll still steps over them.
 
-use crate::tx::{self, GetRow};
 use async_trait::async_trait;
 use huddle_core::store::AppStore;
 use huddle_core::{AppKey, Error, Failure, OutboxItem, Result, Timestamp, WebhookEndpoint};
@@ -17,6 +16,7 @@ use crate::rows::{
     self, APP_KEY_COLS, APP_KEY_FIELDS, ENDPOINT_COLS, ENDPOINT_FIELDS, OUTBOX_COLS, OUTBOX_FIELDS,
 };
 use crate::sql::{flag, placeholders, to_json, values_rows, CHUNK};
+use crate::tx::{self, GetRow};
 use crate::SqlStore;
 
 /// How long a claimed outbox row is left to its claimer before another server may send it: more

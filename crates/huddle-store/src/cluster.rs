@@ -2,7 +2,6 @@
 //! node asks for. Only PostgreSQL offers them (`Store::cluster`): SQLite is one process's file.
 //! Times are the database's clock (`now_ms`), so nodes with skewed clocks agree on who is live.
 
-use crate::tx::{self, GetRow};
 use async_trait::async_trait;
 use huddle_core::store::{ClusterStore, NodeBeat};
 use huddle_core::Result;
@@ -10,6 +9,7 @@ use huddle_core::Result;
 use crate::errors::db_err;
 use crate::pool::Backend;
 use crate::sql::{json_list, to_json};
+use crate::tx::{self, GetRow};
 use crate::SqlStore;
 
 /// Epoch milliseconds by PostgreSQL's clock.

@@ -17,8 +17,7 @@ use huddle_core::{Message, Result, Room, Subscription, User};
 use crate::errors::{db_err, invalid_cursor, user_err};
 use crate::rows::{self, MESSAGE_COLS, ROOM_COLS, SUB_COLS_R, USER_COLS, USER_FIELDS};
 use crate::sql::{insert_json_rows, json_list, placeholders, to_json};
-use crate::tx;
-use crate::tx::Value;
+use crate::tx::{self, Value};
 use crate::users::bind_user;
 use crate::SqlStore;
 

@@ -19,9 +19,8 @@ use huddle_core::{Error, Result};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::errors::db_err;
-use crate::pool::Backend;
 use crate::rows::RowSource;
-use crate::tx::Value;
+use crate::tx::{bind_numbered, Value};
 use crate::SqlStore;
 
 /// Idle connections kept; beyond this a returned connection is closed.
@@ -53,7 +52,7 @@ impl DirectReads {
             // The file sqlx opened (never created here); a plain path, not a URI.
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(direct_err)?;
+        .map_err(db_err)?;
         // Never write. A WAL reader meets a lock only in rare moments (a checkpoint truncating
         // the log, recovery after a crash); it waits a little here, on the runtime's thread,
         // and beyond that the read is handed to sqlx's readers, which wait on their own
@@ -62,7 +61,7 @@ impl DirectReads {
             "PRAGMA busy_timeout = {}; PRAGMA query_only = ON;",
             BUSY_WAIT_MS
         ))
-        .map_err(direct_err)?;
+        .map_err(db_err)?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
     }
@@ -138,10 +137,10 @@ fn read<T>(
     args: &[Value<'_>],
     decode: impl Fn(&rusqlite::Row<'_>) -> Result<T>,
 ) -> Result<Option<Vec<T>>> {
-    let sql = Backend::Sqlite.sql(sql.to_string());
     let attempt = || -> std::result::Result<Vec<T>, Failed> {
-        let mut statement = conn.prepare_cached(&sql)?;
-        let mut found = statement.query(rusqlite::params_from_iter(args.iter()))?;
+        let mut statement = conn.prepare_cached(sql)?;
+        bind_numbered(&mut statement, args)?;
+        let mut found = statement.raw_query();
         let mut out = Vec::new();
         while let Some(row) = found.next()? {
             out.push(decode(row).map_err(Failed::Decode)?);
@@ -151,7 +150,7 @@ fn read<T>(
     match attempt() {
         Ok(out) => Ok(Some(out)),
         Err(Failed::Sqlite(e)) if is_locked(&e) => Ok(None),
-        Err(Failed::Sqlite(e)) => Err(direct_err(e)),
+        Err(Failed::Sqlite(e)) => Err(db_err(e)),
         Err(Failed::Decode(e)) => Err(e),
     }
 }
@@ -171,13 +170,6 @@ impl From<rusqlite::Error> for Failed {
 fn is_locked(e: &rusqlite::Error) -> bool {
     use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, DatabaseBusy | DatabaseLocked))
-}
-
-/// As every driver error (`errors::db_err`): the storage failing under the file is an outage
-/// (503), anything else a bug (500). (A lock is not an error here: the read goes to sqlx's
-/// readers.)
-fn direct_err(e: rusqlite::Error) -> Error {
-    crate::errors::db_err(e)
 }
 
 #[cfg(test)]

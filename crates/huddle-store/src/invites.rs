@@ -1,13 +1,13 @@
 //! Invite links (`invites`) and reading room bans (`room_bans`; a ban is written by the room
 //! write path, `bans.rs`).
 
-use crate::tx::{self, GetRow};
 use async_trait::async_trait;
 use huddle_core::store::InviteStore;
 use huddle_core::{Invite, Page, Paging, Result, RoomBan, Timestamp};
 
 use crate::errors::db_err;
 use crate::sql::{json_list, to_json};
+use crate::tx::{self, GetRow};
 use crate::SqlStore;
 
 const INVITE_COLS: &str =

@@ -7,7 +7,6 @@
 
 use std::time::{Duration, Instant};
 
-use crate::tx::GetRow;
 use huddle_core::{MemberQuery, Result};
 
 use crate::errors::db_err;
@@ -15,7 +14,7 @@ use crate::member_index::Key;
 use crate::member_lists::Listing;
 use crate::pool::Backend;
 use crate::rows::{self, RowSource};
-use crate::tx::Value;
+use crate::tx::{GetRow, Value};
 use crate::SqlStore;
 
 /// Rooms below this size, and offsets below this, are cheap to walk: no index for them.

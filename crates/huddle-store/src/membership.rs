@@ -5,7 +5,6 @@
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
-use crate::tx::{self, GetRow, Tx};
 use async_trait::async_trait;
 use huddle_core::store::{MembershipStore, NewMember, Reader, Removal, RoomEventItem};
 use huddle_core::{
@@ -21,7 +20,7 @@ use crate::room_writes::Applied;
 use crate::rooms::{advance_room, claim_room, room_missing};
 use crate::rows::{self, SUB_COLS, SUB_FIELDS, SUB_ROOM};
 use crate::sql::{escape_like, flag, insert_values_sql, now, to_json, CHUNK};
-use crate::tx::Value;
+use crate::tx::{self, GetRow, Tx, Value};
 use crate::{SqlStore, Q};
 
 /// One `subscriptions` row as the JSON object `insert_json_rows` reads (keys = `SUB_FIELDS`).

@@ -4,7 +4,6 @@
 
 use std::sync::LazyLock;
 
-use crate::tx::{self, GetRow, Tx};
 use async_trait::async_trait;
 use huddle_core::notify::NotifyFacts;
 use huddle_core::store::{
@@ -26,7 +25,7 @@ use crate::rows::{self, MESSAGE_COLS, MESSAGE_FIELDS};
 use crate::sql::{
     contains_pattern, insert_json_rows, insert_values_sql, json_list, now, to_json, CHUNK,
 };
-use crate::tx::Value;
+use crate::tx::{self, GetRow, Tx, Value};
 use crate::{SqlStore, Q};
 
 /// One `messages` row as the JSON object `insert_json_rows` reads (keys = `MESSAGE_FIELDS`).

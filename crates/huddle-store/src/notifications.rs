@@ -4,7 +4,6 @@
 //! webhook deliveries come from the `NotificationTriggered` items the post's event carries
 //! (`event_rows`), so the message, its notifications and their deliveries commit together.
 
-use crate::tx::{self, GetRow, Tx};
 use async_trait::async_trait;
 use huddle_core::notify::{recipients, Candidate, NotifyFacts, NotifySetting};
 use huddle_core::store::{EmailNotification, EmailOutcome, NotificationStore};
@@ -15,6 +14,7 @@ use std::sync::LazyLock;
 use crate::errors::db_err;
 use crate::pool::Backend;
 use crate::sql::{json_list, now, to_json};
+use crate::tx::{self, GetRow, Tx};
 use crate::SqlStore;
 
 /// The members of `rid` to notify of `message` (which the transaction just inserted), with

@@ -14,7 +14,6 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::tx::{GetRow, Tx};
 use async_trait::async_trait;
 use huddle_core::notify::NotifyFacts;
 use huddle_core::store::{
@@ -27,6 +26,7 @@ use crate::event_rows::{self, EventQueue};
 use crate::member_index::{MemberIndexes, Staged};
 use crate::pool::Backend;
 use crate::sql::from_json;
+use crate::tx::{GetRow, Tx};
 use crate::{bans, membership, messages, rooms, SqlStore};
 
 /// What one change did inside its transaction: the items of its event in order, the number the

@@ -7,7 +7,6 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use crate::tx::{self, GetRow, Tx};
 use async_trait::async_trait;
 use huddle_core::store::{RoomCounters, RoomEventItem, RoomStore};
 use huddle_core::{Message, Page, Result, Room, RoomQuery, RoomType, Subscription, Timestamp};
@@ -19,7 +18,7 @@ use crate::pool::Backend;
 use crate::room_writes::Applied;
 use crate::rows::{self, ROOM_COLS, ROOM_FIELDS};
 use crate::sql::{contains_pattern, flag, json_list, now, placeholders, to_json};
-use crate::tx::Value;
+use crate::tx::{self, GetRow, Tx, Value};
 use crate::{SqlStore, Q};
 
 /// What a transaction learns when it locks a room: the fields memberships copy.

@@ -1,13 +1,13 @@
 //! Workspace configuration: the `permissions`, `roles` and `settings` tables. Defaults are
 //! inserted only where missing, so an admin's edits survive restarts.
 
-use crate::tx::{self, GetRow};
 use async_trait::async_trait;
 use huddle_core::store::SettingsStore;
 use huddle_core::{Error, Permission, Result, Role, RoleScope, Timestamp};
 
 use crate::errors::{db_err, is_unique_violation, DbError};
 use crate::sql::{flag, from_json, now, to_json, values_rows, CHUNK};
+use crate::tx::{self, GetRow};
 use crate::SqlStore;
 
 fn get<T: tx::Get>(row: &impl GetRow, column: &str) -> Result<T> {

@@ -2,7 +2,6 @@
 //! for the thread's other followers who are members, in the post's transaction; taken away
 //! when the follower reads the thread (`readThreads`) or the room with `readThreads`.
 
-use crate::tx::{self, GetRow, Tx};
 use async_trait::async_trait;
 use huddle_core::store::ThreadStore;
 use huddle_core::Result;
@@ -10,6 +9,7 @@ use huddle_core::Result;
 use crate::errors::db_err;
 use crate::pool::Backend;
 use crate::sql::{json_list, to_json};
+use crate::tx::{self, GetRow, Tx};
 use crate::SqlStore;
 
 /// Thread `tmid` of `rid` has a new reply by `sender`: unread for its other `followers`

@@ -72,7 +72,6 @@ impl Tx<'_> {
 #[derive(Debug, Clone)]
 pub(crate) enum Value<'q> {
     Int(i64),
-    Real(f64),
     Text(Cow<'q, str>),
     NullInt,
     NullText,
@@ -81,16 +80,6 @@ pub(crate) enum Value<'q> {
 impl From<i64> for Value<'_> {
     fn from(v: i64) -> Self {
         Value::Int(v)
-    }
-}
-impl From<i32> for Value<'_> {
-    fn from(v: i32) -> Self {
-        Value::Int(v.into())
-    }
-}
-impl From<f64> for Value<'_> {
-    fn from(v: f64) -> Self {
-        Value::Real(v)
     }
 }
 impl<'q> From<&'q str> for Value<'q> {
@@ -137,7 +126,6 @@ impl Value<'_> {
     ) -> sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>> {
         match self {
             Value::Int(n) => query.bind(*n),
-            Value::Real(x) => query.bind(*x),
             Value::Text(s) => query.bind(s.as_ref()),
             Value::NullInt => query.bind(None::<i64>),
             Value::NullText => query.bind(None::<String>),
@@ -150,7 +138,6 @@ impl rusqlite::ToSql for Value<'_> {
         use rusqlite::types::ToSqlOutput::Borrowed;
         Ok(match self {
             Value::Int(n) => Borrowed(ValueRef::Integer(*n)),
-            Value::Real(x) => Borrowed(ValueRef::Real(*x)),
             Value::Text(s) => Borrowed(ValueRef::Text(s.as_bytes())),
             Value::NullInt | Value::NullText => Borrowed(ValueRef::Null),
         })
@@ -245,7 +232,6 @@ impl<'q> Query<'q> {
         for arg in self.args {
             q = match arg {
                 Value::Int(n) => q.bind(n),
-                Value::Real(x) => q.bind(x),
                 Value::Text(Cow::Borrowed(s)) => q.bind(s),
                 Value::Text(Cow::Owned(s)) => q.bind(s),
                 Value::NullInt => q.bind(None::<i64>),
@@ -256,10 +242,7 @@ impl<'q> Query<'q> {
     }
 }
 
-/// Prepares `query` on the writer's connection (from its cache unless told otherwise) and binds
-/// its arguments by each parameter's number: `$N` takes the N-th argument wherever it stands
-/// (SQLite numbers named parameters in the order they first appear), an anonymous `?` the
-/// next one, as sqlx does.
+/// Prepares `query` on the writer's connection (from its cache) with its arguments bound.
 fn prepare<'c>(
     conn: &'c rusqlite::Connection,
     query: &Query<'_>,
@@ -267,25 +250,33 @@ fn prepare<'c>(
     // A statement that is not to be kept is taken through the cache too, and discarded after
     // its run instead of going back (`sqlite_execute`, `sqlite_rows`).
     let mut statement = conn.prepare_cached(query.sql)?;
+    bind_numbered(&mut statement, &query.args)?;
+    Ok(statement)
+}
+
+/// Binds `args` to a statement written for sqlx (`$N` parameters) by each parameter's number:
+/// `$N` takes the N-th argument wherever it stands (SQLite numbers named parameters in the
+/// order they first appear), an anonymous `?` the next one, as sqlx does. The writer's
+/// statements and the direct reads (`direct.rs`) bind alike.
+pub(crate) fn bind_numbered(
+    statement: &mut rusqlite::Statement<'_>,
+    args: &[Value<'_>],
+) -> rusqlite::Result<()> {
     let count = statement.parameter_count();
-    if count != query.args.len() && !numbered(&statement, count) {
-        return Err(rusqlite::Error::InvalidParameterCount(
-            query.args.len(),
-            count,
-        ));
+    if count != args.len() && !numbered(statement, count) {
+        return Err(rusqlite::Error::InvalidParameterCount(args.len(), count));
     }
     for i in 1..=count {
         let at = match statement.parameter_name(i) {
             Some(name) => name[1..].parse::<usize>().unwrap_or(i),
             None => i,
         };
-        let value = query
-            .args
+        let value = args
             .get(at.wrapping_sub(1))
-            .ok_or(rusqlite::Error::InvalidParameterCount(query.args.len(), at))?;
+            .ok_or(rusqlite::Error::InvalidParameterCount(args.len(), at))?;
         statement.raw_bind_parameter(i, value)?;
     }
-    Ok(statement)
+    Ok(())
 }
 
 /// Whether every parameter of the statement is numbered (`$N`/`?N`), so that one argument may
@@ -359,10 +350,9 @@ fn sqlite_rows(
 pub(crate) enum Cell {
     Null,
     Int(i64),
-    Real(f64),
     Text(String),
-    /// No column Huddle reads back from a write is a blob; one reads as no type.
-    Blob,
+    /// A real or a blob: no column Huddle reads back from a write is one; it reads as no type.
+    Other,
 }
 
 impl From<ValueRef<'_>> for Cell {
@@ -370,9 +360,8 @@ impl From<ValueRef<'_>> for Cell {
         match v {
             ValueRef::Null => Cell::Null,
             ValueRef::Integer(n) => Cell::Int(n),
-            ValueRef::Real(x) => Cell::Real(x),
             ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
-            ValueRef::Blob(_) => Cell::Blob,
+            ValueRef::Real(_) | ValueRef::Blob(_) => Cell::Other,
         }
     }
 }
@@ -388,7 +377,7 @@ pub(crate) enum Row {
 }
 
 /// A type a column can be read as, from either kind of row: the types both drivers decode
-/// alike (as `rows::RowSource`), plus `bool` from a 0/1 integer and `f64`.
+/// alike (as `rows::RowSource`).
 pub(crate) trait Get: Sized {
     fn from_cell(cell: &Cell) -> Option<Self>;
     fn from_sqlx(row: &AnyRow, i: usize) -> std::result::Result<Self, sqlx::Error>;
@@ -409,15 +398,6 @@ macro_rules! get_via_sqlx {
 
 get_via_sqlx!(i64, |c| match c {
     Cell::Int(n) => Some(*n),
-    _ => None,
-});
-get_via_sqlx!(f64, |c| match c {
-    Cell::Real(x) => Some(*x),
-    Cell::Int(n) => Some(*n as f64),
-    _ => None,
-});
-get_via_sqlx!(bool, |c| match c {
-    Cell::Int(n) => Some(*n != 0),
     _ => None,
 });
 get_via_sqlx!(String, |c| match c {

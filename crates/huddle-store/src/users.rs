@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use crate::tx::{self, GetRow, Tx};
 use async_trait::async_trait;
 use huddle_core::store::UserStore;
 use huddle_core::{
@@ -15,7 +14,7 @@ use crate::errors::{db_err, reference_err, user_err, user_not_found};
 use crate::pool::Backend;
 use crate::rows::{self, TOKEN_COLS, TOKEN_FIELDS, USER_COLS, USER_FIELDS};
 use crate::sql::{contains_pattern, flag, fold, json_list, now, placeholders, to_json};
-use crate::tx::Value;
+use crate::tx::{self, GetRow, Tx, Value};
 use crate::{SqlStore, Q};
 
 /// Binds every column of `users` in `USER_FIELDS` order.
