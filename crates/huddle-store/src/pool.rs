@@ -163,6 +163,8 @@ impl Backend {
     }
 }
 
+/// Attempts, 10 ms apart, at the checkpoint that overwrites rows sealed at start-up.
+const SCRUB_TRIES: usize = 500;
 /// A pooled PostgreSQL connection idle this long is tested before it is handed out.
 const PG_TEST_IF_IDLE_FOR: Duration = Duration::from_secs(5);
 
@@ -392,15 +394,29 @@ impl Db {
     /// table (`VACUUM FULL`, a brief exclusive lock on a small table). PostgreSQL's own WAL
     /// archives, if any, are the operator's to expire.
     pub(crate) async fn scrub_old_rows(&self, table: &'static str) -> Result<()> {
-        let sql = match self.backend {
-            Backend::Sqlite => "PRAGMA wal_checkpoint(TRUNCATE)".to_string(),
-            Backend::Postgres => format!("VACUUM FULL {table}"),
-        };
-        sqlx::query(&sql)
-            .execute(&self.writer)
-            .await
-            .map_err(db_err)?;
-        Ok(())
+        if self.backend == Backend::Postgres {
+            sqlx::query(&format!("VACUUM FULL {table}"))
+                .execute(&self.writer)
+                .await
+                .map_err(db_err)?;
+            return Ok(());
+        }
+        // A checkpoint already running (the checkpointer thread's, after the sealing write's
+        // commit) makes this one answer busy at once, not wait: it is tried again until it
+        // ran whole, or the store refuses to start.
+        for _ in 0..SCRUB_TRIES {
+            let (busy,): (i64,) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&self.writer)
+                .await
+                .map_err(db_err)?;
+            if busy == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Err(Error::Unavailable(
+            "the log could not be checkpointed to overwrite secrets stored in clear".into(),
+        ))
     }
 
     /// The pool for plain reads.
