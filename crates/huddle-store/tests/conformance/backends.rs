@@ -110,6 +110,13 @@ async fn sqlite_upgrade_from_0001_fills_the_new_columns() {
     assert_eq!(user.profile, Profile::default());
     let sub = store.subscription("r1", "u1").await.unwrap().unwrap();
     assert_eq!(sub.revoked_at, None);
+    // Migration 0013 moved memberships into a table keyed by (room, user): rows and ids kept.
+    assert_eq!(sub.id, "s1");
+    let listed = store.subscriptions_of_user("u1", None).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        ["s1"]
+    );
     let message = store.message_by_id("m1").await.unwrap().unwrap();
     assert_eq!(message.idempotency_key, None);
     let listed = store
