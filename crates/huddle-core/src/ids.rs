@@ -15,6 +15,33 @@ pub fn new_id() -> String {
         .collect()
 }
 
+/// A new 17-character id of the same shape whose first 8 characters are the time of its making
+/// (milliseconds, base 55 in the alphabet's own order, which is ASCII order) and whose other 9
+/// are random (55^9, about 2^52, per millisecond). For rows written at a high rate (messages):
+/// each new id sorts after the ones made before it, so the id's index grows at its right edge,
+/// where a batch of writes shares one page, instead of taking a random page per row. The time
+/// it shows is the message's own `ts`, shown beside it anyway.
+pub fn new_sortable_id() -> String {
+    sortable_id_at(std::time::SystemTime::now())
+}
+
+fn sortable_id_at(at: std::time::SystemTime) -> String {
+    let base = UNMISTAKABLE.len() as u64;
+    let mut ms = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut id = [0u8; 17];
+    for slot in id[..8].iter_mut().rev() {
+        *slot = UNMISTAKABLE[(ms % base) as usize];
+        ms /= base;
+    }
+    let mut rng = rand::thread_rng();
+    for slot in &mut id[8..] {
+        *slot = UNMISTAKABLE[rng.gen_range(0..UNMISTAKABLE.len())];
+    }
+    id.iter().map(|&b| b as char).collect()
+}
+
 /// A new login token (43 url-safe characters, 256 bits), shown to the client once.
 pub fn new_token() -> String {
     let bytes: [u8; 32] = rand::thread_rng().gen();
@@ -68,6 +95,32 @@ mod tests {
         assert_eq!(id.len(), 17);
         assert!(id.bytes().all(|b| UNMISTAKABLE.contains(&b)));
         assert_ne!(new_id(), id);
+    }
+
+    #[test]
+    fn sortable_ids_have_meteor_shape_and_sort_by_time() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let id = new_sortable_id();
+        assert_eq!(id.len(), 17);
+        assert!(id.bytes().all(|b| UNMISTAKABLE.contains(&b)));
+        assert_ne!(new_sortable_id(), id);
+        // The alphabet is in ASCII order, so later times give greater strings, across a carry
+        // of every time digit too; and 8 digits of base 55 reach past the year 4000.
+        assert!(UNMISTAKABLE.windows(2).all(|w| w[0] < w[1]));
+        let at = |ms: u64| sortable_id_at(UNIX_EPOCH + Duration::from_millis(ms));
+        let times = [
+            0,
+            1,
+            54,
+            55,
+            1_796_000_000_000,
+            1_796_000_000_001,
+            64_000_000_000_000,
+        ];
+        for pair in times.windows(2) {
+            assert!(at(pair[0])[..8] < at(pair[1])[..8], "{pair:?}");
+        }
+        assert_eq!(&at(0)[..8], "22222222");
     }
 
     #[test]

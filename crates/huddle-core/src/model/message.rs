@@ -24,7 +24,7 @@ impl Message {
     pub fn new(rid: &str, u: UserRef, msg: String, t: Option<&str>) -> Self {
         let now = Timestamp::now();
         Message {
-            id: crate::ids::new_id(),
+            id: crate::ids::new_sortable_id(),
             rid: rid.to_string(),
             msg,
             ts: now,
