@@ -1,11 +1,12 @@
 //! SQLite group commit. With `synchronous=FULL` every `COMMIT` is an fsync, and one fsync per
 //! write caps a SQLite file at ~1,000-3,000 writes/s whatever the CPU. So every write of a
 //! SQLite store is a *job* sent to one writer, which runs the queued jobs in one
-//! `BEGIN IMMEDIATE ... COMMIT` (one fsync for up to `MAX_BATCH` jobs), each job inside its own
-//! `SAVEPOINT` so that a failing job is undone alone (`ROLLBACK TO`) and the others still
-//! commit: `BEGIN IMMEDIATE; SAVEPOINT job` opens a batch, `RELEASE job; SAVEPOINT job` moves
-//! the savepoint past a job that succeeded, a failed job's `ROLLBACK TO job` leaves the
-//! savepoint where it was for the next one, and `COMMIT` commits the savepoint still open with
+//! `BEGIN IMMEDIATE ... COMMIT` (one fsync for up to `MAX_BATCH` jobs), so that a failing job
+//! is undone alone and the others still commit: the first job runs bare (if it fails, the
+//! transaction, empty but for it, is rolled back and the next job begins another), each later
+//! one inside a `SAVEPOINT`: `SAVEPOINT job` after the first job that succeeded, `RELEASE job;
+//! SAVEPOINT job` moves it past each job that succeeded, a failed job's `ROLLBACK TO job`
+//! leaves it where it was for the next one, and `COMMIT` commits the savepoint still open with
 //! the rest. A job's answer is sent only after `COMMIT` returned OK: an acknowledged write is
 //! durable. If the transaction itself fails (`COMMIT`, a savepoint statement, or writing the
 //! rows the batch's jobs queued for its end, `BatchEnd`), every job of the batch gets the
@@ -142,6 +143,8 @@ impl Writer {
         conn.execute_batch(crate::pool::SQLITE_WRITER_PRAGMAS)
             .map_err(db_err)?;
         conn.set_prepared_statement_cache_capacity(STATEMENTS);
+        conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;")
+            .map_err(db_err)?;
         // Checkpoints run on a thread of their own (`checkpoint.rs`); without it the writer
         // keeps SQLite's default, checkpointing inside its own commits.
         let checkpointer = match Checkpointer::spawn(path) {
@@ -279,18 +282,41 @@ async fn run_batch(
     jobs: &mut mpsc::Receiver<Box<dyn Job>>,
     end: Option<&dyn BatchEnd>,
 ) -> Result<()> {
-    // IMMEDIATE: the write lock up front, so no job can fail half-way on a read-to-write
-    // upgrade (another process, the CLI, may hold it for a moment: busy_timeout waits).
-    tx.script("BEGIN IMMEDIATE; SAVEPOINT job").await?;
+    // Where the transaction stands before the next job.
+    #[derive(PartialEq)]
+    enum At {
+        /// No transaction: the one before held only a failed job and was rolled back.
+        Closed,
+        /// A transaction with nothing in it yet: the job runs bare, and if it fails the whole
+        /// transaction is rolled back. A savepoint would cost more: while one is open SQLite
+        /// copies every page a statement changes into the savepoint's journal first (for a
+        /// 10,000-user invite, alone in its batch, that is most of the file's pages it writes).
+        Empty,
+        /// The savepoint `job` is open at the end of the jobs that succeeded so far.
+        Saved,
+    }
+    let mut at = At::Closed;
     let mut next = 0;
     loop {
-        // The savepoint `job` is open here, at the end of the jobs that succeeded so far.
+        if at == At::Closed {
+            // IMMEDIATE: the write lock up front, so no job can fail half-way on a
+            // read-to-write upgrade (another process, the CLI, may hold it for a moment:
+            // busy_timeout waits).
+            tx.script("BEGIN IMMEDIATE").await?;
+            at = At::Empty;
+        }
         let ok = batch[next].run(tx).await;
-        if !ok {
-            if let Err(e) = tx.script("ROLLBACK TO job").await {
-                tx.rollback().await;
-                return Err(e);
+        let undone = match (ok, &at) {
+            (true, _) => Ok(()),
+            (false, At::Saved) => tx.script("ROLLBACK TO job").await,
+            (false, _) => {
+                at = At::Closed;
+                tx.script("ROLLBACK").await
             }
+        };
+        if let Err(e) = undone {
+            tx.rollback().await;
+            return Err(e);
         }
         next += 1;
         if next == MAX_BATCH {
@@ -302,14 +328,24 @@ async fn run_batch(
             break;
         };
         batch.push(job);
-        // A succeeded job's rows stay: the savepoint moves past them (a rolled-back one left
-        // it where it was).
-        if ok {
-            if let Err(e) = tx.script("RELEASE job; SAVEPOINT job").await {
-                tx.rollback().await;
-                return Err(e);
-            }
+        // A succeeded job's rows stay: the savepoint opens (or moves) past them; a rolled-back
+        // one left it where it was.
+        let saved = match (ok, &at) {
+            (true, At::Empty) => tx.script("SAVEPOINT job").await,
+            (true, At::Saved) => tx.script("RELEASE job; SAVEPOINT job").await,
+            _ => Ok(()),
+        };
+        if let Err(e) = saved {
+            tx.rollback().await;
+            return Err(e);
         }
+        if ok {
+            at = At::Saved;
+        }
+    }
+    if at == At::Closed {
+        // Every job failed on its own and was rolled back: nothing to commit.
+        return Ok(());
     }
     if let Some(end) = end {
         if let Err(e) = end.flush(tx).await {

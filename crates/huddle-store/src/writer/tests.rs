@@ -109,6 +109,17 @@ fn gate(open: oneshot::Receiver<()>) -> impl WriteFn<()> {
     }
 }
 
+/// `insert(v, fail)` once `open` fires: the first job of a batch that writes, with the
+/// batch's other jobs queued behind it.
+fn gated_insert(open: oneshot::Receiver<()>, v: i64, fail: bool) -> impl WriteFn<i64> {
+    move |tx| {
+        Box::pin(async move {
+            let _ = open.await;
+            inserting(tx, v, fail).await
+        })
+    }
+}
+
 /// Opens the gate once every other future of the `join!` has queued its job.
 async fn opening(open: oneshot::Sender<()>) {
     tokio::task::yield_now().await;
@@ -157,6 +168,33 @@ async fn a_failing_job_leaves_the_rest_of_its_batch_committed() {
         assert!(first.is_err() && last.is_err());
         assert_eq!(ok.unwrap(), 21);
         assert_eq!(values(&reader).await, vec![1, 2, 4, 5, 7, 8, 10, 11, 21]);
+        // A batch's first job runs without a savepoint: when it fails after writing, the
+        // transaction holding only its rows is rolled back and the next job begins another,
+        // bare again if it is the first to succeed; the jobs after it keep their savepoints.
+        let (open, gated) = oneshot::channel();
+        let (first, second, third, fourth, fifth, ()) = tokio::join!(
+            writer.write(gated_insert(gated, 30, true)),
+            writer.write(insert(31, true)),
+            writer.write(insert(32, false)),
+            writer.write(insert(33, true)),
+            writer.write(insert(34, false)),
+            opening(open)
+        );
+        assert!(first.is_err() && second.is_err() && fourth.is_err(), "{kind:?}");
+        assert_eq!((third.unwrap(), fifth.unwrap()), (32, 34));
+        let mut want = vec![1, 2, 4, 5, 7, 8, 10, 11, 21, 32, 34];
+        assert_eq!(values(&reader).await, want);
+        // A batch whose every job fails commits nothing and leaves the writer working.
+        let (open, gated) = oneshot::channel();
+        let (first, second, ()) = tokio::join!(
+            writer.write(gated_insert(gated, 40, true)),
+            writer.write(insert(41, true)),
+            opening(open)
+        );
+        assert!(first.is_err() && second.is_err());
+        assert_eq!(writer.write(insert(42, false)).await.unwrap(), 42);
+        want.push(42);
+        assert_eq!(values(&reader).await, want);
     }
 }
 
