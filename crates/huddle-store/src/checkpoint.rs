@@ -20,8 +20,8 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::errors::db_err;
 
-/// Log pages past which the writer checkpoints by itself (16 MiB of 4 KiB pages).
-pub(crate) const BACKSTOP_PAGES: u32 = 4_096;
+/// Log pages past which the writer checkpoints by itself (64 MiB of 4 KiB pages).
+pub(crate) const BACKSTOP_PAGES: u32 = 16_384;
 /// Least time between two checkpoints: a burst of commits makes one checkpoint, not one each.
 const EVERY: Duration = Duration::from_millis(20);
 /// The log file is cut back to this size when it starts over (`PRAGMA journal_size_limit`, on
