@@ -180,7 +180,10 @@ async fn a_failing_job_leaves_the_rest_of_its_batch_committed() {
             writer.write(insert(34, false)),
             opening(open)
         );
-        assert!(first.is_err() && second.is_err() && fourth.is_err(), "{kind:?}");
+        assert!(
+            first.is_err() && second.is_err() && fourth.is_err(),
+            "{kind:?}"
+        );
         assert_eq!((third.unwrap(), fifth.unwrap()), (32, 34));
         let mut want = vec![1, 2, 4, 5, 7, 8, 10, 11, 21, 32, 34];
         assert_eq!(values(&reader).await, want);
