@@ -17,27 +17,62 @@ pub fn new_id() -> String {
 
 /// A new 17-character id of the same shape whose first 8 characters are the time of its making
 /// (milliseconds, base 55 in the alphabet's own order, which is ASCII order) and whose other 9
-/// are random (55^9, about 2^52, per millisecond). For rows written at a high rate (messages):
-/// each new id sorts after the ones made before it, so the id's index grows at its right edge,
-/// where a batch of writes shares one page, instead of taking a random page per row. The time
-/// it shows is the message's own `ts`, shown beside it anyway.
+/// count on from a random start within that millisecond (55^9, about 2^52). For rows written
+/// at a high rate (messages, e-mail notifications): each new id sorts after every one this
+/// process made before it, even within one millisecond (a batch of messages posted in one
+/// request keeps its order wherever rows are ordered by time, then id), and an id's index grows
+/// at its right edge, where a batch of writes shares one page, instead of taking a random page
+/// per row. The time it shows is the message's own `ts`, shown beside it anyway.
 pub fn new_sortable_id() -> String {
-    sortable_id_at(std::time::SystemTime::now())
-}
-
-fn sortable_id_at(at: std::time::SystemTime) -> String {
-    let base = UNMISTAKABLE.len() as u64;
-    let mut ms = at
+    static LAST: std::sync::Mutex<(u64, [u8; 9])> = std::sync::Mutex::new((0, [0; 9]));
+    let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    // A clock that steps back keeps the last millisecond: ids never go backwards.
+    let next = if ms > last.0 {
+        (ms, random_digits())
+    } else {
+        (last.0, count_on(last.1).unwrap_or_else(random_digits))
+    };
+    *last = next;
+    sortable_id(next.0, next.1)
+}
+
+/// Nine random digits (indexes into the alphabet), the first below half so that counting on
+/// from them cannot run out within a millisecond.
+fn random_digits() -> [u8; 9] {
+    let mut rng = rand::thread_rng();
+    let base = UNMISTAKABLE.len() as u8;
+    let mut digits = [0u8; 9];
+    for (i, d) in digits.iter_mut().enumerate() {
+        *d = rng.gen_range(0..if i == 0 { base / 2 } else { base });
+    }
+    digits
+}
+
+/// The digits plus one; `None` past the last.
+fn count_on(mut digits: [u8; 9]) -> Option<[u8; 9]> {
+    let base = UNMISTAKABLE.len() as u8;
+    for d in digits.iter_mut().rev() {
+        if *d + 1 < base {
+            *d += 1;
+            return Some(digits);
+        }
+        *d = 0;
+    }
+    None
+}
+
+fn sortable_id(mut ms: u64, digits: [u8; 9]) -> String {
+    let base = UNMISTAKABLE.len() as u64;
     let mut id = [0u8; 17];
     for slot in id[..8].iter_mut().rev() {
         *slot = UNMISTAKABLE[(ms % base) as usize];
         ms /= base;
     }
-    let mut rng = rand::thread_rng();
-    for slot in &mut id[8..] {
-        *slot = UNMISTAKABLE[rng.gen_range(0..UNMISTAKABLE.len())];
+    for (slot, d) in id[8..].iter_mut().zip(digits) {
+        *slot = UNMISTAKABLE[d as usize];
     }
     id.iter().map(|&b| b as char).collect()
 }
@@ -99,15 +134,17 @@ mod tests {
 
     #[test]
     fn sortable_ids_have_meteor_shape_and_sort_by_time() {
-        use std::time::{Duration, UNIX_EPOCH};
-        let id = new_sortable_id();
-        assert_eq!(id.len(), 17);
-        assert!(id.bytes().all(|b| UNMISTAKABLE.contains(&b)));
-        assert_ne!(new_sortable_id(), id);
+        // Made back to back (most within one millisecond): each sorts after the one before.
+        let made: Vec<String> = (0..10_000).map(|_| new_sortable_id()).collect();
+        for id in &made {
+            assert_eq!(id.len(), 17);
+            assert!(id.bytes().all(|b| UNMISTAKABLE.contains(&b)));
+        }
+        assert!(made.windows(2).all(|w| w[0] < w[1]));
         // The alphabet is in ASCII order, so later times give greater strings, across a carry
         // of every time digit too; and 8 digits of base 55 reach past the year 4000.
         assert!(UNMISTAKABLE.windows(2).all(|w| w[0] < w[1]));
-        let at = |ms: u64| sortable_id_at(UNIX_EPOCH + Duration::from_millis(ms));
+        let at = |ms: u64| sortable_id(ms, [0; 9]);
         let times = [
             0,
             1,
@@ -118,9 +155,15 @@ mod tests {
             64_000_000_000_000,
         ];
         for pair in times.windows(2) {
-            assert!(at(pair[0])[..8] < at(pair[1])[..8], "{pair:?}");
+            assert!(at(pair[0]) < at(pair[1]), "{pair:?}");
         }
-        assert_eq!(&at(0)[..8], "22222222");
+        assert_eq!(at(0), "22222222222222222");
+        // Counting on carries, and runs out only past the last digits.
+        let mut d = [0u8; 9];
+        d[8] = 54;
+        assert_eq!(count_on(d), Some([0, 0, 0, 0, 0, 0, 0, 1, 0]));
+        assert_eq!(count_on([54; 9]), None);
+        assert!(random_digits()[0] < 27);
     }
 
     #[test]

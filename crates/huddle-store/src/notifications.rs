@@ -88,7 +88,8 @@ pub(crate) async fn notify_post(
                 "INSERT INTO notification_emails (id, uid, rid, message_id, created_at, due_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
-            .bind(ids::new_id())
+            // Sortable: a batch's e-mail lists its messages in this order.
+            .bind(ids::new_sortable_id())
             .bind(uid.as_str())
             .bind(rid)
             .bind(message.id.as_str())
