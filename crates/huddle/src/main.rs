@@ -153,7 +153,11 @@ fn init_tracing(
         tracing_subscriber::EnvFilter::try_from_env("HUDDLE_LOG")
             .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into())
     };
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Colours only for a terminal: a log file or a collector gets plain lines, and the server
+    // does not format escape codes into every request's span fields for them.
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let fmt = match format {
         LogFormat::Text => fmt.boxed(),
         // One object a line: timestamp, level, target, fields, and the spans it happened in
