@@ -555,6 +555,38 @@ async fn messages_post_list_edit_delete_and_idempotency() {
     );
 }
 
+/// The messages of one request keep the order they were sent in, though they are usually
+/// made within one millisecond: history orders by time, then id, and ids made by one server
+/// always increase.
+#[tokio::test]
+async fn messages_posted_together_keep_their_order() {
+    let app = TestApp::spawn().await;
+    users(&app, &["ann"]).await;
+    let cid = unique("conv");
+    app.talk_ok(
+        "PUT",
+        &format!("conversations/{cid}"),
+        Some(json!({ "participants": ["ann"] })),
+    )
+    .await;
+    let path = format!("conversations/{cid}/messages");
+    let sent: Vec<String> = (0..10).map(|i| format!("m{i}")).collect();
+    let batch: Vec<Value> = sent
+        .iter()
+        .map(|t| json!({ "text": t, "sender": "ann", "type": "UserMessage" }))
+        .collect();
+    app.talk_ok("POST", &path, Some(Value::Array(batch))).await;
+    let list = app.talk_ok("GET", &format!("{path}?limit=10"), None).await;
+    let newest_first: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    let want: Vec<&str> = sent.iter().rev().map(String::as_str).collect();
+    assert_eq!(newest_first, want);
+}
+
 #[tokio::test]
 async fn a_conversation_is_a_room_in_the_rocket_chat_api() {
     let app = TestApp::spawn().await;
