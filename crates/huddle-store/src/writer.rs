@@ -143,6 +143,8 @@ impl Writer {
         conn.execute_batch(crate::pool::SQLITE_WRITER_PRAGMAS)
             .map_err(db_err)?;
         conn.set_prepared_statement_cache_capacity(STATEMENTS);
+        // 64 MiB of pages (the default is 2): a bulk write does not read back from the file the
+        // index pages it has just changed; savepoint journals stay in memory, not temp files.
         conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;")
             .map_err(db_err)?;
         // Checkpoints run on a thread of their own (`checkpoint.rs`); without it the writer

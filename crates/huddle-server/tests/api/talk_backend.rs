@@ -561,14 +561,7 @@ async fn messages_post_list_edit_delete_and_idempotency() {
 #[tokio::test]
 async fn messages_posted_together_keep_their_order() {
     let app = TestApp::spawn().await;
-    users(&app, &["ann"]).await;
-    let cid = unique("conv");
-    app.talk_ok(
-        "PUT",
-        &format!("conversations/{cid}"),
-        Some(json!({ "participants": ["ann"] })),
-    )
-    .await;
+    let cid = crate::native::conversation(&app, &["ann"]).await;
     let path = format!("conversations/{cid}/messages");
     let sent: Vec<String> = (0..10).map(|i| format!("m{i}")).collect();
     let batch: Vec<Value> = sent
